@@ -1,0 +1,1 @@
+"""The shared vocabulary (instruments, snapshots, orders, trades, clock); standard library only."""

@@ -1,0 +1,181 @@
+"""What the engine sees in one tick: market, account, positions and open orders.
+
+A snapshot is fetched once per tick and shared by every strategy (design decision
+2). It is immutable. A read that failed is `None`, never an empty value: "the
+positions call failed" must not look like "flat" (lessons C5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+
+from runner.domain.instruments import Instrument, OptionKind, Underlying
+from runner.domain.orders import Order
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    price: Decimal
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """One instrument's orderbook, best level first on each side."""
+
+    symbol: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    at: datetime
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0].price if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0].price if self.asks else None
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """One option of the chain: top of book, mark, IV and greeks (per 1 coin)."""
+
+    instrument: Instrument
+    bid: Decimal | None  # None = empty side (Coincall sends 0)
+    bid_size: Decimal
+    ask: Decimal | None
+    ask_size: Decimal
+    mark: Decimal | None
+    mark_iv: float | None
+    greeks: Greeks | None
+    underlying_price: Decimal | None
+    at: datetime
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def mid(self) -> Decimal | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2
+
+    @property
+    def delta(self) -> float | None:
+        return self.greeks.delta if self.greeks else None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Account summary in USD."""
+
+    equity: Decimal
+    available_margin: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    unrealized_pnl: Decimal = Decimal(0)
+
+    @property
+    def available_margin_pct(self) -> Decimal | None:
+        if self.equity <= 0:
+            return None
+        return self.available_margin / self.equity * 100
+
+    @property
+    def margin_utilisation_pct(self) -> Decimal | None:
+        if self.equity <= 0:
+            return None
+        return self.initial_margin / self.equity * 100
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """One net position; `qty` is signed (long > 0, short < 0).
+
+    Greeks are the exchange's per-position values (already scaled by size and sign).
+    """
+
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal
+    greeks: Greeks | None = None
+
+    @property
+    def is_long(self) -> bool:
+        return self.qty > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Every listed option of one underlying that the tick fetched, by symbol."""
+
+    underlying: Underlying
+    quotes: Mapping[str, OptionQuote]
+
+    @classmethod
+    def of(cls, underlying: Underlying, quotes: Iterable[OptionQuote]) -> Chain:
+        return cls(underlying, MappingProxyType({q.symbol: q for q in quotes}))
+
+    def expiries(self, now: datetime) -> tuple[datetime, ...]:
+        """Distinct expiry moments not yet reached, soonest first."""
+        return tuple(sorted({q.instrument.expiry for q in self.quotes.values()
+                             if q.instrument.expiry > now}))
+
+    def at_expiry(self, expiry: datetime, kind: OptionKind | None = None) -> tuple[OptionQuote, ...]:
+        """The options of one expiry, by ascending strike."""
+        chosen = (q for q in self.quotes.values() if q.instrument.expiry == expiry
+                  and (kind is None or q.instrument.kind is kind))
+        return tuple(sorted(chosen, key=lambda q: q.instrument.strike))
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """Everything read in one tick. `None` fields are reads that failed this tick."""
+
+    at: datetime
+    index_prices: Mapping[Underlying, Decimal] = field(default_factory=dict)
+    chains: Mapping[Underlying, Chain] = field(default_factory=dict)
+    books: Mapping[str, Book] = field(default_factory=dict)
+    account: Account | None = None
+    positions: tuple[Position, ...] | None = None
+    open_orders: tuple[Order, ...] | None = None
+    failures: tuple[str, ...] = ()
+
+    def index_price(self, underlying: Underlying) -> Decimal | None:
+        return self.index_prices.get(underlying)
+
+    def quote(self, symbol: str) -> OptionQuote | None:
+        for chain in self.chains.values():
+            found = chain.quotes.get(symbol)
+            if found is not None:
+                return found
+        return None
+
+    def position(self, symbol: str) -> Position | None:
+        """The position in `symbol`; raises LookupError when positions were not read."""
+        if self.positions is None:
+            raise LookupError("positions were not read this tick")
+        return next((p for p in self.positions if p.symbol == symbol), None)
+
+    @property
+    def net_delta(self) -> float | None:
+        """Sum of position deltas; None when positions were not read."""
+        if self.positions is None:
+            return None
+        return sum(p.greeks.delta for p in self.positions if p.greeks)

@@ -1,0 +1,1 @@
+"""The exchange port and its adapters (Coincall REST, simulated exchange)."""

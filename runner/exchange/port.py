@@ -1,0 +1,110 @@
+"""The exchange port: everything the runner needs from a venue, in domain words.
+
+Implemented by the Coincall REST adapter (`exchange.coincall.client`) and by the
+simulated exchange (`exchange.sim.venue` in process; `exchange.sim.server` serves the
+same venue over HTTP with Coincall's wire format). Failures are raised as the
+`exchange.errors` tree; a lookup that finds nothing returns None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from runner.domain.instruments import Instrument, Underlying
+from runner.domain.orders import Fill, Order, OrderRequest
+from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
+from runner.domain.snapshot import Account, Book, OptionQuote, Position
+
+
+class Exchange(Protocol):
+    """A venue for options on BTC and ETH."""
+
+    # -- market data -----------------------------------------------------------------
+    def server_time(self) -> datetime:
+        """The venue's clock (used to keep request timestamps inside its window)."""
+        ...
+
+    def instruments(self, underlying: Underlying) -> list[Instrument]:
+        """Every listed, active option of `underlying`."""
+        ...
+
+    def option_chain(
+        self, underlying: Underlying, expiry: datetime | None = None, *, fresh: bool = False
+    ) -> list[OptionQuote]:
+        """Top of book, mark, IV and greeks for one expiry, or for every expiry when None.
+
+        `fresh` bypasses any cache (before pricing an order).
+        """
+        ...
+
+    def orderbook(self, symbol: str, *, fresh: bool = True) -> Book:
+        """The instrument's book, best level first."""
+        ...
+
+    def index_price(self, underlying: Underlying) -> Decimal:
+        """The underlying's index price in USD."""
+        ...
+
+    # -- orders ----------------------------------------------------------------------
+    def place_order(self, request: OrderRequest) -> int:
+        """Place a limit order and return the exchange order id (an ack, not a fill).
+
+        Raises OutcomeUnknown when the request may have reached the exchange but the
+        answer was lost; the caller resolves it with `get_order(client_order_id=...)`.
+        """
+        ...
+
+    def cancel_order(self, *, order_id: int | None = None,
+                     client_order_id: int | None = None) -> None:
+        """Cancel one order; an order already final is not an error."""
+        ...
+
+    def get_order(self, *, order_id: int | None = None,
+                  client_order_id: int | None = None) -> Order | None:
+        """Look one order up, live or final; None when the exchange does not know it."""
+        ...
+
+    def open_orders(self, underlying: Underlying | None = None) -> list[Order]:
+        """Every working order of the account."""
+        ...
+
+    def fills(self, since: datetime) -> list[Fill]:
+        """Our executions since `since`, oldest first (for fees and reconciliation)."""
+        ...
+
+    # -- account ---------------------------------------------------------------------
+    def positions(self) -> list[Position]:
+        """Every non-zero option position."""
+        ...
+
+    def account(self) -> Account:
+        """Equity and margin summary in USD."""
+        ...
+
+    # -- RFQ, taker side -------------------------------------------------------------
+    def create_rfq(self, legs: Sequence[RfqLeg]) -> Rfq:
+        """Ask makers for a quote on a structure (legs carry our sides)."""
+        ...
+
+    def rfq_quotes(self, request_id: str) -> list[RfqQuote]:
+        """Quotes received on our request (legs carry the makers' sides)."""
+        ...
+
+    def accept_quote(self, request_id: str, quote_id: str) -> BlockTrade:
+        """Trade a quote. Not idempotent: on OutcomeUnknown look it up with `block_trades`."""
+        ...
+
+    def cancel_rfq(self, request_id: str) -> None:
+        """Withdraw a request; one already final is not an error."""
+        ...
+
+    def get_rfq(self, request_id: str) -> Rfq | None:
+        """The request's current state; None when unknown."""
+        ...
+
+    def block_trades(self, since: datetime) -> list[BlockTrade]:
+        """Our block trades since `since` (to resolve an accept whose answer was lost)."""
+        ...
