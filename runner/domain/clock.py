@@ -66,7 +66,7 @@ def ensure_utc(when: datetime) -> datetime:
 
 
 def to_epoch_ms(when: datetime) -> int:
-    return int(round(ensure_utc(when).timestamp() * 1000))
+    return round(ensure_utc(when).timestamp() * 1000)
 
 
 def from_epoch_ms(ms: int | float | str) -> datetime:

@@ -100,9 +100,12 @@ def format_expiry_code(day: date) -> str:
     return f"{day.day}{_MONTHS[day.month - 1]}{day.year % 100:02d}"
 
 
-def format_symbol(underlying: Underlying, expiry: datetime, strike: Decimal, kind: OptionKind) -> str:
+def format_symbol(
+    underlying: Underlying, expiry: datetime, strike: Decimal, kind: OptionKind
+) -> str:
     """Build a symbol (for the simulator; live code takes symbols from the instrument list)."""
-    strike_text = format(strike.normalize(), "f") if strike != strike.to_integral() else str(int(strike))
+    integral = strike == strike.to_integral()
+    strike_text = str(int(strike)) if integral else format(strike.normalize(), "f")
     return f"{underlying.value}USD-{format_expiry_code(expiry.date())}-{strike_text}-{kind.letter}"
 
 

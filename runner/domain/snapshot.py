@@ -137,7 +137,9 @@ class Chain:
         return tuple(sorted({q.instrument.expiry for q in self.quotes.values()
                              if q.instrument.expiry > now}))
 
-    def at_expiry(self, expiry: datetime, kind: OptionKind | None = None) -> tuple[OptionQuote, ...]:
+    def at_expiry(
+        self, expiry: datetime, kind: OptionKind | None = None
+    ) -> tuple[OptionQuote, ...]:
         """The options of one expiry, by ascending strike."""
         chosen = (q for q in self.quotes.values() if q.instrument.expiry == expiry
                   and (kind is None or q.instrument.kind is kind))

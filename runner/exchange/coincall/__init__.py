@@ -1,0 +1,1 @@
+"""The Coincall REST adapter: signing, HTTP transport, wire mapping, the port client."""
