@@ -1,0 +1,78 @@
+"""Symbols, expiries and the tick/lot rounding rules (lessons F2-F5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from runner.domain.instruments import (
+    OptionKind,
+    Underlying,
+    calendar_days_to_expiry,
+    days_to_expiry,
+    format_symbol,
+    parse_symbol,
+    snap_price,
+    snap_qty,
+    to_decimal,
+)
+
+
+def test_a_symbol_is_parsed_into_underlying_expiry_at_0800_strike_and_kind() -> None:
+    parts = parse_symbol("BTCUSD-27FEB26-90000-C")
+    assert parts.underlying is Underlying.BTC
+    assert parts.expiry == datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
+    assert parts.strike == Decimal(90000)
+    assert parts.kind is OptionKind.CALL
+
+
+def test_a_single_digit_day_has_no_leading_zero_and_round_trips() -> None:
+    parts = parse_symbol("ETHUSD-9JUL26-3250-P")
+    assert parts.expiry.day == 9
+    assert format_symbol(parts.underlying, parts.expiry, parts.strike, parts.kind) == (
+        "ETHUSD-9JUL26-3250-P"
+    )
+
+
+@pytest.mark.parametrize("bad", ["BTC-27FEB26-90000-C", "BTCUSD-27XYZ26-90000-C",
+                                 "BTCUSD-27FEB26-90000-X", "DOGEUSD-27FEB26-1-C", ""])
+def test_a_malformed_symbol_is_refused_with_its_text(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"symbol|underlying|month"):
+        parse_symbol(bad)
+
+
+def test_days_to_expiry_counts_to_0800_utc_and_calendar_days_to_the_date() -> None:
+    expiry = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    now = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    assert days_to_expiry(expiry, now) == pytest.approx(0.5)
+    assert calendar_days_to_expiry(expiry, now) == 1
+
+
+def test_prices_snap_down_for_buys_and_up_for_sells_on_the_tick() -> None:
+    """F2: the exchange truncates off-tick prices, so we snap ourselves."""
+    assert snap_price(Decimal("9.5"), Decimal(1)) == Decimal(9)
+    assert snap_price(Decimal("9.5"), Decimal(1), round_up=True) == Decimal(10)
+    assert snap_price(Decimal("0.0035"), Decimal("0.0001")) == Decimal("0.0035")
+
+
+def test_a_price_never_snaps_to_zero() -> None:
+    """F4: snapping to the tick must not produce 0 (the exchange rejects it)."""
+    assert snap_price(Decimal("0.3"), Decimal(1)) == Decimal(1)
+    assert snap_price(Decimal(0), Decimal("0.1")) == Decimal("0.1")
+
+
+def test_quantities_snap_down_to_the_lot() -> None:
+    """F5: a remainder like 0.5999... becomes 0.59, never rejected by the exchange."""
+    assert snap_qty(Decimal("0.59999999")) == Decimal("0.59")
+    assert snap_qty(Decimal("0.005")) == Decimal("0.00")
+
+
+def test_numbers_arriving_as_strings_floats_or_ints_become_decimals() -> None:
+    """F1: the core never sees strings for numbers."""
+    assert to_decimal("1240") == Decimal(1240)
+    assert to_decimal(0.1) == Decimal("0.1")
+    assert to_decimal(3) == Decimal(3)
+    with pytest.raises(ValueError, match="not a number"):
+        to_decimal(None)
