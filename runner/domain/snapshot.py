@@ -63,6 +63,7 @@ class OptionQuote:
     greeks: Greeks | None
     underlying_price: Decimal | None
     at: datetime
+    last: Decimal | None = None  # last traded price; None when it never traded
 
     @property
     def symbol(self) -> str:
