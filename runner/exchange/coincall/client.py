@@ -1,0 +1,368 @@
+"""`CoincallClient`: the `Exchange` port over Coincall's REST API.
+
+Composes the signed transport (`http`), the wire mapping (`wire`), client-side rate
+limits and the market-data cache, and adds the decisions that need the port's view:
+
+- Placing an order never creates two. When the outcome is unknown (timeout after
+  sending, 10582, an unreadable ack) the order is looked up by its client order id:
+  found -> its id is adopted; not found -> the SAME request (same client order id) is
+  sent once more, and a duplicate-client-id answer (10577) leads to a second lookup
+  and adoption. Still unresolved -> OutcomeUnknown for the caller's reconciliation.
+- Cancelling treats "already cancelled / already filled" (11101/11102) as done; an
+  unknown cancel outcome is resolved by looking at the order before cancelling again.
+- Accepting a quote is sent exactly once; an unknown outcome (including a `code 0`
+  whose payload cannot be read, pitfall 8) raises OutcomeUnknown, to be resolved with
+  `block_trades`.
+- Instruments and chains are cached (30 s TTL, LRU 100); orders, positions, account
+  and books are always read live. There is no constant fallback for any price (C2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final, TypeVar
+
+import requests
+
+from runner.config import ConfigError, Secret, Settings
+from runner.domain.clock import Clock, to_epoch_ms
+from runner.domain.instruments import Instrument, Underlying
+from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus
+from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
+from runner.domain.snapshot import Account, Book, OptionQuote, Position
+from runner.exchange.coincall import endpoints as ep
+from runner.exchange.coincall.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL, TtlCache
+from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, RateLimit
+from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
+from runner.exchange.coincall.ratelimit import RateLimiter
+from runner.exchange.coincall.wire import account as wire_account
+from runner.exchange.coincall.wire import market as wire_market
+from runner.exchange.coincall.wire import orders as wire_orders
+from runner.exchange.coincall.wire import rfq as wire_rfq
+from runner.exchange.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    ExchangeRejected,
+    ExchangeUnavailable,
+    MalformedResponse,
+    OrderNotFound,
+    OutcomeUnknown,
+)
+
+T = TypeVar("T")
+
+DUPLICATE_CLIENT_ORDER_ID: Final = 10577
+ALREADY_FINAL_CODES: Final = frozenset({11101, 11102})  # cancel: already cancelled / filled
+_PAGE_LIMIT: Final = 50  # pages read per listing before giving up (a runaway guard)
+_HISTORY_PAGE_SIZE: Final = 100
+_OPEN_ORDERS_PAGE_SIZE: Final = 500
+_BLOCK_TRADE_PAGE_SIZE: Final = 49
+_MAX_HISTORY_SPAN: Final = timedelta(days=89)
+
+
+class CoincallClient:
+    """Coincall REST (testnet or production) behind the `Exchange` port."""
+
+    def __init__(self, *, base_url: str, api_key: Secret, api_secret: Secret, clock: Clock,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] | None = None,
+                 timeouts: Timeouts = DEFAULT_TIMEOUTS,
+                 cache_ttl: timedelta = DEFAULT_TTL, cache_entries: int = DEFAULT_MAX_ENTRIES,
+                 rate_limits: Mapping[RateClass, RateLimit] | None = None,
+                 rfq_body: BodyKind = BodyKind.FORM,
+                 session_factory: Callable[[], requests.Session] = requests.Session) -> None:
+        self._clock = clock
+        wait = sleep if sleep is not None else clock.sleep
+        limiter = RateLimiter(now=lambda: clock.now().timestamp(), sleep=wait,
+                              limits=rate_limits)
+        self._transport = Transport(base_url=base_url, api_key=api_key, api_secret=api_secret,
+                                    clock=clock, limiter=limiter, sleep=wait, timeouts=timeouts,
+                                    session=session, session_factory=session_factory)
+        self._cache: TtlCache[tuple[Any, ...]] = TtlCache(now=clock.now, ttl=cache_ttl,
+                                                          max_entries=cache_entries)
+        self._rfq_accept = ep.RFQ_ACCEPT.with_body(rfq_body)
+        self._rfq_cancel = ep.RFQ_CANCEL.with_body(rfq_body)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock, **options: Any) -> CoincallClient:
+        """A client for the settings' environment; paper settings have no Coincall venue."""
+        if settings.base_url is None or settings.api_key is None or settings.api_secret is None:
+            raise ConfigError(f"{settings.environment.value} does not trade on Coincall")
+        return cls(base_url=settings.base_url, api_key=settings.api_key,
+                   api_secret=settings.api_secret, clock=clock, **options)
+
+    def __repr__(self) -> str:
+        return f"CoincallClient({self._transport.base_url!r})"
+
+    def __enter__(self) -> CoincallClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    # -- health ------------------------------------------------------------------------
+    @property
+    def is_reachable(self) -> bool:
+        """False after 3 consecutive transport failures (lessons C4)."""
+        return self._transport.is_reachable
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._transport.consecutive_failures
+
+    def check_api_key(self) -> wire_account.ApiKeyInfo:
+        """What the exchange says about our key (read-only or trading)."""
+        return wire_account.api_key_info(self._call(ep.API_KEY_INFO))
+
+    def require_trading_key(self) -> None:
+        """Raise AuthenticationFailed unless the key may trade (readOnly == 0)."""
+        if self.check_api_key().read_only:
+            raise AuthenticationFailed("the API key is read-only; trading needs a trade key",
+                                       endpoint=ep.API_KEY_INFO.name)
+
+    # -- market data -------------------------------------------------------------------
+    def server_time(self) -> datetime:
+        return wire_market.server_time(self._call(ep.SERVER_TIME))
+
+    def instruments(self, underlying: Underlying) -> list[Instrument]:
+        return [i for i in self._listed(underlying) if i.is_active]
+
+    def option_chain(self, underlying: Underlying, expiry: datetime | None = None, *,
+                     fresh: bool = False) -> list[OptionQuote]:
+        if expiry is not None:
+            return list(self._chain(underlying, expiry, fresh=fresh))
+        now = self._clock.now()
+        expiries = sorted({i.expiry for i in self.instruments(underlying) if i.expiry > now})
+        return [quote for when in expiries
+                for quote in self._chain(underlying, when, fresh=fresh)]
+
+    def orderbook(self, symbol: str, *, fresh: bool = True) -> Book:
+        """The live book (books are never cached, whatever `fresh` says)."""
+        data = self._call(ep.ORDERBOOK, symbol=symbol)
+        return wire_market.orderbook(data, symbol, self._clock.now())
+
+    def index_price(self, underlying: Underlying) -> Decimal:
+        """Futures index (6.1 source 2), else an option detail's `indexPrice` (source 3)."""
+        try:
+            data = self._call(ep.FUTURES_SYMBOL, {"symbol": underlying.index_name})
+            price = wire_market.futures_index_price(data, underlying.index_name)
+        except AuthenticationFailed:
+            raise
+        except (ExchangeUnavailable, ExchangeRejected, MalformedResponse):
+            price = None
+        if price is None:
+            price = self._index_from_option_detail(underlying)
+        if price is None:
+            raise ExchangeUnavailable(f"no index price for {underlying.index_name}",
+                                      endpoint=ep.FUTURES_SYMBOL.name)
+        return price
+
+    def _index_from_option_detail(self, underlying: Underlying) -> Decimal | None:
+        now = self._clock.now()
+        live = sorted((i for i in self.instruments(underlying) if i.expiry > now),
+                      key=lambda i: (i.expiry, i.strike))
+        if not live:
+            return None
+        return wire_market.detail_index_price(self._call(ep.OPTION_DETAIL, symbol=live[0].symbol))
+
+    def _listed(self, underlying: Underlying, *, fresh: bool = False) -> tuple[Instrument, ...]:
+        def load() -> tuple[Instrument, ...]:
+            data = self._call(ep.INSTRUMENTS, base=underlying.value)
+            return tuple(wire_market.instruments(data, underlying))
+
+        return self._cache.get_or_load(("instruments", underlying), load, fresh=fresh)
+
+    def _chain(self, underlying: Underlying, expiry: datetime, *,
+               fresh: bool) -> tuple[OptionQuote, ...]:
+        expiry_ms = to_epoch_ms(expiry)
+
+        def load() -> tuple[OptionQuote, ...]:
+            known = {i.symbol: i for i in self._listed(underlying)}
+            data = self._call(ep.OPTION_CHAIN, {"endTime": expiry_ms},
+                              index=underlying.index_name)
+            quotes = wire_market.option_chain(data, now=self._clock.now(), known=known)
+            return tuple(q for q in quotes if to_epoch_ms(q.instrument.expiry) == expiry_ms)
+
+        return self._cache.get_or_load(("chain", underlying, expiry_ms), load, fresh=fresh)
+
+    # -- orders ------------------------------------------------------------------------
+    def place_order(self, request: OrderRequest) -> int:
+        body = wire_orders.order_body(request)
+        for _ in range(2):
+            try:
+                return self._send_order(body)
+            except OutcomeUnknown:
+                pass
+            except ExchangeRejected as error:
+                if error.code != DUPLICATE_CLIENT_ORDER_ID:
+                    raise
+            adopted = self._adoptable_order(request)
+            if adopted is not None:
+                return adopted
+        raise OutcomeUnknown(
+            f"order with client order id {request.client_order_id} is still unresolved; "
+            "look it up by client order id before doing anything else",
+            endpoint=ep.PLACE_ORDER.name)
+
+    def _send_order(self, body: Mapping[str, object]) -> int:
+        data = self._transport.call(ep.PLACE_ORDER, body)
+        try:
+            return wire_orders.order_id(data)
+        except MalformedResponse as error:
+            raise OutcomeUnknown(f"accepted but the order id is unreadable: {error.message}",
+                                 endpoint=ep.PLACE_ORDER.name) from None
+
+    def _adoptable_order(self, request: OrderRequest) -> int | None:
+        try:
+            found = self.get_order(client_order_id=request.client_order_id)
+        except ExchangeError as error:
+            raise OutcomeUnknown(f"order outcome unknown and the lookup failed: {error}",
+                                 endpoint=ep.PLACE_ORDER.name) from None
+        if found is None:
+            return None
+        if found.symbol != request.symbol or found.side is not request.side:
+            raise ExchangeRejected(
+                f"client order id {request.client_order_id} belongs to another order "
+                f"({found.symbol} {found.side.value})", endpoint=ep.PLACE_ORDER.name)
+        return found.order_id
+
+    def cancel_order(self, *, order_id: int | None = None,
+                     client_order_id: int | None = None) -> None:
+        reference = wire_orders.order_reference(order_id=order_id,
+                                                client_order_id=client_order_id)
+        try:
+            self._send_cancel(reference)
+            return
+        except OutcomeUnknown:
+            pass
+        try:
+            found = self.get_order(order_id=order_id, client_order_id=client_order_id)
+        except ExchangeError as error:
+            raise OutcomeUnknown(f"cancel outcome unknown and the lookup failed: {error}",
+                                 endpoint=ep.CANCEL_ORDER.name) from None
+        if found is None:
+            raise OrderNotFound("no such order to cancel", endpoint=ep.CANCEL_ORDER.name)
+        if found.status.is_live and found.status is not OrderStatus.CANCELING:
+            self._send_cancel(reference)
+
+    def _send_cancel(self, reference: Mapping[str, object]) -> None:
+        try:
+            self._transport.call(ep.CANCEL_ORDER, reference)
+        except ExchangeRejected as error:
+            if error.code not in ALREADY_FINAL_CODES:
+                raise
+
+    def get_order(self, *, order_id: int | None = None,
+                  client_order_id: int | None = None) -> Order | None:
+        reference = wire_orders.order_reference(order_id=order_id,
+                                                client_order_id=client_order_id)
+        try:
+            data = self._call(ep.SINGLE_ORDER, reference)
+        except ExchangeRejected as error:
+            if error.code == 10584:
+                return None
+            raise
+        if not data:
+            return None
+        return wire_orders.order(data)
+
+    def open_orders(self, underlying: Underlying | None = None) -> list[Order]:
+        currency = underlying.value if underlying is not None else None
+        found: list[Order] = []
+        page, pages = 1, 1
+        while page <= min(pages, _PAGE_LIMIT):
+            data = self._call(ep.OPEN_ORDERS, {"page": page, "pageSize": _OPEN_ORDERS_PAGE_SIZE,
+                                               "currency": currency})
+            rows, pages = wire_orders.open_orders(data)
+            found.extend(rows)
+            if not rows:
+                break
+            page += 1
+        return found
+
+    def fills(self, since: datetime) -> list[Fill]:
+        now = self._clock.now()
+        start = max(since, now - _MAX_HISTORY_SPAN)
+        params: dict[str, object] = {"pageSize": _HISTORY_PAGE_SIZE,
+                                     "startTime": to_epoch_ms(start),
+                                     "endTime": to_epoch_ms(now)}
+        found = self._paged(ep.TRADE_HISTORY, params, wire_orders.fills,
+                            next_from=lambda fill: fill.trade_id)
+        unique = {fill.trade_id: fill for fill in found if fill.at >= since}
+        return sorted(unique.values(), key=lambda fill: (fill.at, fill.trade_id))
+
+    # -- account -----------------------------------------------------------------------
+    def positions(self) -> list[Position]:
+        return wire_account.positions(self._call(ep.POSITIONS))
+
+    def account(self) -> Account:
+        return wire_account.account(self._call(ep.ACCOUNT_SUMMARY))
+
+    # -- RFQ, taker side ---------------------------------------------------------------
+    def create_rfq(self, legs: Sequence[RfqLeg]) -> Rfq:
+        data = self._transport.call(ep.RFQ_CREATE, wire_rfq.create_body(legs))
+        return self._written(ep.RFQ_CREATE, lambda: wire_rfq.rfq(data))
+
+    def rfq_quotes(self, request_id: str) -> list[RfqQuote]:
+        data = self._call(ep.RFQ_QUOTES, {"requestId": request_id})
+        return [q for q in wire_rfq.quotes(data, request_id) if q.request_id == request_id]
+
+    def accept_quote(self, request_id: str, quote_id: str) -> BlockTrade:
+        data = self._transport.call(self._rfq_accept, wire_rfq.accept_body(request_id, quote_id))
+        return self._written(self._rfq_accept, lambda: wire_rfq.block_trade(data))
+
+    def cancel_rfq(self, request_id: str) -> None:
+        try:
+            self._transport.call(self._rfq_cancel, {"requestId": request_id})
+        except AuthenticationFailed:
+            raise
+        except ExchangeRejected as refusal:
+            try:
+                current = self.get_rfq(request_id)
+            except ExchangeError:
+                raise refusal from None
+            if current is None or not current.state.is_final:
+                raise
+
+    def get_rfq(self, request_id: str) -> Rfq | None:
+        data = self._call(ep.RFQ_LIST, {"requestId": request_id})
+        return next((r for r in wire_rfq.rfq_list(data) if r.request_id == request_id), None)
+
+    def block_trades(self, since: datetime) -> list[BlockTrade]:
+        params: dict[str, object] = {"fromId": 0, "direction": "NEXT",
+                                     "pageSize": _BLOCK_TRADE_PAGE_SIZE}
+        found = self._paged(ep.BLOCK_TRADES, params, wire_rfq.block_trades,
+                            next_from=lambda trade: int(trade.block_trade_id))
+        unique = {t.block_trade_id: t for t in found if t.at is None or t.at >= since}
+        return sorted(unique.values(), key=lambda t: (t.at or since, t.block_trade_id))
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _call(self, endpoint: Endpoint, params: Mapping[str, object] | None = None,
+              **path_args: str) -> Any:
+        return self._transport.call(endpoint, params, path_args=path_args)
+
+    def _paged(self, endpoint: Endpoint, params: dict[str, object],
+               parse: Callable[[object], tuple[list[T], bool]],
+               next_from: Callable[[T], int]) -> list[T]:
+        found: list[T] = []
+        for _ in range(_PAGE_LIMIT):
+            rows, has_next = parse(self._call(endpoint, params))
+            found.extend(rows)
+            if not has_next or not rows:
+                break
+            params = {**params, "fromId": next_from(rows[-1])}
+        return found
+
+    @staticmethod
+    def _written(endpoint: Endpoint, parse: Callable[[], T]) -> T:
+        """Parse the answer of a write that succeeded; unreadable means outcome unknown."""
+        try:
+            return parse()
+        except MalformedResponse as error:
+            raise OutcomeUnknown(f"accepted (code 0) but the answer is unreadable: "
+                                 f"{error.message}", endpoint=endpoint.name) from None
