@@ -1,0 +1,408 @@
+"""The Coincall REST calls of coincall-api.md section 6, answered from an `Exchange`.
+
+Owns the translation of one parsed request into one port call and back (through
+`wire_out`). It knows nothing about HTTP, signatures or faults (`sim.server` does);
+it works with any implementation of the port, the simulated venue in particular.
+Invariant: every answer is either documented Coincall `data` or a `WireError` /
+`ExchangeError` carrying a Coincall code.
+
+Deliberate choices:
+- Parameter problems answer like Coincall: missing qty 10533, missing price 10530,
+  neither order id 10575, unknown order 10584, a cancel of a final order 11101
+  (cancelled) or 11102 (filled), bad timeInForce 12012, unknown index 10579,
+  unknown option 10574, anything else malformed 10004.
+- A create without `clientOrderId` gets a server-generated one (the domain always
+  carries one).
+- The port has no "list my RFQs" call: `rfqList` answers the requests created through
+  this server (looked up afresh), or the one named by `requestId`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from runner.domain.clock import Clock, from_epoch_ms
+from runner.domain.instruments import Underlying, parse_symbol, to_decimal
+from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
+from runner.domain.rfq import RfqLeg
+from runner.exchange.port import Exchange
+from runner.exchange.sim import wire_out
+from runner.exchange.sim.faults import ENDPOINTS
+from runner.exchange.sim.wire_in import CODE_BAD_PARAMS, BodyKind, WireError, WireRequest
+
+SIM_USER_ID: Final = 1695796692726153
+DEFAULT_PAGE_SIZE: Final = 20
+MAX_PAGE_SIZE: Final = 500
+HISTORY_WINDOW: Final = timedelta(hours=24)
+RFQ_LIST_WINDOW: Final = timedelta(days=3)
+BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
+
+Handler = Callable[[WireRequest, Mapping[str, str], str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    method: str
+    pattern: re.Pattern[str]
+    signed: bool
+    bodies: frozenset[BodyKind]
+
+
+_PUBLIC: Final = frozenset({"server_time", "public_config", "instruments", "option_chain",
+                            "option_detail", "orderbook", "index_price"})
+_JSON = frozenset({BodyKind.JSON})
+_FORM = frozenset({BodyKind.FORM, BodyKind.NONE})
+# POST endpoints and the bodies they accept (coincall-api.md 3.3, 6.2, 6.4).
+_POST_BODIES: Final[Mapping[str, frozenset[BodyKind]]] = {
+    "place_order": _JSON,
+    "cancel_order": _JSON,
+    "create_rfq": _JSON,
+    "accept_quote": _FORM | _JSON,  # FORM proven live; JSON shown by the 2026-07 docs
+    "cancel_rfq": _FORM,
+}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                    for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$")
+
+
+ROUTES: Final = tuple(
+    Route(name, "POST" if name in _POST_BODIES else "GET", _compile(template),
+          name not in _PUBLIC, _POST_BODIES.get(name, frozenset({BodyKind.NONE})))
+    for name, template in ENDPOINTS.items()
+)
+
+
+def find_route(path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route serving `path` and its path parameters, whatever the method."""
+    for route in ROUTES:
+        match = route.pattern.match(path)
+        if match:
+            return route, match.groupdict()
+    return None
+
+
+class CoincallApi:
+    """Answers parsed Coincall requests from an Exchange; thread-safe if the exchange is."""
+
+    def __init__(self, exchange: Exchange, clock: Clock) -> None:
+        self._exchange = exchange
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rfq_ids: list[str] = []
+        self._client_ids = itertools.count(int(clock.now().timestamp() * 1000) * 1000)
+        self._handlers: dict[str, Handler] = {
+            name: getattr(self, f"_{name}") for name in ENDPOINTS
+        }
+
+    def answer(self, route: Route, request: WireRequest, path_args: Mapping[str, str],
+               api_key: str) -> Any:
+        """The `data` of the answer to one request (raise for an error answer)."""
+        return self._handlers[route.name](request, path_args, api_key)
+
+    # -- market data -----------------------------------------------------------------
+    def _server_time(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        return wire_out.server_time(self._clock.now())
+
+    def _public_config(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        ticks = {}
+        for underlying in Underlying:
+            listed = self._exchange.instruments(underlying)
+            ticks[underlying] = listed[0].tick_size if listed else Decimal(1)
+        return wire_out.public_config(ticks)
+
+    def _instruments(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
+        try:
+            underlying = Underlying(args["baseCurrency"].upper())
+        except ValueError:
+            return []
+        return [wire_out.instrument(item) for item in self._exchange.instruments(underlying)]
+
+    def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
+        underlying = _index(args["index"])
+        end = request.params.get("endTime")
+        expiry = from_epoch_ms(_int(end, "endTime")) if end not in (None, "") else None
+        return wire_out.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
+
+    def _option_detail(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
+        symbol = args["symbol"]
+        try:
+            parts = parse_symbol(symbol)
+        except ValueError:
+            raise WireError(10574, "symbol not exist") from None
+        quotes = self._exchange.option_chain(parts.underlying, parts.expiry, fresh=True)
+        quote = next((q for q in quotes if q.symbol == symbol), None)
+        if quote is None:
+            raise WireError(10574, "symbol not exist")
+        index = self._exchange.index_price(parts.underlying)
+        return wire_out.option_detail(quote, index, self._clock.now())
+
+    def _orderbook(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
+        symbol = args["symbol"]
+        book = self._exchange.orderbook(symbol, fresh=True)
+        try:
+            strike: Decimal | None = parse_symbol(symbol).strike
+        except ValueError:
+            strike = None
+        return wire_out.orderbook(book, strike)
+
+    def _index_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        symbol = request.params.get("symbol")
+        if symbol:
+            underlying = _index(symbol)
+            return wire_out.futures_symbol(underlying, self._exchange.index_price(underlying))
+        return [wire_out.futures_symbol(u, self._exchange.index_price(u)) for u in Underlying]
+
+    # -- orders ----------------------------------------------------------------------
+    def _place_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        return self._exchange.place_order(self._order_request(request.params))
+
+    def _order_request(self, params: Mapping[str, Any]) -> OrderRequest:
+        symbol = params.get("symbol")
+        if not isinstance(symbol, str) or not symbol:
+            raise WireError(10005, "symbol is required")
+        side = {1: Side.BUY, 2: Side.SELL}.get(_int(params.get("tradeSide"), "tradeSide"))
+        trade_type = _int(params.get("tradeType"), "tradeType")
+        if side is None or trade_type not in (wire_out.TRADE_TYPE_LIMIT,
+                                              wire_out.TRADE_TYPE_POST_ONLY):
+            raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+        tif_text = params.get("timeInForce") or "GTC"
+        if tif_text not in TimeInForce.__members__:
+            raise WireError(12012, "timeInForce only supports GTC, IOC")
+        client_id = params.get("clientOrderId")
+        return OrderRequest(
+            symbol=symbol, side=side,
+            qty=_decimal(params.get("qty"), missing_code=10533),
+            price=_decimal(params.get("price"), missing_code=10530),
+            client_order_id=(_int(client_id, "clientOrderId") if client_id is not None
+                             else next(self._client_ids)),
+            reduce_only=_int(params.get("reduceOnly", 0), "reduceOnly") == 1,
+            post_only=trade_type == wire_out.TRADE_TYPE_POST_ONLY,
+            time_in_force=TimeInForce(tif_text),
+        )
+
+    def _cancel_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        order_id, client_id = _order_ids(request.params)
+        existing = self._exchange.get_order(order_id=order_id, client_order_id=client_id)
+        if existing is None:
+            raise WireError(10584, "order not exist")
+        if existing.status is OrderStatus.FILLED:
+            raise WireError(11102, "cancel failed, order already filled")
+        if existing.status.is_final:
+            raise WireError(11101, "cancel failed, order already cancelled")
+        self._exchange.cancel_order(order_id=order_id, client_order_id=client_id)
+        return "success"
+
+    def _get_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        order_id, client_id = _order_ids(request.params)
+        found = self._exchange.get_order(order_id=order_id, client_order_id=client_id)
+        if found is None:
+            raise WireError(10584, "order not exist")
+        return wire_out.order(found)
+
+    def _open_orders(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        params = request.params
+        currency = params.get("currency")
+        underlying = _underlying(currency) if currency else None
+        orders = sorted(self._exchange.open_orders(underlying), key=_created_key)
+        page_no = max(1, _int(params.get("page", 1), "page"))
+        return wire_out.page([wire_out.pending_order(o) for o in orders], page_no,
+                             _page_size(params))
+
+    def _order_history(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        start, end = self._window(request.params, HISTORY_WINDOW)
+        known = {o.order_id: o for o in self._exchange.open_orders(None)}
+        for fill in self._exchange.fills(start):
+            if fill.order_id not in known:
+                found = self._exchange.get_order(order_id=fill.order_id)
+                if found is not None:
+                    known[fill.order_id] = found
+        rows = sorted((o for o in known.values() if o.created_at is None
+                       or start <= o.created_at <= end), key=_created_key, reverse=True)
+        from_id = request.params.get("fromId")
+        if from_id not in (None, "", "0", 0):
+            rows = [o for o in rows if o.order_id < _int(from_id, "fromId")]
+        size = _page_size(request.params)
+        return wire_out.cursor_page([wire_out.history_order(o) for o in rows[:size]],
+                                    has_next=len(rows) > size)
+
+    def _fills(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        start, end = self._window(request.params, HISTORY_WINDOW)
+        rows = sorted((f for f in self._exchange.fills(start) if f.at <= end),
+                      key=lambda f: f.trade_id)
+        from_id = request.params.get("fromId")
+        if from_id not in (None, "", "0", 0):
+            rows = [f for f in rows if f.trade_id > _int(from_id, "fromId")]
+        size = _page_size(request.params)
+        return wire_out.cursor_page([wire_out.fill(f) for f in rows[:size]],
+                                    has_next=len(rows) > size)
+
+    # -- account ---------------------------------------------------------------------
+    def _positions(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        held = self._exchange.positions()
+        wanted = {parse_symbol(p.symbol).underlying for p in held}
+        index = {u: self._exchange.index_price(u) for u in wanted}
+        return [wire_out.position(p, index[parse_symbol(p.symbol).underlying]) for p in held]
+
+    def _account(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        return wire_out.account_summary(self._exchange.account())
+
+    def _user_info(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        return {"userId": SIM_USER_ID, "name": "simulated", "email": "sim@localhost"}
+
+    def _api_key_info(self, _r: WireRequest, _a: Mapping[str, str], api_key: str) -> Any:
+        return {"userId": SIM_USER_ID, "apiKey": api_key, "readOnly": 0, "isMaster": True,
+                "parentUid": "0"}
+
+    # -- RFQ -------------------------------------------------------------------------
+    def _create_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        legs = request.params.get("legs")
+        if not isinstance(legs, list) or not legs:
+            raise WireError(CODE_BAD_PARAMS, "legs is required")
+        created = self._exchange.create_rfq([_rfq_leg(leg) for leg in legs])
+        with self._lock:
+            self._rfq_ids.append(created.request_id)
+        return wire_out.rfq_created(created)
+
+    def _rfq_quotes(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        request_id = _text(request.params, "requestId")
+        now = self._clock.now()
+        return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=now)
+                for q in self._exchange.rfq_quotes(request_id)]
+
+    def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        params = request.params
+        trade = self._exchange.accept_quote(_text(params, "requestId"),
+                                            _text(params, "quoteId"))
+        return wire_out.block_trade(trade)
+
+    def _cancel_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        self._exchange.cancel_rfq(_text(request.params, "requestId"))
+        return True
+
+    def _get_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        params = request.params
+        start, end = self._window(params, RFQ_LIST_WINDOW)
+        if params.get("requestId"):
+            ids = [str(params["requestId"])]
+        else:
+            with self._lock:
+                ids = list(self._rfq_ids)
+        found = [rfq for rfq in map(self._exchange.get_rfq, ids) if rfq is not None
+                 and start <= rfq.created_at <= end]
+        state = str(params.get("state", "")).upper()
+        if state in ("OPEN", "CLOSED"):
+            found = [r for r in found if r.state.is_final == (state == "CLOSED")]
+        if str(params.get("role", "TAKER")).upper() != "TAKER":
+            found = []
+        now = self._clock.now()
+        return {"userId": SIM_USER_ID, "rfqList": [wire_out.rfq_listed(r, now) for r in found]}
+
+    def _block_trades(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        params = request.params
+        start, _end = self._window(params, BLOCK_TRADE_WINDOW)
+        trades = sorted(self._exchange.block_trades(start),
+                        key=lambda t: (t.at or start, t.block_trade_id))
+        wanted = params.get("blocktradeId") or params.get("blockTradeId")
+        if wanted:
+            trades = [t for t in trades if t.block_trade_id == str(wanted)]
+        index = params.get("symbol")
+        if index:
+            trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
+                                               for leg in t.legs)]
+        size = min(_page_size(params), 49)
+        return {"list": [wire_out.block_trade_detail(t) for t in trades[:size]],
+                "hasNext": len(trades) > size, "hasPrev": False}
+
+    def _window(self, params: Mapping[str, Any], default: timedelta) -> tuple[datetime,
+                                                                              datetime]:
+        now = self._clock.now()
+        start = params.get("startTime")
+        end = params.get("endTime")
+        return (from_epoch_ms(_int(start, "startTime")) if start else now - default,
+                from_epoch_ms(_int(end, "endTime")) if end else now)
+
+
+# -- parameter helpers -----------------------------------------------------------------
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal") from None
+
+
+def _decimal(value: Any, *, missing_code: int) -> Decimal:
+    if value is None or value == "":
+        raise WireError(missing_code, "parameter is required")
+    try:
+        parsed = to_decimal(value)
+    except (ValueError, InvalidOperation):
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
+    if not parsed.is_finite() or parsed <= 0:
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+    return parsed
+
+
+def _text(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    if value is None or value == "" or isinstance(value, (list, dict, bool)):
+        raise WireError(CODE_BAD_PARAMS, f"{name} is required")
+    return str(value)
+
+
+def _order_ids(params: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    order_id = params.get("orderId")
+    client_id = params.get("clientOrderId")
+    if order_id in (None, "") and client_id in (None, ""):
+        raise WireError(10575, "orderId or clientOrderId is required")
+    return (_int(order_id, "orderId") if order_id not in (None, "") else None,
+            _int(client_id, "clientOrderId") if client_id not in (None, "") else None)
+
+
+def _page_size(params: Mapping[str, Any]) -> int:
+    return min(MAX_PAGE_SIZE, max(1, _int(params.get("pageSize", DEFAULT_PAGE_SIZE),
+                                          "pageSize")))
+
+
+def _underlying(text: Any) -> Underlying:
+    try:
+        return Underlying(str(text).upper())
+    except ValueError:
+        raise WireError(CODE_BAD_PARAMS, "currency is illegal") from None
+
+
+def _index(name: str) -> Underlying:
+    for underlying in Underlying:
+        if underlying.index_name == name.upper():
+            return underlying
+    raise WireError(10579, "index not exist")
+
+
+def _rfq_leg(leg: Any) -> RfqLeg:
+    if not isinstance(leg, dict):
+        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
+    side = {"BUY": Side.BUY, "SELL": Side.SELL}.get(str(leg.get("side", "")).upper())
+    symbol = leg.get("instrumentName")
+    if side is None or not isinstance(symbol, str) or not symbol:
+        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
+    return RfqLeg(symbol, side, _decimal(leg.get("qty"), missing_code=10533))
+
+
+_EPOCH: Final = from_epoch_ms(0)
+
+
+def _created_key(order: Order) -> tuple[datetime, int]:
+    return (order.created_at or _EPOCH, order.order_id)

@@ -1,0 +1,283 @@
+"""The simulated exchange served over HTTP on loopback, speaking Coincall.
+
+Owns the HTTP edge of the simulator: a stdlib `ThreadingHTTPServer` bound to
+127.0.0.1 only, Coincall's envelope, signature verification (`wire_in`), the calls
+of coincall-api.md section 6 (`routes`) and fault injection (`faults`). Any Coincall
+client, the runner's REST adapter first, can be pointed at `SimServer.base_url`.
+Invariant: a request reaches the exchange only after its route, method, body type
+and signature check out, and only when no fault stops it first; a `malformed` or
+`lost_response` fault lets the action happen and then spoils or drops the answer.
+
+Deliberate choices:
+- Errors are HTTP 200 with `code != 0` (as Coincall answers); unknown paths are HTTP
+  404; a known path with the wrong method answers code 10009; a body of the wrong
+  type (JSON to a FORM endpoint and vice versa) answers 10004, as live.
+- Public market calls need no signature; when a `sign` header is present anyway it
+  is verified like any other.
+- Latency and held connections wait on the server's stop event, so `stop()` never
+  waits for a 30 s timeout fault to run out. Nothing secret is logged: request
+  logging of `http.server` is silenced and internal errors log only the path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final
+
+from runner.domain.clock import Clock, to_epoch_ms
+from runner.exchange.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    OrderNotFound,
+    OutcomeUnknown,
+    RateLimited,
+)
+from runner.exchange.port import Exchange
+from runner.exchange.sim import wire_out
+from runner.exchange.sim.faults import (
+    DEFAULT_5XX_STATUS,
+    FaultDecision,
+    FaultKind,
+    FaultPlan,
+    PriceFreezer,
+)
+from runner.exchange.sim.routes import CoincallApi, Route, find_route
+from runner.exchange.sim.wire_in import (
+    CODE_BAD_PARAMS,
+    CODE_WRONG_METHOD,
+    Credentials,
+    WireError,
+    WireRequest,
+    parse_request,
+    verify_signature,
+)
+
+LOOPBACK: Final = "127.0.0.1"
+_log = logging.getLogger(__name__)
+
+# Codes for exchange errors raised without one (the venue normally sets .code).
+_FALLBACK_CODES: Final[tuple[tuple[type[ExchangeError], int], ...]] = (
+    (OrderNotFound, 10584), (InsufficientFunds, 10529), (AuthenticationFailed, 10563),
+    (RateLimited, 10605), (ExchangeUnavailable, 10002), (OutcomeUnknown, 10582),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """What goes back on the wire; `None` in its place means: close without answering."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+
+def json_answer(payload: Any, status: int = 200) -> HttpAnswer:
+    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return HttpAnswer(status, body)
+
+
+def error_answer(code: int, msg: str, status: int = 200) -> HttpAnswer:
+    return json_answer(wire_out.error_envelope(code, msg), status)
+
+
+def code_for(error: ExchangeError) -> int:
+    """The Coincall code an exchange error is answered with."""
+    if error.code is not None:
+        return error.code
+    return next((code for kind, code in _FALLBACK_CODES if isinstance(error, kind)), 10003)
+
+
+class SimServer:
+    """An `Exchange` served as Coincall REST on 127.0.0.1, in a background thread."""
+
+    def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
+                 faults: FaultPlan | None = None, *, port: int = 0) -> None:
+        self._exchange = exchange
+        self._credentials = Credentials.single(api_key, api_secret)
+        self._clock = clock
+        self._faults = faults or FaultPlan()
+        self._freezer = PriceFreezer(exchange, clock)
+        self._api = CoincallApi(exchange, clock)
+        self._requested_port = port
+        self._stop = threading.Event()
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"SimServer({self.base_url if self._httpd else 'stopped'})"
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> SimServer:
+        """Bind (port 0 picks a free one) and serve in a daemon thread."""
+        if self._httpd is not None:
+            return self
+        self._stop.clear()
+        self._httpd = _HttpServer((LOOPBACK, self._requested_port), _Handler, self)
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"sim-server-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release held connections, stop serving and close the socket."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._freezer.thaw()
+
+    def wait(self) -> None:
+        """Block until `stop()` is called from another thread (or a signal handler)."""
+        self._stop.wait()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the simulated exchange server is not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._faults
+
+    @faults.setter
+    def faults(self, plan: FaultPlan) -> None:
+        self._faults = plan
+
+    # -- one request -----------------------------------------------------------------
+    def respond(self, method: str, target: str, headers: Mapping[str, str],
+                body: bytes) -> HttpAnswer | None:
+        """Answer one request, faults included; None means drop the connection."""
+        path = target.split("?", 1)[0]
+        found = find_route(path)
+        if found is None:
+            return error_answer(404, "Not Found", status=404)
+        route, path_args = found
+        if method != route.method:
+            return error_answer(CODE_WRONG_METHOD, f"Request method '{method}' not supported")
+        decision = self._faults.decide(route.name, path)
+        self._delay(decision)
+        rule = decision.outcome
+        if rule is not None and rule.kind in _BEFORE_ACTION:
+            return self._fault_answer(rule.kind, decision)
+        answer = self._answer(route, path_args, method, target, headers, body)
+        if rule is None:
+            return answer
+        if rule.kind is FaultKind.MALFORMED:
+            return HttpAnswer(200, answer.body[: max(1, len(answer.body) // 2)])
+        self._stop.wait(rule.hold_seconds)  # LOST_RESPONSE: done, but no answer
+        return None
+
+    def _delay(self, decision: FaultDecision) -> None:
+        if decision.delay:
+            self._stop.wait(decision.delay)
+        self._freezer.apply(decision.freezes)
+
+    def _fault_answer(self, kind: FaultKind, decision: FaultDecision) -> HttpAnswer | None:
+        rule = decision.outcome
+        assert rule is not None  # noqa: S101 - guarded by the caller
+        if kind is FaultKind.TIMEOUT:
+            self._stop.wait(rule.hold_seconds)
+            return None
+        if kind is FaultKind.DISCONNECT:
+            return None
+        if kind is FaultKind.HTTP_5XX:
+            status = rule.status or DEFAULT_5XX_STATUS
+            page = f"<html><body><h1>{status} Service Unavailable</h1></body></html>"
+            return HttpAnswer(status, page.encode(), "text/html")
+        status = rule.status or 200
+        return error_answer(rule.answer_code, rule.answer_message, status)
+
+    def _answer(self, route: Route, path_args: Mapping[str, str], method: str, target: str,
+                headers: Mapping[str, str], body: bytes) -> HttpAnswer:
+        try:
+            request = parse_request(method, target, headers, body)
+            if request.body_kind not in route.bodies:
+                raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+            api_key = self._authenticate(route, request)
+            data = self._api.answer(route, request, path_args, api_key)
+            return json_answer(wire_out.envelope(data))
+        except WireError as refused:
+            return error_answer(refused.code, refused.msg)
+        except ExchangeError as failed:
+            return error_answer(code_for(failed), failed.message or "failed")
+        except Exception:
+            _log.exception("simulated exchange failed on %s %s", method, route.name)
+            return error_answer(500, "internal error", status=500)
+
+    def _authenticate(self, route: Route, request: WireRequest) -> str:
+        if not route.signed and request.header("sign") is None:
+            return ""
+        server_ms = to_epoch_ms(self._clock.now())
+        return verify_signature(request, self._credentials, server_ms)
+
+
+_BEFORE_ACTION: Final = frozenset({FaultKind.TIMEOUT, FaultKind.DISCONNECT,
+                                   FaultKind.HTTP_5XX, FaultKind.ERROR, FaultKind.RATE_LIMIT})
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 app: SimServer) -> None:
+        self.app = app
+        super().__init__(address, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        answer = self.server.app.respond(self.command, self.path, dict(self.headers.items()),
+                                         body)
+        if answer is None:
+            self.close_connection = True
+            return
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request logging (headers would carry the API key)."""

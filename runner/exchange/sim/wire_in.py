@@ -1,0 +1,190 @@
+"""Coincall requests as the simulated exchange receives them: parsing and signature checks.
+
+Owns the inbound half of `sim.server`: query, JSON and FORM parameters, and the
+verification of coincall-api.md 3.1/3.2 (key, timestamp window, HMAC over the
+prehash). Invariant: the prehash is rebuilt from what the client actually sent, with
+`signing.prehash` (the very function the client signs with), and compared in
+constant time; a request is accepted only if its own bytes sign to its `sign` header.
+
+Deliberate choices:
+- JSON numbers are kept as written (`RawNumber`, a `str`), so `0.10` is signed as
+  "0.10", never re-rendered through a float; nested lists and objects are rendered as
+  compact JSON in body order with those raw numbers ("scalars as written", 3.2).
+- Codes: missing/unknown key 10560, bad signature 10006, missing or unparseable ts
+  10561, ts outside the window 10557 (accepted only if ts < serverTime + 1000 and
+  serverTime - ts <= X-REQ-TS-DIFF), bad or wrongly typed body 10004.
+- Secrets live only in `Credentials`, whose repr masks them; no error text carries
+  a key, a secret or a signature.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+from runner.exchange.coincall.signing import (
+    DEFAULT_TS_DIFF_MS,
+    prehash,
+    sign,
+    signatures_match,
+)
+
+JSON_TYPE: Final = "application/json"
+FORM_TYPE: Final = "application/x-www-form-urlencoded"
+FUTURE_TOLERANCE_MS: Final = 1000
+
+CODE_BAD_PARAMS: Final = 10004
+CODE_BAD_SIGNATURE: Final = 10006
+CODE_WRONG_METHOD: Final = 10009
+CODE_STALE_TS: Final = 10557
+CODE_BAD_KEY: Final = 10560
+CODE_BAD_TS: Final = 10561
+
+
+class WireError(Exception):
+    """A request the exchange answers with a Coincall error code (HTTP 200)."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(f"{msg} (code {code})")
+        self.code = code
+        self.msg = msg
+
+
+class BodyKind(StrEnum):
+    NONE = "none"  # GET, or a POST with no body and no content type
+    JSON = "json"
+    FORM = "form"
+    OTHER = "other"
+
+
+class RawNumber(str):
+    """A JSON number exactly as the client wrote it."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WireRequest:
+    """One parsed request: path without query, parameters, lower-cased headers."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    headers: Mapping[str, str]
+    body_kind: BodyKind
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """API keys the exchange knows, each with its secret (masked in repr)."""
+
+    secrets: Mapping[str, str] = field(repr=False)
+
+    @classmethod
+    def single(cls, api_key: str, api_secret: str) -> Credentials:
+        return cls({api_key: api_secret})
+
+    def secret_for(self, api_key: str) -> str | None:
+        return self.secrets.get(api_key)
+
+    def __repr__(self) -> str:
+        return f"Credentials({len(self.secrets)} key(s), secrets masked)"
+
+
+def parse_request(method: str, raw_path: str, headers: Mapping[str, str],
+                  body: bytes) -> WireRequest:
+    """Split the target and decode the parameters according to the content type."""
+    split = urlsplit(raw_path)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if method == "GET":
+        params: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
+        return WireRequest(method, split.path, params, lowered, BodyKind.NONE)
+    kind = body_kind(lowered.get("content-type"), body)
+    return WireRequest(method, split.path, parse_body(kind, body), lowered, kind)
+
+
+def body_kind(content_type: str | None, body: bytes) -> BodyKind:
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == JSON_TYPE:
+        return BodyKind.JSON
+    if media == FORM_TYPE:
+        return BodyKind.FORM
+    if not media and not body.strip():
+        return BodyKind.NONE
+    return BodyKind.OTHER
+
+
+def parse_body(kind: BodyKind, body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
+    if kind is BodyKind.FORM:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    if kind is not BodyKind.JSON or not text.strip():
+        return {}
+    try:
+        parsed = json.loads(text, parse_float=RawNumber)
+    except json.JSONDecodeError:
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
+    if not isinstance(parsed, dict):
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+    return parsed
+
+
+def signing_params(params: Mapping[str, Any]) -> dict[str, object]:
+    """The parameters as the prehash sees them: nested values pre-rendered as compact JSON."""
+    return {key: render_compact(value) if isinstance(value, (list, dict)) else value
+            for key, value in params.items()}
+
+
+def render_compact(value: Any) -> str:
+    """Compact JSON, body key order, numbers as written, non-ASCII kept."""
+    if isinstance(value, dict):
+        inner = ",".join(f"{json.dumps(k, ensure_ascii=False)}:{render_compact(v)}"
+                         for k, v in value.items())
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(render_compact(item) for item in value) + "]"
+    if isinstance(value, RawNumber):
+        return str.__str__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def verify_signature(request: WireRequest, credentials: Credentials, server_ms: int) -> str:
+    """Check key, timestamp window and signature; return the caller's key or raise WireError."""
+    api_key = request.header("X-CC-APIKEY")
+    secret = credentials.secret_for(api_key) if api_key else None
+    if api_key is None or secret is None:
+        raise WireError(CODE_BAD_KEY, "api key invalid")
+    ts_ms = _int_header(request, "ts", default=None)
+    diff_ms = _int_header(request, "X-REQ-TS-DIFF", default=DEFAULT_TS_DIFF_MS)
+    if ts_ms is None or diff_ms is None or diff_ms < 0:
+        raise WireError(CODE_BAD_TS, "timestamp invalid")
+    if ts_ms >= server_ms + FUTURE_TOLERANCE_MS or server_ms - ts_ms > diff_ms:
+        raise WireError(CODE_STALE_TS, "request expired, check the timestamp")
+    given = request.header("sign") or ""
+    if not given.isascii():
+        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
+    text = prehash(request.method, request.path, signing_params(request.params),
+                   api_key=api_key, ts_ms=ts_ms, ts_diff_ms=diff_ms)
+    if not signatures_match(sign(secret, text), given):
+        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
+    return api_key
+
+
+def _int_header(request: WireRequest, name: str, *, default: int | None) -> int | None:
+    raw = request.header(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None
