@@ -31,7 +31,7 @@ from typing import Any, Final
 from runner.domain.clock import Clock, from_epoch_ms
 from runner.domain.instruments import Underlying, parse_symbol, to_decimal
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
-from runner.domain.rfq import RfqLeg
+from runner.domain.rfq import BlockTrade, RfqLeg
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
 from runner.exchange.sim.faults import ENDPOINTS
@@ -310,13 +310,17 @@ class CoincallApi:
         return {"userId": SIM_USER_ID, "rfqList": [wire_out.rfq_listed(r, now) for r in found]}
 
     def _block_trades(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """Oldest first; `fromId` is a cursor: only trades with a larger id follow it."""
         params = request.params
         start, _end = self._window(params, BLOCK_TRADE_WINDOW)
-        trades = sorted(self._exchange.block_trades(start),
-                        key=lambda t: (t.at or start, t.block_trade_id))
+        trades = sorted(self._exchange.block_trades(start), key=_block_trade_key)
         wanted = params.get("blocktradeId") or params.get("blockTradeId")
         if wanted:
             trades = [t for t in trades if t.block_trade_id == str(wanted)]
+        from_id = params.get("fromId")
+        if from_id not in (None, "", "0", 0):
+            cursor = _int(from_id, "fromId")
+            trades = [t for t in trades if _block_trade_key(t) > (cursor, "")]
         index = params.get("symbol")
         if index:
             trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
@@ -402,6 +406,12 @@ def _rfq_leg(leg: Any) -> RfqLeg:
 
 
 _EPOCH: Final = from_epoch_ms(0)
+
+
+def _block_trade_key(trade: BlockTrade) -> tuple[int, str]:
+    """Numeric ids sort numerically (the client pages with `fromId` = the last id)."""
+    text = trade.block_trade_id
+    return (int(text), "") if text.isdigit() else (0, text)
 
 
 def _created_key(order: Order) -> tuple[datetime, int]:

@@ -1,0 +1,110 @@
+"""Raw venue state for Coincall-only endpoints (served by the HTTP simulator), not the port.
+
+Each accessor catches the simulation up and reads under the venue's lock, like the port
+methods. Records are the venue's own (see `records.py`); callers must not mutate them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from runner.domain.instruments import Underlying
+from runner.exchange.sim.accounting import Ledger, PositionState
+from runner.exchange.sim.config import SimConfig
+from runner.exchange.sim.makers import RfqDesk, SimRfq
+from runner.exchange.sim.market import Market, epoch_second
+from runner.exchange.sim.matching import Matcher
+from runner.exchange.sim.quotes import OptionState
+from runner.exchange.sim.records import ExerciseRecord, SimFill, SimOrder
+from runner.exchange.sim.settlement import DeliveryPrice
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRules:
+    """Public trading rules of one underlying (Coincall's public config, per index)."""
+
+    underlying: Underlying
+    tick_size: Decimal
+    min_qty: Decimal
+    lot_size: Decimal
+    taker_fee_rate: Decimal
+    maker_fee_rate: Decimal
+    max_open_orders: int
+
+
+class SimRecords:
+    """Mixed into SimVenue."""
+
+    _lock: threading.RLock
+    _config: SimConfig
+    _market: Market
+    _matcher: Matcher
+    _desk: RfqDesk
+    _ledger: Ledger
+    _exercises: list[ExerciseRecord]
+    _deliveries: list[DeliveryPrice]
+
+    def _catch_up(self) -> datetime:
+        raise NotImplementedError
+
+    def order_records(self, since: datetime | None = None) -> list[SimOrder]:
+        """Every order ever accepted (block trade legs included), oldest first."""
+        with self._lock:
+            self._catch_up()
+            return [o for o in self._matcher.orders.values()
+                    if since is None or o.created_at >= since]
+
+    def fill_records(self, since: datetime | None = None) -> list[SimFill]:
+        """Every fill (visible now), oldest first, with IV, mark and index at the fill."""
+        with self._lock:
+            now = self._catch_up()
+            return [f for f in self._matcher.fills if f.reported_at <= now
+                    and (since is None or f.fill.at >= since)]
+
+    def exercise_records(self, since: datetime | None = None) -> list[ExerciseRecord]:
+        with self._lock:
+            self._catch_up()
+            return [e for e in self._exercises if since is None or e.at >= since]
+
+    def delivery_prices(self, underlying: Underlying) -> list[DeliveryPrice]:
+        """Settlement prices of past expiries, newest first."""
+        with self._lock:
+            self._catch_up()
+            return [d for d in reversed(self._deliveries) if d.underlying is underlying]
+
+    def position_records(self) -> list[PositionState]:
+        """Positions with realised PnL and fees per instrument."""
+        with self._lock:
+            self._catch_up()
+            return list(self._ledger.positions.values())
+
+    def rfq_records(self) -> list[SimRfq]:
+        """Our requests with every quote they received."""
+        with self._lock:
+            self._catch_up()
+            return list(self._desk.requests.values())
+
+    def option_state(self, symbol: str) -> OptionState | None:
+        """Mark, IV, greeks, index and book of one listed option now (option detail)."""
+        with self._lock:
+            now = self._catch_up()
+            return self._market.state(symbol, epoch_second(now))
+
+    def listed_at(self, symbol: str) -> datetime | None:
+        """When an instrument was listed (Coincall's `startTimestamp`)."""
+        with self._lock:
+            return self._market.listed_at(symbol)
+
+    def rules(self, underlying: Underlying) -> VenueRules:
+        market = self._config.underlying(underlying)
+        return VenueRules(underlying, market.tick, self._config.min_qty,
+                          self._config.lot_size, self._config.taker_fee_rate,
+                          self._config.maker_fee_rate, self._config.max_open_orders)
+
+    def cash(self) -> Decimal:
+        with self._lock:
+            self._catch_up()
+            return self._ledger.cash
