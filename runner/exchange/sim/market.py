@@ -25,7 +25,7 @@ from runner.domain.orders import Side
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.index import IndexPath
 from runner.exchange.sim.listing import listed_expiries, strike_grid, years_between
-from runner.exchange.sim.quotes import OptionState, QuoteContext, price_option
+from runner.exchange.sim.quotes import OptionState, Priced, QuoteContext, price_option
 
 _CACHE_SIZE: Final = 96
 _INDEX_PLACES: Final = Decimal("0.01")
@@ -40,6 +40,7 @@ class ExpiryListing:
     listed_at: datetime
     anchor: Decimal
     instruments: tuple[Instrument, ...]
+    priced: tuple[Priced, ...]
 
 
 def epoch_second(when: datetime) -> int:
@@ -98,7 +99,8 @@ class Market:
                 self._by_symbol[instrument.symbol] = instrument
                 self._listed_at[instrument.symbol] = moment
         anchor_decimal = Decimal(repr(anchor)).quantize(_INDEX_PLACES)
-        return ExpiryListing(underlying, expiry, moment, anchor_decimal, tuple(instruments))
+        return ExpiryListing(underlying, expiry, moment, anchor_decimal, tuple(instruments),
+                             tuple(Priced.of(i) for i in instruments))
 
     def expiries(self, underlying: Underlying) -> list[datetime]:
         return sorted(self._listings[underlying])
@@ -146,11 +148,13 @@ class Market:
         listing = self._listings[underlying].get(expiry)
         if listing is None:
             return {}
+        index = self.index_float(underlying, live)
         ctx = QuoteContext(
             market=self._config.underlying(underlying), config=self._config, seed=self._seed,
-            index=self.index_float(underlying, live), second=live,
+            index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
+            tick=float(self._config.underlying(underlying).tick), second=live,
             at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied)
-        states = {i.symbol: price_option(i, ctx) for i in listing.instruments}
+        states = {p.instrument.symbol: price_option(p, ctx) for p in listing.priced}
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = states

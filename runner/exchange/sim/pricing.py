@@ -82,24 +82,30 @@ def black_price(forward: float, strike: float, years: float, vol: float, is_call
 
 def valuation(forward: float, strike: float, years: float, vol: float, is_call: bool) -> Valuation:
     """Price, delta, gamma, vega (per vol point) and theta (per day) in one pass."""
+    return Valuation(*valuation_tuple(forward, strike, years, vol, is_call))
+
+
+def valuation_tuple(forward: float, strike: float, years: float, vol: float,
+                    is_call: bool) -> tuple[float, float, float, float, float]:
+    """`valuation` as a plain tuple (price, delta, gamma, vega, theta): the quoting hot path."""
     if years <= MIN_YEARS or vol <= 0.0:
         value = intrinsic(forward, strike, is_call)
         in_money = value > 0.0
         delta = (1.0 if in_money else 0.0) if is_call else (-1.0 if in_money else 0.0)
-        return Valuation(value, delta, 0.0, 0.0, 0.0)
+        return value, delta, 0.0, 0.0, 0.0
     sqrt_t = math.sqrt(years)
     std = vol * sqrt_t
     d1 = (math.log(forward / strike) + 0.5 * std * std) / std
-    d2 = d1 - std
-    cdf_d1 = norm_cdf(d1)
+    cdf_d1 = 0.5 * (1.0 + math.erf(d1 / _SQRT_2))
+    cdf_d2 = 0.5 * (1.0 + math.erf((d1 - std) / _SQRT_2))
     pdf_d1 = _INV_SQRT_2PI * math.exp(-0.5 * d1 * d1)
     if is_call:
-        price = forward * cdf_d1 - strike * norm_cdf(d2)
+        price = forward * cdf_d1 - strike * cdf_d2
         delta = cdf_d1
     else:
-        price = strike * norm_cdf(-d2) - forward * (1.0 - cdf_d1)
+        price = strike * (1.0 - cdf_d2) - forward * (1.0 - cdf_d1)
         delta = cdf_d1 - 1.0
     gamma = pdf_d1 / (forward * std)
     vega = forward * pdf_d1 * sqrt_t / 100.0
     theta = -forward * pdf_d1 * vol / (2.0 * sqrt_t) / 365.0
-    return Valuation(max(price, 0.0), delta, gamma, vega, theta)
+    return max(price, 0.0), delta, gamma, vega, theta

@@ -24,26 +24,61 @@ from runner.domain.instruments import Instrument, OptionKind
 from runner.domain.orders import Side
 from runner.domain.snapshot import Book, BookLevel, Greeks, OptionQuote
 from runner.exchange.sim.config import SimConfig, UnderlyingConfig
-from runner.exchange.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation
+from runner.exchange.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation_tuple
 
 _CENT: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
 _MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class BookSide:
+    """One side of an option's book in tick units, expanded into levels only on demand."""
+
+    first_ticks: int  # best price in ticks
+    direction: int  # -1 bids (downward), +1 asks (upward)
+    step_ticks: int
+    jitter: int  # 4 bits of size jitter per level
+    tick: Decimal
+    market: UnderlyingConfig
+    depth: int
+
+    def best(self) -> BookLevel:
+        return BookLevel(Decimal(self.first_ticks) * self.tick, _size(0, self.jitter & 0xF,
+                                                                      self.market))
+
+    def levels(self) -> tuple[BookLevel, ...]:
+        found = []
+        for level in range(self.depth):
+            ticks = self.first_ticks + self.direction * level * self.step_ticks
+            if ticks < 1:
+                break
+            size = _size(level, (self.jitter >> (4 * level)) & 0xF, self.market)
+            found.append(BookLevel(Decimal(ticks) * self.tick, size))
+        return tuple(found)
+
+
+@dataclass(slots=True)
 class OptionState:
-    """Everything the venue knows about one option at one second."""
+    """Everything the venue knows about one option at one second (treat as read-only)."""
 
     instrument: Instrument
     mark: Decimal
     iv: float
     greeks: Greeks
-    bids: tuple[BookLevel, ...]
-    asks: tuple[BookLevel, ...]
     index: Decimal
     at: datetime
     quote: OptionQuote  # the chain row: top of book, mark, IV, greeks
+    bid_side: BookSide | None
+    ask_side: BookSide | None
+
+    @property
+    def bids(self) -> tuple[BookLevel, ...]:
+        return self.bid_side.levels() if self.bid_side else ()
+
+    @property
+    def asks(self) -> tuple[BookLevel, ...]:
+        return self.ask_side.levels() if self.ask_side else ()
 
     def book(self) -> Book:
         return Book(self.instrument.symbol, self.bids, self.asks, self.at)
@@ -57,39 +92,72 @@ class QuoteContext:
     config: SimConfig
     seed: int
     index: float
+    index_decimal: Decimal
+    tick: float
     second: int
     at: datetime
     emptied: frozenset[tuple[str, Side]]
 
 
-def price_option(instrument: Instrument, ctx: QuoteContext) -> OptionState:
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """Per-instrument constants, computed once at listing so quoting stays cheap."""
+
+    instrument: Instrument
+    expiry_second: float
+    strike: float
+    is_call: bool
+    symbol_hash: int
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> Priced:
+        return cls(instrument, instrument.expiry.timestamp(), float(instrument.strike),
+                   instrument.kind is OptionKind.CALL, zlib.crc32(instrument.symbol.encode()))
+
+
+def _jitter(symbol_hash: int, seed: int, minute: int) -> int:
+    """32 deterministic pseudo-random bits per (instrument, seed, minute)."""
+    value = (symbol_hash ^ (seed * 0x9E3779B1) ^ (minute * 0x85EBCA77)) & 0xFFFFFFFF
+    value = ((value ^ (value >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    value = ((value ^ (value >> 16)) * 0x45D9F3B) & 0xFFFFFFFF
+    return value ^ (value >> 16)
+
+
+def price_option(priced: Priced, ctx: QuoteContext) -> OptionState:
     """Mark, IV, greeks and a depth book for one option."""
-    years = (instrument.expiry.timestamp() - ctx.second) / SECONDS_PER_YEAR
-    strike = float(instrument.strike)
-    is_call = instrument.kind is OptionKind.CALL
-    vol = implied_vol(ctx.market.smile, ctx.index, strike, years)
-    value = valuation(ctx.index, strike, years, vol, is_call)
-    tick = float(ctx.market.tick)
-    half = _half_spread(value.price, value.delta, years, ctx, tick)
-    symbol = instrument.symbol
-    jitter = zlib.crc32(f"{ctx.seed}|{symbol}|{ctx.second // 60}".encode())
-    bids: tuple[BookLevel, ...] = ()
-    asks: tuple[BookLevel, ...] = ()
-    if (symbol, Side.BUY) not in ctx.emptied:
-        bids = _levels(value.price - half, -1, half, tick, jitter, ctx)
-    if (symbol, Side.SELL) not in ctx.emptied:
-        asks = _levels(value.price + half, 1, half, tick, jitter >> 16, ctx)
-    mark = Decimal(repr(value.price)).quantize(_CENT)
-    index = Decimal(repr(ctx.index)).quantize(_CENT)
-    greeks = Greeks(value.delta, value.gamma, value.vega, value.theta)
-    bid = bids[0] if bids else None
-    ask = asks[0] if asks else None
+    instrument = priced.instrument
+    years = (priced.expiry_second - ctx.second) / SECONDS_PER_YEAR
+    vol = implied_vol(ctx.market.smile, ctx.index, priced.strike, years)
+    price, delta, gamma, vega, theta = valuation_tuple(
+        ctx.index, priced.strike, years, vol, priced.is_call)
+    tick = ctx.tick
+    half = _half_spread(price, delta, years, ctx, tick)
+    jitter = _jitter(priced.symbol_hash, ctx.seed, ctx.second // 60)
+    step = max(1, round(half * 0.4 / tick))
+    bid_side = ask_side = None
+    if not ctx.emptied or (instrument.symbol, Side.BUY) not in ctx.emptied:
+        bid_side = _side(math.floor((price - half) / tick), -1, step, jitter, ctx)
+    if not ctx.emptied or (instrument.symbol, Side.SELL) not in ctx.emptied:
+        ask_side = _side(math.ceil((price + half) / tick), 1, step, jitter >> 16, ctx)
+    mark = Decimal(round(price * 100)).scaleb(-2)
+    greeks = Greeks(delta, gamma, vega, theta)
+    bid = bid_side.best() if bid_side else None
+    ask = ask_side.best() if ask_side else None
     quote = OptionQuote(
         instrument=instrument,
         bid=bid.price if bid else None, bid_size=bid.size if bid else _ZERO,
         ask=ask.price if ask else None, ask_size=ask.size if ask else _ZERO,
-        mark=mark, mark_iv=vol, greeks=greeks, underlying_price=index, at=ctx.at)
-    return OptionState(instrument, mark, vol, greeks, bids, asks, index, ctx.at, quote)
+        mark=mark, mark_iv=vol, greeks=greeks, underlying_price=ctx.index_decimal, at=ctx.at)
+    return OptionState(instrument, mark, vol, greeks, ctx.index_decimal, ctx.at, quote,
+                       bid_side, ask_side)
+
+
+def _side(first: int, direction: int, step: int, jitter: int,
+          ctx: QuoteContext) -> BookSide | None:
+    if first < 1:
+        return None
+    return BookSide(first, direction, step, jitter, ctx.market.tick, ctx.market,
+                    ctx.config.depth_levels)
 
 
 def _half_spread(mark: float, delta: float, years: float, ctx: QuoteContext,
@@ -99,24 +167,6 @@ def _half_spread(mark: float, delta: float, years: float, ctx: QuoteContext,
         widening *= 1.5
     relative = ctx.config.spread_fraction * mark * widening
     return max(tick, _MIN_HALF_SPREAD_OF_INDEX * ctx.index, relative)
-
-
-def _levels(best: float, direction: int, half: float, tick: float, jitter: int,
-            ctx: QuoteContext) -> tuple[BookLevel, ...]:
-    """Depth levels from the best price outward; bids (direction -1) never below one tick."""
-    first = math.floor(best / tick) if direction < 0 else math.ceil(best / tick)
-    if first < 1:
-        return ()
-    step = max(1, round(half * 0.4 / tick))
-    tick_decimal = ctx.market.tick
-    levels = []
-    for level in range(ctx.config.depth_levels):
-        ticks = first + direction * level * step
-        if ticks < 1:
-            break
-        size = _size(level, (jitter >> (4 * level)) & 0xF, ctx.market)
-        levels.append(BookLevel(Decimal(ticks) * tick_decimal, size))
-    return tuple(levels)
 
 
 def _size(level: int, jitter: int, market: UnderlyingConfig) -> Decimal:
