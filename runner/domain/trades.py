@@ -31,7 +31,9 @@ class TradeStage(StrEnum):
     PENDING_CLOSE = "pending_close"  # an exit fired; close not yet working
     CLOSING = "closing"  # close orders or an RFQ are working
     CLOSED = "closed"  # every leg flat (terminal)
-    FAILED = "failed"  # could not open, nothing held (terminal)
+    FAILED = "failed"  # gave up (terminal): an open that failed and unwound, or a close whose
+    # bounded attempts ran out (lessons B1); any quantity still held stays on the legs
+    # (`open_qty`) and is reported for an operator
 
     @property
     def is_terminal(self) -> bool:
@@ -47,8 +49,10 @@ ALLOWED_TRANSITIONS: Final[dict[TradeStage, frozenset[TradeStage]]] = {
     TradeStage.OPENING: frozenset({TradeStage.OPEN, TradeStage.PENDING_CLOSE,
                                    TradeStage.FAILED}),
     TradeStage.OPEN: frozenset({TradeStage.PENDING_CLOSE, TradeStage.CLOSED}),
-    TradeStage.PENDING_CLOSE: frozenset({TradeStage.CLOSING, TradeStage.CLOSED}),
-    TradeStage.CLOSING: frozenset({TradeStage.PENDING_CLOSE, TradeStage.CLOSED}),
+    TradeStage.PENDING_CLOSE: frozenset({TradeStage.CLOSING, TradeStage.CLOSED,
+                                         TradeStage.FAILED}),
+    TradeStage.CLOSING: frozenset({TradeStage.PENDING_CLOSE, TradeStage.CLOSED,
+                                   TradeStage.FAILED}),
     TradeStage.CLOSED: frozenset(),
     TradeStage.FAILED: frozenset(),
 }
