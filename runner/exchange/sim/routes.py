@@ -25,21 +25,32 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from runner.domain.clock import Clock, from_epoch_ms
-from runner.domain.instruments import Underlying, parse_symbol, to_decimal
+from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
-from runner.domain.rfq import BlockTrade, RfqLeg
+from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
 from runner.exchange.sim.faults import ENDPOINTS
-from runner.exchange.sim.wire_in import CODE_BAD_PARAMS, BodyKind, WireError, WireRequest
+from runner.exchange.sim.wire_in import (
+    CODE_BAD_PARAMS,
+    BodyKind,
+    WireError,
+    WireRequest,
+    decimal_param,
+    index_param,
+    int_param,
+    order_ids,
+    page_size,
+    rfq_leg,
+    text_param,
+    underlying_param,
+)
 
 SIM_USER_ID: Final = 1695796692726153
-DEFAULT_PAGE_SIZE: Final = 20
-MAX_PAGE_SIZE: Final = 500
 HISTORY_WINDOW: Final = timedelta(hours=24)
 RFQ_LIST_WINDOW: Final = timedelta(days=3)
 BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
@@ -130,9 +141,9 @@ class CoincallApi:
         return [wire_out.instrument(item) for item in self._exchange.instruments(underlying)]
 
     def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
-        underlying = _index(args["index"])
+        underlying = index_param(args["index"])
         end = request.params.get("endTime")
-        expiry = from_epoch_ms(_int(end, "endTime")) if end not in (None, "") else None
+        expiry = from_epoch_ms(int_param(end, "endTime")) if end not in (None, "") else None
         return wire_out.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
 
     def _option_detail(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
@@ -160,7 +171,7 @@ class CoincallApi:
     def _index_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         symbol = request.params.get("symbol")
         if symbol:
-            underlying = _index(symbol)
+            underlying = index_param(symbol)
             return wire_out.futures_symbol(underlying, self._exchange.index_price(underlying))
         return [wire_out.futures_symbol(u, self._exchange.index_price(u)) for u in Underlying]
 
@@ -172,8 +183,8 @@ class CoincallApi:
         symbol = params.get("symbol")
         if not isinstance(symbol, str) or not symbol:
             raise WireError(10005, "symbol is required")
-        side = {1: Side.BUY, 2: Side.SELL}.get(_int(params.get("tradeSide"), "tradeSide"))
-        trade_type = _int(params.get("tradeType"), "tradeType")
+        side = {1: Side.BUY, 2: Side.SELL}.get(int_param(params.get("tradeSide"), "tradeSide"))
+        trade_type = int_param(params.get("tradeType"), "tradeType")
         if side is None or trade_type not in (wire_out.TRADE_TYPE_LIMIT,
                                               wire_out.TRADE_TYPE_POST_ONLY):
             raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
@@ -183,17 +194,17 @@ class CoincallApi:
         client_id = params.get("clientOrderId")
         return OrderRequest(
             symbol=symbol, side=side,
-            qty=_decimal(params.get("qty"), missing_code=10533),
-            price=_decimal(params.get("price"), missing_code=10530),
-            client_order_id=(_int(client_id, "clientOrderId") if client_id is not None
+            qty=decimal_param(params.get("qty"), missing_code=10533),
+            price=decimal_param(params.get("price"), missing_code=10530),
+            client_order_id=(int_param(client_id, "clientOrderId") if client_id is not None
                              else next(self._client_ids)),
-            reduce_only=_int(params.get("reduceOnly", 0), "reduceOnly") == 1,
+            reduce_only=int_param(params.get("reduceOnly", 0), "reduceOnly") == 1,
             post_only=trade_type == wire_out.TRADE_TYPE_POST_ONLY,
             time_in_force=TimeInForce(tif_text),
         )
 
     def _cancel_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        order_id, client_id = _order_ids(request.params)
+        order_id, client_id = order_ids(request.params)
         existing = self._exchange.get_order(order_id=order_id, client_order_id=client_id)
         if existing is None:
             raise WireError(10584, "order not exist")
@@ -205,7 +216,7 @@ class CoincallApi:
         return "success"
 
     def _get_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        order_id, client_id = _order_ids(request.params)
+        order_id, client_id = order_ids(request.params)
         found = self._exchange.get_order(order_id=order_id, client_order_id=client_id)
         if found is None:
             raise WireError(10584, "order not exist")
@@ -214,11 +225,11 @@ class CoincallApi:
     def _open_orders(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         params = request.params
         currency = params.get("currency")
-        underlying = _underlying(currency) if currency else None
+        underlying = underlying_param(currency) if currency else None
         orders = sorted(self._exchange.open_orders(underlying), key=_created_key)
-        page_no = max(1, _int(params.get("page", 1), "page"))
+        page_no = max(1, int_param(params.get("page", 1), "page"))
         return wire_out.page([wire_out.pending_order(o) for o in orders], page_no,
-                             _page_size(params))
+                             page_size(params))
 
     def _order_history(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         start, end = self._window(request.params, HISTORY_WINDOW)
@@ -232,8 +243,8 @@ class CoincallApi:
                        or start <= o.created_at <= end), key=_created_key, reverse=True)
         from_id = request.params.get("fromId")
         if from_id not in (None, "", "0", 0):
-            rows = [o for o in rows if o.order_id < _int(from_id, "fromId")]
-        size = _page_size(request.params)
+            rows = [o for o in rows if o.order_id < int_param(from_id, "fromId")]
+        size = page_size(request.params)
         return wire_out.cursor_page([wire_out.history_order(o) for o in rows[:size]],
                                     has_next=len(rows) > size)
 
@@ -243,8 +254,8 @@ class CoincallApi:
                       key=lambda f: f.trade_id)
         from_id = request.params.get("fromId")
         if from_id not in (None, "", "0", 0):
-            rows = [f for f in rows if f.trade_id > _int(from_id, "fromId")]
-        size = _page_size(request.params)
+            rows = [f for f in rows if f.trade_id > int_param(from_id, "fromId")]
+        size = page_size(request.params)
         return wire_out.cursor_page([wire_out.fill(f) for f in rows[:size]],
                                     has_next=len(rows) > size)
 
@@ -270,25 +281,25 @@ class CoincallApi:
         legs = request.params.get("legs")
         if not isinstance(legs, list) or not legs:
             raise WireError(CODE_BAD_PARAMS, "legs is required")
-        created = self._exchange.create_rfq([_rfq_leg(leg) for leg in legs])
+        created = self._exchange.create_rfq([rfq_leg(leg) for leg in legs])
         with self._lock:
             self._rfq_ids.append(created.request_id)
         return wire_out.rfq_created(created)
 
     def _rfq_quotes(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        request_id = _text(request.params, "requestId")
+        request_id = text_param(request.params, "requestId")
         now = self._clock.now()
         return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=now)
                 for q in self._exchange.rfq_quotes(request_id)]
 
     def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         params = request.params
-        trade = self._exchange.accept_quote(_text(params, "requestId"),
-                                            _text(params, "quoteId"))
+        trade = self._exchange.accept_quote(text_param(params, "requestId"),
+                                            text_param(params, "quoteId"))
         return wire_out.block_trade(trade)
 
     def _cancel_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        self._exchange.cancel_rfq(_text(request.params, "requestId"))
+        self._exchange.cancel_rfq(text_param(request.params, "requestId"))
         return True
 
     def _get_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
@@ -319,13 +330,13 @@ class CoincallApi:
             trades = [t for t in trades if t.block_trade_id == str(wanted)]
         from_id = params.get("fromId")
         if from_id not in (None, "", "0", 0):
-            cursor = _int(from_id, "fromId")
+            cursor = int_param(from_id, "fromId")
             trades = [t for t in trades if _block_trade_key(t) > (cursor, "")]
         index = params.get("symbol")
         if index:
             trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
                                                for leg in t.legs)]
-        size = min(_page_size(params), 49)
+        size = min(page_size(params), 49)
         return {"list": [wire_out.block_trade_detail(t) for t in trades[:size]],
                 "hasNext": len(trades) > size, "hasPrev": False}
 
@@ -334,75 +345,8 @@ class CoincallApi:
         now = self._clock.now()
         start = params.get("startTime")
         end = params.get("endTime")
-        return (from_epoch_ms(_int(start, "startTime")) if start else now - default,
-                from_epoch_ms(_int(end, "endTime")) if end else now)
-
-
-# -- parameter helpers -----------------------------------------------------------------
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or value is None:
-        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal")
-    try:
-        return int(str(value))
-    except ValueError:
-        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal") from None
-
-
-def _decimal(value: Any, *, missing_code: int) -> Decimal:
-    if value is None or value == "":
-        raise WireError(missing_code, "parameter is required")
-    try:
-        parsed = to_decimal(value)
-    except (ValueError, InvalidOperation):
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
-    if not parsed.is_finite() or parsed <= 0:
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
-    return parsed
-
-
-def _text(params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
-    if value is None or value == "" or isinstance(value, (list, dict, bool)):
-        raise WireError(CODE_BAD_PARAMS, f"{name} is required")
-    return str(value)
-
-
-def _order_ids(params: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    order_id = params.get("orderId")
-    client_id = params.get("clientOrderId")
-    if order_id in (None, "") and client_id in (None, ""):
-        raise WireError(10575, "orderId or clientOrderId is required")
-    return (_int(order_id, "orderId") if order_id not in (None, "") else None,
-            _int(client_id, "clientOrderId") if client_id not in (None, "") else None)
-
-
-def _page_size(params: Mapping[str, Any]) -> int:
-    return min(MAX_PAGE_SIZE, max(1, _int(params.get("pageSize", DEFAULT_PAGE_SIZE),
-                                          "pageSize")))
-
-
-def _underlying(text: Any) -> Underlying:
-    try:
-        return Underlying(str(text).upper())
-    except ValueError:
-        raise WireError(CODE_BAD_PARAMS, "currency is illegal") from None
-
-
-def _index(name: str) -> Underlying:
-    for underlying in Underlying:
-        if underlying.index_name == name.upper():
-            return underlying
-    raise WireError(10579, "index not exist")
-
-
-def _rfq_leg(leg: Any) -> RfqLeg:
-    if not isinstance(leg, dict):
-        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
-    side = {"BUY": Side.BUY, "SELL": Side.SELL}.get(str(leg.get("side", "")).upper())
-    symbol = leg.get("instrumentName")
-    if side is None or not isinstance(symbol, str) or not symbol:
-        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
-    return RfqLeg(symbol, side, _decimal(leg.get("qty"), missing_code=10533))
+        return (from_epoch_ms(int_param(start, "startTime")) if start else now - default,
+                from_epoch_ms(int_param(end, "endTime")) if end else now)
 
 
 _EPOCH: Final = from_epoch_ms(0)

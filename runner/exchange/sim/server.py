@@ -42,13 +42,8 @@ from runner.exchange.errors import (
 )
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
-from runner.exchange.sim.faults import (
-    DEFAULT_5XX_STATUS,
-    FaultDecision,
-    FaultKind,
-    FaultPlan,
-    PriceFreezer,
-)
+from runner.exchange.sim.faults import DEFAULT_5XX_STATUS, FaultDecision, FaultKind, FaultPlan
+from runner.exchange.sim.faulty import PriceFreezer
 from runner.exchange.sim.routes import CoincallApi, Route, find_route
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,

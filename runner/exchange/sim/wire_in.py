@@ -22,10 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
+from runner.domain.instruments import Underlying, to_decimal
+from runner.domain.orders import Side
+from runner.domain.rfq import RfqLeg
 from runner.exchange.coincall.signing import (
     DEFAULT_TS_DIFF_MS,
     prehash,
@@ -43,6 +47,8 @@ CODE_WRONG_METHOD: Final = 10009
 CODE_STALE_TS: Final = 10557
 CODE_BAD_KEY: Final = 10560
 CODE_BAD_TS: Final = 10561
+DEFAULT_PAGE_SIZE: Final = 20
+MAX_PAGE_SIZE: Final = 500
 
 
 class WireError(Exception):
@@ -188,3 +194,78 @@ def _int_header(request: WireRequest, name: str, *, default: int | None) -> int 
         return int(raw.strip())
     except ValueError:
         return None
+
+
+# -- parameters -------------------------------------------------------------------------
+def int_param(value: Any, name: str) -> int:
+    """Read an integer that may arrive as a JSON number or as text; 10004 otherwise."""
+    if isinstance(value, bool) or value is None:
+        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal") from None
+
+
+def decimal_param(value: Any, *, missing_code: int) -> Decimal:
+    """Read a positive finite amount; `missing_code` when absent, 10004 when malformed."""
+    if value is None or value == "":
+        raise WireError(missing_code, "parameter is required")
+    try:
+        parsed = to_decimal(value)
+    except (ValueError, InvalidOperation):
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
+    if not parsed.is_finite() or parsed <= 0:
+        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+    return parsed
+
+
+def text_param(params: Mapping[str, Any], name: str) -> str:
+    """Read a required scalar as text (ids may come as numbers in JSON)."""
+    value = params.get(name)
+    if value is None or value == "" or isinstance(value, (list, dict, bool)):
+        raise WireError(CODE_BAD_PARAMS, f"{name} is required")
+    return str(value)
+
+
+def order_ids(params: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """Read `orderId` / `clientOrderId`; 10575 when neither is given."""
+    order_id = params.get("orderId")
+    client_id = params.get("clientOrderId")
+    if order_id in (None, "") and client_id in (None, ""):
+        raise WireError(10575, "orderId or clientOrderId is required")
+    return (int_param(order_id, "orderId") if order_id not in (None, "") else None,
+            int_param(client_id, "clientOrderId") if client_id not in (None, "") else None)
+
+
+def page_size(params: Mapping[str, Any]) -> int:
+    """`pageSize`, default 20, clamped to 1..500."""
+    return min(MAX_PAGE_SIZE, max(1, int_param(params.get("pageSize", DEFAULT_PAGE_SIZE),
+                                          "pageSize")))
+
+
+def underlying_param(text: Any) -> Underlying:
+    """Read a coin (`currency=BTC`)."""
+    try:
+        return Underlying(str(text).upper())
+    except ValueError:
+        raise WireError(CODE_BAD_PARAMS, "currency is illegal") from None
+
+
+def index_param(name: str) -> Underlying:
+    """Read an index name (`BTCUSD`); 10579 when unknown."""
+    for underlying in Underlying:
+        if underlying.index_name == name.upper():
+            return underlying
+    raise WireError(10579, "index not exist")
+
+
+def rfq_leg(leg: Any) -> RfqLeg:
+    """Read one RFQ request leg `{instrumentName, side, qty}`."""
+    if not isinstance(leg, dict):
+        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
+    side = {"BUY": Side.BUY, "SELL": Side.SELL}.get(str(leg.get("side", "")).upper())
+    symbol = leg.get("instrumentName")
+    if side is None or not isinstance(symbol, str) or not symbol:
+        raise WireError(CODE_BAD_PARAMS, "legs is illegal")
+    return RfqLeg(symbol, side, decimal_param(leg.get("qty"), missing_code=10533))
