@@ -77,3 +77,23 @@ def data_of(response: requests.Response) -> Any:
 
 def code_of(response: requests.Response) -> int:
     return int(response.json()["code"])
+
+
+def near_money_call(caller: Caller) -> dict[str, Any]:
+    """A listed call of the first expiry with both sides quoted, near the money."""
+    listed = data_of(caller.get("/open/option/getInstruments/BTC"))
+    first_expiry = min(item["expirationTimestamp"] for item in listed)
+    rows = data_of(caller.get("/open/option/get/v1/BTCUSD", {"endTime": first_expiry}))
+    calls = [row["callOption"] for row in rows
+             if row["callOption"] and row["callOption"]["bid"] and row["callOption"]["ask"]]
+    return min(calls, key=lambda option: abs(option["delta"] - 0.5))
+
+
+def resting_buy(symbol: str, client_order_id: int, price: int = 5) -> dict[str, Any]:
+    """A limit buy far below the market: it rests, unfilled."""
+    return {"symbol": symbol, "qty": 0.1, "tradeSide": 1, "tradeType": 1, "price": price,
+            "clientOrderId": client_order_id}
+
+
+ORDER_CREATE = "/open/option/order/create/v1"
+SINGLE_QUERY = "/open/option/order/singleQuery/v1"
