@@ -11,6 +11,7 @@ option detail, RFQ) get a conservative class of our own so a tick can never floo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
@@ -36,18 +37,30 @@ class RateLimit:
 class RateClass(Enum):
     """Groups of endpoints sharing one client-side budget (coincall-api.md section 7)."""
 
-    PUBLIC_CONFIG = RateLimit(10, timedelta(seconds=2))
-    MARKET_DATA = RateLimit(10, timedelta(seconds=1))  # unlisted in the docs: our own cap
-    ORDERBOOK = RateLimit(30, timedelta(seconds=2))
-    POSITIONS_AND_ORDERS = RateLimit(5, timedelta(seconds=1))
-    HISTORY = RateLimit(4, timedelta(seconds=1))  # [D24] 4/1 s, stricter than [D26] 5/1 s
-    ACCOUNT = RateLimit(2, timedelta(seconds=1))
-    TRADING = RateLimit(30, timedelta(seconds=2))
-    RFQ = RateLimit(5, timedelta(seconds=1))  # unlisted in the docs: our own cap
+    PUBLIC_CONFIG = "public config"
+    MARKET_DATA = "market data"
+    ORDERBOOK = "orderbook"
+    POSITIONS_AND_ORDERS = "positions and orders"
+    HISTORY = "history"
+    ACCOUNT = "account"
+    TRADING = "trading"
+    RFQ = "rfq"
 
     @property
     def limit(self) -> RateLimit:
-        return self.value
+        return RATE_LIMITS[self]
+
+
+RATE_LIMITS: Final[Mapping[RateClass, RateLimit]] = {
+    RateClass.PUBLIC_CONFIG: RateLimit(10, timedelta(seconds=2)),
+    RateClass.MARKET_DATA: RateLimit(10, timedelta(seconds=1)),  # unlisted: our own cap
+    RateClass.ORDERBOOK: RateLimit(30, timedelta(seconds=2)),
+    RateClass.POSITIONS_AND_ORDERS: RateLimit(5, timedelta(seconds=1)),
+    RateClass.HISTORY: RateLimit(4, timedelta(seconds=1)),  # [D24] 4/1 s, stricter than [D26]
+    RateClass.ACCOUNT: RateLimit(2, timedelta(seconds=1)),
+    RateClass.TRADING: RateLimit(30, timedelta(seconds=2)),
+    RateClass.RFQ: RateLimit(5, timedelta(seconds=1)),  # unlisted: our own cap
+}
 
 
 @dataclass(frozen=True, slots=True)
