@@ -547,7 +547,8 @@ class MaxHoldExit:
 
 @dataclass(frozen=True, slots=True)
 class TimeOfDayExit:
-    """now >= today's `at` (UTC); a trade opened after that time waits for the next day."""
+    """Fires at the first `at` (UTC time of day) after the trade opened: a trade opened
+    at 20:00 with `at` 19:00 closes at 19:00 the next day, not at once."""
 
     at: time
     reason: ClassVar[str] = "time_of_day"

@@ -45,14 +45,14 @@ def _type_text(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> str
         if target.get("type") in ("string", "number", "integer", "boolean") and "pattern" in target:
             return f"{target['type']} ({name})"
         if "enum" in target:
-            return " \\| ".join(f"`{item}`" for item in target["enum"])
+            return " | ".join(f"`{item}`" for item in target["enum"])
         if target.get("type") in ("number", "integer", "string"):
             return str(target["type"])
         return f"[{name}](#{name.lower()})"
     if "const" in schema:
         return _inline(schema["const"])
     if "enum" in schema:
-        return " \\| ".join(f"`{item}`" for item in schema["enum"])
+        return " | ".join(f"`{item}`" for item in schema["enum"])
     if schema.get("type") == "array":
         return f"list of {_type_text(schema.get('items', {}), definitions)}"
     if "oneOf" in schema:
