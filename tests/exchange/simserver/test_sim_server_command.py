@@ -1,0 +1,107 @@
+"""`runner sim-server`: a real process on loopback that prints its port and stops on a signal."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from runner.domain.clock import to_epoch_ms
+from runner.exchange.coincall.signing import signature
+from runner.exchange.sim import commands
+
+EXAMPLE_PLAN = Path(__file__).resolve().parent / "faults-example.yaml"
+
+
+@contextmanager
+def sim_server_process(*extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `python -m runner sim-server --port 0 ...`; yield it and its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner", "sim-server", "--port", "0", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert first.startswith("listening on http://127.0.0.1:"), (
+            first, process.stderr.read() if process.poll() is not None else "")
+        yield process, first.removeprefix("listening on ")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def stop(process: subprocess.Popen[str], how: signal.Signals) -> int:
+    process.send_signal(how)
+    return process.wait(timeout=10)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_it_prints_its_port_answers_time_and_stops_cleanly_on_sigterm() -> None:
+    with sim_server_process("--seed", "3") as (process, base_url):
+        answer = requests.get(f"{base_url}/time", timeout=5).json()
+        assert answer["code"] == 0
+        assert isinstance(answer["data"]["serverTime"], int)
+        assert stop(process, signal.SIGTERM) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_it_verifies_signatures_with_the_given_key_and_stops_on_sigint() -> None:
+    key, secret = "cli-key", "cli-secret"
+    with sim_server_process("--api-key", key, "--api-secret", secret,
+                            "--faults", str(EXAMPLE_PLAN)) as (process, base_url):
+        server_ms = requests.get(f"{base_url}/time", timeout=5).json()["data"]["serverTime"]
+        path = "/open/account/summary/v1"
+
+        def headers(secret_used: str) -> dict[str, str]:
+            sign = signature("GET", path, None, api_key=key, secret=secret_used,
+                             ts_ms=server_ms, ts_diff_ms=5000)
+            return {"X-CC-APIKEY": key, "sign": sign, "ts": str(server_ms),
+                    "X-REQ-TS-DIFF": "5000"}
+
+        good = requests.get(base_url + path, headers=headers(secret), timeout=5).json()
+        bad = requests.get(base_url + path, headers=headers("guess"), timeout=5).json()
+        assert good["code"] == 0
+        assert float(good["data"]["equity"]) > 0
+        assert bad["code"] == 10006
+        assert stop(process, signal.SIGINT) == 0
+        assert secret not in process.communicate(timeout=10)[0]
+
+
+def test_the_output_never_shows_the_default_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    commands._announce("http://127.0.0.1:1", argparse.Namespace(
+        api_key=None, seed=0, speed=1.0, faults=None))
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == "listening on http://127.0.0.1:1"
+    assert commands.DEFAULT_API_KEY in printed
+    assert commands.DEFAULT_API_SECRET not in printed
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--port", "0", "--speed", "0"],
+    ["--port", "70000"],
+    ["--port", "0", "--api-key", "only-a-key"],
+    ["--port", "0", "--faults", "/nonexistent/plan.yaml"],
+])
+def test_bad_arguments_exit_with_usage_code_2(arguments: list[str]) -> None:
+    from runner.cli import main
+
+    assert main(["sim-server", *arguments]) == 2
+
+
+def test_the_accelerated_clock_runs_faster_than_real_time() -> None:
+    clock = commands.AcceleratedClock(speed=1000.0)
+    first = clock.now()
+    clock.sleep(1.0)  # one simulated second: a millisecond of real time
+    assert (clock.now() - first).total_seconds() >= 1.0
+    assert to_epoch_ms(clock.now()) > to_epoch_ms(first)
