@@ -1,0 +1,123 @@
+"""Reading the market once per tick into one immutable snapshot for every strategy.
+
+What is read is the union of what the strategies need (`MarketNeeds`), never one read
+per strategy, so REST calls per tick stay flat as strategies are added (design
+decision 2). A read that fails is recorded as a failure and left `None` (or absent for
+index prices and chains): the engine then refuses the rules that need it, it never
+sees an empty portfolio or a substituted constant (lessons C2, C5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from runner.domain.instruments import Instrument, Underlying
+from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
+from runner.exchange.errors import ExchangeError
+from runner.exchange.port import Exchange
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketNeeds:
+    """The union of what this tick's strategies and executions must see."""
+
+    underlyings: frozenset[Underlying] = frozenset()
+    chains: frozenset[tuple[Underlying, datetime]] = frozenset()
+    books: frozenset[str] = frozenset()
+    account: bool = True
+
+    def merged(self, other: MarketNeeds) -> MarketNeeds:
+        return MarketNeeds(self.underlyings | other.underlyings, self.chains | other.chains,
+                           self.books | other.books, self.account or other.account)
+
+
+@dataclass(slots=True)
+class ReadCounter:
+    """How many port calls the reader made (benchmarks: calls per tick must stay flat)."""
+
+    calls: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+    def count(self, method: str) -> None:
+        self.calls += 1
+        self.by_method[method] = self.by_method.get(method, 0) + 1
+
+
+class SnapshotReader:
+    """Builds a `MarketSnapshot` from the exchange port; never raises for a failed read."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+        self.counter = ReadCounter()
+
+    def listed_instruments(self, underlying: Underlying) -> tuple[Instrument, ...] | None:
+        """The instrument list (cached by the adapter); None when it cannot be read."""
+        failures: list[str] = []
+        found = self._read(f"instruments {underlying}", failures,
+                           lambda: self._exchange.instruments(underlying))
+        return tuple(found) if found is not None else None
+
+    def listed_expiries(self, underlying: Underlying, now: datetime) -> tuple[datetime, ...]:
+        instruments = self.listed_instruments(underlying) or ()
+        return tuple(sorted({i.expiry for i in instruments if i.expiry > now}))
+
+    def read(self, needs: MarketNeeds, now: datetime) -> MarketSnapshot:
+        """Read everything `needs` asks for, once; failures are listed, never raised."""
+        failures: list[str] = []
+        index_prices = self._index_prices(needs.underlyings, failures)
+        chains = self._chains(needs.chains, failures)
+        books = self._books(needs.books, failures)
+        account = (self._read("account", failures, self._exchange.account)
+                   if needs.account else None)
+        positions = self._read("positions", failures, self._exchange.positions)
+        open_orders = self._read("open orders", failures, self._exchange.open_orders)
+        return MarketSnapshot(
+            at=now, index_prices=index_prices, chains=chains, books=books, account=account,
+            positions=tuple(positions) if positions is not None else None,
+            open_orders=tuple(open_orders) if open_orders is not None else None,
+            failures=tuple(failures),
+        )
+
+    def _index_prices(self, underlyings: Iterable[Underlying],
+                      failures: list[str]) -> dict[Underlying, Decimal]:
+        prices: dict[Underlying, Decimal] = {}
+        for underlying in sorted(underlyings):
+            price = self._read(f"index {underlying}", failures,
+                               lambda u=underlying: self._exchange.index_price(u))
+            if price is not None and price > 0:
+                prices[underlying] = price
+        return prices
+
+    def _chains(self, wanted: Iterable[tuple[Underlying, datetime]],
+                failures: list[str]) -> dict[Underlying, Chain]:
+        quotes: dict[Underlying, list[OptionQuote]] = {}
+        for underlying, expiry in sorted(wanted):
+            rows = self._read(f"chain {underlying} {expiry:%Y-%m-%d}", failures,
+                              lambda u=underlying, e=expiry: self._exchange.option_chain(
+                                  u, e, fresh=True))
+            if rows is not None:
+                quotes.setdefault(underlying, []).extend(rows)
+        return {underlying: Chain.of(underlying, rows) for underlying, rows in quotes.items()}
+
+    def _books(self, symbols: Iterable[str], failures: list[str]) -> dict[str, Book]:
+        books: dict[str, Book] = {}
+        for symbol in sorted(symbols):
+            book = self._read(f"book {symbol}", failures,
+                              lambda s=symbol: self._exchange.orderbook(s, fresh=True))
+            if book is not None:
+                books[symbol] = book
+        return books
+
+    def _read(self, what: str, failures: list[str], call: Callable[[], T]) -> T | None:
+        self.counter.count(what.split(" ")[0])
+        try:
+            return call()
+        except ExchangeError as error:
+            failures.append(f"{what}: {error}")
+            return None

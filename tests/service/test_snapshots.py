@@ -1,0 +1,66 @@
+"""One snapshot per tick: what is read, once, and how a failed read shows (lessons C2, C5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from runner.domain.clock import ManualClock
+from runner.domain.instruments import Underlying
+from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.exchange.sim.faulty import FaultyExchange
+from runner.exchange.sim.venue import SimVenue
+from runner.snapshots import MarketNeeds, SnapshotReader
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def needs_for_next_expiry(reader: SnapshotReader) -> MarketNeeds:
+    expiry = reader.listed_expiries(Underlying.BTC, START)[0]
+    return MarketNeeds(underlyings=frozenset({Underlying.BTC}),
+                       chains=frozenset({(Underlying.BTC, expiry)}))
+
+
+def test_a_snapshot_holds_the_index_the_requested_chain_the_account_and_positions() -> None:
+    reader = SnapshotReader(SimVenue(ManualClock(START), seed=1))
+    snapshot = reader.read(needs_for_next_expiry(reader), START)
+    assert snapshot.failures == ()
+    assert snapshot.index_price(Underlying.BTC) is not None
+    chain = snapshot.chains[Underlying.BTC]
+    assert len(chain.quotes) > 10
+    assert len(chain.expiries(START)) == 1  # only what was asked for
+    assert snapshot.account is not None
+    assert snapshot.account.equity > 0
+    assert snapshot.positions == ()
+    assert snapshot.open_orders == ()
+
+
+def test_reads_are_made_once_per_need_however_many_strategies_share_it() -> None:
+    reader = SnapshotReader(SimVenue(ManualClock(START), seed=1))
+    needs = needs_for_next_expiry(reader)
+    many = needs
+    for _ in range(50):
+        many = many.merged(needs)
+    reader.counter.by_method.clear()
+    reader.read(many, START)
+    assert reader.counter.by_method == {"index": 1, "chain": 1, "account": 1, "positions": 1,
+                                        "open": 1}
+
+
+def test_a_failed_positions_read_is_none_never_an_empty_portfolio() -> None:
+    """C5: the positions endpoint answers 500; the snapshot says 'not read', not 'flat'."""
+    clock = ManualClock(START)
+    plan = FaultPlan.of(FaultRule(endpoint="positions", kind=FaultKind.HTTP_5XX))
+    reader = SnapshotReader(FaultyExchange(SimVenue(clock, seed=1), plan, clock))
+    snapshot = reader.read(needs_for_next_expiry(reader), START)
+    assert snapshot.positions is None
+    assert any(failure.startswith("positions") for failure in snapshot.failures)
+    assert snapshot.account is not None
+
+
+def test_a_failed_index_read_leaves_the_price_absent_never_a_constant() -> None:
+    """C2: with no price the runner refuses price rules; it never substitutes a constant."""
+    clock = ManualClock(START)
+    plan = FaultPlan.of(FaultRule(endpoint="index_price", kind=FaultKind.HTTP_5XX))
+    reader = SnapshotReader(FaultyExchange(SimVenue(clock, seed=1), plan, clock))
+    snapshot = reader.read(needs_for_next_expiry(reader), START)
+    assert snapshot.index_price(Underlying.BTC) is None
