@@ -31,7 +31,7 @@ from runner.domain.clock import Clock
 from runner.domain.commands import OrderPurpose, PlaceOrder
 from runner.domain.ledger import LedgerOrder, LedgerStatus
 from runner.domain.orders import Fill, Order
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeStage
 from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
 from runner.store.rfq_store import RfqLedgerMixin
@@ -152,6 +152,12 @@ class Store(RfqLedgerMixin):
 
     def load_trade(self, trade_id: str) -> Trade | None:
         return trade_rows.load_trade(self._connection, trade_id)
+
+    def trade_stage(self, trade_id: str) -> TradeStage | None:
+        """The stored stage of a trade; None when the trade was never saved."""
+        row = self._connection.execute("SELECT stage FROM trades WHERE trade_id = ?",
+                                       (trade_id,)).fetchone()
+        return None if row is None else TradeStage(row[0])
 
     def load_active_trades(self, strategy: str | None = None) -> list[Trade]:
         """Every trade not yet CLOSED or FAILED, oldest first."""

@@ -1,0 +1,118 @@
+"""Polling our orders once per tick: fills from exchange truth, lost replies settled.
+
+One `open_orders` read per tick whatever the number of strategies (design decision 2);
+`get_order` only for our orders that are live in the ledger but absent from that list,
+to learn their final fills (lessons B7: the exchange's cumulative `fillQty` per order
+is the truth). An order younger than the grace period is never declared missing
+(lessons D2, pitfall 21). Unsent intents are re-sent under the same client order id
+while they are younger than `intent_ttl`, and given up (rejected) after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from runner.domain.commands import Event, OrderOutcomeUnknown, OrderRejected
+from runner.domain.ledger import LedgerOrder, LedgerStatus
+from runner.domain.orders import Order
+from runner.exchange.errors import ExchangeError
+
+if TYPE_CHECKING:
+    from runner.dispatch.dispatcher import DispatchLimits
+    from runner.exchange.port import Exchange
+    from runner.store import Store
+
+_FILL_LOOKBACK = timedelta(minutes=1)
+
+
+class OrderPolling:
+    """The order half of `Dispatcher.poll`."""
+
+    exchange: Exchange
+    store: Store
+    limits: DispatchLimits
+
+    if TYPE_CHECKING:
+        def _record_view(self, row: LedgerOrder, order: Order) -> list[Event]: ...
+        def _advance(self, row: LedgerOrder) -> list[Event]: ...
+
+    def poll_orders(self, now: datetime) -> list[Event]:
+        """Refresh every order that may be working; one open-orders read in all."""
+        rows = [r for r in self.store.live_orders() if r.status is not LedgerStatus.INTENT]
+        if not rows:
+            return []
+        try:
+            working = self.exchange.open_orders()
+        except ExchangeError:
+            return []  # a failed read is not "no orders" (C5): try again next tick
+        by_client = {o.client_order_id: o for o in working if o.client_order_id is not None}
+        events: list[Event] = []
+        for row in rows:
+            seen = by_client.get(row.client_order_id)
+            if seen is None:
+                events.extend(self._missing(row, now))
+            else:
+                events.extend(self._record_view(row, seen))
+        if any(not isinstance(e, OrderOutcomeUnknown | OrderRejected) for e in events):
+            self.record_fills(min(r.sent_at or r.created_at for r in rows) - _FILL_LOOKBACK)
+        return events
+
+    def _missing(self, row: LedgerOrder, now: datetime) -> list[Event]:
+        """An order of ours not among the working ones: filled, cancelled or never placed."""
+        try:
+            found = self.exchange.get_order(client_order_id=row.client_order_id)
+        except ExchangeError:
+            return []
+        if found is not None:
+            return self._record_view(row, found)
+        age = now - (row.sent_at or row.created_at)
+        if age < self.limits.missing_grace:
+            return []  # D2: too young to call missing
+        cid = row.client_order_id
+        if row.status is LedgerStatus.ACCEPTED:
+            self.store.mark_unknown(cid, "acknowledged, but the exchange no longer knows it")
+            self.store.audit("get_order", str(cid), "missing", age_s=age.total_seconds())
+            return [OrderOutcomeUnknown(cid)]
+        if row.status is LedgerStatus.UNKNOWN and row.order_id is not None:
+            return []  # it existed once: keep asking rather than guess
+        message = f"not on the exchange {age.total_seconds():.0f} s after sending: never placed"
+        self.store.mark_rejected(cid, None, message)
+        self.store.audit("get_order", str(cid), "never placed")
+        return [OrderRejected(cid, None, message)]
+
+    def retry_intents(self, now: datetime) -> list[Event]:
+        """Send again the intents the exchange could not take; give up on stale ones."""
+        events: list[Event] = []
+        for row in self.store.live_orders():
+            if row.status is not LedgerStatus.INTENT:
+                continue
+            stage = self.store.trade_stage(row.trade_id)
+            if stage is None or stage.is_terminal:
+                events.extend(self._give_up(row, f"trade is {stage.value if stage else 'gone'}"))
+            elif now - row.created_at > self.limits.intent_ttl:
+                events.extend(self._give_up(row, "not sent within its time to live"))
+            else:
+                events.extend(self._advance(row))
+        return events
+
+    def _give_up(self, row: LedgerOrder, why: str) -> list[Event]:
+        if row.send_attempts:
+            try:  # it was tried once: make sure the exchange really does not hold it
+                found = self.exchange.get_order(client_order_id=row.client_order_id)
+            except ExchangeError:
+                return []
+            if found is not None:
+                return self._record_view(row, found)
+        message = f"intent abandoned: {why}"
+        self.store.mark_rejected(row.client_order_id, None, message)
+        self.store.audit("place_order", str(row.client_order_id), "abandoned", reason=why)
+        return [OrderRejected(row.client_order_id, None, message)]
+
+    def record_fills(self, since: datetime) -> int:
+        """Keep the exchange's executions since `since` (deduplicated); return how many new."""
+        try:
+            fills = self.exchange.fills(since)
+        except ExchangeError:
+            return 0
+        return sum(self.store.record_fill(fill) for fill in fills)
