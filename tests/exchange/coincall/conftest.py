@@ -17,6 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
@@ -199,6 +200,12 @@ class _QuietServer(ThreadingHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         return
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A week before the documented samples' expiry (27 Feb 2026, 08:00 UTC)."""
+    return ManualClock(datetime(2026, 2, 20, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
