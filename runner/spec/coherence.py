@@ -85,7 +85,7 @@ def check_spec(spec: StrategySpec, document: Document) -> list[Diagnostic]:
     checker = _Checker(spec, document)
     found: list[Diagnostic] = []
     for check in (_legs, _schedule, _exits, _rfq, _quotas, _risk):
-        found.extend(check(checker))
+        found.extend(item for item in check(checker) if item not in found)
     return found
 
 

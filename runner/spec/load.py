@@ -193,8 +193,9 @@ _SYNTAX_FIXES: Final = (
 
 
 def _compose(path: Path, text: str) -> yaml.Node:
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         raise _Refused(_syntax_problem(path, error)) from None
@@ -210,7 +211,8 @@ def _compose(path: Path, text: str) -> yaml.Node:
         raise _Refused(_problem(path, 1, 1, SYNTAX_WHERE, "the document is nested too deeply",
                                 f"a strategy nests at most {MAX_DEPTH} levels")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise _Refused(_problem(path, 1, 1, FILE_WHERE, "the file is empty",
                                 "write a strategy (see docs/strategy-reference.md)"))
@@ -238,6 +240,8 @@ class _Converter:
         self.scalars = _StrictLoader("")
 
     def document(self, node: yaml.Node) -> tuple[dict[str, Any], Positions]:
+        if node.tag not in _ALLOWED_TAGS:
+            self.convert(node, (), 0)  # refuses the tag with its position
         if not isinstance(node, yaml.MappingNode):
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
             raise _Refused(_problem(

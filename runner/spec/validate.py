@@ -61,12 +61,15 @@ def load_strategies(paths: Sequence[Path]) -> LoadResult:
     run = _Run()
     documents: list[tuple[Document, bool]] = []
     for path in paths:
-        document, problems = read_document(Path(path))
-        run.add(Path(path), problems)
-        if document is not None:
-            schema_problems = check_document(document)
-            run.add(document.path, schema_problems)
-            documents.append((document, not schema_problems))
+        try:
+            document, problems = read_document(Path(path))
+            run.add(Path(path), problems)
+            if document is not None:
+                schema_problems = check_document(document)
+                run.add(document.path, schema_problems)
+                documents.append((document, not schema_problems))
+        except Exception as error:  # one file must never stop the others
+            run.add(Path(path), [_internal(Path(path), error)])
     profiles = _collect_profiles(documents, run)
     specs = _build_all(documents, profiles, run)
     ordered = [Path(path) for path in paths]
@@ -119,19 +122,39 @@ def _build_all(documents: Sequence[tuple[Document, bool]],
                     f"the name '{name}' is already used by {first.path}",
                     "give every strategy its own name")])
         names.setdefault(name, document)
-        problems = check_raw(document, raw_profiles, broken)
-        run.add(document.path, problems)
-        if any(item.is_error for item in problems):
-            continue
         try:
-            spec = build_strategy(document.data, document.path, raw_profiles)
-        except ProfileError as error:  # a cycle between profiles
-            run.add(document.path, [_error(document, ("execution",), str(error),
-                                           "make profiles refer to limit profiles only")])
+            spec = _build_one(document, raw_profiles, broken, run)
+        except Exception as error:  # one file must never stop the others
+            run.add(document.path, [_internal(document.path, error)])
             continue
-        run.add(document.path, check_built(spec, document))
-        specs.append(spec)
+        if spec is not None:
+            specs.append(spec)
+    for document, valid in documents:
+        if valid and "name" not in document.data:  # a profiles file
+            run.add(document.path, check_raw(document, raw_profiles, broken))
     return specs
+
+
+def _build_one(document: Document, raw_profiles: Mapping[str, Any],
+               broken: Mapping[str, Path], run: _Run) -> StrategySpec | None:
+    problems = check_raw(document, raw_profiles, broken)
+    run.add(document.path, problems)
+    if any(item.is_error for item in problems):
+        return None
+    try:
+        spec = build_strategy(document.data, document.path, raw_profiles)
+    except ProfileError as error:  # a cycle between profiles
+        run.add(document.path, [_error(document, ("execution",), str(error),
+                                       "make profiles refer to limit profiles only")])
+        return None
+    run.add(document.path, check_built(spec, document))
+    return spec
+
+
+def _internal(path: Path, error: Exception) -> Diagnostic:
+    return Diagnostic(path, 1, 1, Severity.ERROR, "(file)",
+                      f"the checker failed on this file ({type(error).__name__}: {error})",
+                      "report this as a bug in runner, with the file")
 
 
 def _error(document: Document, path: tuple[str | int, ...], what: str, fix: str) -> Diagnostic:

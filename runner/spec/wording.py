@@ -144,9 +144,10 @@ def _additional(error: ValidationError, context: _Context) -> Iterator[Diagnosti
 
 def _required(error: ValidationError, context: _Context) -> Iterator[Diagnostic]:
     properties = context.resolve(error.schema).get("properties", {})
+    unknown = [key for key in error.instance if key not in properties]
     for key in error.validator_value:
-        if key in error.instance:
-            continue
+        if key in error.instance or difflib.get_close_matches(key, unknown, n=1, cutoff=0.6):
+            continue  # a misspelling of it is reported as an unknown key instead
         described = context.resolve(properties.get(key, {})).get("description", "")
         hint = f"add '{key}:'" + (f" ({described.split('. ')[0].rstrip('.')})"
                                   if described else "")
