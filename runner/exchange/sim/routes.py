@@ -13,8 +13,10 @@ Deliberate choices:
   unknown option 10574, anything else malformed 10004.
 - A create without `clientOrderId` gets a server-generated one (the domain always
   carries one).
-- The port has no "list my RFQs" call: `rfqList` answers the requests created through
-  this server (looked up afresh), or the one named by `requestId`.
+- Coincall-only details (history rows, quote times, realised PnL, listing times, public
+  config) come from the venue's records when it keeps them (`venue_records`), else
+  from the port. The port has no "list my RFQs" call: without `requestId`, `rfqList`
+  answers the venue's recorded requests plus those created through this server.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
 from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
+from runner.exchange.sim import venue_records as records
 from runner.exchange.sim import wire_out
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
@@ -127,18 +130,16 @@ class CoincallApi:
         return wire_out.server_time(self._clock.now())
 
     def _public_config(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        ticks = {}
-        for underlying in Underlying:
-            listed = self._exchange.instruments(underlying)
-            ticks[underlying] = listed[0].tick_size if listed else Decimal(1)
-        return wire_out.public_config(ticks)
+        return wire_out.public_config({u: records.config_rules(self._exchange, u)
+                                       for u in Underlying})
 
     def _instruments(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         try:
             underlying = Underlying(args["baseCurrency"].upper())
         except ValueError:
             return []
-        return [wire_out.instrument(item) for item in self._exchange.instruments(underlying)]
+        return [wire_out.instrument(item, records.listed_at(self._exchange, item.symbol))
+                for item in self._exchange.instruments(underlying)]
 
     def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         underlying = index_param(args["index"])
@@ -232,31 +233,27 @@ class CoincallApi:
                              page_size(params))
 
     def _order_history(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """Newest first; `fromId` is a cursor: only older (smaller) order ids follow it."""
         start, end = self._window(request.params, HISTORY_WINDOW)
-        known = {o.order_id: o for o in self._exchange.open_orders(None)}
-        for fill in self._exchange.fills(start):
-            if fill.order_id not in known:
-                found = self._exchange.get_order(order_id=fill.order_id)
-                if found is not None:
-                    known[fill.order_id] = found
-        rows = sorted((o for o in known.values() if o.created_at is None
-                       or start <= o.created_at <= end), key=_created_key, reverse=True)
+        rows = sorted(records.order_history(self._exchange, self._clock.now(), start, end),
+                      key=lambda row: _created_key(row.order), reverse=True)
         from_id = request.params.get("fromId")
         if from_id not in (None, "", "0", 0):
-            rows = [o for o in rows if o.order_id < int_param(from_id, "fromId")]
+            rows = [r for r in rows if r.order.order_id < int_param(from_id, "fromId")]
         size = page_size(request.params)
-        return wire_out.cursor_page([wire_out.history_order(o) for o in rows[:size]],
+        return wire_out.cursor_page([wire_out.history_order(r) for r in rows[:size]],
                                     has_next=len(rows) > size)
 
     def _fills(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """Oldest first; `fromId` is a cursor: only larger trade ids follow it."""
         start, end = self._window(request.params, HISTORY_WINDOW)
-        rows = sorted((f for f in self._exchange.fills(start) if f.at <= end),
-                      key=lambda f: f.trade_id)
+        rows = sorted(records.fill_history(self._exchange, start, end),
+                      key=lambda row: row.fill.trade_id)
         from_id = request.params.get("fromId")
         if from_id not in (None, "", "0", 0):
-            rows = [f for f in rows if f.trade_id > int_param(from_id, "fromId")]
+            rows = [r for r in rows if r.fill.trade_id > int_param(from_id, "fromId")]
         size = page_size(request.params)
-        return wire_out.cursor_page([wire_out.fill(f) for f in rows[:size]],
+        return wire_out.cursor_page([wire_out.fill(r) for r in rows[:size]],
                                     has_next=len(rows) > size)
 
     # -- account ---------------------------------------------------------------------
@@ -264,7 +261,9 @@ class CoincallApi:
         held = self._exchange.positions()
         wanted = {parse_symbol(p.symbol).underlying for p in held}
         index = {u: self._exchange.index_price(u) for u in wanted}
-        return [wire_out.position(p, index[parse_symbol(p.symbol).underlying]) for p in held]
+        realized = records.realized_pnl(self._exchange)
+        return [wire_out.position(p, index[parse_symbol(p.symbol).underlying],
+                                  realized.get(p.symbol)) for p in held]
 
     def _account(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         return wire_out.account_summary(self._exchange.account())
@@ -289,7 +288,8 @@ class CoincallApi:
     def _rfq_quotes(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         request_id = text_param(request.params, "requestId")
         now = self._clock.now()
-        return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=now)
+        made = records.quote_times(self._exchange, request_id)
+        return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=made.get(q.quote_id, now))
                 for q in self._exchange.rfq_quotes(request_id)]
 
     def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
@@ -309,7 +309,8 @@ class CoincallApi:
             ids = [str(params["requestId"])]
         else:
             with self._lock:
-                ids = list(self._rfq_ids)
+                ids = list(dict.fromkeys([*records.request_ids(self._exchange),
+                                          *self._rfq_ids]))
         found = [rfq for rfq in map(self._exchange.get_rfq, ids) if rfq is not None
                  and start <= rfq.created_at <= end]
         state = str(params.get("state", "")).upper()

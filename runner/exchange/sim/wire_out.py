@@ -20,16 +20,17 @@ Deliberate choices (all from coincall-api.md):
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 from runner.domain.clock import to_epoch_ms
 from runner.domain.instruments import Instrument, OptionKind, Underlying
-from runner.domain.orders import Fill, Order, OrderStatus, Side
+from runner.domain.orders import Order, OrderStatus, Side
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, QuoteLeg, Rfq, RfqLeg, RfqQuote
 from runner.domain.snapshot import Account, Book, OptionQuote, Position
+from runner.exchange.sim.venue_records import ConfigRules, HistoryFill, HistoryOrder
 
 NO_LAST_PRICE: Final = 1.797e308
 SUCCESS_MSG: Final = "Success"
@@ -117,22 +118,24 @@ def server_time(now: datetime) -> dict[str, int]:
     return {"serverTime": to_epoch_ms(now)}
 
 
-def public_config(tick_sizes: dict[Underlying, Decimal]) -> dict[str, Any]:
+def public_config(rules: Mapping[Underlying, ConfigRules]) -> dict[str, Any]:
     """`/open/public/config/v1`: one `optionConfig` entry per index."""
     config = {
         underlying.index_name: {
-            "takerFee": "0.0004", "makerFee": "0.0003", "tickSize": num(tick),
-            "qtyDecimal": 2, "priceDecimal": 1, "multiplier": "0.01",
-            "limitMaxQty": "100", "marketMaxQty": "50", "maxPositionQty": "1000",
-            "maxOrderNumber": 200, "settle": "USDT", "base": underlying.value,
+            "takerFee": text(item.taker_fee_rate), "makerFee": text(item.maker_fee_rate),
+            "tickSize": num(item.tick_size), "qtyDecimal": 2, "priceDecimal": 1,
+            "multiplier": "0.01", "limitMaxQty": "100", "marketMaxQty": "50",
+            "maxPositionQty": "1000", "maxOrderNumber": item.max_open_orders,
+            "settle": "USDT", "base": underlying.value,
         }
-        for underlying, tick in tick_sizes.items()
+        for underlying, item in rules.items()
     }
     return {"optionConfig": config}
 
 
-def instrument(item: Instrument) -> dict[str, Any]:
-    return {
+def instrument(item: Instrument, listed_at: datetime | None = None) -> dict[str, Any]:
+    """Instrument list item; `startTimestamp` (live, undocumented) when known."""
+    row: dict[str, Any] = {
         "baseCurrency": item.underlying.value,
         "expirationTimestamp": ms(item.expiry),
         "strike": real(item.strike),
@@ -141,6 +144,9 @@ def instrument(item: Instrument) -> dict[str, Any]:
         "minQty": num(item.min_qty),
         "tickSize": num(item.tick_size),
     }
+    if listed_at is not None:
+        row["startTimestamp"] = ms(listed_at)
+    return row
 
 
 def chain(quotes: Iterable[OptionQuote]) -> list[dict[str, Any]]:
@@ -248,11 +254,13 @@ def pending_order(item: Order) -> dict[str, Any]:
     return row
 
 
-def history_order(item: Order) -> dict[str, Any]:
-    row = order(item)
+def history_order(item: HistoryOrder) -> dict[str, Any]:
+    """`order/history/v1` list item: with `rpnl`, without `remainQty`."""
+    row = order(item.order)
     for key in ("remainQty", "updateTime"):
         del row[key]
-    row["rpnl"] = 0
+    row["tradeType"] = item.trade_type
+    row["rpnl"] = num(item.realized_pnl)
     return row
 
 
@@ -268,19 +276,22 @@ def cursor_page(items: list[dict[str, Any]], *, has_next: bool) -> dict[str, Any
     return {"list": items, "hasNext": has_next, "hasPre": False}
 
 
-def fill(item: Fill) -> dict[str, Any]:
+def fill(item: HistoryFill) -> dict[str, Any]:
     """`trade/history/v1` list item."""
+    done = item.fill
     return {
-        "tradeId": item.trade_id, "orderId": item.order_id, "symbol": item.symbol,
-        "tradeSide": side_code(item.side), "tradeType": TRADE_TYPE_LIMIT,
-        "price": num(item.price), "qty": num(item.qty), "fee": num(item.fee),
-        "iv": 0, "markPrice": num(item.price), "indexPrice": 0, "time": ms(item.at),
-        "reduceOnly": int(item.reduce_only), "isTaker": int(item.is_taker),
+        "tradeId": done.trade_id, "orderId": done.order_id, "symbol": done.symbol,
+        "tradeSide": side_code(done.side), "tradeType": item.trade_type,
+        "price": num(done.price), "qty": num(done.qty), "fee": num(done.fee),
+        "iv": item.iv, "markPrice": num(item.mark), "indexPrice": num(item.index),
+        "time": ms(done.at), "reduceOnly": int(done.reduce_only),
+        "isTaker": int(done.is_taker),
     }
 
 
 # -- account ---------------------------------------------------------------------------
-def position(item: Position, index_price: Decimal | None) -> dict[str, Any]:
+def position(item: Position, index_price: Decimal | None,
+             realized: Decimal | None = None) -> dict[str, Any]:
     """Positions: unsigned `qty`, direction in `tradeSide` (1 long, 2 short)."""
     qty = abs(item.qty)
     greeks = item.greeks
@@ -296,7 +307,7 @@ def position(item: Position, index_price: Decimal | None) -> dict[str, Any]:
         "lastPrice": num(item.mark_price), "value": num(value),
         "upnl": num(item.unrealized_pnl), "roi": roi,
         "upnlByMarkPrice": num(item.unrealized_pnl), "roiByMarkPrice": roi,
-        "rspl": 0, "initMargin": 0, "maintMargin": 0, "lockQty": 0,
+        "rspl": num(realized), "initMargin": 0, "maintMargin": 0, "lockQty": 0,
         "delta": greeks.delta if greeks else 0, "gamma": greeks.gamma if greeks else 0,
         "vega": greeks.vega if greeks else 0, "theta": greeks.theta if greeks else 0,
         "rho": 0, "baseToken": base, "quoteToken": "USDT",

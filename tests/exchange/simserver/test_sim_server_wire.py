@@ -198,3 +198,23 @@ def test_the_api_key_answer_says_it_may_trade(caller: Caller) -> None:
 def test_the_server_listens_on_loopback_only(server: SimServer) -> None:
     assert server.base_url.startswith("http://127.0.0.1:")
     assert requests.get(f"{server.base_url}/time", timeout=5).ok
+
+
+def test_histories_come_from_the_venue_records(caller: Caller, sim_clock: ManualClock) -> None:
+    """A cancelled order without fills is in the order history; block legs are type 14."""
+    option = near_money_call(caller)
+    resting = data_of(caller.post_json(ORDER_CREATE, resting_buy(option["symbol"], 61)))
+    data_of(caller.post_json("/open/option/order/cancel/v1", {"orderId": resting}))
+    created, quotes = open_rfq(caller, sim_clock)
+    data_of(caller.post_form(f"{RFQ}/request/accept/v1", {
+        "requestId": created["requestId"], "quoteId": quotes[0]["quoteId"]}))
+    history = data_of(caller.get("/open/option/order/history/v1", {"pageSize": 50}))["list"]
+    assert [(row["state"], row["tradeType"]) for row in history] == [(1, 14), (3, 1)]
+    fills = data_of(caller.get("/open/option/trade/history/v1", {"pageSize": 50}))["list"]
+    assert [row["tradeType"] for row in fills] == [14]
+    assert fills[0]["iv"] > 0
+    assert fills[0]["indexPrice"] > 0
+    listed = data_of(caller.get(f"{RFQ}/rfqList/v1", {}))["rfqList"]
+    assert [row["requestId"] for row in listed] == [created["requestId"]]
+    instrument = data_of(caller.get("/open/option/getInstruments/BTC"))[0]
+    assert instrument["startTimestamp"] <= instrument["expirationTimestamp"]
