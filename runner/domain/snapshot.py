@@ -159,6 +159,9 @@ class MarketSnapshot:
     positions: tuple[Position, ...] | None = None
     open_orders: tuple[Order, ...] | None = None
     failures: tuple[str, ...] = ()
+    # Every expiry the instrument list shows per underlying (not only the chains fetched):
+    # lets the engine tell "this expiry's chain was not fetched" from "not listed".
+    listed_expiries: Mapping[Underlying, tuple[datetime, ...]] = field(default_factory=dict)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
