@@ -9,7 +9,7 @@ sees an empty portfolio or a substituted constant (lessons C2, C5).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -67,8 +67,13 @@ class SnapshotReader:
         instruments = self.listed_instruments(underlying) or ()
         return tuple(sorted({i.expiry for i in instruments if i.expiry > now}))
 
-    def read(self, needs: MarketNeeds, now: datetime) -> MarketSnapshot:
-        """Read everything `needs` asks for, once; failures are listed, never raised."""
+    def read(self, needs: MarketNeeds, now: datetime,
+             listed: Mapping[Underlying, tuple[datetime, ...]] | None = None) -> MarketSnapshot:
+        """Read everything `needs` asks for, once; failures are listed, never raised.
+
+        `listed` is the instrument list's expiries per underlying, when the caller has
+        read it already this tick (it tells "chain not fetched" from "not listed").
+        """
         failures: list[str] = []
         index_prices = self._index_prices(needs.underlyings, failures)
         chains = self._chains(needs.chains, failures)
@@ -82,6 +87,7 @@ class SnapshotReader:
             positions=tuple(positions) if positions is not None else None,
             open_orders=tuple(open_orders) if open_orders is not None else None,
             failures=tuple(failures),
+            listed_expiries=dict(listed or {}),
         )
 
     def _index_prices(self, underlyings: Iterable[Underlying],
