@@ -175,12 +175,12 @@ class Dispatcher(OrderPolling, RfqCommands):
             return [OrderOutcomeUnknown(cid)]
         if found is not None:
             self.store.audit("get_order", str(cid), "adopted", order_id=found.order_id)
-            return self._record_view(row, found)
+            return self.record_view(row, found)
         if resend:
             return self._send(row)
         return [OrderOutcomeUnknown(cid)]
 
-    def _record_view(self, row: LedgerOrder, order: Order) -> list[Event]:
+    def record_view(self, row: LedgerOrder, order: Order) -> list[Event]:
         result = self.store.update_from_exchange(order)
         if result is None:
             return []
@@ -227,7 +227,7 @@ class Dispatcher(OrderPolling, RfqCommands):
             found = self.exchange.get_order(client_order_id=row.client_order_id)
         except ExchangeError:
             return []
-        return [] if found is None else self._record_view(row, found)
+        return [] if found is None else self.record_view(row, found)
 
     # -- poll ------------------------------------------------------------------------------
     def poll(self, now: datetime | None = None) -> list[Event]:

@@ -34,7 +34,7 @@ class OrderPolling:
     limits: DispatchLimits
 
     if TYPE_CHECKING:
-        def _record_view(self, row: LedgerOrder, order: Order) -> list[Event]: ...
+        def record_view(self, row: LedgerOrder, order: Order) -> list[Event]: ...
         def _advance(self, row: LedgerOrder) -> list[Event]: ...
 
     def poll_orders(self, now: datetime) -> list[Event]:
@@ -51,21 +51,21 @@ class OrderPolling:
         for row in rows:
             seen = by_client.get(row.client_order_id)
             if seen is None:
-                events.extend(self._missing(row, now))
+                events.extend(self.settle_missing(row, now))
             else:
-                events.extend(self._record_view(row, seen))
+                events.extend(self.record_view(row, seen))
         if any(not isinstance(e, OrderOutcomeUnknown | OrderRejected) for e in events):
             self.record_fills(min(r.sent_at or r.created_at for r in rows) - _FILL_LOOKBACK)
         return events
 
-    def _missing(self, row: LedgerOrder, now: datetime) -> list[Event]:
+    def settle_missing(self, row: LedgerOrder, now: datetime) -> list[Event]:
         """An order of ours not among the working ones: filled, cancelled or never placed."""
         try:
             found = self.exchange.get_order(client_order_id=row.client_order_id)
         except ExchangeError:
             return []
         if found is not None:
-            return self._record_view(row, found)
+            return self.record_view(row, found)
         age = now - (row.sent_at or row.created_at)
         if age < self.limits.missing_grace:
             return []  # D2: too young to call missing
@@ -89,21 +89,21 @@ class OrderPolling:
                 continue
             stage = self.store.trade_stage(row.trade_id)
             if stage is None or stage.is_terminal:
-                events.extend(self._give_up(row, f"trade is {stage.value if stage else 'gone'}"))
+                events.extend(self.give_up(row, f"trade is {stage.value if stage else 'gone'}"))
             elif now - row.created_at > self.limits.intent_ttl:
-                events.extend(self._give_up(row, "not sent within its time to live"))
+                events.extend(self.give_up(row, "not sent within its time to live"))
             else:
                 events.extend(self._advance(row))
         return events
 
-    def _give_up(self, row: LedgerOrder, why: str) -> list[Event]:
+    def give_up(self, row: LedgerOrder, why: str) -> list[Event]:
         if row.send_attempts:
             try:  # it was tried once: make sure the exchange really does not hold it
                 found = self.exchange.get_order(client_order_id=row.client_order_id)
             except ExchangeError:
                 return []
             if found is not None:
-                return self._record_view(row, found)
+                return self.record_view(row, found)
         message = f"intent abandoned: {why}"
         self.store.mark_rejected(row.client_order_id, None, message)
         self.store.audit("place_order", str(row.client_order_id), "abandoned", reason=why)
