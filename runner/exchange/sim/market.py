@@ -25,7 +25,13 @@ from runner.domain.orders import Side
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.index import IndexPath
 from runner.exchange.sim.listing import listed_expiries, strike_grid, years_between
-from runner.exchange.sim.quotes import OptionState, Priced, QuoteContext, price_option
+from runner.exchange.sim.quotes import (
+    OptionState,
+    Priced,
+    QuoteContext,
+    price_option,
+    size_table,
+)
 
 _CACHE_SIZE: Final = 96
 _INDEX_PLACES: Final = Decimal("0.01")
@@ -67,6 +73,8 @@ class Market:
         self._listed_at: dict[str, datetime] = {}
         self._cache: dict[tuple[Underlying, datetime, int], dict[str, OptionState]] = {}
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
+        self._sizes = {underlying: size_table(market, config.depth_levels)
+                       for underlying, market in config.underlyings.items()}
         self.roll(start)
 
     # -- listing -------------------------------------------------------------------
@@ -153,7 +161,8 @@ class Market:
             market=self._config.underlying(underlying), config=self._config, seed=self._seed,
             index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
             tick=float(self._config.underlying(underlying).tick), second=live,
-            at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied)
+            at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied,
+            sizes=self._sizes[underlying])
         states = {p.instrument.symbol: price_option(p, ctx) for p in listing.priced}
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))

@@ -31,6 +31,9 @@ _ZERO: Final = Decimal(0)
 _MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
 
 
+SizeTable = tuple[tuple[Decimal, ...], ...]  # [level][jitter 0..15] -> size
+
+
 @dataclass(slots=True)
 class BookSide:
     """One side of an option's book in tick units, expanded into levels only on demand."""
@@ -40,22 +43,23 @@ class BookSide:
     step_ticks: int
     jitter: int  # 4 bits of size jitter per level
     tick: Decimal
-    market: UnderlyingConfig
-    depth: int
-
-    def best(self) -> BookLevel:
-        return BookLevel(Decimal(self.first_ticks) * self.tick, _size(0, self.jitter & 0xF,
-                                                                      self.market))
+    sizes: SizeTable
 
     def levels(self) -> tuple[BookLevel, ...]:
         found = []
-        for level in range(self.depth):
+        for level, by_jitter in enumerate(self.sizes):
             ticks = self.first_ticks + self.direction * level * self.step_ticks
             if ticks < 1:
                 break
-            size = _size(level, (self.jitter >> (4 * level)) & 0xF, self.market)
-            found.append(BookLevel(Decimal(ticks) * self.tick, size))
+            found.append(BookLevel(Decimal(ticks) * self.tick,
+                                   by_jitter[(self.jitter >> (4 * level)) & 0xF]))
         return tuple(found)
+
+
+def size_table(market: UnderlyingConfig, depth: int) -> SizeTable:
+    """Level sizes: growing with depth, times a jitter factor in [0.5, 1.5]."""
+    return tuple(tuple(_size(level, jitter, market) for jitter in range(16))
+                 for level in range(depth))
 
 
 @dataclass(slots=True)
@@ -97,6 +101,7 @@ class QuoteContext:
     second: int
     at: datetime
     emptied: frozenset[tuple[str, Side]]
+    sizes: SizeTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +146,13 @@ def price_option(priced: Priced, ctx: QuoteContext) -> OptionState:
         ask_side = _side(math.ceil((price + half) / tick), 1, step, jitter >> 16, ctx)
     mark = Decimal(round(price * 100)).scaleb(-2)
     greeks = Greeks(delta, gamma, vega, theta)
-    bid = bid_side.best() if bid_side else None
-    ask = ask_side.best() if ask_side else None
+    top_sizes = ctx.sizes[0]
     quote = OptionQuote(
         instrument=instrument,
-        bid=bid.price if bid else None, bid_size=bid.size if bid else _ZERO,
-        ask=ask.price if ask else None, ask_size=ask.size if ask else _ZERO,
+        bid=Decimal(bid_side.first_ticks) * bid_side.tick if bid_side else None,
+        bid_size=top_sizes[jitter & 0xF] if bid_side else _ZERO,
+        ask=Decimal(ask_side.first_ticks) * ask_side.tick if ask_side else None,
+        ask_size=top_sizes[(jitter >> 16) & 0xF] if ask_side else _ZERO,
         mark=mark, mark_iv=vol, greeks=greeks, underlying_price=ctx.index_decimal, at=ctx.at)
     return OptionState(instrument, mark, vol, greeks, ctx.index_decimal, ctx.at, quote,
                        bid_side, ask_side)
@@ -156,8 +162,7 @@ def _side(first: int, direction: int, step: int, jitter: int,
           ctx: QuoteContext) -> BookSide | None:
     if first < 1:
         return None
-    return BookSide(first, direction, step, jitter, ctx.market.tick, ctx.market,
-                    ctx.config.depth_levels)
+    return BookSide(first, direction, step, jitter, ctx.market.tick, ctx.sizes)
 
 
 def _half_spread(mark: float, delta: float, years: float, ctx: QuoteContext,
