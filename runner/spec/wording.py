@@ -11,6 +11,7 @@ mean" from difflib against the allowed names.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -148,9 +149,10 @@ def _required(error: ValidationError, context: _Context) -> Iterator[Diagnostic]
     for key in error.validator_value:
         if key in error.instance or difflib.get_close_matches(key, unknown, n=1, cutoff=0.6):
             continue  # a misspelling of it is reported as an unknown key instead
-        described = context.resolve(properties.get(key, {})).get("description", "")
-        hint = f"add '{key}:'" + (f" ({described.split('. ')[0].rstrip('.')})"
-                                  if described else "")
+        prop = properties.get(key, {})
+        described = prop.get("description") or context.resolve(prop).get("description", "")
+        first = re.split(r"\.\s+(?=[A-Z`])", described)[0].rstrip(".")
+        hint = f"add '{key}:'" + (f" ({first})" if first else "")
         yield context.at_value(_path(error), f"missing required key '{key}'", hint)
 
 
