@@ -56,6 +56,7 @@ from runner.exchange.sim.wire_in import (
 )
 
 LOOPBACK: Final = "127.0.0.1"
+MAX_BODY_BYTES: Final = 1 << 20
 _log = logging.getLogger(__name__)
 
 # Codes for exchange errors raised without one (the venue normally sets .code).
@@ -261,13 +262,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(error_answer(CODE_BAD_PARAMS, "Parameter illegal", status=400))
+            return
+        body = self.rfile.read(length) if length else b""
         answer = self.server.app.respond(self.command, self.path, dict(self.headers.items()),
                                          body)
         if answer is None:
             self.close_connection = True
             return
+        self._send(answer)
+
+    def _send(self, answer: HttpAnswer) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))

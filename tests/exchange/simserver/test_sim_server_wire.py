@@ -6,6 +6,7 @@ client written from the document parses the simulator (lessons D1: real-shaped p
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -218,3 +219,22 @@ def test_histories_come_from_the_venue_records(caller: Caller, sim_clock: Manual
     assert [row["requestId"] for row in listed] == [created["requestId"]]
     instrument = data_of(caller.get("/open/option/getInstruments/BTC"))[0]
     assert instrument["startTimestamp"] <= instrument["expirationTimestamp"]
+
+
+def raw_post(server: SimServer, content_length: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(f"POST {ORDER_CREATE} HTTP/1.1\r\nHost: x\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {content_length}"
+                     "\r\n\r\n".encode())  # no body: refused before reading
+        received = b""
+        while chunk := conn.recv(4096):  # the server closes after refusing
+            received += chunk
+        return received
+
+
+@pytest.mark.parametrize("content_length", ["x", "-5", str(10**9)])
+def test_an_oversized_or_unreadable_body_length_is_refused(server: SimServer,
+                                                           content_length: str) -> None:
+    answer = raw_post(server, content_length)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b'"code":10004' in answer
