@@ -103,6 +103,7 @@ class SimConfig:
     depth_levels: int = 4
     block_seconds: int = 60  # index path: exact GBM per block, Brownian bridge inside it
     max_open_orders: int = 500
+    resting_check_s: int = 60  # across a catch-up gap, resting orders meet the market this often
     # RFQ
     rfq_min_notional: Decimal = Decimal(50_000)
     rfq_lifetime_s: int = 3600

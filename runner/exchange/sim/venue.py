@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from runner.domain.clock import Clock
@@ -88,6 +88,19 @@ class SimVenue(VenueControls, SimRecords):
         return now
 
     def _advance_to(self, when: datetime) -> None:
+        """Move from `self._now` to `when`: makers quote, resting orders meet the market.
+
+        Across a gap, resting orders are also matched on a fixed grid of
+        `resting_check_s` seconds (epoch-aligned), so an order the market passed through
+        in between fills even if nobody looked then.
+        """
+        step = self._config.resting_check_s
+        second = (epoch_second(self._now) // step + 1) * step
+        while self._matcher.open and second < epoch_second(when):
+            moment = datetime.fromtimestamp(second, tz=UTC)
+            self._desk.advance(moment, self._state_at_time)
+            self._match_now(moment)
+            second += step
         self._desk.advance(when, self._state_at_time)
         self._match_now(when)
 

@@ -7,10 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderStatus, Side, TimeInForce
 from runner.exchange.errors import ExchangeRejected, InsufficientFunds, OrderNotFound
 from runner.exchange.sim.records import TRADE_TYPE_LIMIT
+from runner.exchange.sim.venue import SimVenue
 from tests.exchange.sim.helpers_sim import expiry, near_money, order
 
 
@@ -235,3 +237,20 @@ def test_an_order_needing_more_margin_than_available_is_refused(venue):
     with pytest.raises(InsufficientFunds):
         venue.place_order(order(quote.symbol, Side.SELL, "1", quote.bid))
     assert venue.open_orders() == []
+
+
+def test_a_resting_order_the_market_passed_through_during_a_gap_fills_as_if_watched(clock):
+    """Matching across a catch-up gap does not depend on how often anyone looked."""
+    watched_clock = ManualClock(clock.now())
+    watched, jumped = SimVenue(watched_clock, seed=7), SimVenue(clock, seed=7)
+    for venue in (watched, jumped):
+        quote = near_money(venue, OptionKind.CALL)
+        venue.place_order(order(quote.symbol, Side.BUY, "0.3", quote.bid - 60,
+                                client_order_id=1))
+    for _ in range(6 * 60):
+        watched_clock.advance(timedelta(minutes=1))
+        watched.open_orders()
+    clock.advance(timedelta(hours=6))
+    since = clock.now() - timedelta(days=1)
+    assert watched.fills(since)
+    assert jumped.fills(since) == watched.fills(since)
