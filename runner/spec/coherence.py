@@ -258,7 +258,7 @@ def _quotas(checker: _Checker) -> Iterator[Diagnostic]:
                              "may re-open right after each close (lessons A8)",
                              "set max_trades_per_day or a cooldown", _WARNING)
     attempts, trades = timing.max_attempts_per_day, timing.max_trades_per_day
-    if attempts is not None and (trades is None or attempts < trades):
+    if attempts is not None and trades is not None and attempts < trades:
         yield checker.report(("timing",), "max_attempts_per_day is below max_trades_per_day, so "
                              "the trade limit can never be reached",
                              "raise max_attempts_per_day", _WARNING)
