@@ -70,6 +70,7 @@ class Market:
         self._listings: dict[Underlying, dict[datetime, ExpiryListing]] = {
             underlying: {} for underlying in config.underlyings}
         self._by_symbol: dict[str, Instrument] = {}
+        self._priced: dict[str, Priced] = {}
         self._listed_at: dict[str, datetime] = {}
         self._cache: dict[tuple[Underlying, datetime, int], dict[str, OptionState]] = {}
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
@@ -107,8 +108,10 @@ class Market:
                 self._by_symbol[instrument.symbol] = instrument
                 self._listed_at[instrument.symbol] = moment
         anchor_decimal = Decimal(repr(anchor)).quantize(_INDEX_PLACES)
+        priced = tuple(Priced.of(i) for i in instruments)
+        self._priced.update((p.instrument.symbol, p) for p in priced)
         return ExpiryListing(underlying, expiry, moment, anchor_decimal, tuple(instruments),
-                             tuple(Priced.of(i) for i in instruments))
+                             priced)
 
     def expiries(self, underlying: Underlying) -> list[datetime]:
         return sorted(self._listings[underlying])
@@ -156,13 +159,7 @@ class Market:
         listing = self._listings[underlying].get(expiry)
         if listing is None:
             return {}
-        index = self.index_float(underlying, live)
-        ctx = QuoteContext(
-            market=self._config.underlying(underlying), config=self._config, seed=self._seed,
-            index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
-            tick=float(self._config.underlying(underlying).tick), second=live,
-            at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied,
-            sizes=self._sizes[underlying])
+        ctx = self._context(underlying, live)
         states = {p.instrument.symbol: price_option(p, ctx) for p in listing.priced}
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))
@@ -170,8 +167,26 @@ class Market:
         return states
 
     def state(self, symbol: str, second: int) -> OptionState | None:
-        """One listed option at `second`; None when unknown or no longer listed."""
-        instrument = self._by_symbol.get(symbol)
-        if instrument is None or not self.is_listed(instrument):
+        """One listed option at `second`; None when unknown or no longer listed.
+
+        Prices only this option unless its whole expiry is already cached for the second
+        (matching across a long gap asks about a few symbols at many seconds).
+        """
+        priced = self._priced.get(symbol)
+        if priced is None or not self.is_listed(priced.instrument):
             return None
-        return self.expiry_states(instrument.underlying, instrument.expiry, second)[symbol]
+        underlying, expiry = priced.instrument.underlying, priced.instrument.expiry
+        live = self.paths[underlying].live_second(second)
+        cached = self._cache.get((underlying, expiry, live))
+        if cached is not None:
+            return cached[symbol]
+        return price_option(priced, self._context(underlying, live))
+
+    def _context(self, underlying: Underlying, live: int) -> QuoteContext:
+        index = self.index_float(underlying, live)
+        return QuoteContext(
+            market=self._config.underlying(underlying), config=self._config, seed=self._seed,
+            index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
+            tick=float(self._config.underlying(underlying).tick), second=live,
+            at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied,
+            sizes=self._sizes[underlying])

@@ -1,10 +1,12 @@
 """SimVenue: the simulated Coincall exchange in process, implementing the Exchange port.
 
 Invariant: every public call first brings the simulation up to `clock.now()` (catch-up),
-in time order: for each 08:00 UTC passed, resting orders are matched one second before
-it, then the expiry is settled and the listing rolled; then makers publish due quotes and
-resting orders are matched at now. Nothing happens between calls, so the state after a
-call depends only on the seed, the config, the calls made and the clock readings at them.
+in time order: resting orders meet the market on a fixed epoch-aligned grid
+(`resting_check_s`, 60 s) and at the last second before each 08:00 UTC, which then settles
+the expiry and rolls the listing; makers publish the quotes due; finally resting orders
+meet the market at now. Nothing happens between calls, so the state after a call depends
+only on the seed, the config, the calls made and the clock readings at them (and, at the
+grid's resolution, not on how often the venue was looked at).
 
 Thread safety: one re-entrant lock around every public method (the HTTP server calls in
 from request threads). Raw records for Coincall-only endpoints (order, trade and exercise
