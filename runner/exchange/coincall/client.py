@@ -193,7 +193,7 @@ class CoincallClient:
     # -- orders ------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> int:
         body = wire_orders.order_body(request)
-        for _ in range(2):
+        for attempt in range(2):
             try:
                 return self._send_order(body)
             except OutcomeUnknown:
@@ -201,6 +201,12 @@ class CoincallClient:
             except ExchangeRejected as error:
                 if error.code != DUPLICATE_CLIENT_ORDER_ID:
                     raise
+            except ExchangeUnavailable as error:
+                if attempt == 0:
+                    raise  # nothing was sent: the order certainly does not exist
+                # the first send is still unresolved: "not sent now" is not "not placed"
+                raise OutcomeUnknown(f"resend not possible ({error.message}); the first "
+                                     "send is unresolved", endpoint=ep.PLACE_ORDER.name) from None
             adopted = self._adoptable_order(request)
             if adopted is not None:
                 return adopted

@@ -19,6 +19,7 @@ from runner.exchange.errors import (
     InsufficientFunds,
     OrderNotFound,
     OutcomeUnknown,
+    RateLimited,
 )
 
 from .conftest import FakeCoincall, Reply
@@ -229,3 +230,21 @@ def test_the_fills_window_never_exceeds_the_documented_90_days(
     assert client.fills(datetime(2025, 1, 1, tzinfo=UTC)) == []
     sent = coincall.sent(ep.TRADE_HISTORY.path)[0].params
     assert int(sent["endTime"]) - int(sent["startTime"]) <= 90 * 86_400_000
+
+
+def test_a_throttled_resend_leaves_the_first_send_unresolved_not_absent(
+        client: CoincallClient, coincall: FakeCoincall) -> None:
+    """A resend refused for throttling says nothing about the first send: still unknown."""
+    coincall.script("POST", CREATE, Reply(drop=True), Reply(status=429))
+    coincall.always("GET", QUERY, NOT_FOUND)
+    with pytest.raises(OutcomeUnknown, match="unresolved"):
+        client.place_order(REQUEST)
+    assert len(coincall.sent(CREATE)) == 2
+
+
+def test_a_throttled_first_send_is_rate_limited_because_nothing_was_placed(
+        client: CoincallClient, coincall: FakeCoincall) -> None:
+    coincall.script("POST", CREATE, coincall.error(10605, "too frequent"))
+    with pytest.raises(RateLimited):
+        client.place_order(REQUEST)
+    assert coincall.sent(QUERY) == []
