@@ -42,7 +42,13 @@ from runner.exchange.errors import (
 )
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
-from runner.exchange.sim.faults import DEFAULT_5XX_STATUS, FaultDecision, FaultKind, FaultPlan
+from runner.exchange.sim.faults import (
+    DEFAULT_5XX_STATUS,
+    FaultDecision,
+    FaultKind,
+    FaultPlan,
+    FaultRule,
+)
 from runner.exchange.sim.faulty import PriceFreezer
 from runner.exchange.sim.routes import CoincallApi, Route, find_route
 from runner.exchange.sim.wire_in import (
@@ -176,10 +182,10 @@ class SimServer:
         if method != route.method:
             return error_answer(CODE_WRONG_METHOD, f"Request method '{method}' not supported")
         decision = self._faults.decide(route.name, path)
-        self._delay(decision)
+        self._delay_and_freeze(decision)
         rule = decision.outcome
         if rule is not None and rule.kind in _BEFORE_ACTION:
-            return self._fault_answer(rule.kind, decision)
+            return self._fault_answer(rule)
         answer = self._answer(route, path_args, method, target, headers, body)
         if rule is None:
             return answer
@@ -188,14 +194,14 @@ class SimServer:
         self._stop.wait(rule.hold_seconds)  # LOST_RESPONSE: done, but no answer
         return None
 
-    def _delay(self, decision: FaultDecision) -> None:
+    def _delay_and_freeze(self, decision: FaultDecision) -> None:
         if decision.delay:
             self._stop.wait(decision.delay)
         self._freezer.apply(decision.freezes)
 
-    def _fault_answer(self, kind: FaultKind, decision: FaultDecision) -> HttpAnswer | None:
-        rule = decision.outcome
-        assert rule is not None  # noqa: S101 - guarded by the caller
+    def _fault_answer(self, rule: FaultRule) -> HttpAnswer | None:
+        """The answer of a fault that stops the request before the exchange sees it."""
+        kind = rule.kind
         if kind is FaultKind.TIMEOUT:
             self._stop.wait(rule.hold_seconds)
             return None
