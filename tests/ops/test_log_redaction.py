@@ -1,0 +1,120 @@
+"""No secret in a log (brief; old-system defect: the first 20 characters of the key printed).
+
+Every test logs a known fake key and secret through the configured sinks and reads the
+files back: the value, any long fragment of it, and credential-looking values never
+appear, wherever they were put (message, bound extras, exception text).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from loguru import logger
+
+from runner.log import MASK, Redactor, redact, register_secrets
+from tests.ops.helpers_ops import FAKE_KEY, FAKE_SECRET, read_logs
+
+
+def _assert_clean(text: str) -> None:
+    for secret in (FAKE_KEY, FAKE_SECRET):
+        assert secret not in text
+        assert secret[:12] not in text
+        assert secret[-12:] not in text
+
+
+def test_a_secret_in_the_message_is_masked(log_dir: Path) -> None:
+    logger.info("signing with {} and {}", FAKE_KEY, FAKE_SECRET)
+    text = read_logs(log_dir)
+    _assert_clean(text)
+    assert f"signing with {MASK} and {MASK}" in text
+
+
+def test_the_first_20_characters_of_the_key_are_masked_too(log_dir: Path) -> None:
+    """The old system printed key[:20] at start-up; a fragment is as bad as the whole."""
+    logger.info("api key: {}...", FAKE_KEY[:20])
+    logger.info("tail {}", FAKE_SECRET[5:25])
+    text = read_logs(log_dir)
+    assert FAKE_KEY[:20] not in text
+    assert FAKE_SECRET[5:25] not in text
+    assert f"tail {MASK}" in text
+
+
+def test_secrets_in_bound_extras_are_masked(log_dir: Path) -> None:
+    logger.bind(strategy="micro_strangle", request={"headers": {"X": FAKE_KEY}}).info("sent")
+    logger.bind(api_secret="anything-at-all", note=f"key={FAKE_KEY}").info("{extra}")
+    text = read_logs(log_dir)
+    _assert_clean(text)
+    assert "anything-at-all" not in text
+    assert "micro_strangle" in text
+
+
+def test_an_exception_traceback_never_shows_the_secret(log_dir: Path) -> None:
+    def sign(secret: str) -> None:
+        raise ValueError(f"bad signature for secret {secret}")
+
+    try:
+        try:
+            sign(FAKE_SECRET)
+        except ValueError as error:
+            raise RuntimeError(f"request with key {FAKE_KEY} failed") from error
+    except RuntimeError:
+        logger.exception("order failed")
+    text = read_logs(log_dir)
+    _assert_clean(text)
+    assert "Traceback (most recent call last)" in text
+    assert "RuntimeError: request with key ****" in text
+    assert "ValueError: bad signature for secret ****" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "leaked"),
+    [
+        ("headers {'X-CC-APIKEY': 'abcd1234efgh', 'sign': 'DEADBEEF00'}", ("abcd1234efgh",
+                                                                         "DEADBEEF00")),
+        ('payload {"apiKey": "k-live-123", "apiSecret": "s-live-456"}', ("k-live-123",
+                                                                        "s-live-456")),
+        ("COINCALL_API_SECRET_PROD=hunter2 and password = p4ss", ("hunter2", "p4ss")),
+        ("GET https://api.telegram.org/bot123456789:AAHk-abcdefghijklmnopqrstuvw/sendMessage",
+         ("AAHk-abcdefghijklmnopqrstuvw", "123456789")),
+        ("Authorization: Bearer eyJhbGciOi.payload", ("eyJhbGciOi",)),
+    ],
+)
+def test_values_that_look_like_credentials_are_masked_without_being_registered(
+    line: str, leaked: tuple[str, ...]
+) -> None:
+    shown = Redactor().text(line)
+    for value in leaked:
+        assert value not in shown
+    assert MASK in shown
+
+
+def test_ordinary_words_near_credential_names_are_left_alone() -> None:
+    line = "alert key=exchange.unreachable signals=3 delta sign negative, 2 tokens"
+    assert Redactor().text(line) == line
+
+
+def test_a_secret_registered_later_is_masked_from_then_on(log_dir: Path) -> None:
+    token = "9876543210:telegram-token-value-xyz"
+    register_secrets(token)
+    logger.warning("telegram failed for {}", token)
+    assert token not in read_logs(log_dir)
+    assert redact(f"x {token} y") == f"x {MASK} y"
+
+
+def test_the_health_log_is_redacted_as_well(log_dir: Path) -> None:
+    logger.bind(channel="health").info("equity ok, key {}", FAKE_KEY)
+    text = read_logs(log_dir, "health.log")
+    _assert_clean(text)
+    assert "equity ok" in text
+
+
+def test_a_sink_added_after_configuration_receives_redacted_records(log_dir: Path) -> None:
+    captured: list[str] = []
+    sink_id = logger.add(captured.append, format="{message} {extra}")
+    try:
+        logger.bind(token_hint=FAKE_SECRET).info("key {}", FAKE_KEY)
+    finally:
+        logger.remove(sink_id)
+    _assert_clean("".join(captured))
+    assert captured
