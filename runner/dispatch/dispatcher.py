@@ -15,7 +15,9 @@ Invariants (design decision 5; lessons A1, B2-B4, D2, D3):
 Events: `OrderOutcomeUnknown` means "pending, the dispatcher resolves it" (a lost reply,
 or an exchange that was unavailable, in which case the same client id is re-sent on a
 later `poll` within `intent_ttl`); an `OrderAccepted` or `OrderRejected` follows. An
-accept still being resolved produces no event until `poll` settles it.
+accept still being resolved produces no event until `poll` settles it. A command the
+dispatcher refuses itself (caps, a conflicting live order, an unsaved or finished trade)
+is answered with `OrderRejected(code=None, message="not sent: ...")` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -181,6 +183,7 @@ class Dispatcher(OrderPolling, RfqCommands):
         return [OrderOutcomeUnknown(cid)]
 
     def record_view(self, row: LedgerOrder, order: Order) -> list[Event]:
+        """Record the exchange's view of one of our orders; return what changed as events."""
         result = self.store.update_from_exchange(order)
         if result is None:
             return []

@@ -97,6 +97,7 @@ class OrderPolling:
         return events
 
     def give_up(self, row: LedgerOrder, why: str) -> list[Event]:
+        """Abandon an unsent intent (after checking the exchange if it was ever tried)."""
         if row.send_attempts:
             try:  # it was tried once: make sure the exchange really does not hold it
                 found = self.exchange.get_order(client_order_id=row.client_order_id)

@@ -10,6 +10,7 @@ from runner.reconcile.decisions import (
 from runner.reconcile.startup import (
     ReconcileReport,
     SettlementPrice,
+    credit_fills,
     move_to_closed,
     reconcile,
     settle_expired,
@@ -22,6 +23,7 @@ __all__ = [
     "ReconcileReport",
     "SettlementPrice",
     "adopt_positions",
+    "credit_fills",
     "flatten_trade",
     "fresh_start_blocked",
     "mark_closed_externally",

@@ -79,7 +79,7 @@ def reconcile(store: Store, exchange: Exchange, clock: Clock,
             " changed and it runs again at the next start or when called",))
     dispatcher = Dispatcher(exchange, store, clock)
     _refresh_ledger(dispatcher, store, working, now)
-    credited = _credit_fills(store)
+    credited = credit_fills(store)
     trades = store.load_active_trades()
     plan = plan_reconciliation(trades, store.all_orders(), working, positions, now)
     cancelled = _cancel_orphans(dispatcher, plan)
@@ -111,7 +111,7 @@ def _refresh_ledger(dispatcher: Dispatcher, store: Store, working: list, now: da
     dispatcher.record_fills(min(oldest, now - timedelta(days=1)))
 
 
-def _credit_fills(store: Store) -> list[str]:
+def credit_fills(store: Store) -> list[str]:
     """Credit each active trade with what its orders and block trades executed (I2)."""
     credited = []
     for trade in store.load_active_trades():

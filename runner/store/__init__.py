@@ -2,7 +2,11 @@
 
 from runner.store.recovery import StoreOpening, open_store, quarantine
 from runner.store.schema import StoreTooNew
-from runner.store.snapshot_file import write_json_atomically, write_open_trades
+from runner.store.snapshot_file import (
+    default_snapshot_path,
+    write_json_atomically,
+    write_open_trades,
+)
 from runner.store.store import (
     DEFAULT_STATE_DIR,
     STORE_FILE_NAME,
@@ -20,6 +24,7 @@ __all__ = [
     "StoreOpening",
     "StoreTooNew",
     "StoreUnreadable",
+    "default_snapshot_path",
     "default_store_path",
     "open_store",
     "quarantine",

@@ -119,13 +119,13 @@ def order_from_row(row: sqlite3.Row) -> LedgerOrder:
 
 # -- fills -----------------------------------------------------------------------------------
 def insert_fill(connection: sqlite3.Connection, fill: Fill, owner: LedgerOrder | None,
-                source: str) -> bool:
-    """Record one execution once (deduplicated by the exchange trade id)."""
+                source: str, fill_id: str | None = None) -> bool:
+    """Record one execution once (deduplicated by the exchange trade id, or `fill_id`)."""
     cursor = connection.execute(
         "INSERT OR IGNORE INTO fills (exchange_trade_id, order_id, client_order_id, trade_id,"
         " leg_index, purpose, symbol, side, qty, price, fee, at, source)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (str(fill.trade_id), fill.order_id, owner.client_order_id if owner else None,
+        (fill_id or str(fill.trade_id), fill.order_id, owner.client_order_id if owner else None,
          owner.trade_id if owner else None, owner.key.leg_index if owner else None,
          owner.key.purpose.value if owner else None, fill.symbol, fill.side.value,
          str(fill.qty), str(fill.price), str(fill.fee), time_text(fill.at), source),
@@ -136,7 +136,7 @@ def insert_fill(connection: sqlite3.Connection, fill: Fill, owner: LedgerOrder |
 def fills_of(connection: sqlite3.Connection, trade_id: str) -> list[Fill]:
     rows = connection.execute("SELECT * FROM fills WHERE trade_id = ? ORDER BY at",
                               (trade_id,)).fetchall()
-    return [Fill(trade_id=int(r["exchange_trade_id"]), order_id=r["order_id"] or 0,
+    return [Fill(trade_id=_numeric_id(r["exchange_trade_id"]), order_id=r["order_id"] or 0,
                  symbol=r["symbol"], side=Side(r["side"]), qty=must_dec(r["qty"]),
                  price=must_dec(r["price"]), fee=must_dec(r["fee"]), at=must_time(r["at"]))
             for r in rows]
@@ -154,3 +154,8 @@ def append_audit(connection: sqlite3.Connection, now: datetime, action: str, sub
         (time_text(now), action, subject, outcome,
          json.dumps(detail or {}, default=str, sort_keys=True)),
     )
+
+
+def _numeric_id(text: str) -> int:
+    """Exchange trade ids are integers; block-trade legs without one get `<block>:<n>`."""
+    return int(text) if text.isdigit() else 0

@@ -61,12 +61,12 @@ class RfqLedgerMixin:
                             block_trade=trade, accept_quote_id=trade.quote_id)
             record = rfq_rows.find_by_key(tx, rfq_key)
             for index, leg in enumerate(trade.legs):
-                fill_id = leg.trade_id if leg.trade_id is not None else \
+                fill_id = str(leg.trade_id) if leg.trade_id is not None else \
                     f"{trade.block_trade_id}:{index}"
-                fill = Fill(trade_id=fill_id, order_id=leg.order_id or 0,  # type: ignore[arg-type]
+                fill = Fill(trade_id=leg.trade_id or 0, order_id=leg.order_id or 0,
                             symbol=leg.symbol, side=leg.side, qty=leg.qty, price=leg.price,
                             fee=leg.fee, at=trade.at or self.now())
-                order_rows.insert_fill(tx, fill, None, "block_trade")
+                order_rows.insert_fill(tx, fill, None, "block_trade", fill_id)
                 if record is not None:
                     tx.execute("UPDATE fills SET trade_id = ?, purpose = ? WHERE"
                                " exchange_trade_id = ?",

@@ -21,6 +21,7 @@ from typing import Any
 from runner.domain.trades import Trade, TradeLeg
 
 _TEMP_PREFIX = ".tmp-"
+SNAPSHOT_FILE_NAME = "trade_state.json"
 Replace = Callable[[str | os.PathLike[str], str | os.PathLike[str]], None]
 
 
@@ -56,6 +57,11 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def default_snapshot_path(state_dir: Path) -> Path:
+    """Where the human-readable snapshot lives: next to the store, never under logs/."""
+    return state_dir / SNAPSHOT_FILE_NAME
 
 
 def write_open_trades(path: Path, trades: Iterable[Trade], at: datetime) -> None:
