@@ -150,10 +150,20 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+# Version 2: the executor state of every trade in flight, saved with the trade in one
+# transaction so that a restart resumes the execution exactly where it was.
+_V2: Final = """
+CREATE TABLE executions (
+    trade_id TEXT PRIMARY KEY REFERENCES trades (trade_id),
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 CURRENT_VERSION: Final = len(MIGRATIONS)
 EXPECTED_TABLES: Final = frozenset({"strategies", "trades", "trade_legs", "transitions",
-                                    "orders", "rfqs", "fills", "audit"})
+                                    "orders", "rfqs", "fills", "audit", "executions"})
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

@@ -19,13 +19,14 @@ Invariants and deliberate choices:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from runner.domain.clock import Clock
 from runner.domain.commands import OrderPurpose, PlaceOrder
@@ -149,6 +150,25 @@ class Store(RfqLedgerMixin):
         """Upsert the trade and its legs and append its new transitions, atomically."""
         with self.transaction() as tx:
             trade_rows.save_trade(tx, trade, self.now())
+
+    def save_trade_and_execution(self, trade: Trade, state: dict[str, Any] | None) -> None:
+        """Save a trade together with its executor state (None: no execution in flight)."""
+        with self.transaction() as tx:
+            trade_rows.save_trade(tx, trade, self.now())
+            if state is None:
+                tx.execute("DELETE FROM executions WHERE trade_id = ?", (trade.trade_id,))
+            else:
+                tx.execute(
+                    "INSERT INTO executions (trade_id, state, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (trade_id) DO UPDATE SET state = excluded.state,"
+                    " updated_at = excluded.updated_at",
+                    (trade.trade_id, json.dumps(state, sort_keys=True),
+                     time_text(self.now())))
+
+    def load_executions(self) -> dict[str, dict[str, Any]]:
+        """The saved executor state of every trade that has one, by trade id."""
+        rows = self._connection.execute("SELECT trade_id, state FROM executions").fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
 
     def load_trade(self, trade_id: str) -> Trade | None:
         return trade_rows.load_trade(self._connection, trade_id)
