@@ -66,10 +66,17 @@ class ReconcileReport:
         return "\n".join(self.lines)
 
 
-def reconcile(store: Store, exchange: Exchange, clock: Clock,
+def reconcile(store: Store, exchange: Exchange, clock: Clock | datetime,
               settlement_price: SettlementPrice | None = None) -> ReconcileReport:
-    """Bring the store in line with the exchange at start-up; report every finding."""
-    now = clock.now()
+    """Bring the store in line with the exchange at start-up; report every finding.
+
+    `clock` may be the service's Clock or just the current time (the store's clock then
+    stamps the changes).
+    """
+    if isinstance(clock, datetime):
+        now, clock = clock, store.clock
+    else:
+        now = clock.now()
     try:
         working = exchange.open_orders()
         positions = exchange.positions()

@@ -223,3 +223,10 @@ def test_adopting_then_flattening_a_foreign_position_closes_it(tmp_path, clock) 
     assert venue.positions() == []
     assert store.find_by_client_order_id(close.client_order_id).exchange_status is \
         OrderStatus.FILLED
+
+
+def test_reconcile_accepts_the_current_time_instead_of_a_clock(tmp_path, clock) -> None:
+    venue, store, _, _ = world(tmp_path, clock)
+    report = reconcile(store, venue, clock.now())
+    assert report.complete
+    assert report.lines == ("reconcile: store and exchange agree; nothing to do",)

@@ -126,3 +126,19 @@ def test_a_crash_between_write_and_rename_leaves_the_old_snapshot_intact(tmp_pat
     write_json_atomically(path, {"version": 3})
     assert json.loads(path.read_text(encoding="utf-8")) == {"version": 3}
     assert [p.name for p in path.parent.iterdir()] == ["trade_state.json"]
+
+
+def test_an_older_store_is_migrated_forward_keeping_its_memory(tmp_path, clock) -> None:
+    """Schema versions move forward only, one transaction per step."""
+    from runner.store.schema import CURRENT_VERSION
+
+    path = populated_store(tmp_path, clock)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE executions")
+        connection.execute("PRAGMA user_version = 1")
+    opening = open_store(path, clock)
+    assert not opening.needs_alert
+    version = opening.store.connection.execute("PRAGMA user_version").fetchone()[0]
+    assert version == CURRENT_VERSION
+    assert len(opening.store.load_active_trades()) == 40
+    assert opening.store.load_executions() == {}
