@@ -1,0 +1,91 @@
+"""Per-strategy entry gates: check interval, concurrent trades, cooldown, trades and
+attempts per UTC day, the schedule window and trades per cycle.
+
+Order (model.TimingSpec, strategy-semantics.md "A strategy"): concurrent trades, cooldown,
+trades per day, attempts per day (lessons I3), then the schedule (window, then trades per
+cycle). Every gate is evaluated and reported, in that order, so a log or `plan` shows all
+of them; the trade opens only when all pass.
+
+Deliberate choices:
+- A reached quota only blocks until the next UTC day; it never disables the strategy
+  (old-system a.1, lessons A2). The counts come from `StrategyState`, i.e. from the store.
+- The check interval is not a gate: when it has not elapsed, entry is not evaluated at
+  all (`Decision.entry_checked` False). It is due when it has elapsed since the last
+  evaluation started (the old throttle restarted its timer on every evaluation).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from runner.engine.checks import CheckResult
+from runner.engine.state import StrategyState
+from runner.engine.windows import next_cycle, next_utc_midnight, open_cycle
+from runner.spec.model import Schedule, TimingSpec
+
+
+def is_entry_due(timing: TimingSpec, state: StrategyState, now: datetime) -> bool:
+    """Whether the check interval has elapsed since entry was last evaluated."""
+    last = state.last_entry_check
+    return last is None or now - last >= timing.check_interval
+
+
+def gate_checks(timing: TimingSpec, state: StrategyState, now: datetime) -> tuple[CheckResult, ...]:
+    """The four timing gates, in their documented order."""
+    return (
+        _concurrent(timing, state),
+        _cooldown(timing, state, now),
+        _daily("max_trades_per_day", "trades", state.trades_today, timing.max_trades_per_day,
+               now),
+        _daily("max_attempts_per_day", "attempts", state.attempts_today,
+               timing.max_attempts_per_day, now),
+    )
+
+
+def _concurrent(timing: TimingSpec, state: StrategyState) -> CheckResult:
+    active = sum(1 for trade in state.active_trades if trade.stage.is_active)
+    limit = timing.max_concurrent_trades
+    return CheckResult("max_concurrent_trades", active < limit,
+                       f"{active} active of at most {limit}")
+
+
+def _cooldown(timing: TimingSpec, state: StrategyState, now: datetime) -> CheckResult:
+    last = state.last_created_at
+    if last is None or timing.cooldown.total_seconds() <= 0:
+        return CheckResult("cooldown", True, "no cooldown running")
+    elapsed = now - last
+    if elapsed >= timing.cooldown:
+        return CheckResult("cooldown", True,
+                           f"last trade created {elapsed} ago, cooldown {timing.cooldown}")
+    return CheckResult("cooldown", False,
+                       f"last trade created {elapsed} ago, cooldown {timing.cooldown} "
+                       f"runs until {(last + timing.cooldown).isoformat()}")
+
+
+def _daily(name: str, what: str, count: int, limit: int | None, now: datetime) -> CheckResult:
+    if limit is None:
+        return CheckResult(name, True, f"{count} {what} today (UTC), unlimited")
+    if count < limit:
+        return CheckResult(name, True, f"{count} of {limit} {what} today (UTC)")
+    return CheckResult(name, False, f"{count} of {limit} {what} today (UTC); entries resume "
+                                    f"at {next_utc_midnight(now).isoformat()}")
+
+
+def schedule_checks(schedule: Schedule | None, state: StrategyState,
+                    now: datetime) -> tuple[tuple[CheckResult, ...], int | None]:
+    """The schedule window and trades-per-cycle gates, and the open cycle's index."""
+    if schedule is None:
+        return (), None
+    window = open_cycle(schedule, state.launch, now)
+    if window is None:
+        upcoming = next_cycle(schedule, state.launch, now)
+        when = (f"next window opens at {upcoming.open_start.isoformat()}" if upcoming
+                else "every cycle of this run has passed")
+        return (CheckResult("schedule", False, f"outside every open window; {when}"),), None
+    inside = CheckResult("schedule", True, f"cycle {window.index} open until "
+                                           f"{window.open_end.isoformat()}")
+    made = state.trades_per_cycle.get(window.index, 0)
+    limit = schedule.trades_per_cycle
+    per_cycle = CheckResult("trades_per_cycle", made < limit,
+                            f"{made} of {limit} trades in cycle {window.index}")
+    return (inside, per_cycle), window.index

@@ -1,0 +1,113 @@
+"""Prices per basis and the PnL of an open trade (lessons E1, E2, E3).
+
+A leg's price on a basis (per coin, USD):
+- mark: the exchange's mark;
+- mid: (bid + ask) / 2, needs both sides;
+- fair: the mark when it lies inside [bid, ask]; else the mid; one-sided books: the mark
+  when it is on the right side of the one quote (>= bid, or <= ask), else that quote;
+  no book at all: the mark;
+- executable: what closing now would fetch: the bid for a long leg, the ask for a short.
+Top of book comes from `snapshot.books[symbol]` when the tick fetched that book (fresher,
+the executors' source), else from the chain quote; the mark always from the chain quote.
+
+Trade PnL = sum over legs of sign x (price - entry price) x open qty (USD, gross of fees:
+fees are reported beside it, never mixed into the thresholds); percentages are of
+abs(entry cost), the premium paid or received (old-system b.2). Invariant: missing data
+gives None, and a rule reading None is skipped, never fired (E1): a leg without a price on
+the basis, a held leg without an entry price, or a zero entry cost for a percentage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from runner.domain.orders import Side
+from runner.domain.snapshot import MarketSnapshot
+from runner.domain.trades import Trade, TradeLeg
+from runner.spec.model import PriceBasis
+
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+
+
+def fair_price(bid: Decimal | None, ask: Decimal | None, mark: Decimal | None) -> Decimal | None:
+    """Mark if inside the book, else mid, with one-sided fallbacks (see module doc)."""
+    if bid is not None and ask is not None:
+        inside = mark is not None and bid <= mark <= ask
+        return mark if inside else (bid + ask) / 2
+    if bid is not None:
+        return mark if mark is not None and mark >= bid else bid
+    if ask is not None:
+        return mark if mark is not None and mark <= ask else ask
+    return mark
+
+
+def top_of_book(snapshot: MarketSnapshot,
+                symbol: str) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(bid, ask, mark) of one instrument this tick; None for what is missing."""
+    quote = snapshot.quote(symbol)
+    mark = quote.mark if quote is not None else None
+    book = snapshot.books.get(symbol)
+    if book is not None:
+        return book.best_bid, book.best_ask, mark
+    if quote is None:
+        return None, None, None
+    return quote.bid, quote.ask, mark
+
+
+def price_on_basis(snapshot: MarketSnapshot, symbol: str, held: Side,
+                   basis: PriceBasis) -> Decimal | None:
+    """A leg's price per coin on `basis`; `held` is the leg's opening side."""
+    bid, ask, mark = top_of_book(snapshot, symbol)
+    match basis:
+        case PriceBasis.MARK:
+            return mark
+        case PriceBasis.MID:
+            return (bid + ask) / 2 if bid is not None and ask is not None else None
+        case PriceBasis.FAIR:
+            return fair_price(bid, ask, mark)
+        case PriceBasis.EXECUTABLE:
+            return bid if held is Side.BUY else ask
+    raise ValueError(f"unknown price basis {basis!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class TradePnl:
+    basis: PriceBasis
+    usd: Decimal  # gross, on the open quantity
+    entry_cost: Decimal  # premium paid (+) or received (-)
+    fees: Decimal  # fees paid so far (reported beside, not in `usd`)
+
+    @property
+    def pct(self) -> Decimal | None:
+        """PnL as a percentage of abs(entry cost); None when the entry cost is zero."""
+        if self.entry_cost == 0:
+            return None
+        return self.usd / abs(self.entry_cost) * _HUNDRED
+
+    def describe(self) -> str:
+        pct = self.pct
+        share = f" ({pct:+.2f} %)" if pct is not None else ""
+        return f"{self.basis.value} PnL {self.usd:+.2f} USD{share}"
+
+
+def _leg_pnl(leg: TradeLeg, snapshot: MarketSnapshot, basis: PriceBasis) -> Decimal | None:
+    held = leg.open_qty
+    if held == 0:
+        return _ZERO
+    price = price_on_basis(snapshot, leg.symbol, leg.side, basis)
+    if price is None or leg.entry_price is None:
+        return None
+    return leg.side.sign * (price - leg.entry_price) * held
+
+
+def trade_pnl(trade: Trade, snapshot: MarketSnapshot, basis: PriceBasis) -> TradePnl | None:
+    """The trade's PnL on `basis`; None when any held leg lacks a price or an entry price."""
+    total = _ZERO
+    for leg in trade.legs:
+        value = _leg_pnl(leg, snapshot, basis)
+        if value is None:
+            return None
+        total += value
+    return TradePnl(basis, total, trade.entry_cost(), trade.fees())

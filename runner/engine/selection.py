@@ -1,0 +1,110 @@
+"""Leg selection: a strategy's leg templates resolved to concrete options of this tick.
+
+For each leg in order: the expiry rule picks among the listed expiries of the leg's
+underlying, the strike rule picks among that expiry's options of the leg's kind, and the
+quantity is snapped down to the instrument's lot (lessons F5). A later leg may refer to
+an earlier leg's strike. If any leg cannot be resolved, nothing is: the result is a
+`LegFailure` naming the leg and the reason, and no trade is created (old-system a.1).
+
+Invariants:
+- The expiry is chosen among `snapshot.listed_expiries` when the service provided them,
+  so a chain that failed to load is reported as missing, never silently replaced by
+  another expiry; otherwise among the expiries present in the chain.
+- Only active instruments are candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from runner.domain.instruments import Instrument, OptionKind, Underlying, snap_qty
+from runner.domain.snapshot import Chain, MarketSnapshot, OptionQuote
+from runner.engine.expiries import choose_expiry, expiries_needed
+from runner.engine.strikes import NoStrike, pick_strike
+from runner.spec.model import LegSpec, StrategySpec
+
+__all__ = ["LegFailure", "ResolvedLeg", "choose_expiry", "expiries_needed", "resolve_leg",
+           "resolve_legs"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLeg:
+    index: int
+    spec: LegSpec
+    instrument: Instrument
+    quote: OptionQuote
+    qty: Decimal  # snapped to lot
+    delta: float | None
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    @property
+    def notional_usd(self) -> Decimal:
+        """Strike x quantity (the spec's NOTIONAL_DEFINITION, per leg)."""
+        return self.instrument.strike * self.qty
+
+
+@dataclass(frozen=True, slots=True)
+class LegFailure:
+    """Why the legs could not be resolved: the first leg that failed, and the reason."""
+
+    leg: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"leg {self.leg}: {self.reason}"
+
+
+def resolve_legs(spec: StrategySpec, snapshot: MarketSnapshot,
+                 now: datetime) -> tuple[ResolvedLeg, ...] | LegFailure:
+    """Resolve every leg of `spec` against `snapshot`, in order."""
+    resolved: list[ResolvedLeg] = []
+    strikes: dict[int, Decimal] = {}
+    for index, leg in enumerate(spec.legs):
+        outcome = resolve_leg(index, leg, snapshot, now, strikes)
+        if isinstance(outcome, LegFailure):
+            return outcome
+        resolved.append(outcome)
+        strikes[index] = outcome.instrument.strike
+    return tuple(resolved)
+
+
+def resolve_leg(index: int, leg: LegSpec, snapshot: MarketSnapshot, now: datetime,
+                earlier_strikes: Mapping[int, Decimal]) -> ResolvedLeg | LegFailure:
+    """Resolve one leg; `earlier_strikes` holds the strikes of the legs resolved before it."""
+    chain = snapshot.chains.get(leg.underlying)
+    if chain is None:
+        return LegFailure(index, f"no {leg.underlying.value} chain in this tick's snapshot")
+    listed = _listed(snapshot, chain, leg.underlying, now)
+    expiry = choose_expiry(leg.expiry, listed, now)
+    if expiry is None:
+        return LegFailure(index, f"no listed {leg.underlying.value} expiry fits {leg.expiry}")
+    quotes = _quotes(chain, expiry, leg.kind)
+    if not quotes:
+        return LegFailure(index, f"the {leg.underlying.value} chain of {expiry:%d %b %Y} was "
+                                 "not in this tick's snapshot")
+    picked = pick_strike(leg.strike, quotes, snapshot.index_price(leg.underlying),
+                         earlier_strikes)
+    if isinstance(picked, NoStrike):
+        return LegFailure(index, f"{leg.kind.value} {expiry:%d %b %Y}: {picked.reason}")
+    instrument = picked.instrument
+    qty = snap_qty(leg.qty, instrument.lot_size)
+    if qty < instrument.min_qty or qty <= 0:
+        return LegFailure(index, f"quantity {leg.qty} snaps to {qty}, below the minimum "
+                                 f"{instrument.min_qty} of {instrument.symbol}")
+    return ResolvedLeg(index, leg, instrument, picked, qty, picked.delta)
+
+
+def _listed(snapshot: MarketSnapshot, chain: Chain, underlying: Underlying,
+            now: datetime) -> tuple[datetime, ...]:
+    listed = snapshot.listed_expiries.get(underlying)
+    return tuple(listed) if listed else chain.expiries(now)
+
+
+def _quotes(chain: Chain, expiry: datetime, kind: OptionKind) -> tuple[OptionQuote, ...]:
+    return tuple(q for q in chain.at_expiry(expiry, kind) if q.instrument.is_active)
