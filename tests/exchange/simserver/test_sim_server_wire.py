@@ -110,6 +110,11 @@ def test_cancelling_a_request_by_form_answers_true(caller: Caller,
 
 
 def test_market_data_has_the_documented_fields(caller: Caller) -> None:
+    config = data_of(caller.get("/open/public/config/v1"))["optionConfig"]
+    assert set(config) == {"BTCUSD", "ETHUSD"}
+    assert {"takerFee", "makerFee", "tickSize", "qtyDecimal", "priceDecimal", "multiplier",
+            "limitMaxQty", "marketMaxQty", "maxPositionQty", "maxOrderNumber", "settle",
+            "base"} <= set(config["BTCUSD"])
     instrument = data_of(caller.get("/open/option/getInstruments/BTC"))[0]
     assert {"symbolName", "baseCurrency", "strike", "expirationTimestamp", "isActive",
             "minQty", "tickSize"} <= set(instrument)
