@@ -1,0 +1,335 @@
+"""Health: the heartbeat file and its verdict, the 5-minute health record, stale prices.
+
+Owns three things the service loop feeds and the supervisors read:
+- the heartbeat, `<state dir>/heartbeat.json` = {pid, at, tick, environment, strategies,
+  last_error}, rewritten by the loop every tick. Liveness is the heartbeat's age, never a
+  log file's age (lessons H1: an idle bot logs rarely and was restarted every 45 min);
+- `HealthRecord`, the periodic line in `logs/health.log` (equity, margin, positions,
+  portfolio delta, reachability, stale prices) and the problems it shows;
+- `StalenessTracker`, pure: fed (key, value, at), it names the keys whose value has not
+  changed for the limit (lessons C1: a frozen index went unnoticed for 7 hours).
+
+Invariants: a missing, empty, NUL-filled or otherwise unreadable heartbeat is a *stale*
+verdict, never a crash (A6). The heartbeat is replaced atomically (temp file, then
+`os.replace`), so a reader sees the old beat or the new one. It is not fsynced: it is
+liveness, not memory; a beat torn by a power loss reads as stale, which is then true.
+On Windows a reader holding the file open makes `os.replace` fail for a moment; the
+write retries briefly before giving up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+from loguru import logger
+
+from runner.domain.snapshot import MarketSnapshot
+from runner.log import HEALTH_CHANNEL, redact
+
+HEARTBEAT_FILE_NAME: Final = "heartbeat.json"
+DEFAULT_MAX_AGE: Final = timedelta(seconds=120)
+DEFAULT_MAX_UNCHANGED: Final = timedelta(seconds=60)  # lessons C1
+_REPLACE_ATTEMPTS: Final = 5
+_REPLACE_PAUSE_SECONDS: Final = 0.05
+
+Replace = Callable[[Path, Path], None]
+
+
+class HeartbeatUnreadable(Exception):
+    """The heartbeat file is missing or cannot be understood; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """One beat of the service loop."""
+
+    at: datetime
+    tick: int
+    environment: str
+    strategies: tuple[str, ...]
+    last_error: str | None = None
+    pid: int = field(default_factory=os.getpid)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
+                "environment": self.environment, "strategies": list(self.strategies),
+                "last_error": redact(self.last_error) if self.last_error else None}
+
+    @classmethod
+    def from_json(cls, data: object) -> Heartbeat:
+        """Parse a decoded heartbeat; raise ValueError when a field is missing or wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        at = datetime.fromisoformat(_typed(data, "at", str))
+        if at.tzinfo is None:
+            raise ValueError("'at' has no time zone")
+        strategies = _typed(data, "strategies", list)
+        last_error = data.get("last_error")
+        return cls(at=at, tick=_typed(data, "tick", int),
+                   environment=_typed(data, "environment", str),
+                   strategies=tuple(str(name) for name in strategies),
+                   last_error=str(last_error) if last_error is not None else None,
+                   pid=_typed(data, "pid", int))
+
+
+def _typed(data: Mapping[str, Any], name: str, kind: type) -> Any:
+    value = data.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{name!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def heartbeat_path(state_dir: Path) -> Path:
+    return state_dir / HEARTBEAT_FILE_NAME
+
+
+def write_heartbeat(state_dir: Path, heartbeat: Heartbeat, *, replace: Replace = os.replace
+                    ) -> Path:
+    """Replace the heartbeat file atomically; raise OSError when it cannot be written."""
+    path = heartbeat_path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(heartbeat.to_json(), sort_keys=True) + "\n", encoding="utf-8")
+    for attempt in range(1, _REPLACE_ATTEMPTS + 1):
+        try:
+            replace(temp, path)
+            return path
+        except PermissionError:  # Windows: a reader has the file open right now
+            if attempt == _REPLACE_ATTEMPTS:
+                raise
+            time.sleep(_REPLACE_PAUSE_SECONDS)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_heartbeat(state_dir: Path) -> Heartbeat:
+    """The last heartbeat; raise HeartbeatUnreadable when missing or corrupt."""
+    path = heartbeat_path(state_dir)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HeartbeatUnreadable(f"no heartbeat at {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise HeartbeatUnreadable(f"heartbeat {path} cannot be read: {error}") from None
+    try:
+        return Heartbeat.from_json(json.loads(text))
+    except ValueError as error:  # json.JSONDecodeError is a ValueError
+        raise HeartbeatUnreadable(f"heartbeat {path} is corrupt: {error}") from None
+
+
+class Verdict(NamedTuple):
+    """Whether the service is alive, and one line that says why."""
+
+    ok: bool
+    text: str
+
+
+def health_verdict(heartbeat: Heartbeat | None, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
+                   ) -> Verdict:
+    """Judge liveness from a heartbeat's age: fresh is ok, old or absent is stale."""
+    if heartbeat is None:
+        return Verdict(False, "stale: no heartbeat")
+    age = now - heartbeat.at
+    details = _details(heartbeat)
+    if age < -max_age:
+        return Verdict(False, f"stale: heartbeat dated {_seconds(-age)} in the future "
+                              f"(clock changed?) {details}")
+    if age > max_age:
+        return Verdict(False, f"stale: heartbeat {_seconds(age)} old, more than "
+                              f"{_seconds(max_age)} {details}")
+    return Verdict(True, f"ok: heartbeat {_seconds(max(age, timedelta(0)))} old {details}")
+
+
+def check_heartbeat(state_dir: Path, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
+                    ) -> Verdict:
+    """Read the heartbeat in `state_dir` and judge it; unreadable means stale."""
+    try:
+        heartbeat = read_heartbeat(state_dir)
+    except HeartbeatUnreadable as problem:
+        return Verdict(False, f"stale: {problem}")
+    return health_verdict(heartbeat, now, max_age)
+
+
+def _details(heartbeat: Heartbeat) -> str:
+    count = len(heartbeat.strategies)
+    text = (f"(tick {heartbeat.tick}, pid {heartbeat.pid}, {heartbeat.environment}, "
+            f"{count} {'strategy' if count == 1 else 'strategies'})")
+    if heartbeat.last_error:
+        text += f"; last error: {heartbeat.last_error}"
+    return text
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{int(span.total_seconds())} s"
+
+
+@dataclass(frozen=True, slots=True)
+class StaleValue:
+    """A key whose value has not changed since `unchanged_since`."""
+
+    key: str
+    value: object
+    unchanged_since: datetime
+
+    def unchanged_for(self, now: datetime) -> timedelta:
+        return now - self.unchanged_since
+
+
+class StalenessTracker:
+    """Names the keys whose observed value has not changed for `max_unchanged` (C1).
+
+    A key that stops being observed at all is stale too: what matters is the time
+    since its value last changed, measured at `now`.
+    """
+
+    def __init__(self, max_unchanged: timedelta = DEFAULT_MAX_UNCHANGED) -> None:
+        if max_unchanged <= timedelta(0):
+            raise ValueError("max_unchanged must be positive")
+        self.max_unchanged = max_unchanged
+        self._last: dict[str, StaleValue] = {}
+
+    def observe(self, key: str, value: object, at: datetime) -> None:
+        """Record the value of `key` seen at `at`."""
+        last = self._last.get(key)
+        changed = last is None or (last.value != value and at >= last.unchanged_since)
+        if changed:
+            self._last[key] = StaleValue(key, value, at)
+
+    def forget(self, key: str) -> None:
+        """Stop watching `key` (e.g. an instrument that expired)."""
+        self._last.pop(key, None)
+
+    def stale(self, now: datetime) -> tuple[StaleValue, ...]:
+        """The keys unchanged for at least the limit at `now`, longest first."""
+        found = (v for v in self._last.values() if v.unchanged_for(now) >= self.max_unchanged)
+        return tuple(sorted(found, key=lambda v: (v.unchanged_since, v.key)))
+
+    def is_stale(self, key: str, now: datetime) -> bool:
+        last = self._last.get(key)
+        return last is not None and last.unchanged_for(now) >= self.max_unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRecord:
+    """What the periodic health line says. `None` = not known (the read failed, C5)."""
+
+    at: datetime
+    reachable: bool
+    equity: Decimal | None = None
+    available_margin: Decimal | None = None
+    margin_used_pct: Decimal | None = None
+    positions: int | None = None
+    portfolio_delta: float | None = None
+    stale_prices: tuple[str, ...] = ()
+    open_trades: int | None = None
+    uptime: timedelta | None = None
+    failed_reads: tuple[str, ...] = ()
+
+    @classmethod
+    def from_snapshot(cls, snapshot: MarketSnapshot, *, reachable: bool,
+                      stale_prices: Iterable[str] = (), open_trades: int | None = None,
+                      started_at: datetime | None = None) -> HealthRecord:
+        """The record of one tick's snapshot (account, positions, delta)."""
+        account = snapshot.account
+        positions = snapshot.positions
+        return cls(
+            at=snapshot.at, reachable=reachable,
+            equity=account.equity if account else None,
+            available_margin=account.available_margin if account else None,
+            margin_used_pct=account.margin_utilisation_pct if account else None,
+            positions=len(positions) if positions is not None else None,
+            portfolio_delta=snapshot.net_delta,
+            stale_prices=tuple(stale_prices), open_trades=open_trades,
+            uptime=snapshot.at - started_at if started_at else None,
+            failed_reads=snapshot.failures)
+
+
+def format_health_record(record: HealthRecord) -> str:
+    """One greppable line of `key=value` pairs; unknown values read `n/a`."""
+    parts = [
+        f"at={record.at.isoformat()}",
+        f"equity={_money(record.equity)}",
+        f"available_margin={_money(record.available_margin)}",
+        f"margin_used={_percent(record.margin_used_pct)}",
+        f"positions={_or_na(record.positions)}",
+        f"delta={_delta(record.portfolio_delta)}",
+        f"exchange={'reachable' if record.reachable else 'UNREACHABLE'}",
+        f"stale_prices={','.join(record.stale_prices) or 'none'}",
+    ]
+    if record.open_trades is not None:
+        parts.append(f"open_trades={record.open_trades}")
+    if record.uptime is not None:
+        parts.append(f"uptime={_duration(record.uptime)}")
+    if record.failed_reads:
+        parts.append(f"failed_reads={','.join(record.failed_reads)}")
+    return "health " + " ".join(parts)
+
+
+def log_health_record(record: HealthRecord) -> None:
+    """Write the record to `health.log` (the health channel)."""
+    logger.bind(channel=HEALTH_CHANNEL).info(format_health_record(record))
+
+
+def _or_na(value: object) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _money(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}USD"
+
+
+def _percent(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def _delta(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+def _duration(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{days}d{hours:02d}h{minutes:02d}m{seconds:02d}s"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthLimits:
+    """Thresholds that turn a health record into problems (old system: margin > 80 %)."""
+
+    max_margin_used_pct: Decimal = Decimal(80)
+    min_equity: Decimal | None = None
+
+
+# The alert keys health problems use; a key absent from `health_problems` has recovered.
+HEALTH_PROBLEM_KEYS: Final = ("exchange.unreachable", "prices.stale", "account.unread",
+                              "margin.high", "equity.low")
+
+
+def health_problems(record: HealthRecord, limits: HealthLimits | None = None) -> dict[str, str]:
+    """The problems a record shows, by alert key (see HEALTH_PROBLEM_KEYS), worded for people."""
+    limits = limits or HealthLimits()
+    problems: dict[str, str] = {}
+    if not record.reachable:
+        problems["exchange.unreachable"] = "exchange unreachable: no new entries, exits retried"
+    if record.stale_prices:
+        problems["prices.stale"] = ("prices unchanged for too long: "
+                                    + ", ".join(record.stale_prices))
+    if record.equity is None:
+        problems["account.unread"] = "the account could not be read"
+    used = record.margin_used_pct
+    if used is not None and used > limits.max_margin_used_pct:
+        problems["margin.high"] = (f"margin used {used:.1f}% is above "
+                                   f"{limits.max_margin_used_pct}%")
+    if (limits.min_equity is not None and record.equity is not None
+            and record.equity < limits.min_equity):
+        problems["equity.low"] = f"equity {record.equity:.2f} USD is below {limits.min_equity} USD"
+    return problems
