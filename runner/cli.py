@@ -23,6 +23,7 @@ EXIT_USAGE: Final = 2
 COMMAND_MODULES: Final = (
     "runner.spec.commands",
     "runner.exchange.sim.commands",
+    "runner.health_commands",
 )
 
 

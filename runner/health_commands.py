@@ -1,0 +1,68 @@
+"""`runner health`: is the running service alive? Exit 0 fresh, 1 stale or missing.
+
+The liveness probe for NSSM/Task Scheduler and systemd scripts (lessons H1): it reads the
+heartbeat the service loop writes every tick and judges its age; it never looks at log
+files. It prints exactly one line on stdout, so a calling script can capture it.
+
+The state directory is `--state-dir`, else `RUNNER_STATE_DIR` (environment, then `.env`
+in the working directory), else `./state`: the same rule the service uses. The full
+settings are deliberately not loaded: a probe must answer even when, say, a credential
+is missing (the service would not be running then, and the probe says so: stale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+EXIT_OK: Final = 0
+EXIT_STALE: Final = 1
+EXIT_USAGE: Final = 2
+DEFAULT_MAX_AGE_SECONDS: Final = 120.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "health",
+        help="exit 0 when the service's heartbeat is fresh, 1 when stale or missing",
+        description=(
+            "Read the heartbeat the running service writes every tick and print one line. "
+            "Exit 0 when it is at most --max-age seconds old, 1 when older, missing or "
+            "unreadable, 2 on bad arguments. Log files are never consulted."
+        ),
+    )
+    parser.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
+                        help="state directory (default: RUNNER_STATE_DIR, else ./state)")
+    parser.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE_SECONDS,
+                        metavar="SECONDS",
+                        help=f"oldest acceptable heartbeat (default {DEFAULT_MAX_AGE_SECONDS:g})")
+    parser.set_defaults(handler=run_health)
+
+
+def run_health(args: argparse.Namespace) -> int:
+    """Print the verdict on the heartbeat; 0 fresh, 1 stale or missing, 2 bad arguments."""
+    if args.max_age <= 0:
+        print("runner health: --max-age must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    from runner.domain.clock import SystemClock
+    from runner.health import check_heartbeat
+
+    state_dir = args.state_dir or _state_dir_from_environment()
+    verdict = check_heartbeat(state_dir, SystemClock().now(), timedelta(seconds=args.max_age))
+    print(verdict.text, flush=True)
+    return EXIT_OK if verdict.ok else EXIT_STALE
+
+
+def _state_dir_from_environment(dotenv_path: Path = Path(".env")) -> Path:
+    from runner.config import STATE_DIR_VARIABLE
+
+    configured = os.environ.get(STATE_DIR_VARIABLE, "").strip()
+    if not configured and dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        configured = (dotenv_values(dotenv_path).get(STATE_DIR_VARIABLE) or "").strip()
+    return Path(configured or "state")

@@ -1,0 +1,77 @@
+"""H1: `runner health` reads the heartbeat and answers with its exit code and one line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+from runner.health import Heartbeat, heartbeat_path, write_heartbeat
+
+
+def _beat_aged(state_dir: Path, age: timedelta) -> None:
+    write_heartbeat(state_dir, Heartbeat(at=datetime.now(UTC) - age, tick=9,
+                                         environment="paper", strategies=("micro_strangle",)))
+
+
+def test_a_fresh_heartbeat_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _beat_aged(tmp_path, timedelta(seconds=5))
+    assert main(["health", "--state-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: heartbeat ")
+    assert out.count("\n") == 1
+
+
+def test_a_stale_heartbeat_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _beat_aged(tmp_path, timedelta(minutes=10))
+    assert main(["health", "--state-dir", str(tmp_path), "--max-age", "120"]) == 1
+    assert capsys.readouterr().out.startswith("stale: heartbeat 6")
+
+
+def test_max_age_is_respected(tmp_path: Path) -> None:
+    _beat_aged(tmp_path, timedelta(seconds=30))
+    assert main(["health", "--state-dir", str(tmp_path), "--max-age", "60"]) == 0
+    assert main(["health", "--state-dir", str(tmp_path), "--max-age", "10"]) == 1
+
+
+def test_a_missing_heartbeat_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["health", "--state-dir", str(tmp_path / "nowhere")]) == 1
+    assert capsys.readouterr().out.startswith("stale: no heartbeat at ")
+
+
+def test_a_corrupt_heartbeat_exits_1_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heartbeat_path(tmp_path).write_bytes(b"\x00" * 64)
+    assert main(["health", "--state-dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "corrupt" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_the_state_dir_comes_from_the_environment_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNNER_STATE_DIR", str(tmp_path))
+    _beat_aged(tmp_path, timedelta(seconds=1))
+    assert main(["health"]) == 0
+
+
+def test_the_state_dir_comes_from_dotenv_when_the_environment_is_silent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "elsewhere"
+    _beat_aged(state, timedelta(seconds=1))
+    (tmp_path / ".env").write_text(f"RUNNER_STATE_DIR={state}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["health"]) == 0
+
+
+def test_a_non_positive_max_age_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["health", "--state-dir", str(tmp_path), "--max-age", "0"]) == 2
+
+
+def test_a_bad_argument_is_a_usage_error() -> None:
+    assert main(["health", "--max-age", "soon"]) == 2
