@@ -27,12 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, TypeVar
 
 from loguru import logger
 
-from runner.domain.snapshot import MarketSnapshot
+from runner.alerts import apply_problems
+from runner.domain.clock import Clock
+from runner.domain.snapshot import Account, MarketSnapshot, Position
+from runner.exchange.errors import ExchangeError
 from runner.log import HEALTH_CHANNEL, redact
+
+if TYPE_CHECKING:
+    from runner.alerts import Alerter
 
 HEARTBEAT_FILE_NAME: Final = "heartbeat.json"
 DEFAULT_MAX_AGE: Final = timedelta(seconds=120)
@@ -41,6 +47,7 @@ _REPLACE_ATTEMPTS: Final = 5
 _REPLACE_PAUSE_SECONDS: Final = 0.05
 
 Replace = Callable[[Path, Path], None]
+T = TypeVar("T")
 
 
 class HeartbeatUnreadable(Exception):
@@ -268,7 +275,7 @@ def format_health_record(record: HealthRecord) -> str:
     if record.uptime is not None:
         parts.append(f"uptime={_duration(record.uptime)}")
     if record.failed_reads:
-        parts.append(f"failed_reads={','.join(record.failed_reads)}")
+        parts.append(f"failed_reads=\"{'; '.join(record.failed_reads)}\"")
     return "health " + " ".join(parts)
 
 
@@ -309,20 +316,15 @@ class HealthLimits:
     min_equity: Decimal | None = None
 
 
-# The alert keys health problems use; a key absent from `health_problems` has recovered.
-HEALTH_PROBLEM_KEYS: Final = ("exchange.unreachable", "prices.stale", "account.unread",
-                              "margin.high", "equity.low")
+# Alert keys of account problems. Reachability ("exchange.unreachable") and stale prices
+# ("prices.stale") are alerted per tick by whoever watches the feed, not here.
+HEALTH_PROBLEM_KEYS: Final = ("account.unread", "margin.high", "equity.low")
 
 
 def health_problems(record: HealthRecord, limits: HealthLimits | None = None) -> dict[str, str]:
-    """The problems a record shows, by alert key (see HEALTH_PROBLEM_KEYS), worded for people."""
+    """The account problems a record shows, by alert key, worded for people."""
     limits = limits or HealthLimits()
     problems: dict[str, str] = {}
-    if not record.reachable:
-        problems["exchange.unreachable"] = "exchange unreachable: no new entries, exits retried"
-    if record.stale_prices:
-        problems["prices.stale"] = ("prices unchanged for too long: "
-                                    + ", ".join(record.stale_prices))
     if record.equity is None:
         problems["account.unread"] = "the account could not be read"
     used = record.margin_used_pct
@@ -333,3 +335,54 @@ def health_problems(record: HealthRecord, limits: HealthLimits | None = None) ->
             and record.equity < limits.min_equity):
         problems["equity.low"] = f"equity {record.equity:.2f} USD is below {limits.min_equity} USD"
     return problems
+
+
+class AccountReader(Protocol):
+    """What the health job reads (the exchange port satisfies it)."""
+
+    def account(self) -> Account: ...
+
+    def positions(self) -> list[Position]: ...
+
+
+class HealthMonitor:
+    """The periodic health job: read account and positions, log one line, alert problems.
+
+    It reads through the port itself because a tick's snapshot need not carry the
+    account; two reads every few minutes on the loop thread (never a second thread,
+    unlike the old system) cost nothing. A failed read is `n/a`, never zero (C5).
+    """
+
+    def __init__(self, exchange: AccountReader, clock: Clock, *, alerter: Alerter | None = None,
+                 limits: HealthLimits | None = None) -> None:
+        self._exchange = exchange
+        self._clock = clock
+        self._alerter = alerter
+        self._limits = limits or HealthLimits()
+        self.started_at = clock.now()
+
+    def record(self, *, reachable: bool = True, stale_prices: Iterable[str] = (),
+               open_trades: int | None = None) -> HealthRecord:
+        """Build, log and alert this moment's health record; return it."""
+        failed: list[str] = []
+        account = self._read("account", self._exchange.account, failed)
+        positions = self._read("positions", self._exchange.positions, failed)
+        snapshot = MarketSnapshot(at=self._clock.now(), account=account,
+                                  positions=tuple(positions) if positions is not None else None,
+                                  failures=tuple(failed))
+        record = HealthRecord.from_snapshot(snapshot, reachable=reachable,
+                                            stale_prices=stale_prices, open_trades=open_trades,
+                                            started_at=self.started_at)
+        log_health_record(record)
+        if self._alerter is not None:
+            apply_problems(self._alerter, health_problems(record, self._limits),
+                           HEALTH_PROBLEM_KEYS)
+        return record
+
+    @staticmethod
+    def _read(what: str, call: Callable[[], T], failed: list[str]) -> T | None:
+        try:
+            return call()
+        except ExchangeError as error:
+            failed.append(f"{what}: {type(error).__name__}")
+            return None

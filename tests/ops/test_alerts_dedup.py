@@ -127,12 +127,12 @@ def test_alerts_never_reach_the_health_log(alerter: LogAlerter, log_dir: Path) -
 def test_health_problems_are_applied_as_alerts_and_recoveries(
     clock: ManualClock, alerter: LogAlerter, sink: Recorder
 ) -> None:
-    apply_problems(alerter, {"exchange.unreachable": "down", "prices.stale": "index:BTC"},
+    apply_problems(alerter, {"account.unread": "no account", "margin.high": "85%"},
                    HEALTH_PROBLEM_KEYS)
     clock.advance(timedelta(minutes=5))
-    apply_problems(alerter, {"prices.stale": "index:BTC"}, HEALTH_PROBLEM_KEYS)
+    apply_problems(alerter, {"margin.high": "85%"}, HEALTH_PROBLEM_KEYS)
     apply_problems(alerter, {}, HEALTH_PROBLEM_KEYS)
     assert [(m.key, m.recovered) for m in sink.messages] == [
-        ("exchange.unreachable", False), ("prices.stale", False),
-        ("exchange.unreachable", True), ("prices.stale", True)]
+        ("account.unread", False), ("margin.high", False),
+        ("account.unread", True), ("margin.high", True)]
     assert alerter.active() == ()

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from runner.alerts import AlertMessage, LogAlerter
+from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import Account, Greeks, MarketSnapshot, Position
+from runner.exchange.errors import ExchangeUnavailable
+from runner.exchange.sim.venue import SimVenue
 from runner.health import (
     HEALTH_PROBLEM_KEYS,
     HealthLimits,
+    HealthMonitor,
     HealthRecord,
     StalenessTracker,
     format_health_record,
@@ -22,6 +27,14 @@ from runner.health import (
 from tests.ops.helpers_ops import read_logs
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.messages: list[AlertMessage] = []
+
+    def send(self, message: AlertMessage) -> None:
+        self.messages.append(message)
 
 
 def _snapshot(*, account: Account | None, positions: tuple[Position, ...] | None,
@@ -62,7 +75,7 @@ def test_failed_reads_show_as_unknown_never_as_zero_or_flat() -> None:
         assert unknown in line
     assert "exchange=UNREACHABLE" in line
     assert "stale_prices=index:BTC" in line
-    assert line.endswith("failed_reads=account,positions")
+    assert line.endswith('failed_reads="account; positions"')
 
 
 def test_the_record_goes_to_health_log(log_dir: Path) -> None:
@@ -72,15 +85,14 @@ def test_the_record_goes_to_health_log(log_dir: Path) -> None:
     assert "equity=5.00USD" not in read_logs(log_dir, "trading.log")
 
 
-def test_problems_are_named_by_stable_alert_keys() -> None:
+def test_account_problems_are_named_by_stable_alert_keys() -> None:
     record = HealthRecord(at=START, reachable=False, equity=Decimal("90"),
                           margin_used_pct=Decimal("85.5"), stale_prices=("index:ETH",))
     problems = health_problems(record, HealthLimits(min_equity=Decimal(100)))
-    assert set(problems) == {"exchange.unreachable", "prices.stale", "margin.high",
-                             "equity.low"}
+    assert set(problems) == {"margin.high", "equity.low"}
     assert set(problems) <= set(HEALTH_PROBLEM_KEYS)
     assert problems["margin.high"] == "margin used 85.5% is above 80%"
-    assert problems["prices.stale"].endswith("index:ETH")
+    assert problems["equity.low"] == "equity 90.00 USD is below 100 USD"
 
 
 def test_a_healthy_record_has_no_problems() -> None:
@@ -91,6 +103,51 @@ def test_a_healthy_record_has_no_problems() -> None:
 
 def test_an_unread_account_is_a_problem() -> None:
     assert "account.unread" in health_problems(HealthRecord(at=START, reachable=True))
+
+
+class Unreachable:
+    """An exchange whose account endpoints fail (C5)."""
+
+    def account(self) -> Account:
+        raise ExchangeUnavailable("HTTP 503", endpoint="/open/account/summary/v1")
+
+    def positions(self) -> list[Position]:
+        raise ExchangeUnavailable("HTTP 503", endpoint="/open/option/position/get/v1")
+
+
+def test_the_monitor_reads_the_account_logs_one_line_and_stays_quiet_when_healthy(
+    clock: ManualClock, log_dir: Path
+) -> None:
+    sink = RecordingSink()
+    monitor = HealthMonitor(SimVenue(clock, seed=1), clock,
+                            alerter=LogAlerter(clock, sinks=[sink]))
+    clock.advance(timedelta(minutes=5))
+    record = monitor.record(reachable=True, open_trades=0)
+    assert record.equity == Decimal(100000)
+    assert record.positions == 0
+    assert record.uptime == timedelta(minutes=5)
+    lines = read_logs(log_dir, "health.log").splitlines()
+    assert len(lines) == 1
+    assert "equity=100000.00USD" in lines[0]
+    assert "uptime=0d00h05m00s" in lines[0]
+    assert sink.messages == []
+
+
+def test_the_monitor_reports_failed_reads_as_unknown_and_alerts_once(
+    clock: ManualClock, log_dir: Path
+) -> None:
+    """C5: a failed account read is n/a and an alert, never zero equity or 'flat'."""
+    sink = RecordingSink()
+    monitor = HealthMonitor(Unreachable(), clock, alerter=LogAlerter(clock, sinks=[sink]))
+    for _ in range(3):
+        record = monitor.record(reachable=False)
+        clock.advance(timedelta(minutes=5))
+    assert record.equity is None
+    assert record.positions is None
+    line = read_logs(log_dir, "health.log").splitlines()[-1]
+    assert line.endswith('failed_reads="account: ExchangeUnavailable; '
+                         'positions: ExchangeUnavailable"')
+    assert [m.key for m in sink.messages] == ["account.unread"]
 
 
 def test_c1_a_frozen_index_alarms_within_60_seconds() -> None:
