@@ -1,0 +1,378 @@
+"""The limit-order executor: one tick of opening, closing or unwinding a trade.
+
+Each call folds the tick's order events into the trade, then, in this order: settles
+an exhausted execution, finishes a completed one, enters the current phase, reprices
+working orders when due, places orders for legs that have none, and re-sends cancels
+that were not confirmed. It never blocks and never calls the exchange.
+
+Invariants:
+- A leg has at most one live order of this execution (lessons B2, B3). A requote is
+  cancel first, place after the exchange confirms the old order final: the replacement
+  is sized from the final cumulative fill (coincall-api.md pitfall 12), so a partial
+  fill is kept and only the remainder is re-placed (lessons B7).
+- Open = atomic: every leg needing an order is priced before any is placed (lessons
+  B1); at exhaustion the filled legs are unwound (OPENING -> PENDING_CLOSE) for exactly
+  what was filled, reduce-only. Close = best effort per leg (lessons B6): each leg is
+  placed as soon as it can be priced; every close or unwind order is reduce-only and
+  sized `open_qty`, the quantity still held, never more (lessons B1, I1).
+- Bounded: the phase plan is the whole budget. Past it, working orders are cancelled
+  and the decision waits at least one more tick for late fill reports (grace, lessons
+  B8); an unfinished close then FAILS with an alert (lessons B1).
+- Within a phase a reprice never moves against us and a move below the threshold is
+  skipped (lessons B9, B10); a phase change may step the price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+
+from runner.domain.commands import (
+    CancelOrder,
+    Command,
+    Event,
+    OrderKey,
+    OrderPurpose,
+    PlaceOrder,
+)
+from runner.domain.instruments import snap_qty
+from runner.domain.orders import OrderRequest, Side
+from runner.domain.snapshot import MarketSnapshot
+from runner.domain.trades import Trade, TradeLeg, TradeStage
+from runner.execution.fills import apply_order_events
+from runner.execution.phases import (
+    guards_of,
+    phase_end,
+    phase_index,
+    phase_plan,
+    rounds_of,
+    unwind_spec,
+)
+from runner.execution.pricing import (
+    Priced,
+    PriceOutcome,
+    Unpriced,
+    held_direction,
+    leg_market,
+    limit_price,
+    moved_enough,
+)
+from runner.execution.state import (
+    ExecutionState,
+    LegProgress,
+    LimitProgress,
+    OrderState,
+    Step,
+    TrackedOrder,
+)
+from runner.spec.model import LimitLike
+
+CANCEL_RESEND_AFTER: Final = timedelta(seconds=5)
+CANCEL_ALERT_AFTER_SENDS: Final = 6
+ATTEMPTS_PER_EXECUTION: Final = 1000
+
+
+def attempt_base(trade: Trade) -> int:
+    """First attempt number of an execution that starts now (never reused in a trade)."""
+    return len(trade.transitions) * ATTEMPTS_PER_EXECUTION
+
+
+def new_limit_progress(trade: Trade, spec: LimitLike, now: datetime, first_attempt: int,
+                       inherited: tuple[TrackedOrder, ...] = ()) -> LimitProgress:
+    """A fresh limit execution at phase 0; inherited orders are counted from their view."""
+    legs = tuple(LegProgress(leg.index, leg.filled_qty, leg.closed_qty) for leg in trade.legs)
+    inherited = tuple(replace(o, counted_from=o.filled_qty) for o in inherited)
+    return LimitProgress(spec=spec, started_at=now, legs=legs, orders=inherited,
+                         next_attempt=first_attempt)
+
+
+@dataclass(slots=True)
+class _Tick:
+    """Mutable scratch for one step; only its result leaves this module."""
+
+    state: ExecutionState
+    progress: LimitProgress
+    trade: Trade
+    now: datetime
+    commands: list[Command] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    @property
+    def purpose(self) -> OrderPurpose:
+        return self.state.purpose
+
+    @property
+    def opening(self) -> bool:
+        return self.purpose is OrderPurpose.OPEN
+
+    def step(self) -> Step:
+        state = None if self.finished else replace(self.state, limit=self.progress)
+        return Step(state, self.trade, tuple(self.commands), tuple(self.alerts),
+                    tuple(self.notes))
+
+    def move(self, stage: TradeStage, reason: str) -> None:
+        if self.trade.stage is not stage:
+            self.trade = self.trade.moved_to(stage, reason, self.now)
+
+
+def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
+              events: Sequence[Event], now: datetime) -> Step:
+    """Advance a limit execution by one tick."""
+    progress = state.limit
+    if progress is None:
+        raise ValueError(f"execution of {state.trade_id} has no limit progress")
+    applied = apply_order_events(progress, trade, events)
+    tick = _Tick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
+                 notes=list(applied.notes))
+    _hold_rejected(tick, applied.rejected_legs)
+    if tick.progress.exhausted_at is not None:
+        _settle(tick, snapshot)
+    elif _goal_reached(tick):
+        _complete(tick)
+    else:
+        _work(tick, snapshot)
+    return tick.step()
+
+
+def _work(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    index = phase_index(tick.progress.spec, tick.progress.started_at, tick.now)
+    if index is None:
+        _exhaust(tick)
+        return
+    if index != tick.progress.phase or tick.progress.next_reprice_at is None:
+        tick.progress = replace(tick.progress, phase=index, next_reprice_at=tick.now)
+    _reprice_if_due(tick, snapshot)
+    _place_missing(tick, snapshot)
+    _resend_cancels(tick)
+
+
+# -- goal, exhaustion, settling -------------------------------------------------------------
+def _goal_reached(tick: _Tick) -> bool:
+    return tick.trade.is_fully_open if tick.opening else tick.trade.is_flat
+
+
+def _complete(tick: _Tick) -> None:
+    """The goal is reached: cancel leftovers (an inherited resting order), then finish."""
+    if tick.progress.live_orders():
+        _cancel_live(tick, "goal reached")
+        _resend_cancels(tick)
+        return
+    tick.finished = True
+    if tick.opening:
+        tick.move(TradeStage.OPEN, f"all legs filled: {_fills_text(tick.trade, opening=True)}")
+    elif tick.purpose is OrderPurpose.UNWIND:
+        tick.move(TradeStage.FAILED, "open failed; its filled legs were unwound")
+    else:
+        tick.move(TradeStage.CLOSED, f"every leg closed ({tick.state.reason}):"
+                                     f" {_fills_text(tick.trade, opening=False)}")
+
+
+def _exhaust(tick: _Tick) -> None:
+    rounds = rounds_of(tick.progress.spec)
+    tick.notes.append(f"trade {tick.trade.trade_id}: {tick.purpose.value} used its {rounds}"
+                      " pricing rounds; cancelling working orders, one more tick for late fills")
+    tick.progress = replace(tick.progress, exhausted_at=tick.now)
+    _cancel_live(tick, "attempts exhausted")
+
+
+def _settle(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    """Exhausted: wait for every cancel to be confirmed and at least one more tick (B8)."""
+    if tick.progress.live_orders():
+        _cancel_live(tick, "attempts exhausted")
+        _resend_cancels(tick)
+        return
+    exhausted_at = tick.progress.exhausted_at
+    if exhausted_at is None or tick.now <= exhausted_at:
+        return  # the grace tick: a fill reported one tick late still counts
+    if _goal_reached(tick):
+        _complete(tick)
+    elif tick.opening:
+        _fail_open(tick, snapshot)
+    else:
+        _fail_close(tick)
+
+
+def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    missing = ", ".join(f"leg {leg.index} {leg.filled_qty}/{leg.qty}"
+                        for leg in tick.trade.legs if not leg.is_filled)
+    rounds = rounds_of(tick.progress.spec)
+    if tick.trade.is_flat:
+        tick.finished = True
+        tick.move(TradeStage.FAILED, f"open failed after {rounds} rounds, nothing filled"
+                                     f" ({missing})")
+        return
+    held = _held_text(tick.trade)
+    tick.move(TradeStage.PENDING_CLOSE, f"open failed after {rounds} rounds ({missing});"
+                                        f" unwinding {held}")
+    tick.alerts.append(f"trade {tick.trade.trade_id}: open failed ({missing}); unwinding {held}")
+    unwind = ExecutionState(trade_id=tick.trade.trade_id, purpose=OrderPurpose.UNWIND,
+                            reason="unwind", started_at=tick.now,
+                            attempt_base=attempt_base(tick.trade))
+    progress = new_limit_progress(tick.trade, unwind_spec(tick.progress.spec), tick.now,
+                                  unwind.attempt_base)
+    tick.state, tick.progress = unwind, progress
+    _work(tick, snapshot)
+
+
+def _fail_close(tick: _Tick) -> None:
+    tick.finished = True
+    rounds = rounds_of(tick.progress.spec)
+    held = _held_text(tick.trade)
+    what = "unwind" if tick.purpose is OrderPurpose.UNWIND else f"close ({tick.state.reason})"
+    tick.move(TradeStage.FAILED, f"{what} gave up after {rounds} rounds; still held: {held}")
+    tick.alerts.append(f"trade {tick.trade.trade_id}: {what} gave up after {rounds} rounds;"
+                       f" still held: {held}; flatten by hand")
+
+
+# -- repricing and placing ------------------------------------------------------------------
+def _reprice_if_due(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    progress = tick.progress
+    if progress.next_reprice_at is None or tick.now < progress.next_reprice_at:
+        return
+    phase = phase_plan(progress.spec)[progress.phase]
+    next_at = min(tick.now + phase.requote_interval,
+                  phase_end(progress.spec, progress.started_at, progress.phase))
+    tick.progress = replace(progress, next_reprice_at=next_at)
+    threshold = guards_of(progress.spec).reprice_threshold_pct
+    for order in progress.orders:
+        if order.state is not OrderState.WORKING or order.cancel_sent_at is not None:
+            continue
+        outcome = _leg_price(tick, _trade_leg(tick.trade, order.key.leg_index), order.side,
+                             snapshot)
+        if isinstance(outcome, Priced) and moved_enough(outcome.price, order.price, threshold):
+            _cancel(tick, order, f"requote {order.price} -> {outcome.price}")
+
+
+def _place_missing(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    wanted = [(leg, qty) for leg in tick.trade.legs
+              if (qty := _qty_to_place(tick, leg, snapshot)) > 0 and _may_place(tick, leg)]
+    priced: list[tuple[TradeLeg, Decimal, Decimal]] = []
+    unpriced: list[str] = []
+    for leg, qty in wanted:
+        outcome = _leg_price(tick, leg, _side(tick, leg), snapshot)
+        if isinstance(outcome, Unpriced):
+            unpriced.append(outcome.why)
+            tick.progress = tick.progress.with_leg(replace(tick.progress.leg(leg.index),
+                                                           unpriced=outcome.why))
+        else:
+            priced.append((leg, qty, outcome.price))
+    if unpriced:
+        tick.notes.append(f"trade {tick.trade.trade_id}: not priced: {'; '.join(unpriced)}")
+        if tick.opening:
+            return  # B1: an open places nothing until every leg it needs can be priced
+    for leg, qty, price in priced:
+        _place(tick, leg, qty, price)
+
+
+def _qty_to_place(tick: _Tick, leg: TradeLeg, snapshot: MarketSnapshot) -> Decimal:
+    lot = leg_market(snapshot, leg.symbol).lot
+    remaining = leg.unfilled_qty if tick.opening else leg.open_qty  # never more than held
+    return snap_qty(remaining, lot)
+
+
+def _may_place(tick: _Tick, leg: TradeLeg) -> bool:
+    if any(o.key.leg_index == leg.index for o in tick.progress.live_orders()):
+        return False  # B2, B3: one live order per leg, a replacement only after the cancel
+    hold = tick.progress.leg(leg.index).hold_until
+    return hold is None or tick.now >= hold
+
+
+def _side(tick: _Tick, leg: TradeLeg) -> Side:
+    return leg.side if tick.opening else leg.close_side
+
+
+def _leg_price(tick: _Tick, leg: TradeLeg, side: Side, snapshot: MarketSnapshot) -> PriceOutcome:
+    progress = tick.progress
+    phase = phase_plan(progress.spec)[progress.phase]
+    outcome = limit_price(leg_market(snapshot, leg.symbol), side, phase.reference,
+                          phase.offset_pct, guards_of(progress.spec), opening=tick.opening)
+    if isinstance(outcome, Unpriced):
+        return outcome
+    memory = progress.leg(leg.index)
+    last = memory.last_price if memory.price_phase == progress.phase else None
+    return Priced(held_direction(outcome.price, last, side))  # B9
+
+
+def _place(tick: _Tick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
+    progress = tick.progress
+    closing = not tick.opening
+    key = OrderKey(tick.trade.trade_id, leg.index, tick.purpose, tick.state.reason,
+                   progress.next_attempt)
+    request = OrderRequest(symbol=leg.symbol, side=_side(tick, leg), qty=qty, price=price,
+                           client_order_id=key.client_order_id, reduce_only=closing)
+    order = TrackedOrder(key=key, symbol=leg.symbol, side=request.side, qty=qty, price=price,
+                         reduce_only=closing, placed_at=tick.now, phase=progress.phase)
+    memory = replace(progress.leg(leg.index), price_phase=progress.phase, last_price=price,
+                     hold_until=None, unpriced="")
+    tick.progress = replace(progress.with_order(order).with_leg(memory),
+                            next_attempt=progress.next_attempt + 1)
+    tick.commands.append(PlaceOrder(key, request))
+    if tick.opening:
+        tick.move(TradeStage.OPENING, "open orders placed")
+    else:
+        tick.move(TradeStage.CLOSING, f"{tick.purpose.value} orders placed"
+                                      f" ({tick.state.reason})")
+
+
+# -- cancels -----------------------------------------------------------------------------
+def _cancel_live(tick: _Tick, reason: str) -> None:
+    for order in tick.progress.live_orders():
+        if order.cancel_sent_at is None:
+            _cancel(tick, order, reason)
+
+
+def _cancel(tick: _Tick, order: TrackedOrder, reason: str) -> None:
+    tick.commands.append(CancelOrder(tick.trade.trade_id, order.client_order_id,
+                                     order.order_id, reason))
+    tick.progress = tick.progress.with_order(
+        replace(order, cancel_sent_at=tick.now, cancel_sends=order.cancel_sends + 1))
+
+
+def _resend_cancels(tick: _Tick) -> None:
+    """A cancel not confirmed after a while is sent again; after several, page someone."""
+    for order in tick.progress.live_orders():
+        sent = order.cancel_sent_at
+        if sent is None or tick.now - sent < CANCEL_RESEND_AFTER:
+            continue
+        _cancel(tick, order, "cancel not yet confirmed")
+        if order.cancel_sends + 1 == CANCEL_ALERT_AFTER_SENDS:
+            tick.alerts.append(f"trade {tick.trade.trade_id}: order {order.client_order_id}"
+                               f" ({order.symbol}) still not confirmed cancelled after"
+                               f" {CANCEL_ALERT_AFTER_SENDS} cancels")
+
+
+def _hold_rejected(tick: _Tick, legs: tuple[int, ...]) -> None:
+    """A refused order is not retried at once: the leg waits for the next requote time."""
+    if not legs:
+        return
+    phase = phase_plan(tick.progress.spec)[tick.progress.phase]
+    until = max(tick.progress.next_reprice_at or tick.now, tick.now + phase.requote_interval)
+    for index in set(legs):
+        tick.progress = tick.progress.with_leg(replace(tick.progress.leg(index),
+                                                       hold_until=until))
+
+
+# -- words ---------------------------------------------------------------------------------
+def _trade_leg(trade: Trade, index: int) -> TradeLeg:
+    return next(leg for leg in trade.legs if leg.index == index)
+
+
+def _fills_text(trade: Trade, *, opening: bool) -> str:
+    parts = []
+    for leg in trade.legs:
+        qty, price = (leg.filled_qty, leg.entry_price) if opening else \
+            (leg.closed_qty, leg.exit_price)
+        parts.append(f"{leg.side.value if opening else leg.close_side.value} {qty}"
+                     f" {leg.symbol} @ {price}")
+    return "; ".join(parts)
+
+
+def _held_text(trade: Trade) -> str:
+    held = [f"leg {leg.index} {leg.open_qty} {leg.symbol}" for leg in trade.legs
+            if leg.open_qty > 0]
+    return ", ".join(held) or "nothing"
