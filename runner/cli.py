@@ -24,6 +24,7 @@ COMMAND_MODULES: Final = (
     "runner.spec.commands",
     "runner.exchange.sim.commands",
     "runner.health_commands",
+    "runner.ops_commands",
 )
 
 
