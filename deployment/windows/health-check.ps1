@@ -24,7 +24,6 @@ Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
 $runnerExe = Join-Path $RepoDir '.venv\Scripts\runner.exe'
-$stateDir = Join-Path $RepoDir 'state'
 $checkLog = Join-Path $RepoDir 'logs\health-check.log'
 
 function Write-CheckLog([string]$Line) {
@@ -43,9 +42,12 @@ if (-not (Test-Path $runnerExe)) {
     Write-CheckLog "$runnerExe not found; run deployment\windows\setup.ps1"
     exit 2
 }
+# From the checkout, `runner health` finds the state directory exactly as the service does
+# (RUNNER_STATE_DIR from the environment or .env, else state\).
+Set-Location $RepoDir
 # Windows PowerShell turns a native command's stderr into errors under 'Stop'.
 $ErrorActionPreference = 'Continue'
-$verdict = (& $runnerExe health --state-dir $stateDir --max-age $MaxAgeSeconds 2>&1 | Out-String).Trim()
+$verdict = (& $runnerExe health --max-age $MaxAgeSeconds 2>&1 | Out-String).Trim()
 $code = $LASTEXITCODE
 $ErrorActionPreference = 'Stop'
 if ($code -eq 0) { exit 0 }

@@ -129,7 +129,7 @@ def test_h2_no_script_stops_the_service_for_maintenance(script: Path) -> None:
 
 def test_h1_the_windows_health_check_uses_the_heartbeat_never_log_age() -> None:
     code = "\n".join(_code_lines(WINDOWS / "health-check.ps1"))
-    assert "health --state-dir" in code
+    assert "& $runnerExe health --max-age $MaxAgeSeconds" in code
     assert "LastWriteTime" not in code
     assert "trading.log" not in code
     running_check = code.index("$service.Status -ne 'Running'")
