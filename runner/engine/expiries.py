@@ -58,6 +58,23 @@ def expiry_candidates(rule: ExpiryRule, expiries: Iterable[datetime],
     raise TypeError(f"unknown expiry rule {rule!r}")
 
 
+def describe_expiry(rule: ExpiryRule) -> str:
+    """The rule in words, for reasons and `plan`."""
+    match rule:
+        case DteExpiry(days=days, min_days=low, max_days=high):
+            window = f" (window {low} to {high} days)" if (low, high) != (days, days) else ""
+            return f"dte {days}{window}"
+        case NextExpiry():
+            return "the next expiry"
+        case DaysWindowExpiry(min_days=low, max_days=high):
+            return f"{low} to {high} days from now"
+        case CycleExpiry(cycle=cycle, min_days=low):
+            return f"the next {cycle.value} expiry at least {low} days out"
+        case FixedExpiry(day=day):
+            return f"the expiry of {day:%d %b %Y}"
+    return repr(rule)
+
+
 def choose_expiry(rule: ExpiryRule, expiries: Sequence[datetime], now: datetime) -> datetime | None:
     """The expiry the rule picks among `expiries`, or None when none is eligible."""
     found = expiry_candidates(rule, expiries, now)

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying, snap_qty
 from runner.domain.snapshot import Chain, MarketSnapshot, OptionQuote
-from runner.engine.expiries import choose_expiry, expiries_needed
+from runner.engine.expiries import choose_expiry, describe_expiry, expiries_needed
 from runner.engine.strikes import NoStrike, pick_strike
 from runner.spec.model import LegSpec, StrategySpec
 
@@ -83,7 +83,8 @@ def resolve_leg(index: int, leg: LegSpec, snapshot: MarketSnapshot, now: datetim
     listed = _listed(snapshot, chain, leg.underlying, now)
     expiry = choose_expiry(leg.expiry, listed, now)
     if expiry is None:
-        return LegFailure(index, f"no listed {leg.underlying.value} expiry fits {leg.expiry}")
+        return LegFailure(index, f"no listed {leg.underlying.value} expiry fits "
+                                 f"{describe_expiry(leg.expiry)}")
     quotes = _quotes(chain, expiry, leg.kind)
     if not quotes:
         return LegFailure(index, f"the {leg.underlying.value} chain of {expiry:%d %b %Y} was "

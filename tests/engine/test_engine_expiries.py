@@ -16,6 +16,7 @@ from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.engine.expiries import (
     choose_expiry,
+    describe_expiry,
     expiries_needed,
     expiry_candidates,
     is_in_cycle,
@@ -141,3 +142,15 @@ def test_expiries_needed_covers_every_leg_of_every_strategy_and_every_trade_leg(
 def test_expiries_needed_skips_a_rule_with_no_listed_expiry() -> None:
     spec = make_spec(legs=(make_leg(expiry=FixedExpiry(date(2026, 3, 28))),))
     assert expiries_needed([spec], {Underlying.BTC: LISTED}, NOW) == set()
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    (DteExpiry(2, 2, 2), "dte 2"),
+    (DteExpiry(80, 60, 100), "dte 80 (window 60 to 100 days)"),
+    (NextExpiry(), "the next expiry"),
+    (DaysWindowExpiry(20, 40), "20 to 40 days from now"),
+    (CycleExpiry(ExpiryCycle.MONTHLY, 5), "the next monthly expiry at least 5 days out"),
+    (FixedExpiry(date(2026, 3, 27)), "the expiry of 27 Mar 2026"),
+], ids=lambda v: str(v))
+def test_each_expiry_rule_is_described_in_words(rule: ExpiryRule, words: str) -> None:
+    assert describe_expiry(rule) == words

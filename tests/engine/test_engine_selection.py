@@ -7,7 +7,7 @@ strikes every 1,000 near the money.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,8 @@ from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.spec.model import (
     AtmStrike,
     DeltaStrike,
+    DteExpiry,
+    FixedExpiry,
     FixedStrike,
     MoveUnit,
     OffsetUnit,
@@ -204,6 +206,13 @@ def test_one_failing_leg_fails_the_whole_structure_naming_the_leg() -> None:
     failure = _failure(make_leg(), make_leg(OptionKind.PUT, strike=FixedStrike(Decimal(1))))
     assert failure.leg == 1
     assert str(failure).startswith("leg 1: put 03 Mar 2026")
+
+
+def test_a_leg_whose_expiry_rule_finds_nothing_fails_in_words() -> None:
+    failure = _failure(make_leg(expiry=FixedExpiry(date(2026, 3, 28))))
+    assert failure.reason == "no listed BTC expiry fits the expiry of 28 Mar 2026"
+    failure = _failure(make_leg(expiry=DteExpiry(5, 5, 5)))
+    assert failure.reason == "no listed BTC expiry fits dte 5"
 
 
 def test_a_leg_on_an_underlying_without_a_chain_fails() -> None:
