@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
     status.add_argument("--strategies", nargs="*", type=Path, default=(), metavar="FILE",
                         help="strategy files, to show the next entry window of each schedule")
     status.add_argument("--recent", type=int, default=10, help="closed trades to show")
+    status.add_argument("--at", default=None, metavar="ISO-UTC",
+                        help="report as of this moment (today's counts, ages; default now)")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(handler=run_status)
 
@@ -164,12 +166,16 @@ def run_status(args: argparse.Namespace) -> int:
 
     if args.recent < 0:
         return _fail("status", "--recent must be 0 or more", EXIT_USAGE)
+    try:
+        now = _parse_at(args.at) if args.at else datetime.now(UTC)
+    except ValueError as error:
+        return _fail("status", str(error), EXIT_USAGE)
     specs = _load_specs(list(args.strategies))
     if specs is None:
         return EXIT_USAGE
     try:
-        report = read_status(args.state_dir or _default_state_dir(), datetime.now(UTC),
-                             specs=specs, recent=args.recent)
+        report = read_status(args.state_dir or _default_state_dir(), now, specs=specs,
+                             recent=args.recent)
     except StatusUnavailable as error:
         return _fail("status", str(error), EXIT_FINDINGS)
     if args.format == "json":

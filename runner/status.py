@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from runner.domain.ledger import LedgerOrder
 from runner.domain.trades import Trade, TradeStage
-from runner.spec.model import StrategySpec
+from runner.spec.model import CycleSchedule, StrategySpec
 from runner.store import order_rows, schema, trade_rows
 from runner.store.store import default_store_path
 
@@ -98,19 +98,25 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         live = order_rows.select(connection, *order_rows.live_where(None, None))
         names = sorted({row["name"] for row in seen} | _traded_names(connection))
         today = [_counts(connection, name, now) for name in names]
-        launches = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
+        starts = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
+        schedules = [_next_window(spec, _cycle_launch(connection, spec, starts, now), now)
+                     for spec in specs]
     return {
         "at": now.isoformat(),
         "store": str(default_store_path(state_dir)),
-        "strategies": [{"name": row["name"], "first_seen": row["first_seen"],
-                        "last_seen": row["last_seen"]} for row in seen],
+        "strategies": [{"name": row["name"], "first_seen": _iso(row["first_seen"]),
+                        "last_seen": _iso(row["last_seen"])} for row in seen],
         "today": today,
         "active_trades": [_active(trade, now) for trade in active],
         "recent_closed": [_closed(trade) for trade in closed],
         "live_orders": [_order(order) for order in live],
         "heartbeat": read_heartbeat(state_dir / HEARTBEAT_FILE, now),
-        "schedules": [_next_window(spec, launches.get(spec.name), now) for spec in specs],
+        "schedules": schedules,
     }
+
+
+def _iso(text: str) -> str:
+    return datetime.fromisoformat(text).isoformat()
 
 
 def _traded_names(connection: sqlite3.Connection) -> set[str]:
@@ -126,10 +132,14 @@ def _recent_closed(connection: sqlite3.Connection, limit: int) -> list[Trade]:
 
 
 def _counts(connection: sqlite3.Connection, name: str, now: datetime) -> dict[str, Any]:
-    day = now.date()
-    return {"strategy": name, "day": day.isoformat(),
-            "trades": trade_rows.count_created(connection, name, day, include_failed=False),
-            "attempts": trade_rows.count_created(connection, name, day, include_failed=True)}
+    """Counted as the engine's gates count them (engine.state): trades = created today and
+    reached OPEN, attempts = every trade created today, failed ones included (I3)."""
+    start, end = trade_rows.day_bounds(now.date())
+    today = trade_rows.load_trades_where(
+        connection, "strategy = ? AND created_at >= ? AND created_at < ?", (name, start, end))
+    return {"strategy": name, "day": now.date().isoformat(),
+            "trades": sum(1 for trade in today if trade.opened_at is not None),
+            "attempts": len(today)}
 
 
 def _text(value: object) -> str | None:
@@ -193,9 +203,28 @@ def read_heartbeat(path: Path, now: datetime) -> dict[str, Any]:
             "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1)}
 
 
+def _cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
+                  starts: dict[str, datetime], now: datetime) -> datetime | None:
+    """The launch the service counts this strategy's cycles from: the last start, unless
+    an earlier launch recorded on its trades (metadata "launch", runner.tracking) still has
+    cycles to run (a restart resumes a schedule; it never starts it again, A1)."""
+    start = starts.get(spec.name)
+    if not isinstance(spec.schedule, CycleSchedule) or start is None:
+        return start
+    earlier = set()
+    for (metadata,) in connection.execute("SELECT metadata FROM trades WHERE strategy = ?",
+                                          (spec.name,)):
+        earlier.update(datetime.fromisoformat(value) for key, value in json.loads(metadata)
+                       if key == "launch")
+    for previous in sorted(earlier, reverse=True):
+        windows = spec.schedule.windows(previous)
+        if windows and windows[-1].close_at > now and previous < start:
+            return previous
+    return start
+
+
 def _next_window(spec: StrategySpec, launch: datetime | None, now: datetime) -> dict[str, Any]:
     from runner.engine.windows import next_cycle, open_cycle
-    from runner.spec.model import CycleSchedule
 
     base: dict[str, Any] = {"strategy": spec.name, "enabled": spec.enabled}
     schedule = spec.schedule
