@@ -110,9 +110,10 @@ def _pnl_rule(rule: ExitRule, basis: PriceBasis, ctx: _Context,
     if verdict is None:
         return _skip(rule, "the entry cost is zero: no percentage")
     fired, threshold = verdict
-    mark = trade_pnl(ctx.trade, ctx.snapshot, PriceBasis.MARK) if basis is not PriceBasis.MARK \
-        else None
-    beside = f"; {mark.describe()}" if mark is not None else ""
+    beside = ""
+    if basis is not PriceBasis.MARK:
+        mark = trade_pnl(ctx.trade, ctx.snapshot, PriceBasis.MARK)
+        beside = f"; {mark.describe()}" if mark is not None else "; no mark PnL this tick"
     return ExitCheck(rule.reason, fired, f"{pnl.describe()} {threshold}{beside}")
 
 
