@@ -195,3 +195,19 @@ def test_a_rejected_order_is_not_retried_before_the_next_requote_time():
     later = advance(after.state, after.trade, BOOK, [], at(35))
     assert len(places(later)) == 1
     assert places(later)[0].request.client_order_id != cid
+
+
+def test_a_fill_recovery_already_credited_is_not_counted_again_when_its_report_arrives():
+    """I2: after a restart the store credits fills from the ledger; the executor's later
+    view of the same cumulative fill adds nothing."""
+    desk = Desk()
+    step = start_open(new_trade((CALL, Side.BUY, "1")), FAST, BOOK, T0)
+    desk.execute(step.commands)
+    cid = places(step)[0].request.client_order_id
+    recovered = step.trade.with_leg(step.trade.legs[0].with_open_fill(D("0.6"), D(104)))
+    seen = desk.fill(cid, "0.6")
+    after = advance(step.state, recovered, BOOK, [seen], at(5))
+    assert after.trade.legs[0].filled_qty == D("0.6")
+    more = advance(after.state, after.trade, BOOK, [desk.fill(cid, "0.4")], at(6))
+    assert more.trade.legs[0].filled_qty == D(1)
+    assert more.trade.stage is TradeStage.OPEN
