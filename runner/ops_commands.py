@@ -138,7 +138,7 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
                          seed=args.seed if settings.is_paper else None, history=history,
                          history_source=str(default_store_path(state_dir)) if history is not None
                          else None, calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
-                         listing=getattr(exchange, "config", None))
+                         listing=exchange.config if settings.is_paper else None)
     except ExchangeError as error:
         return _fail("plan", f"the exchange could not be read: {error}", EXIT_FINDINGS)
     if args.format == "json":

@@ -96,7 +96,7 @@ def _calendar_lines(calendars: list[dict[str, Any]], full: bool) -> list[str]:
         verdict = (f"NO ELIGIBLE EXPIRY on {len(gaps)} day(s): {', '.join(gaps)}" if gaps
                    else "an eligible expiry on every day")
         lines.append(f"expiry calendar {calendar['underlying']} {calendar['rule']}, next "
-                     f"{calendar['days']} days: {verdict}")
+                     f"{calendar['days']} days ({calendar['listing']}): {verdict}")
         if full:
             lines += [f"  {row['day']}: " + (f"{row['expiry'][:10]} ({row['days_to_expiry']} d, "
                                              f"{row['candidates']} eligible)" if row["expiry"]

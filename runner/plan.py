@@ -27,10 +27,11 @@ Deliberate choices:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Final
 
 from runner.domain.instruments import Underlying, days_to_expiry
@@ -85,7 +86,10 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
     snapshot = reader.read(MarketNeeds(underlyings=underlyings, chains=chains), now, listed)
     resolved = resolve_legs(spec, snapshot, now)
     start = launch or now
-    state = state_from_trades(start, history or (), now)
+    # A run launched at `start` has no trades in its cycles yet; earlier runs' cycle
+    # numbers mean other windows, so only the daily counts, cooldown and actives carry over.
+    state = replace(state_from_trades(start, history or (), now),
+                    trades_per_cycle=MappingProxyType({}))
     checks, opening = evaluate_entry(spec, state, snapshot, now)  # disabled ones too
     if not spec.enabled:
         checks = (CheckResult("enabled", False, "the strategy is disabled (enabled: false)"),
@@ -213,7 +217,7 @@ def limits(spec: StrategySpec) -> dict[str, Any]:
 def expiry_calendar(spec: StrategySpec, listed: dict[Underlying, tuple[datetime, ...]],
                     now: datetime, days: int, listing: SimConfig | None) -> list[dict[str, Any]]:
     """For each distinct expiry rule: the expiry chosen on each of the next `days` days."""
-    config = listing or SimConfig()
+    config = listing or SimConfig()  # the venue's own calendar in paper, else projected
     rules: dict[tuple[Underlying, str], ExpiryRule] = {}
     for leg in spec.legs:
         rules.setdefault((leg.underlying, describe(leg.expiry)), leg.expiry)
@@ -230,6 +234,9 @@ def expiry_calendar(spec: StrategySpec, listed: dict[Underlying, tuple[datetime,
                          "days_to_expiry": (found[0].date() - moment.date()).days
                          if found else None, "candidates": len(found)})
         calendars.append({"underlying": underlying.value, "rule": text, "days": days,
+                          "listing": "the paper venue's listing calendar" if listing else
+                          "projected: listed now plus Coincall-style dailies, weeklies, "
+                          "monthlies and quarterlies",
                           "gaps": [row["day"] for row in rows if row["expiry"] is None],
                           "by_day": rows})
     return calendars

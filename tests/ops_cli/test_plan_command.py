@@ -310,3 +310,63 @@ def test_the_read_only_view_refuses_every_write_without_reaching_the_venue() -> 
         with pytest.raises(WriteRefused, match=method):
             getattr(view, method)("anything")
     assert recording.calls == []
+
+
+AUTO = """\
+version: 1
+name: auto_route
+description: a strangle routed by notional
+enabled: true
+underlying: BTC
+structure:
+  type: strangle
+  side: buy
+  qty: QTY
+  expiry: {next: true}
+  call: {delta: 0.15}
+  put: {delta: -0.15}
+execution:
+  open:
+    mode: auto
+    rfq: {mode: rfq, timeout: 2m}
+    limit: {mode: limit, fill_timeout: 10s}
+  close: {mode: limit}
+exits:
+  - max_hold: 1m
+"""
+
+
+@pytest.mark.parametrize(("qty", "route", "relation"), [("0.01", "limit", "<"),
+                                                        ("0.5", "rfq", ">=")])
+def test_auto_routes_by_strike_times_qty_against_the_rfq_minimum(plan_cli, tmp_path, qty,
+                                                                 route, relation) -> None:
+    """I4: the notional is strike x qty (not premium), and plan prints the route and why."""
+    plan = plan_cli(_strategy(tmp_path, AUTO.replace("QTY", qty)), "--format", "json").json()
+    structure = plan["structure"]
+    notional = sum(Decimal(leg["strike"]) * Decimal(leg["qty"]) for leg in plan["legs"])
+    assert Decimal(structure["notional_usd"]) == notional
+    assert structure["route"] == route
+    expected = f"notional {structure['notional_usd']} USD {relation} RFQ minimum 50000 USD"
+    assert expected in structure["route_reason"]
+    assert "not premium" in structure["route_reason"]
+
+
+def test_cycles_of_an_earlier_run_do_not_use_up_the_cycles_of_a_run_launched_now() -> None:
+    """A trade of yesterday's cycle 0 leaves today's cycle 0 free; today's daily count holds."""
+    from runner.domain.orders import Side
+    from runner.domain.trades import Trade, TradeLeg
+
+    (spec,) = [s for s in load_strategies([Path(RFQ), STRATEGIES / "profiles.yaml"]).specs
+               if s.name == "rfq_endurance"]
+    yesterday = Trade.create("rfq-old", spec.name, (TradeLeg(0, "BTCUSD-3MAR26-90000-C",
+                                                             Side.BUY, Decimal("0.5")),),
+                             NOW - timedelta(days=1), cycle=0)
+    launch = NOW - timedelta(minutes=2)  # inside cycle 0's open window [T+1m, T+6m)
+    plan = make_plan(spec, SimVenue(ManualClock(NOW), seed=7), NOW, history=[yesterday],
+                     history_source="test", launch=launch, calendar_days=1)
+    checks = {c["name"]: c for c in plan.data["checks"]}
+    assert checks["schedule"]["passed"]
+    assert checks["trades_per_cycle"] == {"name": "trades_per_cycle", "passed": True,
+                                          "detail": "0 of 1 trades in cycle 0"}
+    assert plan.data["would_open"] is False  # yesterday's trade is still active
+    assert not checks["max_concurrent_trades"]["passed"]
