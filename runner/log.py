@@ -26,17 +26,27 @@ Deliberate choices:
   needs no writer thread. `enqueue=True` is available; `flush_logging()` drains it.
 - Rotation is size-based inside the process, so logs never require a service stop (H2);
   retention deletes old `trading*.log*` files only; state lives elsewhere (A9).
+- Nothing bypasses the redaction: warnings of the standard `logging` module (urllib3 quotes
+  request URLs, and a Telegram URL holds the bot token) are bridged into loguru, and
+  unhandled exceptions (main thread and other threads) are logged through it instead of
+  being printed raw to stderr, where NSSM would capture them. Those two hooks stay
+  installed after `shutdown_logging`, which restores a redacted stderr sink.
+- Registered secrets are never forgotten by the process: reconfiguring adds to them, so a
+  token registered before `configure_logging` stays masked.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Final
 
 from loguru import logger
@@ -83,9 +93,10 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """`text` with every secret, fragment of one, and credential-looking value masked."""
-        text = self._mask_known(text)
+        # whole credential-looking values first: masking fragments first could break them up
         text = _CREDENTIAL_PAIR.sub(lambda m: m.group(1) + MASK, text)
-        return _TELEGRAM_TOKEN.sub(lambda m: m.group(1) + MASK, text)
+        text = _TELEGRAM_TOKEN.sub(lambda m: m.group(1) + MASK, text)
+        return self._mask_known(text)
 
     def value(self, name: str, value: Any) -> Any:
         """A bound extra as it may be shown: masked when its name or text holds a secret."""
@@ -213,12 +224,14 @@ def configure_logging(
     """Send every loguru record to `log_dir`/trading.log, health.log and (optionally) stderr.
 
     Replaces any loguru handler already installed. `secrets` are masked in every
-    record; `register_secrets` adds more later.
+    record; `register_secrets` adds more later. Standard `logging` warnings and
+    unhandled exceptions are routed through the same redaction.
     """
     shutdown_logging(restore_stderr=False)
     logger.remove()
-    _state.redactor = Redactor(secrets)
+    _state.redactor.add(secrets)
     logger.configure(patcher=redact_record)
+    _install_bridges()
     log_dir.mkdir(parents=True, exist_ok=True)
     common: dict[str, Any] = {"backtrace": False, "diagnose": False, "catch": True}
     files: dict[str, Any] = {**common, "rotation": rotation, "retention": retention,
@@ -248,6 +261,9 @@ def shutdown_logging(*, restore_stderr: bool = True) -> None:
     logged during the last moments of a stop disappears silently.
     """
     logger.complete()
+    root = logging.getLogger()
+    for bridge in [h for h in root.handlers if isinstance(h, _StandardLoggingBridge)]:
+        root.removeHandler(bridge)
     for handler_id in _state.handler_ids:
         try:
             logger.remove(handler_id)
@@ -258,3 +274,36 @@ def shutdown_logging(*, restore_stderr: bool = True) -> None:
         _state.handler_ids.append(
             logger.add(sys.stderr, level="INFO", format=_format, backtrace=False,
                        diagnose=False, filter=_redacting(lambda _record: True)))
+
+
+class _StandardLoggingBridge(logging.Handler):
+    """Standard `logging` records (urllib3, requests ...) into loguru, hence redacted."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(exception=record.exc_info or None).log(level, "{}: {}", record.name,
+                                                          record.getMessage())
+
+
+def _install_bridges() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _StandardLoggingBridge) for h in root.handlers):
+        root.addHandler(_StandardLoggingBridge(level=logging.WARNING))
+    sys.excepthook = _log_unhandled
+    threading.excepthook = _log_unhandled_in_thread
+
+
+def _log_unhandled(kind: type[BaseException], error: BaseException,
+                   trace: TracebackType | None) -> None:
+    logger.opt(exception=(kind, error, trace)).critical("unhandled exception: the process ends")
+
+
+def _log_unhandled_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "unknown"
+    logger.opt(exception=(args.exc_type, args.exc_value, args.exc_traceback)).critical(
+        "unhandled exception in thread {}", name)

@@ -7,12 +7,15 @@ appear, wherever they were put (message, bound extras, exception text).
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from loguru import logger
 
-from runner.log import MASK, Redactor, redact, register_secrets
+from runner.log import MASK, Redactor, configure_logging, redact, register_secrets
 from tests.ops.helpers_ops import FAKE_KEY, FAKE_SECRET, read_logs
 
 
@@ -118,3 +121,48 @@ def test_a_sink_added_after_configuration_receives_redacted_records(log_dir: Pat
         logger.remove(sink_id)
     _assert_clean("".join(captured))
     assert captured
+
+
+def test_standard_logging_warnings_are_bridged_and_redacted(log_dir: Path) -> None:
+    """urllib3 quotes request URLs; a Telegram URL carries the bot token."""
+    url = "/bot123456789:AAHk-abcdefghijklmnopqrstuvw/sendMessage"
+    logging.getLogger("urllib3.connectionpool").warning("Retrying after error: %s", url)
+    logging.getLogger("urllib3.connectionpool").info("not bridged below WARNING")
+    text = read_logs(log_dir, "trading.log")
+    assert "urllib3.connectionpool: Retrying after error: /bot****/sendMessage" in text
+    assert "AAHk-abcdefghijklmnopqrstuvw" not in text
+    assert "not bridged" not in text
+
+
+def test_an_unhandled_exception_is_logged_redacted_not_printed_raw(
+    log_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        raise ConnectionError(f"login refused for {FAKE_KEY}")
+    except ConnectionError:
+        sys.excepthook(*sys.exc_info())
+    text = read_logs(log_dir, "trading.log")
+    assert "unhandled exception: the process ends" in text
+    assert "ConnectionError: login refused for ****" in text
+    _assert_clean(text + capsys.readouterr().err)
+
+
+def test_an_unhandled_exception_in_a_thread_is_logged_redacted(log_dir: Path) -> None:
+    def work() -> None:
+        raise RuntimeError(f"secret {FAKE_SECRET} rejected")
+
+    worker = threading.Thread(target=work, name="alert-sender")
+    worker.start()
+    worker.join()
+    text = read_logs(log_dir, "trading.log")
+    assert "unhandled exception in thread alert-sender" in text
+    assert "RuntimeError: secret **** rejected" in text
+    _assert_clean(text)
+
+
+def test_a_secret_registered_before_configuration_stays_masked(log_dir: Path) -> None:
+    token = "5555555555:registered-before-configure-xyz"
+    register_secrets(token)
+    configure_logging(log_dir, secrets=[FAKE_KEY], console=False)
+    logger.info("token {}", token)
+    assert token not in read_logs(log_dir)
