@@ -132,8 +132,8 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
              else SystemClock())
     state_dir = args.state_dir or settings.state_dir
     history = strategy_trades(state_dir, spec.name)
+    exchange = _venue(settings, clock, args.seed)
     try:
-        exchange = _venue(settings, clock, args.seed)
         plan = make_plan(spec, exchange, clock.now(), environment=settings.environment.value,
                          seed=args.seed if settings.is_paper else None, history=history,
                          history_source=str(default_store_path(state_dir)) if history is not None
@@ -141,6 +141,8 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
                          listing=exchange.config if settings.is_paper else None)
     except ExchangeError as error:
         return _fail("plan", f"the exchange could not be read: {error}", EXIT_FINDINGS)
+    finally:
+        getattr(exchange, "close", lambda: None)()  # the REST client's HTTP session
     if args.format == "json":
         print(json.dumps(plan.data, indent=2))
     else:
