@@ -325,7 +325,7 @@ def health_problems(record: HealthRecord, limits: HealthLimits | None = None) ->
     """The account problems a record shows, by alert key, worded for people."""
     limits = limits or HealthLimits()
     problems: dict[str, str] = {}
-    if record.equity is None:
+    if record.equity is None and record.reachable:  # unreachable is alerted on its own
         problems["account.unread"] = "the account could not be read"
     used = record.margin_used_pct
     if used is not None and used > limits.max_margin_used_pct:

@@ -105,6 +105,10 @@ def test_an_unread_account_is_a_problem() -> None:
     assert "account.unread" in health_problems(HealthRecord(at=START, reachable=True))
 
 
+def test_an_unreachable_exchange_is_not_alerted_twice_as_an_unread_account() -> None:
+    assert health_problems(HealthRecord(at=START, reachable=False)) == {}
+
+
 class Unreachable:
     """An exchange whose account endpoints fail (C5)."""
 
@@ -140,7 +144,7 @@ def test_the_monitor_reports_failed_reads_as_unknown_and_alerts_once(
     sink = RecordingSink()
     monitor = HealthMonitor(Unreachable(), clock, alerter=LogAlerter(clock, sinks=[sink]))
     for _ in range(3):
-        record = monitor.record(reachable=False)
+        record = monitor.record(reachable=True)
         clock.advance(timedelta(minutes=5))
     assert record.equity is None
     assert record.positions is None
