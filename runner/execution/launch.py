@@ -68,7 +68,8 @@ def start_limit_close(trade: Trade, spec: LimitLike, purpose: OrderPurpose, reas
     live = tuple(o for o in inherited if o.is_live)
     cancels = tuple(CancelOrder(trade.trade_id, o.client_order_id, o.order_id,
                                 f"superseded by {purpose.value} ({reason})") for o in live)
-    live = tuple(replace(o, cancel_sent_at=now, cancel_sends=o.cancel_sends + 1) for o in live)
+    live = tuple(replace(o, cancel_sent_at=now, cancel_sends=o.cancel_sends + 1,
+                         cancel_first_at=o.cancel_first_at or now) for o in live)
     first_attempt = max([first_attempt, *(o.key.attempt + 1 for o in live)])
     state = ExecutionState(trade_id=trade.trade_id, purpose=purpose, reason=reason,
                            started_at=now, attempt_base=first_attempt,

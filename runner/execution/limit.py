@@ -71,6 +71,10 @@ from runner.execution.state import (
 from runner.spec.model import LimitLike
 
 CANCEL_RESEND_AFTER: Final = timedelta(seconds=5)
+# A cancelled order missing from the exchange's open orders this long is taken as final:
+# its last report was lost (a crash between dispatch and the next step); the store's
+# recovery credits its fills from the ledger, so only the bookkeeping is missing.
+PRESUME_FINAL_AFTER: Final = timedelta(seconds=30)
 CANCEL_ALERT_AFTER_SENDS: Final = 6
 ATTEMPTS_PER_EXECUTION: Final = 1000
 
@@ -130,6 +134,7 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     tick = _Tick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
                  notes=list(applied.notes))
     _hold_rejected(tick, applied.rejected_legs)
+    _presume_final(tick, snapshot)
     if tick.progress.exhausted_at is not None:
         _settle(tick, snapshot)
     elif _goal_reached(tick):
@@ -330,7 +335,8 @@ def _cancel(tick: _Tick, order: TrackedOrder, reason: str) -> None:
     tick.commands.append(CancelOrder(tick.trade.trade_id, order.client_order_id,
                                      order.order_id, reason))
     tick.progress = tick.progress.with_order(
-        replace(order, cancel_sent_at=tick.now, cancel_sends=order.cancel_sends + 1))
+        replace(order, cancel_sent_at=tick.now, cancel_sends=order.cancel_sends + 1,
+                cancel_first_at=order.cancel_first_at or tick.now))
 
 
 def _resend_cancels(tick: _Tick) -> None:
@@ -344,6 +350,21 @@ def _resend_cancels(tick: _Tick) -> None:
             tick.alerts.append(f"trade {tick.trade.trade_id}: order {order.client_order_id}"
                                f" ({order.symbol}) still not confirmed cancelled after"
                                f" {CANCEL_ALERT_AFTER_SENDS} cancels")
+
+
+def _presume_final(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    if snapshot.open_orders is None:
+        return  # a failed read proves nothing (lessons C5)
+    working = {o.client_order_id for o in snapshot.open_orders}
+    for order in tick.progress.live_orders():
+        first = order.cancel_first_at
+        if first is None or tick.now - first < PRESUME_FINAL_AFTER \
+                or order.client_order_id in working:
+            continue
+        tick.progress = tick.progress.with_order(replace(
+            order, state=OrderState.FINAL, message="gone from the open orders after its cancel"))
+        tick.notes.append(f"trade {tick.trade.trade_id}: order {order.client_order_id} is gone"
+                          " from the open orders since its cancel; taken as final")
 
 
 def _hold_rejected(tick: _Tick, legs: tuple[int, ...]) -> None:

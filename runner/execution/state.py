@@ -57,7 +57,8 @@ class TrackedOrder:
     filled_value: Decimal = ZERO  # filled_qty x average price, as last reported
     fee: Decimal = ZERO  # cumulative, as last reported
     counted_from: Decimal = ZERO  # fill already credited before this execution tracked it
-    cancel_sent_at: datetime | None = None
+    cancel_sent_at: datetime | None = None  # the last cancel sent
+    cancel_first_at: datetime | None = None  # the first cancel sent
     cancel_sends: int = 0
     message: str = ""
 

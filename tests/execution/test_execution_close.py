@@ -195,3 +195,27 @@ def test_a_close_that_fills_completely_ends_closed_with_exit_prices():
     assert final.state is None
     assert final.trade.stage is TradeStage.CLOSED
     assert [leg.exit_price for leg in final.trade.legs] == [D(99), D(50)]
+
+
+def test_a_cancelled_order_whose_final_report_was_lost_is_taken_as_final_once_gone():
+    """After a crash the last report of a cancelled order may never come again; once the
+    exchange's open orders have not shown it for a while it counts as final (its fills
+    are credited from the ledger by recovery), so the close is not stuck."""
+    from dataclasses import replace as changed
+
+    trade = pending_close(opened(new_trade((CALL, Side.BUY, "1")), "101"), "max_hold")
+    desk = held_desk(trade)
+    patient = LimitExecution(fill_timeout=timedelta(seconds=30), requote_rounds=5)
+    step = start_close(trade, patient, "max_hold", BOOK, T0)
+    moved = market(CALL=("90", "92", "91"))
+    step = advance(step.state, step.trade, moved, desk.execute(step.commands), at(30))
+    assert len(cancels(step)) == 1  # the requote's cancel; its report is lost
+    desk.execute(step.commands)
+    read = changed(moved, open_orders=())
+    waiting = advance(step.state, step.trade, read, [], at(50))
+    assert places(waiting) == []
+    unread = advance(waiting.state, waiting.trade, moved, [], at(70))  # read failed: wait
+    assert places(unread) == []
+    resumed = advance(unread.state, unread.trade, read, [], at(70))
+    assert any("taken as final" in note for note in resumed.notes)
+    assert places(resumed)[0].request.qty == D(1)
