@@ -68,6 +68,7 @@ from runner.execution.state import (
     Step,
     TrackedOrder,
 )
+from runner.execution.wording import fills_text, held_text, trade_leg
 from runner.spec.model import LimitLike
 
 CANCEL_RESEND_AFTER: Final = timedelta(seconds=5)
@@ -169,12 +170,12 @@ def _complete(tick: _Tick) -> None:
         return
     tick.finished = True
     if tick.opening:
-        tick.move(TradeStage.OPEN, f"all legs filled: {_fills_text(tick.trade, opening=True)}")
+        tick.move(TradeStage.OPEN, f"all legs filled: {fills_text(tick.trade, opening=True)}")
     elif tick.purpose is OrderPurpose.UNWIND:
         tick.move(TradeStage.FAILED, "open failed; its filled legs were unwound")
     else:
         tick.move(TradeStage.CLOSED, f"every leg closed ({tick.state.reason}):"
-                                     f" {_fills_text(tick.trade, opening=False)}")
+                                     f" {fills_text(tick.trade, opening=False)}")
 
 
 def _exhaust(tick: _Tick) -> None:
@@ -211,7 +212,7 @@ def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
         tick.move(TradeStage.FAILED, f"open failed after {rounds} rounds, nothing filled"
                                      f" ({missing})")
         return
-    held = _held_text(tick.trade)
+    held = held_text(tick.trade)
     tick.move(TradeStage.PENDING_CLOSE, f"open failed after {rounds} rounds ({missing});"
                                         f" unwinding {held}")
     tick.alerts.append(f"trade {tick.trade.trade_id}: open failed ({missing}); unwinding {held}")
@@ -227,7 +228,7 @@ def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
 def _fail_close(tick: _Tick) -> None:
     tick.finished = True
     rounds = rounds_of(tick.progress.spec)
-    held = _held_text(tick.trade)
+    held = held_text(tick.trade)
     what = "unwind" if tick.purpose is OrderPurpose.UNWIND else f"close ({tick.state.reason})"
     tick.move(TradeStage.FAILED, f"{what} gave up after {rounds} rounds; still held: {held}")
     tick.alerts.append(f"trade {tick.trade.trade_id}: {what} gave up after {rounds} rounds;"
@@ -247,7 +248,7 @@ def _reprice_if_due(tick: _Tick, snapshot: MarketSnapshot) -> None:
     for order in progress.orders:
         if order.state is not OrderState.WORKING or order.cancel_sent_at is not None:
             continue
-        outcome = _leg_price(tick, _trade_leg(tick.trade, order.key.leg_index), order.side,
+        outcome = _leg_price(tick, trade_leg(tick.trade, order.key.leg_index), order.side,
                              snapshot)
         if isinstance(outcome, Priced) and moved_enough(outcome.price, order.price, threshold):
             _cancel(tick, order, f"requote {order.price} -> {outcome.price}")
@@ -376,24 +377,3 @@ def _hold_rejected(tick: _Tick, legs: tuple[int, ...]) -> None:
     for index in set(legs):
         tick.progress = tick.progress.with_leg(replace(tick.progress.leg(index),
                                                        hold_until=until))
-
-
-# -- words ---------------------------------------------------------------------------------
-def _trade_leg(trade: Trade, index: int) -> TradeLeg:
-    return next(leg for leg in trade.legs if leg.index == index)
-
-
-def _fills_text(trade: Trade, *, opening: bool) -> str:
-    parts = []
-    for leg in trade.legs:
-        qty, price = (leg.filled_qty, leg.entry_price) if opening else \
-            (leg.closed_qty, leg.exit_price)
-        parts.append(f"{leg.side.value if opening else leg.close_side.value} {qty}"
-                     f" {leg.symbol} @ {price}")
-    return "; ".join(parts)
-
-
-def _held_text(trade: Trade) -> str:
-    held = [f"leg {leg.index} {leg.open_qty} {leg.symbol}" for leg in trade.legs
-            if leg.open_qty > 0]
-    return ", ".join(held) or "nothing"
