@@ -147,7 +147,7 @@ class LogAlerter:
         """Report a problem; True when it was sent, False when de-duplicated."""
         now = self._clock.now()
         with self._lock:
-            suppressed = self._gate.admit_alert(key, now)
+            suppressed = self._gate.admit_alert(_gate_key(key, strategy), now)
         if suppressed is None:
             return False
         self._deliver(AlertMessage(key, level, redact(text), now, self._source, strategy,
@@ -158,7 +158,7 @@ class LogAlerter:
         """Report that a problem ended; sent only when `key` was active."""
         now = self._clock.now()
         with self._lock:
-            down_for = self._gate.admit_recovery(key, now)
+            down_for = self._gate.admit_recovery(_gate_key(key, strategy), now)
         if down_for is None:
             return False
         self._deliver(AlertMessage(key, AlertLevel.WARNING, redact(text), now, self._source,
@@ -171,7 +171,7 @@ class LogAlerter:
         return self._sinks
 
     def active(self) -> tuple[str, ...]:
-        """Keys alerted and not yet recovered."""
+        """Keys alerted and not yet recovered (`key@strategy` for a strategy's alert)."""
         with self._lock:
             return self._gate.active()
 
@@ -193,6 +193,11 @@ class LogAlerter:
             except Exception as error:  # a channel failure must never reach the trading loop
                 logger.warning("alert channel {} failed: {}: {}", type(sink).__name__,
                                type(error).__name__, redact(str(error)))
+
+
+def _gate_key(key: str, strategy: str | None) -> str:
+    """Each strategy's problem is its own: one strategy's alert never silences another's."""
+    return f"{key}@{strategy}" if strategy else key
 
 
 def apply_problems(alerter: Alerter, problems: Mapping[str, str], keys: Iterable[str], *,

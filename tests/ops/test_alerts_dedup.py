@@ -136,3 +136,12 @@ def test_health_problems_are_applied_as_alerts_and_recoveries(
         ("account.unread", False), ("margin.high", False),
         ("account.unread", True), ("margin.high", True)]
     assert alerter.active() == ()
+
+
+def test_the_same_problem_in_two_strategies_alerts_for_each(alerter: LogAlerter,
+                                                            sink: Recorder) -> None:
+    assert alerter.alert("trade.close_failed", "exhausted", strategy="micro_strangle")
+    assert alerter.alert("trade.close_failed", "exhausted", strategy="rfq_endurance")
+    assert not alerter.alert("trade.close_failed", "exhausted", strategy="micro_strangle")
+    assert alerter.recover("trade.close_failed", "closed", strategy="rfq_endurance")
+    assert alerter.active() == ("trade.close_failed@micro_strangle",)
