@@ -25,6 +25,7 @@ COMMAND_MODULES: Final = (
     "runner.exchange.sim.commands",
     "runner.health_commands",
     "runner.ops_commands",
+    "runner.service_commands",
 )
 
 

@@ -1,0 +1,197 @@
+"""`runner run`: the long-lived service, as NSSM or systemd start it.
+
+The process never exits on its own in normal operation (lessons A2). SIGINT, SIGTERM
+and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5);
+then working orders are cancelled, trade state is left exactly as it is (A4), the
+store and the logs are flushed, and the exit code is 0. Ten consecutive failed ticks
+exit with code 3 so the supervisor restarts the process (restart on failure only).
+Periodic housekeeping (health record every 5 minutes, open-trades snapshot every
+60 s) runs on the `schedule` package, between ticks, on the loop thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import schedule
+from loguru import logger
+
+from runner.alerts import LogAlerter, apply_problems, build_alerter
+from runner.config import ConfigError, Settings, load_settings_from_env
+from runner.domain.clock import SystemClock
+from runner.health import (
+    HEALTH_PROBLEM_KEYS,
+    HealthRecord,
+    Heartbeat,
+    health_problems,
+    log_health_record,
+    write_heartbeat,
+)
+from runner.log import configure_logging, shutdown_logging
+from runner.reconcile import fresh_start_blocked
+from runner.runtime import PRODUCTION_BANNER, Runtime, assemble, build_exchange
+from runner.service import TickReport, TooManyFailures
+from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK, _load_specs
+from runner.spec.convert import duration as parse_duration
+from runner.store.snapshot_file import default_snapshot_path, write_open_trades
+from runner.store.store import default_store_path
+
+HEALTH_EVERY_MINUTES: Final = 5
+SNAPSHOT_EVERY_SECONDS: Final = 60
+
+
+def run_service(args: argparse.Namespace) -> int:
+    """Run until a signal; return the process exit code."""
+    try:
+        settings = load_settings_from_env(args.env_file)
+        tick = parse_duration(args.tick)
+    except (ConfigError, ValueError) as error:
+        print(f"runner run: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_dir, secrets=settings.secrets())
+    try:
+        return _serve(args, settings, tick.total_seconds() if tick else 2.0)
+    finally:
+        shutdown_logging()
+
+
+def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
+    if settings.is_production:
+        print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
+        logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
+    files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
+    specs = _load_specs(list(files))
+    if specs is None:
+        return 2
+    clock = SystemClock()
+    launch = clock.now()
+    exchange = build_exchange(settings, clock, seed=args.seed if args.seed is not None
+                              else int(launch.timestamp()))
+    store_path = default_store_path(settings.state_dir)
+    if args.fresh and not _fresh_start_allowed(store_path, settings, clock, exchange):
+        return 2
+    alerter = build_alerter(clock, dotenv_path=str(args.env_file))
+    runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
+                       store_path=store_path, listener=_log_event, alerter=alerter)
+    _announce(runtime, specs)
+    _install_signal_handlers(runtime)
+    try:
+        return _loop(runtime, tick_seconds, alerter)
+    finally:
+        alerter.close()
+
+
+def _fresh_start_allowed(store_path: Path, settings: Settings, clock: SystemClock,
+                         exchange: Any) -> bool:
+    """--fresh: archive the store (never delete it), unless positions are open (A9)."""
+    from runner.store.recovery import open_store
+
+    if store_path.exists():
+        opening = open_store(store_path, clock)
+        blocked = fresh_start_blocked(opening.store, exchange)
+        opening.store.close()
+    else:
+        blocked = None
+    if blocked:
+        print(f"runner run --fresh refused: {blocked}", file=sys.stderr)
+        return False
+    if store_path.exists():
+        archived = store_path.with_name(f"{store_path.name}.archived-{clock.now():%Y%m%dT%H%M%SZ}")
+        store_path.rename(archived)
+        logger.warning("--fresh: the previous store was kept as {}", archived)
+    return True
+
+
+def _announce(runtime: Runtime, specs: list[Any]) -> None:
+    settings = runtime.settings
+    logger.info("runner starting: environment {}, {} strategies: {}",
+                settings.environment.value, len(specs), ", ".join(s.name for s in specs))
+    for line in runtime.opening.lines():
+        (logger.critical if runtime.opening.needs_alert else logger.info)(line)
+    for line in runtime.reconciliation.lines:
+        (logger.warning if runtime.reconciliation.needs_attention else logger.info)(line)
+
+
+def _install_signal_handlers(runtime: Runtime) -> None:
+    def stop(signum: int, _frame: object) -> None:
+        logger.warning("signal {} received: stopping after this tick", signum)
+        runtime.service.request_stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if hasattr(signal, "SIGBREAK"):  # Ctrl+Break on Windows (NSSM's console stop)
+        signal.signal(signal.SIGBREAK, stop)
+
+
+def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
+    state_dir = runtime.settings.state_dir
+    jobs = schedule.Scheduler()
+    jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, alerter)
+    jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
+
+    def after_tick(report: TickReport) -> None:
+        _log_tick(report)
+        last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
+        write_heartbeat(state_dir, Heartbeat(
+            at=report.at, tick=runtime.service.ticks,
+            environment=runtime.settings.environment.value,
+            strategies=tuple(s.name for s in runtime.service.specs), last_error=last_error))
+        if runtime.service.ticks == 1:
+            _record_health(runtime, alerter)
+        jobs.run_pending()
+
+    code = 0
+    try:
+        runtime.service.run(tick_seconds, on_tick=after_tick)
+    except TooManyFailures as error:
+        logger.critical("exiting for the supervisor to restart: {}", error)
+        code = EXIT_FAILURE_STREAK
+    finally:
+        _stop(runtime)
+    return code
+
+
+def _record_health(runtime: Runtime, alerter: LogAlerter) -> None:
+    """The 5-minute health line in health.log, and alerts for the problems it shows."""
+    snapshot = runtime.service.last_snapshot
+    if snapshot is None:
+        return
+    verdict = runtime.service.watch.verdict
+    record = HealthRecord.from_snapshot(
+        snapshot, reachable=verdict.reachable, stale_prices=verdict.stale,
+        open_trades=len(runtime.store.load_active_trades()), started_at=runtime.service.launch)
+    log_health_record(record)
+    apply_problems(alerter, health_problems(record), HEALTH_PROBLEM_KEYS)
+
+
+def _write_snapshot(runtime: Runtime) -> None:
+    write_open_trades(default_snapshot_path(runtime.settings.state_dir),
+                      runtime.store.load_active_trades(), runtime.clock.now())
+
+
+def _stop(runtime: Runtime) -> None:
+    cancelled = runtime.service.cancel_working_orders()
+    _write_snapshot(runtime)
+    runtime.store.close()
+    logger.info("stopped cleanly: {} working orders cancelled; trade state kept as it was",
+                cancelled)
+
+
+def _log_tick(report: TickReport) -> None:
+    for name, error in report.strategy_errors:
+        logger.bind(strategy=name).error("strategy isolated for this tick: {}", error)
+    for alert in report.alerts:
+        logger.bind(channel="alert").critical(alert)
+    if report.snapshot_failures:
+        logger.warning("reads failed this tick: {}", "; ".join(report.snapshot_failures))
+
+
+def _log_event(kind: str, data: dict[str, object]) -> None:
+    strategy = str(data.get("strategy", "-"))
+    logger.bind(strategy=strategy).info("{}: {}", kind.replace("_", " "),
+                                        ", ".join(f"{k}={v}" for k, v in data.items()))
+

@@ -1,0 +1,250 @@
+"""The tick loop: one snapshot per tick, every strategy decided against it, executions advanced.
+
+Invariants:
+- A trade is written to the store before any order for it is sent (A1); the dispatcher
+  writes every order intent before its request (design decision 5).
+- Trade and execution state are saved after every step, so a kill at any point resumes
+  from the last step; a graceful stop never changes trade state (A4) and runs between
+  ticks, never inside one (A5).
+- A strategy that raises is isolated for that tick; the others go on. Only whole-tick
+  failures count towards the failure streak that makes the process exit for its
+  supervisor (10 in a row; old-system g.2).
+- The engine and the executors are pure; this module is the only one that joins them
+  to the exchange, the store and the clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from runner.alerts import Alerter
+from runner.domain.clock import Clock
+from runner.domain.commands import Event
+from runner.domain.instruments import Underlying
+from runner.domain.snapshot import MarketSnapshot
+from runner.domain.trades import Trade, TradeStage
+from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, new_trade
+from runner.engine.expiries import expiries_needed
+from runner.engine.state import StrategyState
+from runner.exchange.port import Exchange
+from runner.execution import advance, start_close, start_open
+from runner.settlement import settle_trade
+from runner.snapshots import MarketNeeds, SnapshotReader
+from runner.spec.model import StrategySpec
+from runner.tracking import ExecutionBook, with_launch
+from runner.watch import MarketWatch
+
+MAX_FAILED_TICKS: Final = 10
+
+
+class TooManyFailures(RuntimeError):
+    """The loop failed MAX_FAILED_TICKS times in a row: exit so the supervisor restarts us."""
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one tick did, for logs, the heartbeat and simulations."""
+
+    at: datetime
+    decisions: list[Decision] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    closing: list[str] = field(default_factory=list)
+    finished: list[Trade] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    strategy_errors: list[tuple[str, str]] = field(default_factory=list)
+    snapshot_failures: tuple[str, ...] = ()
+    entries_blocked: bool = False  # the exchange is unreachable (lessons C4)
+
+
+Listener = Callable[[str, dict[str, object]], None]
+
+
+class Service:
+    """Runs the strategies against one exchange, one store and one clock."""
+
+    def __init__(self, specs: Sequence[StrategySpec], *, exchange: Exchange, store: object,
+                 dispatcher: object, clock: Clock, launch: datetime,
+                 listener: Listener | None = None, alerter: Alerter | None = None) -> None:
+        self.specs = tuple(spec for spec in specs if spec.enabled)
+        self._by_name = {spec.name: spec for spec in self.specs}
+        self._exchange = exchange
+        self._store = store
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self.launch = launch
+        self._reader = SnapshotReader(exchange)
+        self._book = ExecutionBook(store)
+        self._pending_events: list[Event] = []
+        self._last_entry_check: dict[str, datetime] = {}
+        self._listener = listener or (lambda _kind, _data: None)
+        self._stop = threading.Event()
+        self.watch = MarketWatch(alerter)
+        self.last_snapshot: MarketSnapshot | None = None
+        self.failure_streak = 0
+        self.ticks = 0
+
+    # -- the loop ----------------------------------------------------------------------
+    @property
+    def reader(self) -> SnapshotReader:
+        return self._reader
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop after the current tick (signal handlers call this)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def resume(self, now: datetime) -> None:
+        """Load the trades and executions in flight from the store (after reconciliation)."""
+        self._book.load(now)
+
+    def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
+            until: datetime | None = None) -> None:
+        """Tick until asked to stop (or `until`); raise TooManyFailures after a failure streak."""
+        while not self._stop.is_set():
+            if until is not None and self._clock.now() >= until:
+                return
+            report = self.safe_tick()
+            if on_tick is not None and report is not None:
+                on_tick(report)
+            if not self._stop.is_set():
+                self._clock.sleep(tick_interval)
+
+    def safe_tick(self) -> TickReport | None:
+        """One tick; a failure is counted, and a streak of them raises TooManyFailures."""
+        try:
+            report = self.tick()
+        except Exception as error:  # the loop survives anything one tick throws
+            self.failure_streak += 1
+            self._listener("tick_failed", {"error": repr(error), "streak": self.failure_streak})
+            if self.failure_streak >= MAX_FAILED_TICKS:
+                raise TooManyFailures(
+                    f"{self.failure_streak} consecutive failed ticks; last: {error!r}"
+                ) from error
+            return None
+        self.failure_streak = 0
+        return report
+
+    def tick(self) -> TickReport:
+        """Poll, read one snapshot, advance executions, decide every strategy."""
+        now = self._clock.now()
+        self.ticks += 1
+        report = TickReport(at=now)
+        events = [*self._pending_events, *self._dispatcher.poll(now)]
+        self._pending_events = []
+        needs, listed = self._needs(now)
+        read = self._reader.read(needs, now, listed)
+        report.snapshot_failures = read.failures
+        verdict = self.watch.observe(read)
+        report.entries_blocked = verdict.blocks_entries
+        snapshot = self.watch.fresh_view(read)
+        self.last_snapshot = read
+        self._advance_executions(snapshot, events, now, report)
+        for spec in self.specs:
+            try:
+                self._decide_strategy(spec, snapshot, now, report)
+            except Exception as error:  # isolate the strategy, go on with the others
+                report.strategy_errors.append((spec.name, repr(error)))
+                self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+        return report
+
+    # -- market needs --------------------------------------------------------------------
+    def _needs(
+        self, now: datetime
+    ) -> tuple[MarketNeeds, dict[Underlying, tuple[datetime, ...]]]:
+        underlyings = frozenset(spec.underlying for spec in self.specs) | frozenset(
+            leg.underlying for spec in self.specs for leg in spec.legs)
+        listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings)}
+        chains = frozenset(expiries_needed(self.specs, listed, now,
+                                           trades=self._book.active_trades()))
+        needs = MarketNeeds(underlyings=underlyings | {u for u, _ in chains}, chains=chains,
+                            books=self._book.symbols_working())
+        return needs, listed
+
+    # -- executions ----------------------------------------------------------------------
+    def _advance_executions(self, snapshot: MarketSnapshot, events: list[Event],
+                            now: datetime, report: TickReport) -> None:
+        for trade_id in self._book.working_trade_ids():
+            trade, state = self._book.get(trade_id)
+            try:
+                step = advance(state, trade, snapshot, events, now)
+            except Exception as error:
+                report.strategy_errors.append((trade.strategy, repr(error)))
+                self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
+                continue
+            self._apply(step.trade, step.state, step.commands, step.alerts, report)
+
+    def _apply(self, trade: Trade, state: object, commands: Sequence[object],
+               alerts: Sequence[str], report: TickReport) -> None:
+        """Persist the step first, then send its commands (intents are written by dispatch)."""
+        previous = self._book.trade(trade.trade_id)
+        self._book.save(trade, state)
+        if previous is None or previous.stage is not trade.stage:
+            self._listener("trade_stage", {"trade": trade.trade_id, "strategy": trade.strategy,
+                                           "stage": trade.stage.value,
+                                           "reason": trade.transitions[-1].reason})
+        for alert in alerts:
+            report.alerts.append(alert)
+            self._listener("alert", {"trade": trade.trade_id, "text": alert})
+        if trade.stage.is_terminal:
+            report.finished.append(trade)
+        if commands:
+            self._pending_events.extend(self._dispatcher.execute(commands))
+
+    # -- decisions -----------------------------------------------------------------------
+    def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,
+                         report: TickReport) -> None:
+        state = self._strategy_state(spec, now)
+        decision = decide(spec, state, snapshot, now)
+        if decision.entry_checked:
+            self._last_entry_check[spec.name] = now
+        report.decisions.append(decision)
+        for close in decision.closes:
+            self._close(spec, close, snapshot, now, report)
+        if decision.open is not None and not report.entries_blocked:
+            self._open(spec, decision.open, snapshot, now, report)
+
+    def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
+        return self._book.strategy_state(spec, self.launch, now,
+                                         self._last_entry_check.get(spec.name))
+
+    def _open(self, spec: StrategySpec, decision: OpenDecision, snapshot: MarketSnapshot,
+              now: datetime, report: TickReport) -> None:
+        trade_id = self._book.next_trade_id(spec.name, now)
+        launch = self._book.launch_for(spec, self.launch, now)
+        trade = with_launch(new_trade(spec, decision, trade_id, snapshot, now), launch)
+        self._book.save(trade, None)  # durable before any order exists (A1)
+        report.opened.append(trade_id)
+        self._listener("trade_created", {"trade": trade_id, "strategy": spec.name,
+                                         "legs": [leg.symbol for leg in trade.legs]})
+        step = start_open(trade, spec.execution.open, snapshot, now)
+        self._apply(step.trade, step.state, step.commands, step.alerts, report)
+
+    def _close(self, spec: StrategySpec, close: CloseDecision, snapshot: MarketSnapshot,
+               now: datetime, report: TickReport) -> None:
+        trade = self._book.trade(close.trade_id)
+        if trade is None or trade.stage is not TradeStage.OPEN:
+            return
+        trade = trade.with_exit_reason(close.reason)
+        if close.settle_at_expiry:
+            settled = settle_trade(trade, snapshot, now)
+            self._apply(settled, None, (), (), report)
+            return
+        trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"{close.reason}: {close.detail}", now)
+        report.closing.append(trade.trade_id)
+        step = start_close(trade, spec.execution.close, close.reason, snapshot, now)
+        self._apply(step.trade, step.state, step.commands, step.alerts, report)
+
+    # -- shutdown ------------------------------------------------------------------------
+    def cancel_working_orders(self) -> int:
+        """Cancel every live order we placed; trade state is left as it is (A4)."""
+        return self._book.cancel_live_orders(self._dispatcher)
+
+    def underlyings(self) -> frozenset[Underlying]:
+        return frozenset(spec.underlying for spec in self.specs)

@@ -1,0 +1,98 @@
+"""`runner run` and `runner simulate`: the service, live or accelerated.
+
+`run` is what NSSM / systemd start. It never exits on its own in normal operation
+(lessons A2): only a signal stops it (exit 0) or a streak of failed ticks (exit 3, so
+the supervisor restarts it). Configuration problems exit 2 before anything trades.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+EXIT_FAILURE_STREAK: Final = 3
+DEFAULT_STRATEGY_GLOB: Final = "strategies.d/*.yaml"
+
+
+def register(subparsers: Any) -> None:
+    run = subparsers.add_parser(
+        "run", help="run the enabled strategies (paper by default; see TRADING_ENVIRONMENT)",
+        description="Run every enabled strategy in strategies.d/ until stopped.")
+    run.add_argument("files", nargs="*", type=Path,
+                     help=f"strategy files (default {DEFAULT_STRATEGY_GLOB})")
+    run.add_argument("--tick", default="2s", help="loop period (default 2s)")
+    run.add_argument("--env-file", type=Path, default=Path(".env"),
+                     help="dotenv file to read (default .env; missing is fine)")
+    run.add_argument("--fresh", action="store_true",
+                     help="start with an empty store; refused while positions are open (A9)")
+    run.add_argument("--seed", type=int, default=None, help="paper venue seed")
+    run.set_defaults(handler=_run)
+
+    sim = subparsers.add_parser(
+        "simulate", help="run strategies over the simulator with an accelerated clock",
+        description="Simulate the service over the in-process exchange in accelerated time.")
+    sim.add_argument("files", nargs="+", type=Path, help="strategy files")
+    sim.add_argument("--duration", default="48h", help="simulated time to run (e.g. 48h, 2d)")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--faults", type=Path, default=None, help="fault plan file (YAML/JSON)")
+    sim.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    sim.add_argument("--start", default=None,
+                     help="simulated launch time, UTC ISO 8601 (default: now)")
+    sim.add_argument("--tick", default="1s", help="loop period in simulated time")
+    sim.set_defaults(handler=_simulate)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from runner.live import run_service
+
+    return run_service(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from runner.exchange.sim.faults import FaultPlan
+    from runner.simulation import report_json, simulate
+    from runner.spec.convert import duration as parse_duration
+    from runner.summary import print_simulation_summary
+
+    specs = _load_specs(args.files)
+    if specs is None:
+        return 2
+    try:
+        duration = parse_duration(args.duration)
+        tick = parse_duration(args.tick)
+        start = (datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+                 if args.start else datetime.now(UTC).replace(microsecond=0))
+        faults = FaultPlan.load(args.faults, default_seed=args.seed) if args.faults else None
+    except (ValueError, OSError) as error:
+        print(f"runner simulate: {error}", file=sys.stderr)
+        return 2
+    if start.tzinfo is None:
+        print("runner simulate: --start must be UTC, e.g. 2026-03-02T10:00:00Z", file=sys.stderr)
+        return 2
+    result = simulate(specs, start=start, duration=duration, seed=args.seed, faults=faults,
+                      tick=tick)
+    print_simulation_summary(result)
+    if args.report:
+        args.report.write_text(json.dumps(report_json(result), indent=2) + "\n",
+                               encoding="utf-8")
+        print(f"report written to {args.report}")
+    return 0
+
+
+def _load_specs(files: list[Path]) -> list[Any] | None:
+    """Load strategy files, printing every diagnostic; None when nothing can run."""
+    from runner.spec import load_strategies
+
+    result = load_strategies(files)
+    for diagnostic in result.diagnostics:
+        print(diagnostic.render(), file=sys.stderr)
+    specs = [spec for spec in result.specs if spec.enabled]
+    if not specs:
+        print("no enabled, valid strategy to run", file=sys.stderr)
+        return None
+    return specs

@@ -1,0 +1,167 @@
+"""The service's working set: trades in flight, their executions, and recent history.
+
+Everything here is a cache of the store, loaded at start (after reconciliation) and
+written through on every change, so the counters that gate entries (trades and
+attempts per UTC day, cooldown, trades per cycle) survive a restart (lessons A1, I3).
+A trade and its execution state are saved in one transaction: a kill can never leave
+one without the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from runner.domain.commands import CancelOrder
+from runner.domain.trades import Trade
+from runner.engine.state import StrategyState, state_from_trades
+from runner.execution import ExecutionState, execution_state_from_dict
+from runner.spec.model import CycleSchedule, StrategySpec
+
+HISTORY: timedelta = timedelta(days=2)
+
+
+class TradeStore(Protocol):
+    def save_trade_and_execution(self, trade: Trade, state: dict[str, Any] | None) -> None: ...
+    def load_active_trades(self, strategy: str | None = None) -> list[Trade]: ...
+    def load_trades(self, strategy: str | None = None,
+                    since: datetime | None = None) -> list[Trade]: ...
+    def load_executions(self) -> dict[str, dict[str, Any]]: ...
+
+
+class ExecutionBook:
+    """Active trades with their execution states, plus recent trades per strategy."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._trades: dict[str, Trade] = {}
+        self._states: dict[str, ExecutionState] = {}
+        self._recent: dict[str, list[Trade]] = {}
+
+    def load(self, now: datetime | None = None) -> None:
+        """(Re)load trades in flight and their executions from the store."""
+        self._trades = {t.trade_id: t for t in self._store.load_active_trades()}
+        saved = self._store.load_executions()
+        self._states = {trade_id: execution_state_from_dict(data)
+                        for trade_id, data in saved.items() if trade_id in self._trades}
+        since = (now - HISTORY) if now is not None else None
+        self._recent = {}
+        for trade in self._store.load_trades(since=since):
+            self._recent.setdefault(trade.strategy, []).append(trade)
+
+    # -- reads -------------------------------------------------------------------------
+    def trade(self, trade_id: str) -> Trade | None:
+        return self._trades.get(trade_id)
+
+    def get(self, trade_id: str) -> tuple[Trade, ExecutionState]:
+        return self._trades[trade_id], self._states[trade_id]
+
+    def working_trade_ids(self) -> list[str]:
+        """Trades with an execution in progress, oldest first."""
+        return sorted(self._states, key=lambda tid: (self._trades[tid].created_at, tid))
+
+    def active_trades(self, strategy: str | None = None) -> list[Trade]:
+        return [t for t in self._trades.values() if strategy is None or t.strategy == strategy]
+
+    def symbols_working(self) -> frozenset[str]:
+        """Symbols of trades whose orders are being worked (their books are read fresh)."""
+        return frozenset(leg.symbol for trade_id in self._states
+                         for leg in self._trades[trade_id].legs)
+
+    def _history(self, strategy: str) -> tuple[Trade, ...]:
+        return tuple(self._recent.get(strategy, ()))
+
+    # -- strategy state ----------------------------------------------------------------------
+    def strategy_state(self, spec: StrategySpec, launch: datetime, now: datetime,
+                       last_entry_check: datetime | None) -> StrategyState:
+        """The engine's view of this strategy, from the store-backed history.
+
+        Trades per cycle count only the trades of the schedule now in force: cycle
+        numbers of an earlier, finished schedule mean other windows.
+        """
+        effective = self.launch_for(spec, launch, now)
+        history = self._history(spec.name)
+        state = state_from_trades(effective, history, now, last_entry_check)
+        if not isinstance(spec.schedule, CycleSchedule):
+            return state
+        cycles: dict[int, int] = {}
+        for trade in history:
+            if trade.cycle is not None and _launch_of(trade) == effective:
+                cycles[trade.cycle] = cycles.get(trade.cycle, 0) + 1
+        return replace(state, trades_per_cycle=MappingProxyType(cycles))
+
+    def launch_for(self, spec: StrategySpec, launch: datetime, now: datetime) -> datetime:
+        """The launch a cycle schedule counts from: a restart inside a schedule resumes it.
+
+        Cycles are relative to the launch (strategy-semantics.md), but a restart must not
+        start them again (lessons A1): while the schedule of an earlier launch, recorded on
+        its trades, still has cycles to run, that launch stays in force.
+        """
+        if not isinstance(spec.schedule, CycleSchedule):
+            return launch
+        earlier = [_launch_of(t) for t in self._history(spec.name)]
+        for previous in sorted((e for e in earlier if e is not None), reverse=True):
+            windows = spec.schedule.windows(previous)
+            if windows and windows[-1].close_at > now and previous < launch:
+                return previous
+        return launch
+
+    def next_trade_id(self, strategy: str, now: datetime) -> str:
+        """A readable id, unique per strategy: name, UTC time, sequence in the history."""
+        sequence = sum(1 for _ in self._history(strategy)) + 1
+        return f"{strategy}-{now:%Y%m%dT%H%M%S}Z-{sequence}"
+
+    # -- writes ----------------------------------------------------------------------------
+    def save(self, trade: Trade, state: ExecutionState | None) -> None:
+        """Persist the trade with its execution state (one transaction), then cache both."""
+        self._store.save_trade_and_execution(trade, state.to_dict() if state else None)
+        self._remember(trade)
+        if trade.stage.is_terminal:
+            self._trades.pop(trade.trade_id, None)
+            self._states.pop(trade.trade_id, None)
+            return
+        self._trades[trade.trade_id] = trade
+        if state is None:
+            self._states.pop(trade.trade_id, None)
+        else:
+            self._states[trade.trade_id] = state
+
+    def _remember(self, trade: Trade) -> None:
+        history = self._recent.setdefault(trade.strategy, [])
+        for position, known in enumerate(history):
+            if known.trade_id == trade.trade_id:
+                history[position] = trade
+                return
+        history.append(trade)
+
+    def prune(self, now: datetime) -> None:
+        """Forget finished trades older than the history window (memory stays flat)."""
+        cutoff = now - HISTORY
+        for strategy, history in self._recent.items():
+            self._recent[strategy] = [t for t in history
+                                      if t.stage.is_active or t.created_at >= cutoff]
+
+    def cancel_live_orders(self, dispatcher: Any, reason: str = "shutdown") -> int:
+        """Cancel every live order in the ledger; trade state is not touched (A4)."""
+        commands = [CancelOrder(row.trade_id, row.client_order_id, row.order_id, reason)
+                    for row in self._store.live_orders()]
+        if commands:
+            dispatcher.execute(commands)
+        return len(commands)
+
+
+LAUNCH_KEY = "launch"
+
+
+def with_launch(trade: Trade, launch: datetime) -> Trade:
+    """Record the launch a trade's schedule counted from (see `launch_for`)."""
+    return replace(trade, metadata=(*trade.metadata, (LAUNCH_KEY, launch.isoformat())))
+
+
+def _launch_of(trade: Trade) -> datetime | None:
+    for key, value in trade.metadata:
+        if key == LAUNCH_KEY:
+            return datetime.fromisoformat(value)
+    return None
