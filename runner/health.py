@@ -68,7 +68,7 @@ class Heartbeat:
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
                 "environment": self.environment, "strategies": list(self.strategies),
-                "last_error": redact(self.last_error) if self.last_error else None}
+                "last_error": redact(str(self.last_error)) if self.last_error else None}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
