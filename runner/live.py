@@ -14,23 +14,17 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import schedule
 from loguru import logger
 
-from runner.alerts import LogAlerter, apply_problems, build_alerter
+from runner.alerts import LogAlerter, build_alerter
 from runner.config import ConfigError, Settings, load_settings_from_env
 from runner.domain.clock import SystemClock
-from runner.health import (
-    HEALTH_PROBLEM_KEYS,
-    HealthRecord,
-    Heartbeat,
-    health_problems,
-    log_health_record,
-    write_heartbeat,
-)
+from runner.health import HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
 from runner.reconcile import fresh_start_blocked
 from runner.runtime import PRODUCTION_BANNER, Runtime, assemble, build_exchange
@@ -74,6 +68,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     store_path = default_store_path(settings.state_dir)
     if args.fresh and not _fresh_start_allowed(store_path, settings, clock, exchange):
         return 2
+    # A beat before the start-up work, so a long reconciliation is not taken for a hang.
+    _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
     runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
                        store_path=store_path, listener=_log_event, alerter=alerter)
@@ -128,20 +124,17 @@ def _install_signal_handlers(runtime: Runtime) -> None:
 
 
 def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
-    state_dir = runtime.settings.state_dir
+    monitor = HealthMonitor(runtime.exchange, runtime.clock, alerter=alerter)
     jobs = schedule.Scheduler()
-    jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, alerter)
+    jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, monitor)
     jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
+    _record_health(runtime, monitor)
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
-        write_heartbeat(state_dir, Heartbeat(
-            at=report.at, tick=runtime.service.ticks,
-            environment=runtime.settings.environment.value,
-            strategies=tuple(s.name for s in runtime.service.specs), last_error=last_error))
-        if runtime.service.ticks == 1:
-            _record_health(runtime, alerter)
+        _beat(runtime.settings, runtime.service.ticks, report.at,
+              tuple(s.name for s in runtime.service.specs), last_error)
         jobs.run_pending()
 
     code = 0
@@ -155,17 +148,22 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
     return code
 
 
-def _record_health(runtime: Runtime, alerter: LogAlerter) -> None:
+def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
+          last_error: str | None = None) -> None:
+    """Write the heartbeat (H1); a failed write is logged, never fatal to the loop."""
+    try:
+        write_heartbeat(settings.state_dir, Heartbeat(
+            at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
+            last_error=last_error))
+    except OSError as error:
+        logger.error("heartbeat could not be written: {}", error)
+
+
+def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:
     """The 5-minute health line in health.log, and alerts for the problems it shows."""
-    snapshot = runtime.service.last_snapshot
-    if snapshot is None:
-        return
     verdict = runtime.service.watch.verdict
-    record = HealthRecord.from_snapshot(
-        snapshot, reachable=verdict.reachable, stale_prices=verdict.stale,
-        open_trades=len(runtime.store.load_active_trades()), started_at=runtime.service.launch)
-    log_health_record(record)
-    apply_problems(alerter, health_problems(record), HEALTH_PROBLEM_KEYS)
+    monitor.record(reachable=verdict.reachable, stale_prices=verdict.stale,
+                   open_trades=len(runtime.store.load_active_trades()))
 
 
 def _write_snapshot(runtime: Runtime) -> None:

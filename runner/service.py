@@ -229,17 +229,25 @@ class Service:
     def _close(self, spec: StrategySpec, close: CloseDecision, snapshot: MarketSnapshot,
                now: datetime, report: TickReport) -> None:
         trade = self._book.trade(close.trade_id)
-        if trade is None or trade.stage is not TradeStage.OPEN:
+        if trade is None or trade.stage.is_terminal:
             return
         trade = trade.with_exit_reason(close.reason)
         if close.settle_at_expiry:
-            settled = settle_trade(trade, snapshot, now)
-            self._apply(settled, None, (), (), report)
+            self._settle(trade, snapshot, now, report)
+            return
+        if trade.stage is not TradeStage.OPEN:
             return
         trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"{close.reason}: {close.detail}", now)
         report.closing.append(trade.trade_id)
         step = start_close(trade, spec.execution.close, close.reason, snapshot, now)
         self._apply(step.trade, step.state, step.commands, step.alerts, report)
+
+    def _settle(self, trade: Trade, snapshot: MarketSnapshot, now: datetime,
+                report: TickReport) -> None:
+        """Expiry is a lifecycle event: cancel what works, book intrinsic value (G1)."""
+        self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
+        settled = settle_trade(trade, snapshot, now)
+        self._apply(settled, None, (), (), report)
 
     # -- shutdown ------------------------------------------------------------------------
     def cancel_working_orders(self) -> int:

@@ -143,10 +143,11 @@ class ExecutionBook:
             self._recent[strategy] = [t for t in history
                                       if t.stage.is_active or t.created_at >= cutoff]
 
-    def cancel_live_orders(self, dispatcher: Any, reason: str = "shutdown") -> int:
-        """Cancel every live order in the ledger; trade state is not touched (A4)."""
+    def cancel_live_orders(self, dispatcher: Any, reason: str = "shutdown",
+                           trade_id: str | None = None) -> int:
+        """Cancel live orders in the ledger (all, or one trade's); trade state is untouched."""
         commands = [CancelOrder(row.trade_id, row.client_order_id, row.order_id, reason)
-                    for row in self._store.live_orders()]
+                    for row in self._store.live_orders(trade_id=trade_id)]
         if commands:
             dispatcher.execute(commands)
         return len(commands)

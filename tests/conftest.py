@@ -8,7 +8,7 @@ import pytest
 
 from runner.domain.clock import ManualClock
 
-_ENV_PREFIXES = ("COINCALL_", "TRADING_ENVIRONMENT", "RUNNER_")
+_ENV_PREFIXES = ("COINCALL_", "TRADING_ENVIRONMENT", "RUNNER_", "TELEGRAM_")
 
 
 @pytest.fixture(autouse=True)
