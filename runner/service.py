@@ -30,6 +30,7 @@ from runner.domain.trades import Trade, TradeStage
 from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, new_trade
 from runner.engine.expiries import expiries_needed
 from runner.engine.state import StrategyState
+from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.port import Exchange
 from runner.execution import advance, start_close, start_open
 from runner.settlement import settle_trade
@@ -80,6 +81,7 @@ class Service:
         self._book = ExecutionBook(store)
         self._pending_events: list[Event] = []
         self._last_entry_check: dict[str, datetime] = {}
+        self._states: dict[str, StrategyState] = {}
         self._listener = listener or (lambda _kind, _data: None)
         self._stop = threading.Event()
         self.watch = MarketWatch(alerter)
@@ -138,6 +140,7 @@ class Service:
         report = TickReport(at=now)
         events = [*self._pending_events, *self._dispatcher.poll(now)]
         self._pending_events = []
+        self._states = {spec.name: self._strategy_state(spec, now) for spec in self.specs}
         needs, listed = self._needs(now)
         read = self._reader.read(needs, now, listed)
         report.snapshot_failures = read.failures
@@ -161,7 +164,11 @@ class Service:
         underlyings = frozenset(spec.underlying for spec in self.specs) | frozenset(
             leg.underlying for spec in self.specs for leg in spec.legs)
         listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings)}
-        chains = frozenset(expiries_needed(self.specs, listed, now,
+        # Chains only for strategies that could open now, plus the trades in flight: a
+        # strategy whose gates are closed reads nothing (calls stay flat, design 2).
+        entering = [spec for spec in self.specs
+                    if gates_open(spec, self._states[spec.name], now)]
+        chains = frozenset(expiries_needed(entering, listed, now,
                                            trades=self._book.active_trades()))
         needs = MarketNeeds(underlyings=underlyings | {u for u, _ in chains}, chains=chains,
                             books=self._book.symbols_working())
@@ -200,7 +207,7 @@ class Service:
     # -- decisions -----------------------------------------------------------------------
     def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,
                          report: TickReport) -> None:
-        state = self._strategy_state(spec, now)
+        state = self._states.get(spec.name) or self._strategy_state(spec, now)
         decision = decide(spec, state, snapshot, now)
         if decision.entry_checked:
             self._last_entry_check[spec.name] = now
@@ -248,6 +255,25 @@ class Service:
         self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
         settled = settle_trade(trade, snapshot, now)
         self._apply(settled, None, (), (), report)
+
+    # -- idle time -----------------------------------------------------------------------
+    def idle_until(self, now: datetime) -> datetime | None:
+        """With nothing in flight, the earliest moment any strategy could open; else None.
+
+        An accelerated simulation may jump the clock there (nothing can happen before);
+        the live service never does, it simply ticks.
+        """
+        if self._book.active_trades():
+            return None
+        wakeups = []
+        for spec in self.specs:
+            state = self._strategy_state(spec, now)
+            wake = next_entry_opportunity(spec, state, now)
+            if wake is not None and wake <= now:
+                return None
+            if wake is not None:
+                wakeups.append(wake)
+        return min(wakeups, default=None)
 
     # -- shutdown ------------------------------------------------------------------------
     def cancel_working_orders(self) -> int:
