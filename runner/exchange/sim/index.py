@@ -19,11 +19,21 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
+from dataclasses import dataclass
 from typing import Final
 
 from runner.exchange.sim.pricing import SECONDS_PER_YEAR
 
 _BRIDGE_CACHE: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PathControls:
+    """Jumps (second, log offset), past freezes [from, until) and a freeze still on."""
+
+    jumps: tuple[tuple[int, float], ...] = ()
+    freezes: tuple[tuple[int, int], ...] = ()
+    frozen_from: int | None = None
 
 
 class IndexPath:
@@ -73,6 +83,19 @@ class IndexPath:
 
     def is_frozen(self) -> bool:
         return self._frozen_from is not None
+
+    # -- persistence (additive: the controls are the only state not given by the seed) --
+    def controls(self) -> PathControls:
+        """The jumps and freezes applied so far (the walk itself follows from the seed)."""
+        return PathControls(tuple(zip(self._offset_at, self._offsets, strict=True)),
+                            tuple(self._freezes), self._frozen_from)
+
+    def restore_controls(self, controls: PathControls) -> None:
+        """Apply saved controls to a fresh path of the same seed and start."""
+        self._offset_at = [second for second, _ in controls.jumps]
+        self._offsets = [offset for _, offset in controls.jumps]
+        self._freezes = list(controls.freezes)
+        self._frozen_from = controls.frozen_from
 
     # -- internals -----------------------------------------------------------------
     def _observed_second(self, second: int) -> int:

@@ -219,3 +219,16 @@ class RfqDesk:
 
     def next_block_id(self) -> str:
         return str(next(self._block_ids))
+
+    # -- persistence (additive: a paper venue saved and restored across restarts) ----
+    def next_ids(self) -> tuple[int, int, int]:
+        """The next request, quote and block trade numbers (none is used up)."""
+        ids = next(self._request_ids), next(self._quote_ids), next(self._block_ids)
+        self.resume_ids(*ids)
+        return ids
+
+    def resume_ids(self, request_id: int, quote_id: int, block_id: int) -> None:
+        """Continue numbering requests, quotes and block trades from these numbers."""
+        self._request_ids = count(request_id)
+        self._quote_ids = count(quote_id)
+        self._block_ids = count(block_id)

@@ -216,3 +216,22 @@ class Matcher:
 
     def next_trade_id(self) -> int:
         return next(self._trade_ids)
+
+    # -- persistence (additive: a paper venue saved and restored across restarts) ----
+    def next_ids(self) -> tuple[int, int]:
+        """The order id and trade id the next order and fill will get (none is used up)."""
+        order_id, trade_id = next(self._order_ids), next(self._trade_ids)
+        self.resume_ids(order_id, trade_id)
+        return order_id, trade_id
+
+    def resume_ids(self, order_id: int, trade_id: int) -> None:
+        """Continue numbering orders from `order_id` and fills from `trade_id`."""
+        self._order_ids, self._trade_ids = count(order_id), count(trade_id)
+
+    def liquidity_taken(self, since: datetime) -> dict[tuple[str, Side, int], Decimal]:
+        """Book liquidity our fills took, per (symbol, side, minute), from `since`'s minute."""
+        first = int(since.timestamp()) // _LIQUIDITY_WINDOW_S
+        return {key: qty for key, qty in self._taken.items() if key[2] >= first}
+
+    def restore_liquidity(self, taken: dict[tuple[str, Side, int], Decimal]) -> None:
+        self._taken = dict(taken)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from runner.domain.clock import Clock
+from runner.domain.clock import Clock, ManualClock
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, Rfq, RfqLeg, RfqQuote
@@ -47,12 +47,13 @@ from runner.exchange.sim.records import (
     order_view,
 )
 from runner.exchange.sim.settlement import DeliveryPrice, settle_expiry
+from runner.exchange.sim.venue_state import Json, VenueState, saved_origin
 from runner.exchange.sim.views import SimRecords
 
 _ONE_SECOND = timedelta(seconds=1)
 
 
-class SimVenue(VenueControls, SimRecords):
+class SimVenue(VenueControls, SimRecords, VenueState):
     """A deterministic (given a seed) Coincall-like venue driven by an injected clock."""
 
     def __init__(self, clock: Clock, seed: int = 0, config: SimConfig | None = None) -> None:
@@ -73,6 +74,20 @@ class SimVenue(VenueControls, SimRecords):
     @property
     def config(self) -> SimConfig:
         return self._config
+
+    @classmethod
+    def from_state(cls, clock: Clock, state: Json, config: SimConfig | None = None
+                   ) -> SimVenue:
+        """Restore a venue saved by `export_state` (see venue_state.py); it then follows `clock`.
+
+        Raises `VenueStateError` for a state it cannot read, `VenueStateTooNew` for one
+        written by a newer runner.
+        """
+        started_at, seed = saved_origin(state)
+        venue = cls(ManualClock(started_at), seed=seed, config=config)
+        venue._clock = clock
+        venue._restore(state)
+        return venue
 
     # -- catch-up ------------------------------------------------------------------
     def _catch_up(self) -> datetime:
