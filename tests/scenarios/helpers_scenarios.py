@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runner.alerts import AlertMessage, LogAlerter
 from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
 from runner.domain.trades import Trade, TradeStage
@@ -74,6 +75,19 @@ def paper_settings(state_dir: Path) -> Settings:
 
 
 @dataclass
+class Pager:
+    """An alert channel that keeps what it was sent (the service's pages)."""
+
+    sent: list[AlertMessage] = field(default_factory=list)
+
+    def send(self, message: AlertMessage) -> None:
+        self.sent.append(message)
+
+    def keys(self, *, recovered: bool | None = None) -> list[str]:
+        return [m.key for m in self.sent if recovered is None or m.recovered is recovered]
+
+
+@dataclass
 class Recorder:
     """The service's listener: every event, and the stored trade at each stage change."""
 
@@ -101,6 +115,7 @@ class Scenario:
     launch: datetime
     runtime: Runtime
     recorder: Recorder
+    pager: Pager
     reports: list[TickReport] = field(default_factory=list)
     failed_ticks: int = 0
 
@@ -114,11 +129,12 @@ class Scenario:
         exchange: Any = FaultyExchange(venue, faults, clock) if faults is not None else venue
         settings = paper_settings(tmp_path / "state")
         specs = list(specs)
-        recorder = Recorder()
+        recorder, pager = Recorder(), Pager()
         runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=at,
-                           listener=recorder.listen)
+                           listener=recorder.listen,
+                           alerter=LogAlerter(clock, sinks=(pager,)))
         recorder.runtime = runtime
-        return cls(clock, venue, exchange, settings, specs, at, runtime, recorder)
+        return cls(clock, venue, exchange, settings, specs, at, runtime, recorder, pager)
 
     @property
     def events(self) -> list[tuple[str, dict[str, object]]]:
@@ -137,7 +153,8 @@ class Scenario:
         self.launch = launch or self.clock.now()
         self.runtime = assemble(self.settings, self.specs, clock=self.clock,
                                 exchange=self.exchange, launch=self.launch,
-                                listener=self.recorder.listen)
+                                listener=self.recorder.listen,
+                                alerter=LogAlerter(self.clock, sinks=(self.pager,)))
         self.recorder.runtime = self.runtime
         return self.runtime
 
