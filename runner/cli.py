@@ -26,6 +26,7 @@ COMMAND_MODULES: Final = (
     "runner.health_commands",
     "runner.ops_commands",
     "runner.service_commands",
+    "runner.trades_commands",
 )
 
 
