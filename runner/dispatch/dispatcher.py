@@ -18,6 +18,8 @@ later `poll` within `intent_ttl`); an `OrderAccepted` or `OrderRejected` follows
 accept still being resolved produces no event until `poll` settles it. A command the
 dispatcher refuses itself (caps, a conflicting live order, an unsaved or finished trade)
 is answered with `OrderRejected(code=None, message="not sent: ...")` and nothing is sent.
+A cancel of an order the ledger already holds as final is answered with its final
+state again (nothing is sent), so a requester that missed it learns it.
 """
 
 from __future__ import annotations
@@ -210,7 +212,7 @@ class Dispatcher(OrderPolling, RfqCommands):
             self.store.mark_rejected(cid, None, "cancelled before it was sent")
             return [OrderRejected(cid, None, "cancelled before it was sent")]
         if row.status in (LedgerStatus.REJECTED, LedgerStatus.FINAL):
-            return []
+            return _final_events(row)
         order_id = command.order_id or row.order_id
         try:
             if order_id is not None:
@@ -246,6 +248,20 @@ def _accepted_events(row: LedgerOrder) -> list[Event]:
     if view is not None and (view.filled_qty > 0 or view.status.is_final):
         events.append(OrderUpdated(view))
     return events
+
+
+def _final_events(row: LedgerOrder) -> list[Event]:
+    """The answer to a cancel of an order the ledger already holds as final: its end.
+
+    The requester may have missed the event that ended it (the cancels sent at a
+    shutdown are answered to nobody), so it is told again; fills are cumulative, so a
+    repeated view is never credited twice (B7).
+    """
+    if row.status is LedgerStatus.REJECTED:
+        return [OrderRejected(row.client_order_id, row.error_code,
+                              row.error_message or "rejected")]
+    view = row.as_order()
+    return [] if view is None else [OrderUpdated(view)]
 
 
 def _request_detail(row: LedgerOrder) -> dict[str, object]:
