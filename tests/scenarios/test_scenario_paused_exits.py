@@ -49,8 +49,6 @@ def test_a_strategy_at_its_daily_limit_still_closes_and_records_its_open_trade(m
     assert micro.net_positions() == {}
 
 
-@pytest.mark.xfail(strict=True, reason="requests.md R-S2: Service drops disabled specs, so "
-                   "the open trades of a strategy disabled in its file never exit")
 def test_a_strategy_disabled_after_its_trade_opened_still_exits_and_closes_it(micro):
     trade_id = _open_one(micro)
     (spec,) = micro.specs

@@ -92,8 +92,6 @@ def test_the_totals_add_up_the_trades(report):
     assert totals["rest_calls"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="requests.md: simulation.report_json reads requote "
-                   "rounds from trade metadata that nothing writes; it is always 0")
 def test_requote_rounds_count_the_replacement_orders_of_each_leg(tmp_path):
     """A patient open (fair value, 10 s requotes) re-places its orders: the report says so."""
     spec = strategy_from_yaml(tmp_path, "patient", """
