@@ -70,8 +70,10 @@ class Service:
     def __init__(self, specs: Sequence[StrategySpec], *, exchange: Exchange, store: object,
                  dispatcher: object, clock: Clock, launch: datetime,
                  listener: Listener | None = None, alerter: Alerter | None = None) -> None:
+        # Every valid strategy is decided each tick: a disabled one opens nothing, but the
+        # trades it still holds keep their exits and closes (lessons A3).
+        self.all_specs = tuple(specs)
         self.specs = tuple(spec for spec in specs if spec.enabled)
-        self._by_name = {spec.name: spec for spec in self.specs}
         self._exchange = exchange
         self._store = store
         self._dispatcher = dispatcher
@@ -140,7 +142,7 @@ class Service:
         report = TickReport(at=now)
         events = [*self._pending_events, *self._dispatcher.poll(now)]
         self._pending_events = []
-        self._states = {spec.name: self._strategy_state(spec, now) for spec in self.specs}
+        self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
         needs, listed = self._needs(now)
         read = self._reader.read(needs, now, listed)
         report.snapshot_failures = read.failures
@@ -149,7 +151,7 @@ class Service:
         snapshot = self.watch.fresh_view(read)
         self.last_snapshot = read
         self._advance_executions(snapshot, events, now, report)
-        for spec in self.specs:
+        for spec in self.all_specs:
             try:
                 self._decide_strategy(spec, snapshot, now, report)
             except Exception as error:  # isolate the strategy, go on with the others
@@ -161,12 +163,12 @@ class Service:
     def _needs(
         self, now: datetime
     ) -> tuple[MarketNeeds, dict[Underlying, tuple[datetime, ...]]]:
-        underlyings = frozenset(spec.underlying for spec in self.specs) | frozenset(
-            leg.underlying for spec in self.specs for leg in spec.legs)
+        underlyings = frozenset(spec.underlying for spec in self.all_specs) | frozenset(
+            leg.underlying for spec in self.all_specs for leg in spec.legs)
         listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings)}
         # Chains only for strategies that could open now, plus the trades in flight: a
         # strategy whose gates are closed reads nothing (calls stay flat, design 2).
-        entering = [spec for spec in self.specs
+        entering = [spec for spec in self.all_specs
                     if gates_open(spec, self._states[spec.name], now)]
         chains = frozenset(expiries_needed(entering, listed, now,
                                            trades=self._book.active_trades()))

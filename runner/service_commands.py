@@ -85,14 +85,17 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _load_specs(files: list[Path]) -> list[Any] | None:
-    """Load strategy files, printing every diagnostic; None when nothing can run."""
+    """Load strategy files, printing every diagnostic; None when nothing can run.
+
+    Disabled strategies are returned too: they open nothing, but trades they still hold
+    keep being managed (lessons A3).
+    """
     from runner.spec import load_strategies
 
     result = load_strategies(files)
     for diagnostic in result.diagnostics:
         print(diagnostic.render(), file=sys.stderr)
-    specs = [spec for spec in result.specs if spec.enabled]
-    if not specs:
+    if not any(spec.enabled for spec in result.specs):
         print("no enabled, valid strategy to run", file=sys.stderr)
         return None
-    return specs
+    return list(result.specs)

@@ -21,6 +21,7 @@ from typing import Any
 
 from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
+from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade, TradeStage
 from runner.exchange.sim.faults import FaultPlan
 from runner.runtime import Runtime, assemble, build_exchange
@@ -43,6 +44,7 @@ class SimulationResult:
     errors: list[str] = field(default_factory=list)
     reports: list[TickReport] = field(default_factory=list)
     skipped_to: datetime | None = None
+    requotes: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def finished(self) -> list[Trade]:
         return [t for t in self.trades if t.stage.is_terminal]
@@ -65,6 +67,7 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
         _run(runtime, start + duration, tick, result, keep_reports)
         result.ended_at = clock.now()
         result.trades = runtime.store.load_trades()
+        result.requotes = _requote_rounds(runtime, result.trades)
         result.rest_calls = runtime.service.reader.counter.calls + _dispatch_calls(runtime)
         result.ticks = runtime.service.ticks
         runtime.store.close()
@@ -98,6 +101,17 @@ def _on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:
     return now + steps * tick
 
 
+def _requote_rounds(runtime: Runtime, trades: list[Trade]) -> dict[tuple[str, int], int]:
+    """Per trade and leg: opening orders placed beyond the first (from the order ledger)."""
+    rounds: dict[tuple[str, int], int] = {}
+    for trade in trades:
+        for order in runtime.store.orders_for_trade(trade.trade_id):
+            if order.key.purpose is OrderPurpose.OPEN:
+                key = (trade.trade_id, order.key.leg_index)
+                rounds[key] = rounds.get(key, -1) + 1
+    return rounds
+
+
 def _dispatch_calls(runtime: Runtime) -> int:
     return int(getattr(runtime.dispatcher, "calls", 0))
 
@@ -105,7 +119,7 @@ def _dispatch_calls(runtime: Runtime) -> int:
 # -- the JSON report -----------------------------------------------------------------------
 def report_json(result: SimulationResult) -> dict[str, Any]:
     """The simulation report (issue 4 contract): add keys freely, keep these."""
-    trades = [_trade_json(t) for t in result.trades]
+    trades = [_trade_json(t, result.requotes) for t in result.trades]
     pnl = sum((_net_pnl(t) for t in result.trades), Decimal(0))
     fees = sum((t.fees() for t in result.trades), Decimal(0))
     return {
@@ -122,7 +136,7 @@ def report_json(result: SimulationResult) -> dict[str, Any]:
     }
 
 
-def _trade_json(trade: Trade) -> dict[str, Any]:
+def _trade_json(trade: Trade, requotes: dict[tuple[str, int], int]) -> dict[str, Any]:
     return {
         "trade_id": trade.trade_id,
         "strategy": trade.strategy,
@@ -142,17 +156,9 @@ def _trade_json(trade: Trade) -> dict[str, Any]:
             "exit_price": _float(leg.exit_price),
             "delta_at_entry": leg.delta_at_entry,
             "execution": trade.execution,
-            "requote_rounds": _requotes(trade, leg.index),
+            "requote_rounds": requotes.get((trade.trade_id, leg.index), 0),
         } for leg in trade.legs],
     }
-
-
-def _requotes(trade: Trade, leg_index: int) -> int:
-    """Requote rounds of one leg's open, as recorded in the trade's metadata."""
-    for key, value in trade.metadata:
-        if key == f"requote_rounds.{leg_index}":
-            return int(value)
-    return 0
 
 
 def _net_pnl(trade: Trade) -> Decimal:
