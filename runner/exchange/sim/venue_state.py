@@ -171,8 +171,7 @@ class VenueState:
         ledger = self._ledger
         return {"cash": codec.dec(ledger.cash), "fees_paid": codec.dec(ledger.fees_paid),
                 "realized_pnl": codec.dec(ledger.realized_pnl),
-                "positions": [codec.encode_position(p) for _, p in
-                              sorted(ledger.positions.items())]}
+                "positions": [codec.encode_position(p) for p in ledger.positions.values()]}
 
     def _export_matcher(self, cutoff: datetime) -> Json:
         matcher = self._matcher
