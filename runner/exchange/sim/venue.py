@@ -11,6 +11,8 @@ grid's resolution, not on how often the venue was looked at).
 Thread safety: one re-entrant lock around every public method (the HTTP server calls in
 from request threads). Raw records for Coincall-only endpoints (order, trade and exercise
 history, delivery prices, public config, option detail) are offered by `SimRecords`.
+`export_state`/`from_state` (in `VenueState`, venue_state.py) let a paper venue survive
+a restart; `persistence.py` keeps it in the state directory.
 """
 
 from __future__ import annotations
