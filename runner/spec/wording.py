@@ -145,7 +145,7 @@ def _additional(error: ValidationError, context: _Context) -> Iterator[Diagnosti
 
 def _required(error: ValidationError, context: _Context) -> Iterator[Diagnostic]:
     properties = context.resolve(error.schema).get("properties", {})
-    unknown = [key for key in error.instance if key not in properties]
+    unknown = [key for key in error.instance if key not in _properties_at(error, context)]
     for key in error.validator_value:
         if key in error.instance or difflib.get_close_matches(key, unknown, n=1, cutoff=0.6):
             continue  # a misspelling of it is reported as an unknown key instead
@@ -154,6 +154,20 @@ def _required(error: ValidationError, context: _Context) -> Iterator[Diagnostic]
         first = re.split(r"\.\s+(?=[A-Z`])", described)[0].rstrip(".")
         hint = f"add '{key}:'" + (f" ({first})" if first else "")
         yield context.at_value(_path(error), f"missing required key '{key}'", hint)
+
+
+def _properties_at(error: ValidationError, context: _Context) -> Mapping[str, Any]:
+    """The keys allowed where `error` is; the root's for the root `if`/`then` requirement.
+
+    The strategy requirement (`then: {required: [...]}`) has no properties of its own:
+    without the root's, every key of the file would look unknown and a missing key
+    would be taken for a misspelling of a valid one ('execution' vs 'description'),
+    leaving the file without any diagnostic.
+    """
+    own = context.resolve(error.schema).get("properties")
+    if own is None and not _path(error):
+        own = context.schema.get("properties")
+    return own or {}
 
 
 def _type(error: ValidationError, context: _Context) -> Iterator[Diagnostic]:
