@@ -115,6 +115,8 @@ class RfqCommands:
             self.store.audit("block_trades", request_id, "accept adopted",
                              block_trade_id=matched[0].block_trade_id)
             return [QuoteAccepted(request_id, matched[0])]
+        if rfq is not None and rfq.state is RfqState.ACTIVE:
+            rfq = self._cancel_to_settle(request_id)
         if rfq is not None and rfq.state in _RFQ_FINAL_STATES:
             state = _RFQ_FINAL_STATES[rfq.state]
             self.store.mark_rfq_state(record.rfq_key, state, None, "the accept did not happen")
@@ -122,6 +124,21 @@ class RfqCommands:
             return [RfqFailed(record.trade_id, request_id, None,
                               f"accept did not happen; request {rfq.state.value}")]
         return []
+
+    def _cancel_to_settle(self, request_id: str) -> Rfq | None:
+        """No block trade, yet the request is still active: the accept did not take (it
+        was never sent, or is still in flight). Cancelling settles it either way: a
+        cancelled request can no longer be accepted, and a cancel that comes too late
+        leaves it FILLED, whose block trade the next lookup finds. Without this, an
+        accept intent the process died before sending waits for the request to expire
+        (about an hour), with the trade stuck in OPENING or CLOSING."""
+        self.store.audit("cancel_rfq", request_id, "sending", reason="settle an unknown accept")
+        try:
+            self.exchange.cancel_rfq(request_id)
+            return self.exchange.get_rfq(request_id)
+        except ExchangeError as exc:
+            self.store.audit("cancel_rfq", request_id, "failed", error=str(exc))
+            return None
 
     def _cancel_rfq(self, command: CancelRfq) -> list[Event]:
         record = self.store.find_rfq(command.request_id)

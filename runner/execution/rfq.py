@@ -246,7 +246,11 @@ def _filled(tick: _Tick, snapshot: MarketSnapshot) -> Step:
             tick.alerts.append(f"trade {trade.trade_id}: block trade {block.block_trade_id}"
                                f" has a leg {done.symbol} the trade does not know")
         elif opening:
-            trade = trade.with_leg(leg.with_open_fill(done.qty, done.price, done.fee))
+            # Recovery may have credited this block trade from the ledger already (the
+            # answer was lost with the process): count only what the leg still lacks.
+            qty = min(done.qty, leg.unfilled_qty)
+            if qty > 0:
+                trade = trade.with_leg(leg.with_open_fill(qty, done.price, done.fee))
         else:
             trade = trade.with_leg(leg.with_close_fill(min(done.qty, leg.open_qty), done.price,
                                                        done.fee))

@@ -36,6 +36,7 @@ from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.reconcile.compare import Discrepancy, ReconcilePlan, plan_reconciliation
+from runner.reconcile.rfqs import settle_active_rfqs
 from runner.store import Store
 
 SettlementPrice = Callable[[Underlying, datetime], Decimal | None]
@@ -86,13 +87,14 @@ def reconcile(store: Store, exchange: Exchange, clock: Clock | datetime,
             " changed and it runs again at the next start or when called",))
     dispatcher = Dispatcher(exchange, store, clock)
     _refresh_ledger(dispatcher, store, working, now)
+    rfq_lines = settle_active_rfqs(store, exchange)
     credited = credit_fills(store)
     trades = store.load_active_trades()
     plan = plan_reconciliation(trades, store.all_orders(), working, positions, now)
     cancelled = _cancel_orphans(dispatcher, plan)
     settled = _settle(store, plan.expired_trades, now, settlement_price)
     resumed = tuple(t.trade_id for t in store.load_active_trades())
-    lines = _lines(store, plan, credited, settled, resumed)
+    lines = _lines(store, plan, credited, settled, resumed, rfq_lines)
     return ReconcileReport(
         at=now, complete=True, lines=tuple(lines), resumed=resumed, credited=tuple(credited),
         cancelled=cancelled, foreign_orders=tuple(o.order_id for o in plan.foreign_orders),
@@ -191,8 +193,9 @@ def move_to_closed(trade: Trade, reason: str, now: datetime) -> Trade:
 
 
 def _lines(store: Store, plan: ReconcilePlan, credited: list[str], settled: list[str],
-           resumed: tuple[str, ...]) -> list[str]:
-    lines = [f"reconcile: credited fills made while down to trade {t}" for t in credited]
+           resumed: tuple[str, ...], rfq_lines: list[str]) -> list[str]:
+    lines = list(rfq_lines)
+    lines += [f"reconcile: credited fills made while down to trade {t}" for t in credited]
     lines += [f"reconcile: cancelled orphan order {o.order.order_id} (client id"
               f" {o.order.client_order_id}, trade {o.trade_id}): {o.why}" for o in plan.orphans]
     lines += [f"reconcile: settled trade {t} at expiry" for t in settled]

@@ -19,7 +19,7 @@ from runner.domain.commands import (
 from runner.domain.instruments import Underlying
 from runner.domain.ledger import RfqLedgerState
 from runner.domain.orders import Side
-from runner.domain.rfq import RfqLeg
+from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.trades import TradeLeg
 from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
 from tests.dispatch.helpers_dispatch import make_venue
@@ -100,21 +100,22 @@ def test_a_lost_accept_answer_is_resolved_from_the_block_trades(tmp_path, clock)
                        ("block_trades", "accept adopted")]
 
 
-def test_an_accept_that_never_reached_the_exchange_is_settled_when_the_request_ends(
+def test_an_accept_that_never_reached_the_exchange_is_settled_by_cancelling_the_request(
         tmp_path, clock) -> None:
+    """No block trade and the request still active: cancelling it settles the accept at
+    once (a cancelled request can no longer be accepted), instead of waiting ~1 h."""
     plan = FaultPlan.of(FaultRule(endpoint="accept_quote", kind=FaultKind.DISCONNECT,
                                   count=1))
     _, store, dispatcher, legs = world(tmp_path, clock, plan)
     [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
     request_id = created.rfq.request_id
     quote = quotes_for(dispatcher, clock, legs)[0]
-    assert dispatcher.execute([AcceptQuote("t1", request_id, quote.quote_id,
-                                           quote.taker_cost())]) == []
-    assert store.find_rfq(request_id).state is RfqLedgerState.ACCEPT_UNKNOWN
-    dispatcher.exchange.inner.cancel_rfq(request_id)  # the request ends on the exchange
-    events = dispatcher.poll()
+    events = dispatcher.execute([AcceptQuote("t1", request_id, quote.quote_id,
+                                             quote.taker_cost())])
     assert [type(e) for e in events] == [RfqFailed]
     assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
+    assert dispatcher.exchange.inner.get_rfq(request_id).state is RfqState.CANCELLED
+    assert dispatcher.poll() == []
 
 
 def test_a_refused_create_is_reported_and_final(tmp_path, clock) -> None:

@@ -1,0 +1,475 @@
+"""A crash harness over the real service: kill it at a chosen call, restart it, audit the venue.
+
+`KillingExchange` wraps the simulated venue and raises `Killed` (a BaseException, so no
+`except Exception` in the service, the dispatcher or the executors can swallow it) at the
+n-th matching call, before the request (the intent is committed, nothing was sent) or
+after it (the venue did it, the answer is lost with the process). A `kill_on_event`
+listener kills at a service event instead (a trade just saved, a stage just persisted,
+before its commands are dispatched).
+
+A kill is treated like SIGKILL: the runtime is dropped without any cleanup, its SQLite
+connection is closed (uncommitted work vanishes, as it would with the process), and a new
+runtime is assembled on the same store file and the same venue (the exchange survives).
+
+`audit(venue, store, specs)` lists every invariant violation, in words:
+- every order on the venue with a client order id is in the store's ledger (no unknown
+  order), every block trade belongs to an RFQ in the store;
+- no working order on the venue belongs to a finished trade or to no trade (no orphan);
+- per trade leg, what the venue executed equals what the store credits, open and close
+  (exactly one structure per intended trade, no fill lost or double counted; I2);
+- no leg over-filled or over-closed (I1, I2);
+- every venue position is explained by the active trades in the store;
+- daily limits and trades per cycle kept (A1).
+`finished(store, venue)` adds: nothing in flight any more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from runner.config import Environment, Settings
+from runner.domain.clock import ManualClock
+from runner.domain.orders import Side
+from runner.domain.trades import Trade
+from runner.exchange.errors import InsufficientFunds
+from runner.exchange.sim.records import TRADE_TYPE_BLOCK
+from runner.exchange.sim.venue import SimVenue
+from runner.runtime import Runtime, assemble
+from runner.spec import load_strategies
+from runner.spec.model import CycleSchedule, StrategySpec
+from runner.store.store import Store
+
+ZERO = Decimal(0)
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+MICRO = """\
+version: 1
+name: micro
+description: micro_strangle-like limit round trips
+enabled: true
+underlying: BTC
+structure:
+  type: strangle
+  side: buy
+  qty: 0.01
+  expiry: {next: true}
+  call: {delta: 0.15}
+  put: {delta: -0.15}
+entry:
+  - min_available_margin_pct: 30
+timing:
+  check_interval: 5s
+  cooldown: 10s
+  max_concurrent_trades: 1
+  max_trades_per_day: 2
+  max_attempts_per_day: 4
+execution:
+  open: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}
+  close: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}
+exits:
+  - max_hold: 10s
+"""
+
+RFQ = """\
+version: 1
+name: rfqe
+description: rfq_endurance-like cycles by RFQ with a limit fallback
+enabled: true
+underlying: BTC
+structure:
+  type: strangle
+  side: buy
+  qty: 0.5
+  expiry: {dte: 2}
+  call: {delta: 0.05}
+  put: {delta: -0.05}
+entry:
+  - min_available_margin_pct: 30
+timing:
+  check_interval: 5s
+  max_concurrent_trades: 1
+  max_trades_per_day: 3
+  max_attempts_per_day: 6
+schedule:
+  type: cycles
+  first_open_after: 1m
+  open_window: 5m
+  close_after: 10m
+  gap: 5m
+  count: 2
+  trades_per_cycle: 1
+execution:
+  open: {mode: rfq, timeout: 5m, min_improvement_pct: 0,
+         fallback: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}}
+  close: {mode: rfq, timeout: 5m, min_improvement_pct: 0,
+          fallback: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}}
+exits:
+  - end_of_cycle: true
+  - max_hold: 20m
+"""
+
+
+def load_specs(directory: Path, *texts: str) -> list[StrategySpec]:
+    """Write strategy texts as files and load them as the service would."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, text in enumerate(texts):
+        path = directory / f"strategy_{number}.yaml"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    result = load_strategies(paths)
+    assert result.specs, [d.render() for d in result.diagnostics]
+    return [spec for spec in result.specs if spec.enabled]
+
+
+# -- killing ---------------------------------------------------------------------------------
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, nothing catches it."""
+
+
+Match = Callable[[tuple[Any, ...], dict[str, Any]], bool]
+
+
+@dataclass(slots=True)
+class KillPoint:
+    """Die at the `nth` call of `method` that `when` accepts; `after`: once it was done."""
+
+    method: str
+    nth: int = 1
+    after: bool = False
+    when: Match | None = None
+    seen: int = 0
+    fired: bool = False
+
+    def hit(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        if self.fired or method != self.method:
+            return False
+        if self.when is not None and not self.when(args, kwargs):
+            return False
+        self.seen += 1
+        if self.seen < self.nth:
+            return False
+        self.fired = True
+        return True
+
+
+class KillingExchange:
+    """The venue, until the kill point is reached; then `Killed`."""
+
+    def __init__(self, inner: Any, point: KillPoint, *, armed: bool = True) -> None:
+        self._inner = inner
+        self.point = point
+        self.armed = armed
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not self.armed or not self.point.hit(name, args, kwargs):
+                return target(*args, **kwargs)
+            if self.point.after:
+                target(*args, **kwargs)
+            raise Killed(f"killed at {name} ({'after' if self.point.after else 'before'})")
+
+        return call
+
+    def listener(self, kind: str, data: dict[str, object]) -> None:
+        """Service events: `event:<kind>` kill points fire here."""
+        if self.armed and self.point.hit(f"event:{kind}", (), data):
+            raise Killed(f"killed at event {kind} {data}")
+
+
+def reduce_only(args: tuple[Any, ...], _kwargs: dict[str, Any]) -> bool:
+    return bool(args and args[0].reduce_only)
+
+
+def opening(args: tuple[Any, ...], _kwargs: dict[str, Any]) -> bool:
+    return bool(args and not args[0].reduce_only)
+
+
+def stage_is(*stages: str) -> Match:
+    def match(_args: tuple[Any, ...], data: dict[str, Any]) -> bool:
+        return data.get("stage") in stages
+    return match
+
+
+class RefusePuts:
+    """The venue, refusing every opening put order for lack of margin (an unwind follows)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def place_order(self, request: Any) -> int:
+        if request.symbol.endswith("-P") and not request.reduce_only:
+            self.refused += 1
+            raise InsufficientFunds("insufficient available balance", code=10529,
+                                    endpoint="place_order")
+        return int(self._inner.place_order(request))
+
+
+# -- the world and its runs ---------------------------------------------------------------------
+@dataclass(slots=True)
+class World:
+    """One venue, one clock, one state directory: what survives a crash."""
+
+    specs: list[StrategySpec]
+    state_dir: Path
+    clock: ManualClock = field(default_factory=lambda: ManualClock(START))
+    seed: int = 0
+    venue: SimVenue = field(init=False)
+    runs: int = 0
+
+    def __post_init__(self) -> None:
+        self.venue = SimVenue(self.clock, seed=self.seed)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(environment=Environment.PAPER, base_url=None, api_key=None,
+                        api_secret=None, log_dir=self.state_dir.parent / "logs",
+                        state_dir=self.state_dir)
+
+    def start(self, exchange: Any | None = None,
+              listener: Callable[[str, dict[str, object]], None] | None = None) -> Runtime:
+        """Assemble a runtime as a fresh process would: launched now, reconciled."""
+        self.runs += 1
+        return assemble(self.settings, self.specs, clock=self.clock,
+                        exchange=exchange if exchange is not None else self.venue,
+                        launch=self.clock.now(), listener=listener)
+
+
+def run_until(runtime: Runtime, until: datetime, tick: timedelta) -> bool:
+    """Run the service until `until`; True when it was killed on the way."""
+    try:
+        runtime.service.run(tick.total_seconds(), until=until)
+    except Killed:
+        return True
+    return False
+
+
+def hard_kill(runtime: Runtime) -> None:
+    """What SIGKILL leaves: the file as committed; the process's memory is gone."""
+    runtime.store.connection.close()
+
+
+@dataclass(slots=True)
+class CrashRun:
+    killed: bool
+    killed_at: datetime | None
+    recovery: list[str]
+    runtime: Runtime
+
+
+def crash_and_recover(world: World, point: KillPoint, *, tick: timedelta, kill_by: datetime,
+                      until: datetime, restart_after: timedelta = timedelta(seconds=5),
+                      wrap: Callable[[Any], Any] = lambda venue: venue) -> CrashRun:
+    """Run until the kill point fires (or `kill_by`), restart, audit, run on to `until`."""
+    killer = KillingExchange(wrap(world.venue), point, armed=False)
+    first = world.start(killer, listener=killer.listener)
+    killer.armed = True
+    killed = run_until(first, kill_by, tick)
+    killed_at = world.clock.now() if killed else None
+    hard_kill(first)
+    world.clock.advance(restart_after)
+    second = world.start(wrap(world.venue))
+    recovery = audit(world.venue, second.store, world.specs)
+    run_until(second, until, tick)
+    return CrashRun(killed, killed_at, recovery, second)
+
+
+# -- the invariants ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class Executed:
+    bought: Decimal = ZERO
+    sold: Decimal = ZERO
+
+    def add(self, side: Side, qty: Decimal) -> None:
+        if side is Side.BUY:
+            self.bought += qty
+        else:
+            self.sold += qty
+
+
+def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str], Executed],
+                                                            list[str]]:
+    """What the venue executed, per (trade id, symbol), attributed through the store."""
+    problems: list[str] = []
+    owner_of_order: dict[int, str] = {}
+    for order in venue.order_records():
+        if order.trade_type == TRADE_TYPE_BLOCK:
+            continue
+        row = (store.find_by_client_order_id(order.client_order_id)
+               if order.client_order_id is not None else None)
+        if row is None:
+            problems.append(f"venue order {order.order_id} (client id {order.client_order_id},"
+                            f" {order.side.value} {order.qty} {order.symbol}) is not in the"
+                            " store's ledger")
+            continue
+        owner_of_order[order.order_id] = row.trade_id
+    for trade in venue.block_trades(EPOCH):
+        record = store.find_rfq(trade.request_id)
+        if record is None:
+            problems.append(f"block trade {trade.block_trade_id} of request {trade.request_id}"
+                            " is not in the store")
+            continue
+        for leg in trade.legs:
+            if leg.order_id is not None:
+                owner_of_order[leg.order_id] = record.trade_id
+    executed: dict[tuple[str, str], Executed] = defaultdict(Executed)
+    for record in venue.fill_records():
+        fill = record.fill
+        owner = owner_of_order.get(fill.order_id)
+        if owner is None:
+            problems.append(f"venue fill {fill.trade_id} ({fill.side.value} {fill.qty}"
+                            f" {fill.symbol}) belongs to no trade in the store")
+            continue
+        executed[(owner, fill.symbol)].add(fill.side, fill.qty)
+    return executed, problems
+
+
+def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[str]:
+    """Every invariant violation between the venue and the store, in words."""
+    executed, problems = venue_executions(venue, store)
+    trades = store.load_trades()
+    problems += _orphans(venue, store)
+    problems += _fills_match(trades, executed)
+    problems += _positions_explained(venue, store)
+    problems += _limits_kept(trades, specs)
+    return problems
+
+
+def _orphans(venue: SimVenue, store: Store) -> list[str]:
+    problems = []
+    for order in venue.open_orders():
+        row = (store.find_by_client_order_id(order.client_order_id)
+               if order.client_order_id is not None else None)
+        if row is None:
+            problems.append(f"working venue order {order.order_id} is unknown to the store")
+            continue
+        stage = store.trade_stage(row.trade_id)
+        if stage is None or stage.is_terminal:
+            problems.append(f"orphan: working order {order.order_id} ({order.symbol}) of"
+                            f" trade {row.trade_id}, which is {stage}")
+    return problems
+
+
+def _fills_match(trades: Iterable[Trade],
+                 executed: dict[tuple[str, str], Executed]) -> list[str]:
+    problems = []
+    known = set()
+    for trade in trades:
+        for leg in trade.legs:
+            known.add((trade.trade_id, leg.symbol))
+            done = executed.get((trade.trade_id, leg.symbol), Executed())
+            opened, closed = (done.bought, done.sold) if leg.side is Side.BUY \
+                else (done.sold, done.bought)
+            where = f"trade {trade.trade_id} ({trade.stage.value}) leg {leg.index} {leg.symbol}"
+            if opened != leg.filled_qty or closed != leg.closed_qty:
+                problems.append(f"{where}: the venue executed open {opened} / close {closed},"
+                                f" the store credits {leg.filled_qty} / {leg.closed_qty}")
+            if leg.filled_qty > leg.qty or opened > leg.qty:
+                problems.append(f"{where}: over-filled ({opened} on the venue, {leg.qty} wanted)")
+            if leg.closed_qty > leg.filled_qty or closed > opened:
+                problems.append(f"{where}: over-closed (venue {closed} of {opened})")
+    for (trade_id, symbol), done in executed.items():
+        if (trade_id, symbol) not in known:
+            problems.append(f"trade {trade_id} executed {symbol} ({done}) on no leg of it")
+    return problems
+
+
+def _positions_explained(venue: SimVenue, store: Store) -> list[str]:
+    """Venue positions equal what the store's trades hold; only active trades hold."""
+    expected: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    problems = []
+    for trade in store.load_trades():
+        held = [leg for leg in trade.legs if leg.open_qty > 0]
+        if held and trade.stage.is_terminal:
+            problems.append(f"trade {trade.trade_id} is {trade.stage.value} but still holds "
+                            + ", ".join(f"{leg.open_qty} {leg.symbol}" for leg in held))
+        for leg in held:
+            expected[leg.symbol] += leg.open_qty * leg.side.sign
+    found = {p.symbol: p.qty for p in venue.positions()}
+    problems += [f"position {symbol}: venue {found.get(symbol, ZERO)}, trades in the store"
+                 f" {expected.get(symbol, ZERO)}"
+                 for symbol in sorted(set(found) | set(expected))
+                 if found.get(symbol, ZERO) != expected.get(symbol, ZERO)]
+    return problems
+
+
+def _limits_kept(trades: Sequence[Trade], specs: Sequence[StrategySpec]) -> list[str]:
+    problems = []
+    for spec in specs:
+        own = [t for t in trades if t.strategy == spec.name]
+        per_day: dict[object, list[Trade]] = defaultdict(list)
+        for trade in own:
+            per_day[trade.created_at.date()].append(trade)
+        timing = spec.timing
+        for day, created in sorted(per_day.items(), key=lambda item: str(item[0])):
+            counted = [t for t in created if t.opened_at is not None]
+            if timing.max_trades_per_day is not None and \
+                    len(counted) > timing.max_trades_per_day:
+                problems.append(f"{spec.name}: {len(counted)} trades on {day}, at most"
+                                f" {timing.max_trades_per_day}")
+            if timing.max_attempts_per_day is not None and \
+                    len(created) > timing.max_attempts_per_day:
+                problems.append(f"{spec.name}: {len(created)} attempts on {day}, at most"
+                                f" {timing.max_attempts_per_day}")
+        if isinstance(spec.schedule, CycleSchedule):
+            problems += _cycles_kept(spec, own)
+    return problems
+
+
+def _cycles_kept(spec: StrategySpec, trades: Sequence[Trade]) -> list[str]:
+    """Per cycle of the schedule in force, at most `trades_per_cycle` trades (A1)."""
+    schedule = spec.schedule
+    assert isinstance(schedule, CycleSchedule)
+    per_cycle: dict[tuple[str, int | None], int] = defaultdict(int)
+    for trade in trades:
+        if trade.opened_at is not None:
+            per_cycle[(launch_of(trade), trade.cycle)] += 1
+    problems = [f"{spec.name}: {count} trades in cycle {cycle} of the launch {launch}, at"
+                f" most {schedule.trades_per_cycle}"
+                for (launch, cycle), count in sorted(per_cycle.items(), key=str)
+                if count > schedule.trades_per_cycle]
+    launches = sorted({launch_of(t) for t in trades})
+    if len(launches) > 1:
+        problems.append(f"{spec.name}: a restart began the schedule again: launches {launches}")
+    return problems
+
+
+def launch_of(trade: Trade) -> str:
+    return next((value for key, value in trade.metadata if key == "launch"), "?")
+
+
+def in_flight(store: Store, venue: SimVenue) -> list[str]:
+    """What is still working: nothing, once every execution has finished."""
+    problems = [f"trade {t.trade_id} still {t.stage.value}" for t in store.load_active_trades()]
+    problems += [f"execution of {trade_id} still saved" for trade_id in store.load_executions()]
+    problems += [f"ledger order {row.client_order_id} of {row.trade_id} still {row.status.value}"
+                 for row in store.live_orders()]
+    problems += [f"RFQ {record.rfq_key} still {record.state.value}"
+                 for record in store.active_rfqs()]
+    problems += [f"venue order {o.order_id} ({o.symbol}) still working"
+                 for o in venue.open_orders()]
+    problems += [f"venue position {p.symbol} {p.qty}" for p in venue.positions()]
+    return problems
+
+
+def trades_of(store: Store, strategy: str) -> list[Trade]:
+    return [t for t in store.load_trades() if t.strategy == strategy]
+
+
+def stages(trades: Iterable[Trade]) -> list[str]:
+    return [t.stage.value for t in trades]
