@@ -207,23 +207,30 @@ def flatten(store: Store, dispatcher: Dispatcher, exchange: Exchange, clock: Clo
     store.audit("flatten", trade_id, "started", rounds=limits.rounds)
     lines: list[str] = []
     for number in range(1, limits.rounds + 1):
+        started = clock.now()
         trade = credit_trade(store, trade_id)
         if trade.is_flat:
             break
         planned = _plan_round(store, exchange, trade)
-        lines += [f"round {number}: {note}" for note in planned.notes]
-        events = dispatcher.execute(planned.commands)
-        lines += [f"round {number}: {_placed_line(command)}" for command in planned.commands]
-        lines += [f"round {number}: order {e.client_order_id} not placed: {e.message}"
-                  for e in events if isinstance(e, OrderRejected)]
-        _mark_closing(store, trade_id, events, clock.now())
+        lines += _place(store, dispatcher, clock, trade_id, planned, f"round {number}: ")
         if planned.commands:
             _follow(store, dispatcher, clock, trade_id, limits)
-        elif planned.retry and number < limits.rounds:
-            clock.sleep(limits.requote_after.total_seconds())
-        else:
-            break
+        elif not planned.retry:
+            break  # nothing placeable now will become placeable by waiting
+        if planned.retry and number < limits.rounds:
+            clock.sleep((started + limits.requote_after - clock.now()).total_seconds())
     return _finish(store, trade_id, clock.now(), lines, limits.rounds)
+
+
+def _place(store: Store, dispatcher: Dispatcher, clock: Clock, trade_id: str,
+           planned: _Round, prefix: str) -> list[str]:
+    """Send the round's orders; what happened, as lines."""
+    events = dispatcher.execute(planned.commands)
+    _mark_closing(store, trade_id, events, clock.now())
+    return [*(f"{prefix}{note}" for note in planned.notes),
+            *(f"{prefix}{_placed_line(command)}" for command in planned.commands),
+            *(f"{prefix}order {e.client_order_id} not placed: {e.message}"
+              for e in events if isinstance(e, OrderRejected))]
 
 
 def credit_trade(store: Store, trade_id: str) -> Trade:
