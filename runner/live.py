@@ -22,12 +22,20 @@ import schedule
 from loguru import logger
 
 from runner.alerts import LogAlerter, build_alerter
-from runner.config import ConfigError, Settings, load_settings_from_env
+from runner.config import ConfigError, Environment, Settings, load_settings_from_env
 from runner.domain.clock import SystemClock
+from runner.exchange.sim.venue_state import VenueStateTooNew
 from runner.health import HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
 from runner.reconcile import fresh_start_blocked
-from runner.runtime import PRODUCTION_BANNER, Runtime, assemble, build_exchange
+from runner.runtime import (
+    PRODUCTION_BANNER,
+    Runtime,
+    SavedPaperVenue,
+    assemble,
+    build_exchange,
+    open_paper_exchange,
+)
 from runner.service import TickReport, TooManyFailures
 from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK, _load_specs
 from runner.spec.convert import duration as parse_duration
@@ -63,8 +71,19 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         return 2
     clock = SystemClock()
     launch = clock.now()
-    exchange = build_exchange(settings, clock, seed=args.seed if args.seed is not None
-                              else int(launch.timestamp()))
+    seed = args.seed if args.seed is not None else int(launch.timestamp())
+    paper: SavedPaperVenue | None = None
+    if settings.environment is Environment.PAPER:
+        try:
+            paper, lines, alarming = open_paper_exchange(settings, clock, seed)
+        except VenueStateTooNew as error:  # written by a newer runner: upgrade, not delete
+            print(f"runner run: {error}", file=sys.stderr)
+            return 2
+        for line in lines:
+            (logger.critical if alarming else logger.info)(line)
+        exchange: Any = paper
+    else:
+        exchange = build_exchange(settings, clock, seed=seed)
     store_path = default_store_path(settings.state_dir)
     if args.fresh and not _fresh_start_allowed(store_path, settings, clock, exchange):
         return 2
@@ -76,7 +95,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     _announce(runtime, specs)
     _install_signal_handlers(runtime)
     try:
-        return _loop(runtime, tick_seconds, alerter)
+        return _loop(runtime, tick_seconds, alerter, paper)
     finally:
         alerter.close()
 
@@ -123,7 +142,8 @@ def _install_signal_handlers(runtime: Runtime) -> None:
         signal.signal(signal.SIGBREAK, stop)
 
 
-def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
+def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
+          paper: SavedPaperVenue | None) -> int:
     monitor = HealthMonitor(runtime.exchange, runtime.clock, alerter=alerter)
     jobs = schedule.Scheduler()
     jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, monitor)
@@ -135,6 +155,8 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error)
+        if paper is not None:
+            paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
 
     code = 0
@@ -145,6 +167,8 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter) -> int:
         code = EXIT_FAILURE_STREAK
     finally:
         _stop(runtime)
+        if paper is not None:
+            paper.save()
     return code
 
 

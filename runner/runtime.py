@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from loguru import logger
 
 from runner.alerts import Alerter
 from runner.config import Environment, Settings
@@ -21,6 +24,7 @@ from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
 from runner.exchange.sim.faults import FaultPlan
 from runner.exchange.sim.faulty import FaultyExchange
+from runner.exchange.sim.persistence import PaperVenueSaver, open_paper_venue
 from runner.exchange.sim.venue import SimVenue
 from runner.reconcile import ReconcileReport, reconcile
 from runner.service import Listener, Service
@@ -45,6 +49,50 @@ def build_exchange(settings: Settings, clock: Clock, *, seed: int = 0,
     from runner.exchange.coincall.client import CoincallClient
 
     return CoincallClient.from_settings(settings, clock)
+
+
+WRITE_METHODS = frozenset({"place_order", "cancel_order", "create_rfq", "accept_quote",
+                           "cancel_rfq"})
+
+
+class SavedPaperVenue:
+    """The paper venue, saved to the state directory after every write (and every tick).
+
+    Saving right after each write leaves no window in which a kill loses an order the
+    store already knows about; reads pass straight through.
+    """
+
+    def __init__(self, venue: SimVenue, saver: PaperVenueSaver) -> None:
+        self._saver = saver
+        self._venue = venue
+
+    def save(self) -> None:
+        try:
+            self._saver.save_if_changed()
+        except OSError as error:
+            logger.error("paper venue could not be saved to {}: {}", self._saver.path, error)
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._venue, name)
+        if name not in WRITE_METHODS:
+            return target
+
+        def write_then_save(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return target(*args, **kwargs)
+            finally:
+                self.save()
+
+        return write_then_save
+
+
+def open_paper_exchange(settings: Settings, clock: Clock,
+                        seed: int) -> tuple[SavedPaperVenue, list[str], bool]:
+    """The persistent paper venue of the state directory: (venue, report lines, alert?)."""
+    opening = open_paper_venue(settings.state_dir, clock, seed)
+    venue = SavedPaperVenue(opening.venue, PaperVenueSaver(opening.venue, opening.path))
+    venue.save()  # the seed is fixed from the first start on
+    return venue, list(opening.lines()), opening.needs_alert
 
 
 @dataclass(slots=True)
