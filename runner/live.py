@@ -206,8 +206,6 @@ def _stop(runtime: Runtime) -> None:
 def _log_tick(report: TickReport) -> None:
     for name, error in report.strategy_errors:
         logger.bind(strategy=name).error("strategy isolated for this tick: {}", error)
-    for alert in report.alerts:
-        logger.bind(channel="alert").critical(alert)
     if report.snapshot_failures:
         logger.warning("reads failed this tick: {}", "; ".join(report.snapshot_failures))
 

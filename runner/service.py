@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from runner.alerts import Alerter
+from runner.alerts import Alerter, AlertLevel
 from runner.domain.clock import Clock
 from runner.domain.commands import Event
 from runner.domain.instruments import Underlying
@@ -87,6 +87,7 @@ class Service:
         self._listener = listener or (lambda _kind, _data: None)
         self._stop = threading.Event()
         self.watch = MarketWatch(alerter)
+        self._alerter = alerter
         self.last_snapshot: MarketSnapshot | None = None
         self.failure_streak = 0
         self.ticks = 0
@@ -200,11 +201,21 @@ class Service:
                                            "reason": trade.transitions[-1].reason})
         for alert in alerts:
             report.alerts.append(alert)
-            self._listener("alert", {"trade": trade.trade_id, "text": alert})
+            self._page(trade, alert)
         if trade.stage.is_terminal:
             report.finished.append(trade)
         if commands:
             self._pending_events.extend(self._dispatcher.execute(commands))
+
+    def _page(self, trade: Trade, text: str) -> None:
+        """An execution alert (B1: a close that gave up) reaches every alert channel.
+
+        Keyed per trade, so two trades' pages never de-duplicate each other.
+        """
+        self._listener("alert", {"trade": trade.trade_id, "text": text})
+        if self._alerter is not None:
+            self._alerter.alert(f"trade.{trade.trade_id}", text, level=AlertLevel.CRITICAL,
+                                strategy=trade.strategy)
 
     # -- decisions -----------------------------------------------------------------------
     def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,

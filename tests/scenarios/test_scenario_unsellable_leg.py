@@ -106,8 +106,6 @@ def test_when_the_bids_return_in_time_the_put_closes_and_the_trade_is_closed(bid
     assert scenario.alerts() == []
 
 
-@pytest.mark.xfail(strict=True, reason="requests.md R-S3: execution alerts (B1 exhaustion) "
-                   "reach the tick report and the log, never the Alerter's channels")
 def test_the_exhausted_close_pages_through_the_alert_channel(bidless_put):
     scenario, trade_id, put = bidless_put
     scenario.run_for(timedelta(minutes=2))
