@@ -84,6 +84,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         exchange: Any = paper
     else:
         exchange = build_exchange(settings, clock, seed=seed)
+        if not _key_may_trade(exchange):
+            return 2
     store_path = default_store_path(settings.state_dir)
     if args.fresh and not _fresh_start_allowed(store_path, settings, clock, exchange):
         return 2
@@ -98,6 +100,22 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         return _loop(runtime, tick_seconds, alerter, paper)
     finally:
         alerter.close()
+
+
+def _key_may_trade(exchange: Any) -> bool:
+    """Refuse to start with a read-only or rejected key; an unreachable exchange is not fatal
+    (the loop retries and reconciliation waits for it)."""
+    from runner.exchange.errors import AuthenticationFailed, ExchangeError
+
+    try:
+        exchange.require_trading_key()
+    except AuthenticationFailed as error:
+        logger.critical("refusing to start: {}", error)
+        print(f"runner run: refusing to start: {error}", file=sys.stderr)
+        return False
+    except ExchangeError as error:
+        logger.warning("could not check the API key yet ({}); starting, will retry reads", error)
+    return True
 
 
 def _fresh_start_allowed(store_path: Path, settings: Settings, clock: SystemClock,

@@ -1,0 +1,45 @@
+"""`runner run` on testnet/production refuses a key that may not trade (over real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import pytest
+
+from runner.config import Secret
+from runner.domain.clock import SystemClock
+from runner.exchange.coincall.client import CoincallClient
+from runner.exchange.sim.faults import FaultKind, FaultRule
+from runner.exchange.sim.server import SimServer
+from runner.exchange.sim.venue import SimVenue
+from runner.live import _key_may_trade
+
+KEY, SECRET = "live-check-key", "live-check-secret"
+
+
+@pytest.fixture
+def server() -> Iterator[SimServer]:
+    clock = SystemClock()
+    with SimServer(SimVenue(clock, seed=1), KEY, SECRET, clock).start() as running:
+        yield running
+
+
+def client_for(server: SimServer) -> CoincallClient:
+    return CoincallClient(base_url=server.base_url, api_key=Secret(KEY),
+                          api_secret=Secret(SECRET), clock=SystemClock(), sleep=lambda _s: None)
+
+
+def test_a_trading_key_may_start(server: SimServer) -> None:
+    assert _key_may_trade(client_for(server))
+
+
+def test_a_rejected_key_refuses_to_start(server: SimServer) -> None:
+    server.faults.add(FaultRule(endpoint="api_key_info", kind=FaultKind.ERROR, code=10560,
+                                message="invalid apiKey"))
+    assert not _key_may_trade(client_for(server))
+
+
+def test_an_unreachable_exchange_does_not_stop_the_start(server: SimServer) -> None:
+    """The loop retries reads; refusing here would turn an outage into a crash loop."""
+    server.faults.add(FaultRule(endpoint="api_key_info", kind=FaultKind.HTTP_5XX))
+    assert _key_may_trade(client_for(server))
+
