@@ -188,10 +188,10 @@ class Service:
                 report.strategy_errors.append((trade.strategy, repr(error)))
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
-            self._apply(step.trade, step.state, step.commands, step.alerts, report)
+            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _apply(self, trade: Trade, state: object, commands: Sequence[object],
-               alerts: Sequence[str], report: TickReport) -> None:
+               alerts: Sequence[str], report: TickReport, notes: Sequence[str] = ()) -> None:
         """Persist the step first, then send its commands (intents are written by dispatch)."""
         previous = self._book.trade(trade.trade_id)
         self._book.save(trade, state)
@@ -199,6 +199,9 @@ class Service:
             self._listener("trade_stage", {"trade": trade.trade_id, "strategy": trade.strategy,
                                            "stage": trade.stage.value,
                                            "reason": trade.transitions[-1].reason})
+        for note in notes:
+            self._listener("execution_note", {"trade": trade.trade_id,
+                                              "strategy": trade.strategy, "text": note})
         for alert in alerts:
             report.alerts.append(alert)
             self._page(trade, alert)
@@ -244,7 +247,7 @@ class Service:
         self._listener("trade_created", {"trade": trade_id, "strategy": spec.name,
                                          "legs": [leg.symbol for leg in trade.legs]})
         step = start_open(trade, spec.execution.open, snapshot, now)
-        self._apply(step.trade, step.state, step.commands, step.alerts, report)
+        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _close(self, spec: StrategySpec, close: CloseDecision, snapshot: MarketSnapshot,
                now: datetime, report: TickReport) -> None:
@@ -260,7 +263,7 @@ class Service:
         trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"{close.reason}: {close.detail}", now)
         report.closing.append(trade.trade_id)
         step = start_close(trade, spec.execution.close, close.reason, snapshot, now)
-        self._apply(step.trade, step.state, step.commands, step.alerts, report)
+        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _settle(self, trade: Trade, snapshot: MarketSnapshot, now: datetime,
                 report: TickReport) -> None:

@@ -24,6 +24,7 @@ from tests.scenarios.helpers_scenarios import MONDAY_10, Scenario, shipped
 
 T = MONDAY_10
 RFQ_TIMEOUT = timedelta(minutes=5)
+CLOSE_RFQ_TIMEOUT = timedelta(seconds=30)  # profile rfq_fast_close (lessons B13)
 RUN = timedelta(minutes=48)  # the last close (T+41m) plus a timed-out close RFQ and fills
 
 
@@ -118,8 +119,8 @@ def test_without_an_acceptable_quote_the_rfq_times_out_and_limit_orders_open_and
         _, _, close_at = _window(trade.cycle)
         assert trade.execution == "limit"
         assert trade.opened_at >= trade.created_at + RFQ_TIMEOUT
-        assert close_at + RFQ_TIMEOUT <= trade.closed_at < close_at + RFQ_TIMEOUT + \
-            timedelta(minutes=1)
+        assert close_at + CLOSE_RFQ_TIMEOUT <= trade.closed_at < close_at + \
+            CLOSE_RFQ_TIMEOUT + timedelta(minutes=1)
         records = by_fallback.runtime.store.rfqs_for_trade(trade.trade_id)
         assert {r.purpose for r in records} == {OrderPurpose.OPEN, OrderPurpose.CLOSE}
         assert all(r.state is RfqLedgerState.CANCELLED for r in records)
