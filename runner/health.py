@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from runner.alerts import apply_problems
 from runner.domain.clock import Clock
 from runner.domain.snapshot import Account, MarketSnapshot, Position
 from runner.exchange.errors import ExchangeError
+from runner.files import Replace, write_text_atomically
 from runner.log import HEALTH_CHANNEL, redact
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ if TYPE_CHECKING:
 HEARTBEAT_FILE_NAME: Final = "heartbeat.json"
 DEFAULT_MAX_AGE: Final = timedelta(seconds=120)
 DEFAULT_MAX_UNCHANGED: Final = timedelta(seconds=60)  # lessons C1
-_REPLACE_ATTEMPTS: Final = 5
-_REPLACE_PAUSE_SECONDS: Final = 0.05
 
-Replace = Callable[[Path, Path], None]
 T = TypeVar("T")
 
 
@@ -100,20 +97,14 @@ def heartbeat_path(state_dir: Path) -> Path:
 
 def write_heartbeat(state_dir: Path, heartbeat: Heartbeat, *, replace: Replace = os.replace
                     ) -> Path:
-    """Replace the heartbeat file atomically; raise OSError when it cannot be written."""
+    """Replace the heartbeat file atomically; raise OSError when it cannot be written.
+
+    Not fsynced: it is liveness, not memory (a beat torn by a power loss reads as stale).
+    """
     path = heartbeat_path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(heartbeat.to_json(), sort_keys=True) + "\n", encoding="utf-8")
-    for attempt in range(1, _REPLACE_ATTEMPTS + 1):
-        try:
-            replace(temp, path)
-            return path
-        except PermissionError:  # Windows: a reader has the file open right now
-            if attempt == _REPLACE_ATTEMPTS:
-                raise
-            time.sleep(_REPLACE_PAUSE_SECONDS)
-    raise AssertionError("unreachable")  # pragma: no cover
+    write_text_atomically(path, json.dumps(heartbeat.to_json(), sort_keys=True) + "\n",
+                          replace=replace, durable=False)
+    return path
 
 
 def read_heartbeat(state_dir: Path) -> Heartbeat:

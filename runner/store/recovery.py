@@ -11,12 +11,12 @@ it) or too new is not damaged: that error is raised as is, never quarantined.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from runner.domain.clock import Clock
+from runner.files import quarantine as quarantine_file
 from runner.store.store import Store, StoreUnreadable
 
 _COMPANIONS = ("-wal", "-shm", "-journal")
@@ -62,20 +62,4 @@ def open_store(path: Path, clock: Clock) -> StoreOpening:
 
 def quarantine(path: Path, now: datetime) -> Path:
     """Move the store file and its companions aside; return the new name of the file."""
-    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-    target = _free_name(path.with_name(f"{path.name}.corrupt-{stamp}"))
-    os.replace(path, target)
-    for suffix in _COMPANIONS:
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, target.with_name(target.name + suffix))
-    return target
-
-
-def _free_name(candidate: Path) -> Path:
-    number = 1
-    chosen = candidate
-    while chosen.exists():
-        chosen = candidate.with_name(f"{candidate.name}-{number}")
-        number += 1
-    return chosen
+    return quarantine_file(path, now, companions=_COMPANIONS)

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,11 +30,11 @@ from runner.domain.clock import Clock
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.venue import SimVenue
 from runner.exchange.sim.venue_state import VenueStateError, VenueStateTooNew, config_fingerprint
+from runner.files import Replace, write_json_atomically
+from runner.files import quarantine as quarantine_file
 
 PAPER_VENUE_FILE_NAME: Final = "paper-venue.json"
-_TEMP_PREFIX: Final = ".tmp-"
 
-Replace = Callable[[str | os.PathLike[str], str | os.PathLike[str]], None]
 
 
 def paper_venue_path(state_dir: Path) -> Path:
@@ -153,45 +151,13 @@ class PaperVenueSaver:
 
 
 def write_state_atomically(path: Path, data: object, *, replace: Replace = os.replace) -> None:
-    """Write `data` as JSON to `path` so readers see the old file or the new, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stray in path.parent.glob(f"{_TEMP_PREFIX}{path.name}.*"):
-        stray.unlink(missing_ok=True)  # left by a crash before a rename
-    text = json.dumps(data, separators=(",", ":")) + "\n"
-    descriptor, temp_name = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{path.name}.",
-                                             dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open a directory for fsync; os.replace is atomic there
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+    """Write `data` as compact JSON to `path`: readers see the old file or the new."""
+    write_json_atomically(path, data, replace=replace, compact=True)
 
 
 def quarantine(path: Path, now: datetime) -> Path:
     """Rename a damaged file to `<name>.corrupt-<UTC>` (never deleted); return the new path."""
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    candidate = target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    number = 1
-    while target.exists():
-        target = candidate.with_name(f"{candidate.name}-{number}")
-        number += 1
-    os.replace(path, target)
-    return target
+    return quarantine_file(path, now)
 
 
 def _quarantine_or_none(path: Path, now: datetime) -> Path | None:
