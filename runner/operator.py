@@ -103,6 +103,7 @@ class Session:
     exchange: Exchange
     store: Store | None
     read_only: bool = False
+    notes: tuple[str, ...] = ()
     closers: ExitStack = field(default_factory=ExitStack)
 
     @property
@@ -118,27 +119,50 @@ class Session:
         self.closers.close()
 
 
-def open_exchange(settings: Settings, clock: Clock, seed: int = 0) -> Exchange:
-    """The venue of the settings' environment, as `runner run` builds it.
+def open_exchange(settings: Settings, clock: Clock, state_dir: Path, *,
+                  read_only: bool) -> tuple[Exchange, tuple[str, ...]]:
+    """The venue of the settings' environment, as `runner run` opens it, and notes on it.
 
-    Paper: the in-process simulated venue. It lives in one process, so a command run
-    beside (not inside) the paper service sees a fresh venue with no positions.
+    Paper: the simulated account the paper service saved in the state directory (saved
+    again after every write); `list` restores it without saving. With no saved account,
+    a new empty one that is never saved (nothing on it needs a decision).
     """
-    from runner.runtime import build_exchange
+    if not settings.is_paper:
+        from runner.exchange.coincall.client import CoincallClient
 
-    return build_exchange(settings, clock, seed=seed)
+        return CoincallClient.from_settings(settings, clock), ()
+    from runner.exchange.sim.persistence import paper_venue_path, read_state
+    from runner.exchange.sim.venue import SimVenue
+
+    path = paper_venue_path(state_dir)
+    if not path.exists():
+        return SimVenue(clock), (f"paper: no saved paper account at {path}; this command"
+                                 " sees a new, empty simulated account",)
+    try:
+        venue = SimVenue.from_state(clock, read_state(path))
+    except Exception as error:  # any failure to restore is reported, never a crash
+        raise Refused(f"the saved paper account {path} cannot be read ({error}); the"
+                      " paper service quarantines it at its next start") from None
+    if read_only:
+        return venue, (f"paper: the simulated account saved in {path} (read-only)",)
+    from runner.runtime import open_paper_exchange
+
+    saved, lines, _ = open_paper_exchange(replace(settings, state_dir=state_dir), clock, 0)
+    return saved, tuple(lines)  # type: ignore[return-value]
 
 
 def open_session(settings: Settings, state_dir: Path, clock: Clock, *, read_only: bool,
                  create_store: bool = False, exchange: Exchange | None = None) -> Session:
-    """Open store and exchange for one command; raise Refused when the store cannot be used."""
+    """Open store and exchange for one command; raise Refused when either cannot be used."""
     closers = ExitStack()
+    notes: tuple[str, ...] = ()
     try:
+        if exchange is None:
+            exchange, notes = open_exchange(settings, clock, state_dir, read_only=read_only)
+            closers.callback(getattr(exchange, "close", None) or getattr(
+                exchange, "save", lambda: None))  # REST session; paper account saved
         store = (_open_read_only(state_dir, clock, closers) if read_only
                  else _open_writable(state_dir, clock, create_store, closers))
-        if exchange is None:
-            exchange = open_exchange(settings, clock)
-            closers.callback(getattr(exchange, "close", lambda: None))
         if read_only:
             from runner.read_only import ReadOnlyExchange
 
@@ -146,7 +170,7 @@ def open_session(settings: Settings, state_dir: Path, clock: Clock, *, read_only
     except BaseException:
         closers.close()
         raise
-    return Session(settings, state_dir, clock, exchange, store, read_only, closers)
+    return Session(settings, state_dir, clock, exchange, store, read_only, notes, closers)
 
 
 def _open_read_only(state_dir: Path, clock: Clock, closers: ExitStack) -> Store | None:

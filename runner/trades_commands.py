@@ -179,9 +179,8 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
     except Refused as error:
         return _fail(name, str(error))
     try:
-        if settings.is_paper:
-            print("paper: the simulated venue lives inside one process; this command sees"
-                  " its own venue, not the paper service's", file=sys.stderr)
+        for note in session.notes:
+            print(note, file=sys.stderr)
         return _act(session, name, action, detail)
     finally:
         session.close()

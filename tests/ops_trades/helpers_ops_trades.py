@@ -149,3 +149,22 @@ def fresh_heartbeat(state_dir: Path) -> None:
 def stale_heartbeat(state_dir: Path) -> None:
     write_heartbeat(state_dir, Heartbeat(at=datetime.now(UTC) - timedelta(minutes=10), tick=9,
                                          environment="testnet", strategies=()))
+
+
+def saved_paper_account(state_dir: Path, *holdings: tuple[OptionKind, Side, str]) -> Any:
+    """What a stopped paper service leaves in its state directory: the saved simulated
+    account, holding the given positions; returns the venue as saved."""
+    from runner.exchange.sim.persistence import PaperVenueSaver, open_paper_venue
+
+    opening = open_paper_venue(state_dir, SystemClock(), seed=11)
+    for kind, side, qty in holdings:
+        hold(opening.venue, liquid_quote(opening.venue, kind), side, qty)
+    PaperVenueSaver(opening.venue, opening.path).save()
+    return opening.venue
+
+
+def paper_positions(state_dir: Path) -> dict[str, Decimal]:
+    """The positions of the paper account saved in `state_dir`, read back from the file."""
+    from runner.exchange.sim.persistence import open_paper_venue
+
+    return positions(open_paper_venue(state_dir, SystemClock(), seed=0).venue)
