@@ -106,9 +106,9 @@ schedule:
   count: 2
   trades_per_cycle: 1
 execution:
-  open: {mode: rfq, timeout: 5m, min_improvement_pct: 0,
+  open: {mode: rfq, timeout: 1m, min_improvement_pct: 0,
          fallback: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}}
-  close: {mode: rfq, timeout: 5m, min_improvement_pct: 0,
+  close: {mode: rfq, timeout: 1m, min_improvement_pct: 0,
           fallback: {mode: limit, fill_timeout: 30s, requote_rounds: 10, aggressive_buffer_pct: 2}}
 exits:
   - end_of_cycle: true
