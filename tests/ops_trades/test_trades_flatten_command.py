@@ -11,6 +11,8 @@ from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.store.store import Store, default_store_path
 from tests.ops_trades.helpers_ops_trades import (
+    KEY,
+    SECRET,
     audit,
     fresh_heartbeat,
     hold,
@@ -160,6 +162,10 @@ def test_production_flatten_without_yes_is_refused_and_nothing_is_sent(capsys,
     confirmed = run_cli(capsys, "trades", "flatten", "t-1", "--yes", *FAST)
     assert confirmed.code == 0, confirmed.out + confirmed.err
     assert positions(production.venue) == {}
+    everything = result.out + result.err + confirmed.out + confirmed.err + str(
+        audit(production.state_dir))
+    assert KEY not in everything
+    assert SECRET not in everything
 
 
 def test_flatten_is_refused_while_the_service_runs(capsys, loopback) -> None:
