@@ -50,6 +50,9 @@ class ReadOnlyExchange:
     def index_price(self, underlying: Underlying) -> Decimal:
         return self._exchange.index_price(underlying)
 
+    def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
+        return self._exchange.delivery_price(underlying, expiry)
+
     def get_order(self, *, order_id: int | None = None,
                   client_order_id: int | None = None) -> Order | None:
         return self._exchange.get_order(order_id=order_id, client_order_id=client_order_id)

@@ -48,6 +48,15 @@ class Exchange(Protocol):
         """The underlying's index price in USD."""
         ...
 
+    def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
+        """The settlement (delivery) price the venue cash-settled `expiry` at, in USD.
+
+        Expired options settle at intrinsic value against this price, published at the
+        expiry moment (08:00 UTC); None until it is published (lessons G2). Never a
+        guess: a caller without it waits, it does not settle at an index of its own.
+        """
+        ...
+
     # -- orders ----------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> int:
         """Place a limit order and return the exchange order id (an ack, not a fill).

@@ -115,7 +115,7 @@ def _fault(plan: FaultPlan, endpoint: str, kind: FaultKind, **options: object) -
 # -- every port method ------------------------------------------------------------------------
 def test_the_client_implements_every_port_method_with_the_ports_signature() -> None:
     """F7: adapter contract covers every method."""
-    assert len(PORT_METHODS) == 18
+    assert len(PORT_METHODS) == 19
     for name in PORT_METHODS:
         ours = inspect.signature(getattr(CoincallClient, name))
         theirs = inspect.signature(getattr(Exchange, name))
@@ -140,6 +140,25 @@ def test_market_data_over_rest_matches_the_venue(client: CoincallClient,
             == {q.symbol for q in venue.option_chain(Underlying.BTC)})
     book = client.orderbook(quote.symbol)
     assert book.best_bid == venue.orderbook(quote.symbol).best_bid
+
+
+def test_the_delivery_price_over_rest_is_the_venues_settlement_price(
+        client: CoincallClient, venue: SimVenue, sim_clock: ManualClock, plan: FaultPlan,
+        sleeps: RecordingSleep) -> None:
+    """G2: the client parses the sim's get-delivery-prices answer and matches 08:00 ms."""
+    tomorrow = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert client.delivery_price(Underlying.BTC, tomorrow) is None  # not yet: no call
+    today = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # settled before START (10:00)
+    assert client.delivery_price(Underlying.BTC, today) is None  # before the venue began
+    sim_clock.set(tomorrow + timedelta(seconds=9))
+    for underlying in Underlying:
+        published = venue.delivery_price(underlying, tomorrow)
+        assert published is not None
+        assert client.delivery_price(underlying, tomorrow) == published
+    _fault(plan, "delivery_price", FaultKind.HTTP_5XX)  # cached: the venue is not asked
+    assert client.delivery_price(Underlying.BTC, tomorrow) == venue.delivery_price(
+        Underlying.BTC, tomorrow)
+    assert plan.fired() == [0]
 
 
 def test_an_order_lives_and_is_cancelled_over_rest(client: CoincallClient,
@@ -221,6 +240,7 @@ def test_the_rfq_taker_flow_over_rest(client: CoincallClient, venue: SimVenue,
     ("instruments", FaultKind.DISCONNECT, {}),
     ("option_chain", FaultKind.MALFORMED, {}),
     ("fills", FaultKind.ERROR, {"code": 10000, "message": "try again later"}),
+    ("delivery_price", FaultKind.HTTP_5XX, {}),
 ], ids=lambda value: getattr(value, "value", None) if isinstance(value, FaultKind) else None)
 def test_a_faulty_read_is_retried_with_backoff_and_then_answers(
         client: CoincallClient, venue: SimVenue, plan: FaultPlan, sleeps: RecordingSleep,
@@ -236,6 +256,8 @@ def test_a_faulty_read_is_retried_with_backoff_and_then_answers(
         "option_chain": lambda: client.option_chain(Underlying.BTC, _quote(venue).instrument
                                                     .expiry, fresh=True),
         "fills": lambda: client.fills(sim_clock.now() - timedelta(hours=1)),
+        "delivery_price": lambda: client.delivery_price(Underlying.BTC,
+                                                        datetime(2026, 3, 2, 8, 0, tzinfo=UTC)),
     }[endpoint]
     read()
     assert sleeps.calls[:2] == [1.0, 2.0]

@@ -15,6 +15,7 @@ limits and the market-data cache, and adds the decisions that need the port's vi
   `block_trades`.
 - Instruments and chains are cached (30 s TTL, LRU 100); orders, positions, account
   and books are always read live. There is no constant fallback for any price (C2).
+  Published delivery (settlement) prices never change and are kept without a TTL.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ _HISTORY_PAGE_SIZE: Final = 100
 _OPEN_ORDERS_PAGE_SIZE: Final = 500
 _BLOCK_TRADE_PAGE_SIZE: Final = 49
 _MAX_HISTORY_SPAN: Final = timedelta(days=89)
+_DELIVERY_CACHE_ENTRIES: Final = 2000  # published settlement prices kept (never stale)
 
 
 class CoincallClient:
@@ -82,6 +84,7 @@ class CoincallClient:
                                     session=session, session_factory=session_factory)
         self._cache: TtlCache[tuple[Any, ...]] = TtlCache(now=clock.now, ttl=cache_ttl,
                                                           max_entries=cache_entries)
+        self._deliveries: dict[tuple[Underlying, int], Decimal] = {}
         self._rfq_accept = ep.RFQ_ACCEPT.with_body(rfq_body)
         self._rfq_cancel = ep.RFQ_CANCEL.with_body(rfq_body)
 
@@ -161,6 +164,28 @@ class CoincallClient:
             raise ExchangeUnavailable(f"no index price for {underlying.index_name}",
                                       endpoint=ep.FUTURES_SYMBOL.name)
         return price
+
+    def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
+        """The settlement price of `expiry` (public `get-delivery-prices/v1`, 1 call/s).
+
+        UNCERTAIN: coincall-api.md names the call but not its answer; the fields read are
+        guesses (`deliveryPrice`/`price`, `deliveryTime`/`time`/`endTime` in epoch ms, see
+        `wire.market.delivery_prices`) and an answer with none of them raises
+        MalformedResponse naming them, so a changed shape is loud, never a settlement at
+        0. The row whose time is the expiry's 08:00 UTC in ms is the one. Published prices
+        never change, so each is cached for good; an expiry still in the future is None
+        without a call.
+        """
+        expiry_ms = to_epoch_ms(expiry)
+        known = self._deliveries.get((underlying, expiry_ms))
+        if known is not None or expiry > self._clock.now():
+            return known
+        data = self._call(ep.DELIVERY_PRICES, {"symbol": underlying.index_name})
+        for at, price in wire_market.delivery_prices(data, underlying.index_name).items():
+            self._deliveries[(underlying, at)] = price
+        while len(self._deliveries) > _DELIVERY_CACHE_ENTRIES:
+            del self._deliveries[min(self._deliveries, key=lambda key: key[1])]
+        return self._deliveries.get((underlying, expiry_ms))
 
     def _index_from_option_detail(self, underlying: Underlying) -> Decimal | None:
         now = self._clock.now()

@@ -45,6 +45,7 @@ class RateClass(Enum):
     ACCOUNT = "account"
     TRADING = "trading"
     RFQ = "rfq"
+    DELIVERY_PRICES = "delivery prices"
 
     @property
     def limit(self) -> RateLimit:
@@ -60,6 +61,7 @@ RATE_LIMITS: Final[Mapping[RateClass, RateLimit]] = {
     RateClass.ACCOUNT: RateLimit(2, timedelta(seconds=1)),
     RateClass.TRADING: RateLimit(30, timedelta(seconds=2)),
     RateClass.RFQ: RateLimit(5, timedelta(seconds=1)),  # unlisted: our own cap
+    RateClass.DELIVERY_PRICES: RateLimit(1, timedelta(seconds=1)),
 }
 
 
@@ -103,6 +105,8 @@ ORDERBOOK: Final = _get("orderbook", "/open/option/order/orderbook/v1/{symbol}",
                         RateClass.ORDERBOOK)
 FUTURES_SYMBOL: Final = _get("futures market", "/open/futures/market/symbol/v1",
                              RateClass.MARKET_DATA)
+DELIVERY_PRICES: Final = _get("delivery prices", "/open/option/get-delivery-prices/v1",
+                              RateClass.DELIVERY_PRICES, signed=False)
 
 # -- orders (6.2) ------------------------------------------------------------------------
 PLACE_ORDER: Final = _post("place order", "/open/option/order/create/v1", BodyKind.JSON,
@@ -133,6 +137,6 @@ RFQ_LIST: Final = _get("rfq list", f"{_BLOCK}/rfqList/v1", RateClass.RFQ)
 BLOCK_TRADES: Final = _get("block trades", f"{_BLOCK}/trade-detail/private/v1", RateClass.RFQ)
 
 ALL: Final = (SERVER_TIME, INSTRUMENTS, OPTION_CHAIN, OPTION_DETAIL, ORDERBOOK, FUTURES_SYMBOL,
-              PLACE_ORDER, CANCEL_ORDER, SINGLE_ORDER, OPEN_ORDERS, TRADE_HISTORY, POSITIONS,
-              ACCOUNT_SUMMARY, API_KEY_INFO, RFQ_CREATE, RFQ_QUOTES, RFQ_ACCEPT, RFQ_CANCEL,
-              RFQ_LIST, BLOCK_TRADES)
+              DELIVERY_PRICES, PLACE_ORDER, CANCEL_ORDER, SINGLE_ORDER, OPEN_ORDERS,
+              TRADE_HISTORY, POSITIONS, ACCOUNT_SUMMARY, API_KEY_INFO, RFQ_CREATE, RFQ_QUOTES,
+              RFQ_ACCEPT, RFQ_CANCEL, RFQ_LIST, BLOCK_TRADES)

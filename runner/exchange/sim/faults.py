@@ -82,6 +82,7 @@ ENDPOINTS: Final[Mapping[str, str]] = {
     "option_detail": "/open/option/detail/v1/{symbol}",
     "orderbook": "/open/option/order/orderbook/v1/{symbol}",
     "index_price": "/open/futures/market/symbol/v1",
+    "delivery_price": "/open/option/get-delivery-prices/v1",
     "place_order": "/open/option/order/create/v1",
     "cancel_order": "/open/option/order/cancel/v1",
     "get_order": "/open/option/order/singleQuery/v1",

@@ -153,6 +153,9 @@ class FaultyExchange:
     def index_price(self, underlying: Underlying) -> Decimal:
         return self._call("index_price", self._exchange.index_price, underlying)
 
+    def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
+        return self._call("delivery_price", self._exchange.delivery_price, underlying, expiry)
+
     # -- orders ----------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> int:
         return self._call("place_order", self._exchange.place_order, request)

@@ -71,7 +71,7 @@ class Route:
 
 
 _PUBLIC: Final = frozenset({"server_time", "public_config", "instruments", "option_chain",
-                            "option_detail", "orderbook", "index_price"})
+                            "option_detail", "orderbook", "index_price", "delivery_price"})
 _JSON = frozenset({BodyKind.JSON})
 _FORM = frozenset({BodyKind.FORM, BodyKind.NONE})
 # POST endpoints and the bodies they accept (coincall-api.md 3.3, 6.2, 6.4).
@@ -175,6 +175,15 @@ class CoincallApi:
             underlying = index_param(symbol)
             return wire_out.futures_symbol(underlying, self._exchange.index_price(underlying))
         return [wire_out.futures_symbol(u, self._exchange.index_price(u)) for u in Underlying]
+
+    def _delivery_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """`get-delivery-prices/v1?symbol=BTCUSD`: past settlement prices, newest first."""
+        symbol = request.params.get("symbol")
+        if not symbol:
+            raise WireError(CODE_BAD_PARAMS, "symbol is required")
+        underlying = index_param(str(symbol))
+        return [wire_out.delivery_price(underlying, expiry, price) for expiry, price
+                in records.delivery_history(self._exchange, underlying, self._clock.now())]
 
     # -- orders ----------------------------------------------------------------------
     def _place_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:

@@ -184,6 +184,13 @@ class SimVenue(VenueControls, SimRecords, VenueState):
             now = self._catch_up()
             return self._market.index(underlying, epoch_second(now))
 
+    def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
+        """The index at exactly the expiry's 08:00 (recorded when it settled); None before."""
+        with self._lock:
+            self._catch_up()
+            return next((d.price for d in self._deliveries
+                         if d.underlying is underlying and d.expiry == expiry), None)
+
     # -- orders --------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> int:
         with self._lock:

@@ -1,9 +1,10 @@
 """What the HTTP server reads beyond the port: the raw records a simulated venue keeps.
 
 Owns the server's optional reads of `SimVenue`'s record accessors (`order_records`,
-`fill_records`, `rfq_records`, `position_records`, `listed_at`, `rules`), which carry
-what Coincall's history and config answers show but the port does not: cancelled
-orders without fills, trade types, realised PnL, IV/mark/index at a fill, quote times.
+`fill_records`, `rfq_records`, `position_records`, `delivery_prices`, `listed_at`,
+`rules`), which carry what Coincall's history and config answers show but the port does
+not: cancelled orders without fills, trade types, realised PnL, IV/mark/index at a fill,
+quote times, every published delivery price.
 Invariant: every function also works on a plain `Exchange` (duck typing, no
 isinstance), falling back to what the port offers, so the server serves any port.
 """
@@ -12,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from runner.domain.instruments import Underlying
+from runner.domain.instruments import Underlying, expiry_at
 from runner.domain.orders import Fill, Order
 from runner.exchange.port import Exchange
 from runner.exchange.sim.records import order_view
 
 TRADE_TYPE_LIMIT: Final = 1
 ZERO: Final = Decimal(0)
+DELIVERY_LOOKBACK_DAYS: Final = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,27 @@ def realized_pnl(exchange: Exchange) -> dict[str, Decimal]:
     if records is None:
         return {}
     return {p.instrument.symbol: p.realized_pnl for p in records()}
+
+
+def delivery_history(exchange: Exchange, underlying: Underlying,
+                     now: datetime) -> list[tuple[datetime, Decimal]]:
+    """Published settlement prices (expiry, price), newest first.
+
+    From the venue's records when it keeps them; from the port otherwise, asking for the
+    daily 08:00 expiries of the last `DELIVERY_LOOKBACK_DAYS` days.
+    """
+    records = _accessor(exchange, "delivery_prices")
+    if records is not None:
+        return [(d.expiry, d.price) for d in records(underlying)]
+    today = expiry_at(now.date())
+    last = today if today <= now else today - timedelta(days=1)
+    found = []
+    for days in range(DELIVERY_LOOKBACK_DAYS):
+        expiry = last - timedelta(days=days)
+        price = exchange.delivery_price(underlying, expiry)
+        if price is not None:
+            found.append((expiry, price))
+    return found
 
 
 def listed_at(exchange: Exchange, symbol: str) -> datetime | None:

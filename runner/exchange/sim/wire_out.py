@@ -230,6 +230,13 @@ def futures_symbol(underlying: Underlying, index_price: Decimal) -> dict[str, An
             "price": price}
 
 
+def delivery_price(underlying: Underlying, expiry: datetime, price: Decimal) -> dict[str, Any]:
+    """`get-delivery-prices/v1` item. Coincall's field names are not documented: the sim
+    sends the names the client reads first (`deliveryPrice`, `deliveryTime` in ms)."""
+    return {"symbol": underlying.index_name, "deliveryPrice": num(price),
+            "deliveryTime": ms(expiry)}
+
+
 # -- orders ----------------------------------------------------------------------------
 def order(item: Order) -> dict[str, Any]:
     """singleQuery: every documented field, `state` as Coincall's number."""

@@ -1,4 +1,4 @@
-"""Market data answers -> domain: server time, instruments, chain, option detail, book, index.
+"""Market data answers -> domain: time, instruments, chain, detail, book, index, delivery.
 
 Chain rows are `{strike, callOption, putOption}` (coincall-api.md 6.1); a side may be
 null. Bid/ask of 0 mean an empty side and become None; a last price of 1.797e308
@@ -16,7 +16,8 @@ from typing import Final
 from runner.domain.instruments import DEFAULT_LOT, Instrument, OptionKind, Underlying, parse_symbol
 from runner.domain.snapshot import Book, BookLevel, Greeks, OptionQuote
 from runner.exchange.coincall import endpoints
-from runner.exchange.coincall.wire.fields import Fields, items
+from runner.exchange.coincall.wire.fields import Fields, items, listing
+from runner.exchange.errors import MalformedResponse
 
 _OPTION_TYPES: Final = {1: OptionKind.CALL, 2: OptionKind.PUT}
 
@@ -137,6 +138,45 @@ def futures_index_price(data: object, index_name: str) -> Decimal | None:
         if price is not None:
             return price
     return None
+
+
+DELIVERY_PRICE_FIELDS: Final = ("deliveryPrice", "price")
+DELIVERY_TIME_FIELDS: Final = ("deliveryTime", "time", "endTime")
+
+
+def delivery_prices(data: object, index_name: str) -> dict[int, Decimal]:
+    """`get-delivery-prices/v1` -> {expiry in epoch ms: settlement price}.
+
+    The answer's fields are NOT documented (coincall-api.md 6.1 names only the call), so
+    this reads defensively: a list of objects (or `{list: [...]}`), each with a price
+    under `deliveryPrice` or `price` and an epoch-ms time under `deliveryTime`, `time` or
+    `endTime`; rows of another `symbol` are skipped, as are non-positive prices (a 0 is
+    "none", never a settlement price). A row with neither a price nor a time field
+    raises MalformedResponse naming the fields looked for.
+    """
+    name = endpoints.DELIVERY_PRICES.name
+    if isinstance(data, dict) and "list" not in data:
+        rows = [Fields(data, name)]
+    else:
+        rows, _more = listing(data, name)
+    found: dict[int, Decimal] = {}
+    for row in rows:
+        if row.has("symbol") and row.text("symbol").upper() not in {index_name,
+                                                                    index_name + "T"}:
+            continue
+        price = row.optional_decimal(_present(row, DELIVERY_PRICE_FIELDS))
+        at = row.integer(_present(row, DELIVERY_TIME_FIELDS))
+        if price is not None and price > 0:
+            found[at] = price
+    return found
+
+
+def _present(row: Fields, names: tuple[str, ...]) -> str:
+    found = next((name for name in names if row.has(name)), None)
+    if found is None:
+        raise MalformedResponse(f"{row.where} has none of the fields {', '.join(names)}",
+                                endpoint=row.endpoint)
+    return found
 
 
 def _kind_from_symbol(row: Fields, symbol: str, field: str) -> OptionKind:
