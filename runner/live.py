@@ -87,7 +87,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         if not _key_may_trade(exchange):
             return 2
     store_path = default_store_path(settings.state_dir)
-    if args.fresh and not _fresh_start_allowed(store_path, settings, clock, exchange):
+    decision = getattr(args, "decision", None)
+    if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
         return 2
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
@@ -95,6 +96,9 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
                        store_path=store_path, listener=_log_event, alerter=alerter)
     _announce(runtime, specs)
+    if decision is not None and not _apply_decision(runtime, decision):
+        runtime.store.close()
+        return 2
     _install_signal_handlers(runtime)
     try:
         return _loop(runtime, tick_seconds, alerter, paper)
@@ -118,25 +122,50 @@ def _key_may_trade(exchange: Any) -> bool:
     return True
 
 
-def _fresh_start_allowed(store_path: Path, settings: Settings, clock: SystemClock,
-                         exchange: Any) -> bool:
-    """--fresh: archive the store (never delete it), unless positions are open (A9)."""
+def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,
+                         decision: str | None) -> bool:
+    """--fresh: archive the store (never delete it), unless positions are open (A9).
+
+    With --flatten the old store's positions are closed first; with --adopt they are
+    adopted into the new store after the start.
+    """
+    from runner.operator import apply_start_decision
     from runner.store.recovery import open_store
 
-    if store_path.exists():
-        opening = open_store(store_path, clock)
+    if not store_path.exists():
+        return True
+    opening = open_store(store_path, clock)
+    try:
+        if decision == "flatten":
+            for line in apply_start_decision(opening.store, exchange, clock.now(),
+                                             "flatten").lines:
+                logger.warning(line)
         blocked = fresh_start_blocked(opening.store, exchange)
+    finally:
         opening.store.close()
-    else:
-        blocked = None
-    if blocked:
-        print(f"runner run --fresh refused: {blocked}", file=sys.stderr)
+    if blocked and decision != "adopt":
+        print(f"runner run --fresh refused: {blocked}; decide with --adopt or --flatten",
+              file=sys.stderr)
         return False
-    if store_path.exists():
-        archived = store_path.with_name(f"{store_path.name}.archived-{clock.now():%Y%m%dT%H%M%SZ}")
-        store_path.rename(archived)
-        logger.warning("--fresh: the previous store was kept as {}", archived)
+    archived = store_path.with_name(f"{store_path.name}.archived-{clock.now():%Y%m%dT%H%M%SZ}")
+    store_path.rename(archived)
+    logger.warning("--fresh: the previous store was kept as {}", archived)
     return True
+
+
+def _apply_decision(runtime: Runtime, decision: str) -> bool:
+    """Apply --adopt / --flatten to the running store, then reload the trades (H6)."""
+    from runner.operator import apply_start_decision
+
+    result = apply_start_decision(runtime.store, runtime.exchange, runtime.clock.now(),
+                                  decision)  # type: ignore[arg-type]
+    for line in result.lines:
+        (logger.info if result.ok else logger.critical)(line)
+    runtime.service.resume(runtime.clock.now())
+    if not result.ok:
+        print(f"runner run --{decision}: not everything could be resolved; see the log",
+              file=sys.stderr)
+    return result.ok
 
 
 def _announce(runtime: Runtime, specs: list[Any]) -> None:

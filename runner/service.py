@@ -35,7 +35,7 @@ from runner.exchange.port import Exchange
 from runner.execution import advance, start_close, start_open
 from runner.settlement import settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
-from runner.spec.model import StrategySpec
+from runner.spec.model import LimitExecution, StrategySpec
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
@@ -74,6 +74,7 @@ class Service:
         # trades it still holds keep their exits and closes (lessons A3).
         self.all_specs = tuple(specs)
         self.specs = tuple(spec for spec in specs if spec.enabled)
+        self._specs_by_name = {spec.name: spec for spec in specs}
         self._exchange = exchange
         self._store = store
         self._dispatcher = dispatcher
@@ -151,6 +152,7 @@ class Service:
         report.entries_blocked = verdict.blocks_entries
         snapshot = self.watch.fresh_view(read)
         self.last_snapshot = read
+        self._work_unworked(snapshot, now, report)
         self._advance_executions(snapshot, events, now, report)
         for spec in self.all_specs:
             try:
@@ -188,6 +190,23 @@ class Service:
                 report.strategy_errors.append((trade.strategy, repr(error)))
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
+            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _work_unworked(self, snapshot: MarketSnapshot, now: datetime,
+                       report: TickReport) -> None:
+        """Trades in flight with no execution (a kill between two saves, an unfinished
+        flatten) are worked again: an open that never sent an order fails, anything that
+        may hold something is closed (reduce-only, never more than is held)."""
+        for trade in self._book.unworked_trades():
+            if trade.stage is TradeStage.PENDING_OPEN:
+                failed = trade.moved_to(TradeStage.FAILED,
+                                        "interrupted before any order was sent", now)
+                self._apply(failed, None, (), (), report)
+                continue
+            spec = self._specs_by_name.get(trade.strategy)
+            close_spec = spec.execution.close if spec else LimitExecution()
+            reason = trade.exit_reason or "resumed"
+            step = start_close(trade, close_spec, reason, snapshot, now)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _apply(self, trade: Trade, state: object, commands: Sequence[object],

@@ -26,7 +26,13 @@ def register(subparsers: Any) -> None:
     run.add_argument("--env-file", type=Path, default=Path(".env"),
                      help="dotenv file to read (default .env; missing is fine)")
     run.add_argument("--fresh", action="store_true",
-                     help="start with an empty store; refused while positions are open (A9)")
+                     help="start with an empty store (the old one is archived, never deleted);"
+                          " refused while positions are open unless --adopt or --flatten (A9)")
+    decision = run.add_mutually_exclusive_group()
+    decision.add_argument("--adopt", dest="decision", action="store_const", const="adopt",
+                          help="adopt exchange positions the store does not track (H6)")
+    decision.add_argument("--flatten", dest="decision", action="store_const",
+                          const="flatten", help="close every position before trading (H6)")
     run.add_argument("--seed", type=int, default=None, help="paper venue seed")
     run.set_defaults(handler=_run)
 

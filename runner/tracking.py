@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from runner.domain.commands import CancelOrder
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeStage
 from runner.engine.state import StrategyState, state_from_trades
 from runner.execution import ExecutionState, execution_state_from_dict
 from runner.spec.model import CycleSchedule, StrategySpec
@@ -61,6 +61,13 @@ class ExecutionBook:
     def working_trade_ids(self) -> list[str]:
         """Trades with an execution in progress, oldest first."""
         return sorted(self._states, key=lambda tid: (self._trades[tid].created_at, tid))
+
+    def unworked_trades(self) -> list[Trade]:
+        """Trades that should have an execution running and have none (see the service)."""
+        needs_work = (TradeStage.PENDING_OPEN, TradeStage.OPENING, TradeStage.PENDING_CLOSE,
+                      TradeStage.CLOSING)
+        return [t for t in self._trades.values()
+                if t.stage in needs_work and t.trade_id not in self._states]
 
     def active_trades(self, strategy: str | None = None) -> list[Trade]:
         return [t for t in self._trades.values() if strategy is None or t.strategy == strategy]
