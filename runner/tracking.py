@@ -39,10 +39,13 @@ class ExecutionBook:
         self._trades: dict[str, Trade] = {}
         self._states: dict[str, ExecutionState] = {}
         self._recent: dict[str, list[Trade]] = {}
+        self._active_launches_at_load: set[datetime] = set()
 
     def load(self, now: datetime | None = None) -> None:
         """(Re)load trades in flight and their executions from the store."""
         self._trades = {t.trade_id: t for t in self._store.load_active_trades()}
+        self._active_launches_at_load = {launch for t in self._trades.values()
+                                         if (launch := _launch_of(t)) is not None}
         saved = self._store.load_executions()
         self._states = {trade_id: execution_state_from_dict(data)
                         for trade_id, data in saved.items() if trade_id in self._trades}
@@ -103,15 +106,18 @@ class ExecutionBook:
         """The launch a cycle schedule counts from: a restart inside a schedule resumes it.
 
         Cycles are relative to the launch (strategy-semantics.md), but a restart must not
-        start them again (lessons A1): while the schedule of an earlier launch, recorded on
-        its trades, still has cycles to run, that launch stays in force.
+        start them again (lessons A1). An earlier launch, recorded on its trades, stays in
+        force when its schedule was still running at this process's launch, or when one
+        of its trades was still active then: the restart resumes that schedule to its end.
         """
         if not isinstance(spec.schedule, CycleSchedule):
             return launch
-        earlier = [_launch_of(t) for t in self._history(spec.name)]
-        for previous in sorted((e for e in earlier if e is not None), reverse=True):
+        earlier = {_launch_of(t) for t in self._history(spec.name)}
+        for previous in sorted((e for e in earlier if e is not None and e < launch),
+                               reverse=True):
             windows = spec.schedule.windows(previous)
-            if windows and windows[-1].close_at > now and previous < launch:
+            still_running = bool(windows) and windows[-1].close_at > launch
+            if still_running or previous in self._active_launches_at_load:
                 return previous
         return launch
 
