@@ -1,0 +1,34 @@
+"""Hours of faults at a few percent of requests: the service keeps running, invariants hold.
+
+Both strategy shapes trade all along (micro_strangle-like round trips every 10 minutes,
+rfq_endurance-like RFQ cycles every 15 minutes) over a venue answering 3 % of every
+request with each of HTTP 5xx, timeouts, rate limits and malformed answers, losing 3 % of
+the answers of every write (performed, unanswered: lessons D3), and freezing prices now
+and then (lessons C1). Then the faults stop and every execution finishes. Deterministic
+for the seed. The 48 h version: tests/bench/fault_campaign.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.faults.helpers_faults import run_campaign
+
+
+@pytest.mark.slow
+def test_six_hours_of_faults_keep_the_service_running_and_every_invariant(tmp_path) -> None:
+    """D3 (zero orphans, zero duplicates under lost replies), C4/C5, A1, B1, I1/I2."""
+    result = run_campaign(tmp_path, hours=6, tick=timedelta(seconds=3), rate=0.03, seed=7)
+    report = "\n".join(result.lines())
+    assert result.crashed is None, report
+    assert result.failed_ticks == 0, report
+    assert result.errors == [], report
+    assert result.faults_fired > 2000, report
+    assert result.violations == [], report
+    assert result.in_flight == [], report
+    assert result.alerts == [], report
+    assert result.trades["micro"].get("closed", 0) >= 30, report
+    assert result.trades["rfqe"].get("closed", 0) >= 20, report
+    assert set(result.trades["micro"]) | set(result.trades["rfqe"]) <= {"closed", "failed"}
