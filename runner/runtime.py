@@ -28,6 +28,7 @@ from runner.exchange.sim.persistence import PaperVenueSaver, open_paper_venue
 from runner.exchange.sim.venue import SimVenue
 from runner.reconcile import ReconcileReport, reconcile
 from runner.service import Listener, Service
+from runner.settlement import settlement_price_from
 from runner.spec.model import StrategySpec
 from runner.store.recovery import StoreOpening, open_store
 from runner.store.store import Store, default_store_path
@@ -120,7 +121,7 @@ def assemble(settings: Settings, specs: Sequence[StrategySpec], *, clock: Clock,
     for spec in specs:
         store.note_strategy(spec.name)
     dispatcher = Dispatcher(exchange, store, clock)
-    report = reconcile(store, exchange, clock.now())
+    report = reconcile(store, exchange, clock.now(), settlement_price_from(exchange))
     service = Service(specs, exchange=exchange, store=store, dispatcher=dispatcher,
                       clock=clock, launch=launch, listener=listener, alerter=alerter)
     service.resume(clock.now())

@@ -18,7 +18,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
 from runner.alerts import Alerter, AlertLevel
@@ -31,15 +32,20 @@ from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, 
 from runner.engine.expiries import expiries_needed
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
+from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, start_close, start_open
-from runner.settlement import settle_trade
+from runner.reconcile.resync import missed_events
+from runner.settlement import expired_series, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
 MAX_FAILED_TICKS: Final = 10
+# A saved open interrupted before its first order is started again only while its
+# decision is fresh; later the market and the windows it was decided in have moved on.
+RESUME_OPEN_WITHIN: Final = timedelta(seconds=60)
 
 
 class TooManyFailures(RuntimeError):
@@ -107,8 +113,11 @@ class Service:
         return self._stop.is_set()
 
     def resume(self, now: datetime) -> None:
-        """Load the trades and executions in flight from the store (after reconciliation)."""
+        """Load the trades and executions in flight from the store (after reconciliation),
+        and hand each execution what the ledger learned while the process was down."""
         self._book.load(now)
+        states = [self._book.get(trade_id)[1] for trade_id in self._book.working_trade_ids()]
+        self._pending_events.extend(missed_events(self._store, states))
 
     def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
             until: datetime | None = None) -> None:
@@ -195,19 +204,39 @@ class Service:
     def _work_unworked(self, snapshot: MarketSnapshot, now: datetime,
                        report: TickReport) -> None:
         """Trades in flight with no execution (a kill between two saves, an unfinished
-        flatten) are worked again: an open that never sent an order fails, anything that
-        may hold something is closed (reduce-only, never more than is held)."""
+        flatten) are worked again: a recent open that never sent an order is started (its
+        intent was durable, A1), an old one fails; anything that may hold something is
+        closed (reduce-only, never more than is held)."""
         for trade in self._book.unworked_trades():
-            if trade.stage is TradeStage.PENDING_OPEN:
-                failed = trade.moved_to(TradeStage.FAILED,
-                                        "interrupted before any order was sent", now)
-                self._apply(failed, None, (), (), report)
-                continue
             spec = self._specs_by_name.get(trade.strategy)
+            if trade.stage is TradeStage.PENDING_OPEN:
+                self._resume_open(trade, spec, snapshot, now, report)
+                continue
             close_spec = spec.execution.close if spec else LimitExecution()
-            reason = trade.exit_reason or "resumed"
-            step = start_close(trade, close_spec, reason, snapshot, now)
+            step = start_close(trade, close_spec, trade.exit_reason or "resumed", snapshot, now)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _resume_open(self, trade: Trade, spec: StrategySpec | None, snapshot: MarketSnapshot,
+                     now: datetime, report: TickReport) -> None:
+        if spec is None or not spec.enabled or now - trade.created_at > RESUME_OPEN_WITHIN:
+            failed = trade.moved_to(TradeStage.FAILED, "interrupted before any order was sent;"
+                                    " too old to open now", now)
+            self._apply(failed, None, (), (), report)
+            return
+        self._start_open(spec, trade, snapshot, now, report)
+
+    def _start_open(self, spec: StrategySpec, trade: Trade, snapshot: MarketSnapshot,
+                    now: datetime, report: TickReport) -> None:
+        """Start a saved PENDING_OPEN trade; an executor error fails it, never blocks it."""
+        try:
+            step = start_open(trade, spec.execution.open, snapshot, now)
+        except Exception as error:  # a broken open must never hold the strategy's slot
+            failed = trade.moved_to(TradeStage.FAILED, f"the open could not start: {error!r}",
+                                    now)
+            self._apply(failed, None, (), (), report)
+            report.strategy_errors.append((spec.name, repr(error)))
+            return
+        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _apply(self, trade: Trade, state: object, commands: Sequence[object],
                alerts: Sequence[str], report: TickReport, notes: Sequence[str] = ()) -> None:
@@ -265,8 +294,7 @@ class Service:
         report.opened.append(trade_id)
         self._listener("trade_created", {"trade": trade_id, "strategy": spec.name,
                                          "legs": [leg.symbol for leg in trade.legs]})
-        step = start_open(trade, spec.execution.open, snapshot, now)
-        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+        self._start_open(spec, trade, snapshot, now, report)
 
     def _close(self, spec: StrategySpec, close: CloseDecision, snapshot: MarketSnapshot,
                now: datetime, report: TickReport) -> None:
@@ -286,10 +314,29 @@ class Service:
 
     def _settle(self, trade: Trade, snapshot: MarketSnapshot, now: datetime,
                 report: TickReport) -> None:
-        """Expiry is a lifecycle event: cancel what works, book intrinsic value (G1)."""
+        """Expiry is a lifecycle event: cancel what works, book intrinsic value (G1).
+
+        Intrinsic value is measured against the exchange's delivery price (G2), read once
+        per expired (underlying, expiry) of the trade per tick, never against the
+        snapshot's index. Not published yet, or unreadable now: the trade is left as it
+        is and settled on a later tick.
+        """
+        del snapshot  # the settlement price is the exchange's, not a tick's index
         self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
-        settled = settle_trade(trade, snapshot, now)
+        prices = {series: self._delivery_price(trade, *series)
+                  for series in expired_series(trade, now)}
+        settled = settle_trade(trade, prices, now)
         self._apply(settled, None, (), (), report)
+
+    def _delivery_price(self, trade: Trade, underlying: Underlying,
+                        expiry: datetime) -> Decimal | None:
+        try:
+            return self._exchange.delivery_price(underlying, expiry)
+        except ExchangeError as error:
+            self._listener("settlement_deferred", {"trade": trade.trade_id,
+                                                   "expiry": expiry.isoformat(),
+                                                   "error": repr(error)})
+            return None
 
     # -- idle time -----------------------------------------------------------------------
     def idle_until(self, now: datetime) -> datetime | None:

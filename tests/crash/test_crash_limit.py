@@ -30,14 +30,9 @@ from tests.crash.helpers_crash import (
 )
 
 TICK = timedelta(seconds=1)
-R_C1 = pytest.mark.xfail(strict=True, reason="R-C1 (requests.md): Service.resume must hand"
-                         " executions the events they missed (reconcile.resync.missed_events)")
-R_C2 = pytest.mark.xfail(strict=True, reason="R-C2 (requests.md): a PENDING_OPEN trade saved"
-                         " without an execution is never started")
 
 KILL_POINTS = [
-    pytest.param(KillPoint("event:trade_created"), id="after-the-trade-intent-before-any-order",
-                 marks=R_C2),
+    pytest.param(KillPoint("event:trade_created"), id="after-the-trade-intent-before-any-order"),
     pytest.param(KillPoint("place_order"), id="after-the-first-order-intent-before-its-request"),
     pytest.param(KillPoint("place_order", after=True),
                  id="first-order-accepted-answer-lost"),
@@ -48,11 +43,11 @@ KILL_POINTS = [
     pytest.param(KillPoint("get_order", after=True), id="reading-an-order-after-it-left"),
     pytest.param(KillPoint("fills", after=True), id="reading-the-fills"),
     pytest.param(KillPoint("event:trade_stage", when=stage_is("closing")),
-                 id="close-persisted-before-its-orders", marks=R_C1),
+                 id="close-persisted-before-its-orders"),
     pytest.param(KillPoint("place_order", when=reduce_only),
-                 id="after-the-first-close-intent", marks=R_C1),
+                 id="after-the-first-close-intent"),
     pytest.param(KillPoint("place_order", when=reduce_only, after=True),
-                 id="first-close-accepted-answer-lost", marks=R_C1),
+                 id="first-close-accepted-answer-lost"),
     pytest.param(KillPoint("place_order", nth=2, when=reduce_only, after=True),
                  id="second-close-accepted-answer-lost"),
     pytest.param(KillPoint("place_order", nth=3, when=opening, after=True),

@@ -30,41 +30,29 @@ from tests.crash.helpers_crash import (
 )
 
 TICK = timedelta(seconds=2)
-R_C1 = pytest.mark.xfail(strict=True, reason="R-C1 (requests.md): Service.resume must hand"
-                         " executions the events they missed (reconcile.resync.missed_events)")
-R_C2 = pytest.mark.xfail(strict=True, reason="R-C2 (requests.md): a PENDING_OPEN trade saved"
-                         " without an execution is never started")
-R_C3 = pytest.mark.xfail(strict=True, reason="R-C3 (requests.md): a restart inside the last cycle"
-                         " lets the restart's own schedule begin (missed close, extra cycle)")
 
 QUOTED = [
-    pytest.param(KillPoint("event:trade_created"), id="after-the-trade-intent", marks=R_C2),
+    pytest.param(KillPoint("event:trade_created"), id="after-the-trade-intent"),
     pytest.param(KillPoint("create_rfq"), id="after-the-create-intent-before-its-request"),
     pytest.param(KillPoint("create_rfq", after=True), id="rfq-created-answer-lost"),
-    pytest.param(KillPoint("rfq_quotes", after=True), id="mid-rfq-quotes-read", marks=R_C1),
-    pytest.param(KillPoint("accept_quote"), id="after-the-accept-intent-before-its-request",
-                 marks=R_C1),
-    pytest.param(KillPoint("accept_quote", after=True), id="accepted-answer-lost",
-                 marks=R_C1),
-    pytest.param(KillPoint("create_rfq", nth=2, after=True), id="close-rfq-created-answer-lost",
-                 marks=R_C3),
-    pytest.param(KillPoint("accept_quote", nth=2), id="close-accept-intent-before-its-request",
-                 marks=R_C1),
+    pytest.param(KillPoint("rfq_quotes", after=True), id="mid-rfq-quotes-read"),
+    pytest.param(KillPoint("accept_quote"), id="after-the-accept-intent-before-its-request"),
+    pytest.param(KillPoint("accept_quote", after=True), id="accepted-answer-lost"),
+    pytest.param(KillPoint("create_rfq", nth=2, after=True), id="close-rfq-created-answer-lost"),
+    pytest.param(KillPoint("accept_quote", nth=2), id="close-accept-intent-before-its-request"),
     pytest.param(KillPoint("accept_quote", nth=2, after=True),
-                 id="close-accepted-answer-lost", marks=R_C1),
+                 id="close-accepted-answer-lost"),
 ]
 
 SILENT = [
-    pytest.param(KillPoint("cancel_rfq", after=True), id="timed-out-rfq-cancelled-answer-lost",
-                 marks=R_C1),
-    pytest.param(KillPoint("place_order"), id="fallback-first-order-intent", marks=R_C1),
-    pytest.param(KillPoint("place_order", after=True), id="fallback-first-order-accepted",
-                 marks=R_C1),
+    pytest.param(KillPoint("cancel_rfq", after=True), id="timed-out-rfq-cancelled-answer-lost"),
+    pytest.param(KillPoint("place_order"), id="fallback-first-order-intent"),
+    pytest.param(KillPoint("place_order", after=True), id="fallback-first-order-accepted"),
     pytest.param(KillPoint("place_order", nth=2, after=True), id="fallback-second-order-accepted"),
     pytest.param(KillPoint("place_order", when=reduce_only, after=True),
-                 id="fallback-first-close-accepted", marks=R_C1),
+                 id="fallback-first-close-accepted"),
     pytest.param(KillPoint("place_order", nth=2, when=reduce_only, after=True),
-                 id="fallback-second-close-accepted", marks=R_C3),
+                 id="fallback-second-close-accepted"),
 ]
 
 
@@ -111,7 +99,6 @@ def test_a_kill_during_the_limit_fallback_keeps_one_structure_in_the_cycle(
     assert world.venue.block_trades(START) == []
 
 
-@R_C3
 def test_a_kill_in_the_second_cycle_resumes_the_schedule_of_the_first_launch(tmp_path) -> None:
     """A1: the restart inside cycle 1 neither begins the cycles again nor repeats cycle 1."""
     world = rfq_world(tmp_path, makers_quote=True, cycles=2)

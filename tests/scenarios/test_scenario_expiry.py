@@ -91,8 +91,6 @@ def test_a_restart_after_the_expiry_starts_cleanly(through_expiry):
     assert len(through_expiry.orders_of(before.trade_id)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="requests.md R-S4: settlement books the index of the "
-                   "first tick after 08:00, not the exchange's delivery price (no port read)")
 def test_settlement_uses_the_delivery_price_even_when_no_tick_lands_on_0800(tmp_path):
     """G2: with 2 s ticks on odd seconds the first tick after expiry is 08:00:01."""
     spec = strategy_from_yaml(tmp_path, "held_to_expiry", HELD_TO_EXPIRY)

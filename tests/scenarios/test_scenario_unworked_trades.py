@@ -33,14 +33,30 @@ def test_a_closing_trade_that_lost_its_execution_is_closed_after_a_restart(tmp_p
     assert all(qty >= 0 for qty in scenario.net_positions().values())  # never over-closed
 
 
-def test_an_open_interrupted_before_any_order_fails_and_counts_as_an_attempt(tmp_path) -> None:
-    scenario = Scenario.start(tmp_path, shipped("micro_strangle"))
+def _stranded_open(scenario: Scenario, age: timedelta) -> str:
+    """A trade saved as PENDING_OPEN whose process died before its first order."""
     leg = TradeLeg(0, "BTCUSD-3MAR26-90000-C", Side.BUY, Decimal("0.01"))
-    stranded = Trade.create("micro_strangle-stranded", "micro_strangle", (leg,), scenario.now)
+    stranded = Trade.create("micro_strangle-stranded", "micro_strangle", (leg,),
+                            scenario.now - age)
     scenario.runtime.store.save_trade_and_execution(stranded, None)
     scenario.restart()
     scenario.tick()
-    failed = scenario.trade("micro_strangle-stranded")
+    return stranded.trade_id
+
+
+def test_a_fresh_open_interrupted_before_any_order_is_started_after_a_restart(tmp_path) -> None:
+    """A1: the intent was durable; the restart carries it out, once."""
+    scenario = Scenario.start(tmp_path, shipped("micro_strangle"))
+    trade_id = _stranded_open(scenario, timedelta(seconds=5))
+    assert scenario.trade(trade_id).stage is not TradeStage.PENDING_OPEN
+    assert len(scenario.runtime.store.orders_for_trade(trade_id)) == 1
+
+
+def test_an_old_open_interrupted_before_any_order_fails_and_counts_as_an_attempt(
+        tmp_path) -> None:
+    scenario = Scenario.start(tmp_path, shipped("micro_strangle"))
+    trade_id = _stranded_open(scenario, timedelta(minutes=10))
+    failed = scenario.trade(trade_id)
     assert failed.stage is TradeStage.FAILED
-    assert failed.transitions[-1].reason == "interrupted before any order was sent"
-    assert scenario.runtime.store.orders_for_trade("micro_strangle-stranded") == []
+    assert failed.transitions[-1].reason.startswith("interrupted before any order was sent")
+    assert scenario.runtime.store.orders_for_trade(trade_id) == []
