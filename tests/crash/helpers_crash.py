@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -443,9 +444,20 @@ def _cycles_kept(spec: StrategySpec, trades: Sequence[Trade]) -> list[str]:
                 f" most {schedule.trades_per_cycle}"
                 for (launch, cycle), count in sorted(per_cycle.items(), key=str)
                 if count > schedule.trades_per_cycle]
-    launches = sorted({launch_of(t) for t in trades})
-    if len(launches) > 1:
-        problems.append(f"{spec.name}: a restart began the schedule again: launches {launches}")
+    problems += _schedules_overlap(spec.name, schedule, trades)
+    return problems
+
+
+def _schedules_overlap(name: str, schedule: CycleSchedule, trades: Sequence[Trade]) -> list[str]:
+    """A restart resumes the schedule in force; a new one may begin only after it ended."""
+    problems = []
+    launches = sorted({launch_of(t) for t in trades if launch_of(t) != "?"})
+    for earlier, later in pairwise(launches):
+        ends = schedule.windows(datetime.fromisoformat(earlier))[-1].close_at
+        early = [t.trade_id for t in trades if launch_of(t) == later and t.created_at < ends]
+        if early:
+            problems.append(f"{name}: a restart began the schedule again while the one launched"
+                            f" {earlier} ran (until {ends}): {early}")
     return problems
 
 

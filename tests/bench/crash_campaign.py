@@ -1,0 +1,118 @@
+"""Benchmark (on demand, not collected): many SIGKILL-like crashes at random points, with figures.
+
+Run: `/work/venv/bin/python tests/bench/crash_campaign.py [--runs 200] [--seed 1]
+[--kills 3]`
+
+Each run: a fresh simulated venue and store, both strategy shapes (micro_strangle-like
+limit round trips, rfq_endurance-like RFQ cycles; makers quoting or silent at random),
+then `--kills` times: kill the service at a random call (random method, n-th call, before
+or after the venue acted) or service event, drop it without cleanup, restart after a
+random downtime (2 s to 2 min), and finally run on until everything is finished. Checks
+the invariants of tests/crash/helpers_crash.py after every restart and at the end.
+Prints the number of runs, kills that landed, violations grouped by kind with an example,
+executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.crash.helpers_crash import (
+    MICRO,
+    RFQ,
+    START,
+    KillingExchange,
+    KillPoint,
+    World,
+    audit,
+    hard_kill,
+    in_flight,
+    load_specs,
+    run_until,
+)
+
+METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orders", "fills",
+           "orderbook", "positions", "create_rfq", "rfq_quotes", "accept_quote", "cancel_rfq",
+           "block_trades", "event:trade_created", "event:trade_stage"]
+TICK = timedelta(seconds=2)
+
+
+def one_run(directory: Path, rng: random.Random, kills: int) -> tuple[int, list[str], list[str],
+                                                                       Counter[str]]:
+    specs = load_specs(directory / "strategies", MICRO, RFQ)
+    world = World(specs, directory / "state", seed=rng.randint(0, 10_000))
+    if rng.random() < 0.3:
+        world.venue.set_maker_behaviour(enabled=False)
+    landed = 0
+    violations: list[str] = []
+    for _ in range(kills):
+        point = KillPoint(rng.choice(METHODS), nth=rng.randint(1, 4), after=rng.random() < 0.5)
+        killer = KillingExchange(world.venue, point, armed=False)
+        runtime = world.start(killer, listener=killer.listener)
+        killer.armed = True
+        landed += run_until(runtime, world.clock.now() + timedelta(minutes=rng.randint(1, 15)),
+                            TICK)
+        hard_kill(runtime)
+        world.clock.advance(timedelta(seconds=rng.randint(2, 120)))
+        check = world.start()
+        violations += audit(world.venue, check.store, specs)
+        check.store.close()
+    final = world.start()
+    run_until(final, max(world.clock.now(), START + timedelta(minutes=40))
+              + timedelta(minutes=10), TICK)
+    violations += audit(world.venue, final.store, specs)
+    left = in_flight(final.store, world.venue)
+    stages = Counter(f"{t.strategy}:{t.stage.value}" for t in final.store.load_trades())
+    final.store.close()
+    return landed, violations, left, stages
+
+
+def kind(violation: str) -> str:
+    return re.sub(r"[0-9][0-9A-Za-z:.\-]*", "#", violation)[:90]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--kills", type=int, default=3, help="kills per run")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    began = time.perf_counter()
+    landed = 0
+    kinds: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    left_runs = 0
+    stages: Counter[str] = Counter()
+    for number in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix=f"crash-{number}-") as scratch:
+            got, violations, left, seen = one_run(Path(scratch), rng, args.kills)
+        landed += got
+        stages.update(seen)
+        left_runs += bool(left)
+        for violation in violations + [f"in flight: {x}" for x in left]:
+            kinds[kind(violation)] += 1
+            examples.setdefault(kind(violation), f"run {number}: {violation}")
+    wall = time.perf_counter() - began
+    print(f"runs: {args.runs}, kill points tried: {args.runs * args.kills}, kills landed:"
+          f" {landed}, wall time {wall:.1f} s ({wall / args.runs:.2f} s per run)")
+    print(f"trades by stage: {dict(sorted(stages.items()))}")
+    print(f"runs with something left in flight: {left_runs}")
+    print(f"violations: {sum(kinds.values())} in {len(kinds)} kinds")
+    for name, count in kinds.most_common():
+        print(f"  {count:5d} x {examples[name]}")
+    return 1 if kinds else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
