@@ -7,7 +7,8 @@ Each run: a fresh simulated venue and store, both strategy shapes (micro_strangl
 limit round trips, rfq_endurance-like RFQ cycles; makers quoting or silent at random),
 then `--kills` times: kill the service at a random call (random method, n-th call, before
 or after the venue acted) or service event, drop it without cleanup, restart after a
-random downtime (2 s to 2 min), and finally run on until everything is finished. Checks
+random downtime (2 s to 2 min), and finally run on until everything is finished;
+`--faults RATE` also injects the fault campaign's faults while the killed processes run. Checks
 the invariants of tests/crash/helpers_crash.py after every restart and at the end.
 Prints the number of runs, kills that landed, violations grouped by kind with an example,
 executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
@@ -24,9 +25,12 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from runner.exchange.sim.faulty import FaultyExchange
+from runner.exchange.sim.venue import SimVenue
 from tests.crash.helpers_crash import (
     MICRO,
     RFQ,
@@ -40,6 +44,7 @@ from tests.crash.helpers_crash import (
     load_specs,
     run_until,
 )
+from tests.faults.helpers_faults import campaign_plan
 
 METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orders", "fills",
            "orderbook", "positions", "create_rfq", "rfq_quotes", "accept_quote", "cancel_rfq",
@@ -47,29 +52,37 @@ METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orde
 TICK = timedelta(seconds=2)
 
 
-def one_run(directory: Path, rng: random.Random, kills: int) -> tuple[int, list[str], list[str],
-                                                                       Counter[str]]:
+def one_run(directory: Path, rng: random.Random, kills: int,
+            fault_rate: float) -> tuple[int, list[str], list[str], Counter[str]]:
     specs = load_specs(directory / "strategies", MICRO, RFQ)
     world = World(specs, directory / "state", seed=rng.randint(0, 10_000))
+    plan = campaign_plan(fault_rate, rng.randint(0, 10_000)) if fault_rate else None
+
+    def wrap(exchange: Any) -> Any:
+        if plan is None or not isinstance(exchange, SimVenue):
+            return exchange
+        return FaultyExchange(exchange, plan, world.clock)
+
     if rng.random() < 0.3:
         world.venue.set_maker_behaviour(enabled=False)
     landed = 0
     violations: list[str] = []
     for _ in range(kills):
         point = KillPoint(rng.choice(METHODS), nth=rng.randint(1, 4), after=rng.random() < 0.5)
-        killer = KillingExchange(world.venue, point, armed=False)
+        killer = KillingExchange(wrap(world.venue), point, armed=False)
         runtime = world.start(killer, listener=killer.listener)
         killer.armed = True
         landed += run_until(runtime, world.clock.now() + timedelta(minutes=rng.randint(1, 15)),
                             TICK)
         hard_kill(runtime)
         world.clock.advance(timedelta(seconds=rng.randint(2, 120)))
-        check = world.start()
+        check = world.start()  # a clean start, only to audit what recovery made of the kill
         violations += audit(world.venue, check.store, specs)
         check.store.close()
-    final = world.start()
+    final = world.start()  # faults lifted: every execution finishes
+    # long enough for a schedule a late restart began (2 cycles, ~30 min) to finish
     run_until(final, max(world.clock.now(), START + timedelta(minutes=40))
-              + timedelta(minutes=10), TICK)
+              + timedelta(minutes=45), TICK)
     violations += audit(world.venue, final.store, specs)
     left = in_flight(final.store, world.venue)
     stages = Counter(f"{t.strategy}:{t.stage.value}" for t in final.store.load_trades())
@@ -86,6 +99,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--kills", type=int, default=3, help="kills per run")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--faults", type=float, default=0.0,
+                        help="also inject the fault campaign's faults at this rate per kind")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     began = time.perf_counter()
@@ -96,7 +111,7 @@ def main() -> int:
     stages: Counter[str] = Counter()
     for number in range(args.runs):
         with tempfile.TemporaryDirectory(prefix=f"crash-{number}-") as scratch:
-            got, violations, left, seen = one_run(Path(scratch), rng, args.kills)
+            got, violations, left, seen = one_run(Path(scratch), rng, args.kills, args.faults)
         landed += got
         stages.update(seen)
         left_runs += bool(left)
