@@ -24,7 +24,7 @@ from typing import Final
 
 from runner.alerts import Alerter, AlertLevel
 from runner.domain.clock import Clock
-from runner.domain.commands import Event
+from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeStage
@@ -34,7 +34,7 @@ from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
-from runner.execution import advance, start_close, start_open
+from runner.execution import advance, budget_spent, start_close, start_open
 from runner.reconcile.resync import missed_events
 from runner.settlement import expired_series, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
@@ -91,6 +91,7 @@ class Service:
         self._pending_events: list[Event] = []
         self._last_entry_check: dict[str, datetime] = {}
         self._states: dict[str, StrategyState] = {}
+        self._closes_to_renew: set[str] = set()
         self._listener = listener or (lambda _kind, _data: None)
         self._stop = threading.Event()
         self.watch = MarketWatch(alerter)
@@ -118,6 +119,8 @@ class Service:
         self._book.load(now)
         states = [self._book.get(trade_id)[1] for trade_id in self._book.working_trade_ids()]
         self._pending_events.extend(missed_events(self._store, states))
+        self._closes_to_renew = {s.trade_id for s in states
+                                 if s.purpose in (OrderPurpose.CLOSE, OrderPurpose.UNWIND)}
 
     def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
             until: datetime | None = None) -> None:
@@ -162,6 +165,8 @@ class Service:
         snapshot = self.watch.fresh_view(read)
         self.last_snapshot = read
         self._work_unworked(snapshot, now, report)
+        self._renew_expired_closes(snapshot, now, report)
+        self._settle_failed_holdings(now)
         self._advance_executions(snapshot, events, now, report)
         for spec in self.all_specs:
             try:
@@ -214,6 +219,37 @@ class Service:
                 continue
             close_spec = spec.execution.close if spec else LimitExecution()
             step = start_close(trade, close_spec, trade.exit_reason or "resumed", snapshot, now)
+            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _settle_failed_holdings(self, now: datetime) -> None:
+        """A FAILED trade still holding legs that have expired is booked as settled, so the
+        store never claims positions the exchange has settled (R-C4, G1)."""
+        for trade in self._book.failed_holdings():
+            series = expired_series(trade, now)
+            if not series:
+                continue
+            prices = {item: self._delivery_price(trade, *item) for item in series}
+            settled = settle_trade(trade, prices, now)
+            if settled != trade:
+                self._book.save(settled, None)
+                self._listener("settled_after_failure", {"trade": trade.trade_id,
+                                                         "strategy": trade.strategy})
+
+    def _renew_expired_closes(self, snapshot: MarketSnapshot, now: datetime,
+                              report: TickReport) -> None:
+        """A close whose budget ran out while the process was down starts again (R-C5):
+        downtime is not an attempt (B1 bounds attempts). Once, on the first tick after a
+        resume; its live orders are inherited and cancelled, its reason kept."""
+        renew, self._closes_to_renew = self._closes_to_renew, set()
+        for trade_id in renew:
+            if trade_id not in self._book.working_trade_ids():
+                continue
+            trade, state = self._book.get(trade_id)
+            if not budget_spent(state, now):
+                continue
+            spec = self._specs_by_name.get(trade.strategy)
+            close_spec = spec.execution.close if spec else LimitExecution()
+            step = start_close(trade, close_spec, state.reason, snapshot, now, previous=state)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 
     def _resume_open(self, trade: Trade, spec: StrategySpec | None, snapshot: MarketSnapshot,

@@ -44,7 +44,9 @@ def expired_series(trade: Trade, now: datetime) -> tuple[Series, ...]:
 def settle_trade(trade: Trade, delivery: DeliveryPrices, now: datetime) -> Trade:
     """Close every expired leg at intrinsic value against its delivery price.
 
-    CLOSED once nothing is held; unchanged while any expired leg's price is missing.
+    CLOSED once nothing is held; unchanged while any expired leg's price is missing. A
+    FAILED trade that still held legs (a close that gave up) keeps its stage: the legs
+    are booked as settled so the store agrees with the exchange again (R-C4).
     """
     missing = [series for series in expired_series(trade, now)
                if not _usable(delivery.get(series))]
@@ -56,8 +58,8 @@ def settle_trade(trade: Trade, delivery: DeliveryPrices, now: datetime) -> Trade
             price = delivery[(parts.underlying, parts.expiry)]
             assert price is not None  # noqa: S101 (checked above)
             trade = trade.with_leg(_settled(leg, parts, price))
-    if not trade.is_flat:
-        return trade
+    if not trade.is_flat or trade.stage.is_terminal:
+        return trade  # a FAILED trade keeps its stage; only what it held is booked
     if trade.stage is TradeStage.OPEN:
         trade = trade.moved_to(TradeStage.PENDING_CLOSE, "expiry: options expired", now)
     return trade.moved_to(TradeStage.CLOSED, "expiry: settled at intrinsic value", now)

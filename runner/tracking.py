@@ -65,6 +65,11 @@ class ExecutionBook:
         """Trades with an execution in progress, oldest first."""
         return sorted(self._states, key=lambda tid: (self._trades[tid].created_at, tid))
 
+    def failed_holdings(self) -> list[Trade]:
+        """Recent FAILED trades that still hold something (a close that gave up)."""
+        return [t for history in self._recent.values() for t in history
+                if t.stage is TradeStage.FAILED and not t.is_flat]
+
     def unworked_trades(self) -> list[Trade]:
         """Trades that should have an execution running and have none (see the service)."""
         needs_work = (TradeStage.PENDING_OPEN, TradeStage.OPENING, TradeStage.PENDING_CLOSE,

@@ -5,9 +5,9 @@ alerts); `ExecutionState.to_dict` / `execution_state_from_dict` persist an execu
 so a restart resumes it (brief-engine.md, "Executors").
 """
 
-from runner.execution.api import advance, start_close, start_open
+from runner.execution.api import advance, budget_spent, start_close, start_open
 from runner.execution.router import notional_usd, route
 from runner.execution.state import ExecutionState, Step, execution_state_from_dict
 
-__all__ = ["ExecutionState", "Step", "advance", "execution_state_from_dict", "notional_usd",
-           "route", "start_close", "start_open"]
+__all__ = ["ExecutionState", "Step", "advance", "budget_spent", "execution_state_from_dict",
+           "notional_usd", "route", "start_close", "start_open"]

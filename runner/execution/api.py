@@ -28,7 +28,7 @@ from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.launch import start_limit_close, start_limit_open
 from runner.execution.limit import attempt_base, run_limit
-from runner.execution.phases import unwind_spec
+from runner.execution.phases import phase_index, unwind_spec
 from runner.execution.rfq import begin_rfq, run_rfq
 from runner.execution.router import Route, notional_usd, route
 from runner.execution.state import ExecutionState, RfqStage, Step, TrackedOrder
@@ -175,3 +175,17 @@ def advance(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     if state.rfq is not None:
         return run_rfq(state, trade, snapshot, events, now)
     return run_limit(state, trade, snapshot, events, now)
+
+
+def budget_spent(state: ExecutionState, now: datetime) -> bool:
+    """Whether an execution's time budget is over at `now` (its phases, or its RFQ deadline).
+
+    The service asks it after a restart: a close whose budget ran out while the process
+    was down is started again rather than given up without a single attempt.
+    """
+    if state.rfq is not None:
+        return now >= state.rfq.deadline
+    if state.limit is None:
+        return False
+    return (state.limit.exhausted_at is not None
+            or phase_index(state.limit.spec, state.limit.started_at, now) is None)

@@ -97,8 +97,6 @@ def test_an_open_killed_and_down_longer_than_its_budget_fails_flat(tmp_path) -> 
     assert in_flight(run.runtime.store, world.venue) == []
 
 
-@pytest.mark.xfail(strict=True, reason="R-C5 (requests.md): a resumed close whose budget ran out"
-                   " while the process was down gives up without a single attempt")
 def test_a_close_killed_and_down_longer_than_its_budget_still_closes_after_restart(
         tmp_path) -> None:
     """B1 bounds close *attempts*; downtime is not an attempt: the close goes on."""
