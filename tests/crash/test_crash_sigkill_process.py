@@ -2,9 +2,9 @@
 
 Two processes, as in production: the simulated Coincall exchange (`runner sim-server`,
 real clock) and the service (`runner run`, TRADING_ENVIRONMENT=testnet pointed at it).
-The server holds the second order request for 3 s (a latency fault), and the runner is
-killed with SIGKILL as soon as the store shows both order intents: the second request is
-in flight, its answer can never arrive. The runner is started again; it must adopt the
+The server holds the first (or the second) order request for 3 s (a latency fault), and
+the runner is killed with SIGKILL as soon as the store shows that order's intent: the
+request is in flight, its answer can never arrive. The runner is started again; it must adopt the
 order the exchange did take, finish the round trip, and open nothing more (one trade a
 day). Then SIGTERM stops it cleanly (exit 0). Checked through the REST client against the
 exchange: no working order, flat, each leg bought once and sold once.
@@ -63,15 +63,17 @@ exits:
   - max_hold: 2s
 """
 
+# The n-th order request (0-based `after`) is held 3 s by the server: the kill lands while
+# it is in flight, once the store shows that many intents.
 FAULTS = """\
 rules:
-  - {endpoint: place_order, kind: latency, seconds: 3, after: 1, count: 1}
+  - {{endpoint: place_order, kind: latency, seconds: 3, after: {after}, count: 1}}
 """
 
 
-def start_sim_server(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+def start_sim_server(tmp_path: Path, held: int) -> tuple[subprocess.Popen[str], str]:
     faults = tmp_path / "faults.yaml"
-    faults.write_text(FAULTS, encoding="utf-8")
+    faults.write_text(FAULTS.format(after=held), encoding="utf-8")
     server = subprocess.Popen(
         [sys.executable, "-m", "runner", "sim-server", "--port", "0", "--seed", "11",
          "--faults", str(faults)],
@@ -123,17 +125,22 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float,
     pytest.fail(f"timed out after {seconds} s waiting for {what}")
 
 
+@pytest.mark.parametrize("held", [
+    pytest.param(0, id="first-order-in-flight"),
+    pytest.param(1, id="second-order-in-flight"),
+])
 def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
-        tmp_path: Path) -> None:
+        tmp_path: Path, held: int) -> None:
+    """A1, D3: killed as soon as the store shows the intent of the held order."""
     (tmp_path / "micro_kill.yaml").write_text(STRATEGY, encoding="utf-8")
     store = tmp_path / "state" / "runner.sqlite3"
     began = datetime.now(UTC) - timedelta(minutes=1)
-    server, base_url = start_sim_server(tmp_path)
+    server, base_url = start_sim_server(tmp_path, held)
     try:
         env = runner_env(tmp_path, base_url)
         first = start_runner(tmp_path, env, "first")
-        wait_for("both order intents", lambda: len(query(store, "SELECT 1 FROM orders")) >= 2,
-                 60, first)
+        wait_for(f"{held + 1} order intent(s)",
+                 lambda: len(query(store, "SELECT 1 FROM orders")) > held, 60, first)
         first.send_signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
 
