@@ -48,16 +48,17 @@ TICK = timedelta(seconds=1)
 ])
 def test_a_kill_mid_unwind_leaves_every_failed_open_flat(tmp_path, point: KillPoint) -> None:
     """B1 on the unwind path: reduce-only, exactly the filled quantity, never more."""
-    world = World(load_specs(tmp_path / "strategies", MICRO), tmp_path / "state")
+    one_attempt = MICRO.replace("max_attempts_per_day: 4", "max_attempts_per_day: 1")
+    world = World(load_specs(tmp_path / "strategies", one_attempt), tmp_path / "state")
     run = crash_and_recover(world, point, tick=TICK, kill_by=START + timedelta(minutes=10),
-                            until=START + timedelta(minutes=30), wrap=RefusePuts)
+                            until=START + timedelta(minutes=15), wrap=RefusePuts)
     store = run.runtime.store
     assert run.killed
     assert run.recovery == []
     assert audit(world.venue, store, world.specs) == []
     assert in_flight(store, world.venue) == []
     trades = trades_of(store, "micro")
-    assert [t.stage.value for t in trades] == ["failed"] * 4  # max_attempts_per_day
+    assert [t.stage.value for t in trades] == ["failed"]  # one attempt a day, used
     assert all(t.opened_at is None for t in trades)
     assert all(leg.closed_qty == leg.filled_qty for t in trades for leg in t.legs)
 
