@@ -337,7 +337,28 @@ def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str
                             f" {fill.symbol}) belongs to no trade in the store")
             continue
         executed[(owner, fill.symbol)].add(fill.side, fill.qty)
+    _settlements(venue, store, executed)
     return executed, problems
+
+
+def _settlements(venue: SimVenue, store: Store,
+                 executed: dict[tuple[str, str], Executed]) -> None:
+    """Positions the venue settled at expiry count as closed, trade by trade (oldest
+    first), for the quantity each trade still held after its fills (G1, G2)."""
+    trades = sorted(store.load_trades(), key=lambda t: t.created_at)
+    for record in venue.exercise_records():
+        remaining = abs(record.qty)
+        for trade in trades:
+            for leg in trade.legs:
+                if leg.symbol != record.symbol or remaining <= 0:
+                    continue
+                done = executed[(trade.trade_id, leg.symbol)]
+                opened, closed = (done.bought, done.sold) if leg.side is Side.BUY \
+                    else (done.sold, done.bought)
+                settled = min(remaining, opened - closed)
+                if settled > 0:
+                    done.add(leg.close_side, settled)
+                    remaining -= settled
 
 
 def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[str]:

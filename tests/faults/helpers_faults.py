@@ -84,9 +84,10 @@ class CampaignResult:
 
 
 def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float = 0.03,
-                 seed: int = 7, start: datetime = START) -> CampaignResult:
+                 seed: int = 7, start: datetime = START,
+                 micro: str = BUSY_MICRO) -> CampaignResult:
     """Hours of both strategies under faults; then faults off until a quiet moment."""
-    specs = load_specs(directory / "strategies", BUSY_MICRO, BUSY_RFQ)
+    specs = load_specs(directory / "strategies", micro, BUSY_RFQ)
     world = World(specs, directory / "state", seed=seed)
     world.clock.set(start)
     plan = campaign_plan(rate, seed)

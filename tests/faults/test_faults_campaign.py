@@ -10,11 +10,11 @@ for the seed. The 48 h version: tests/bench/fault_campaign.py.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.faults.helpers_faults import run_campaign
+from tests.faults.helpers_faults import BUSY_MICRO, run_campaign
 
 
 @pytest.mark.slow
@@ -32,3 +32,20 @@ def test_six_hours_of_faults_keep_the_service_running_and_every_invariant(tmp_pa
     assert result.trades["micro"].get("closed", 0) >= 30, report
     assert result.trades["rfqe"].get("closed", 0) >= 20, report
     assert set(result.trades["micro"]) | set(result.trades["rfqe"]) <= {"closed", "failed"}
+
+
+def test_trading_the_nearest_expiry_through_0800_under_faults_keeps_the_store_true(
+        tmp_path) -> None:
+    """G1, G2, R-C4: micro_strangle's `next: true` minutes before 08:00 buys legs nobody
+    bids for; those closes give up with a page, the exchange settles them at 08:00, and
+    the store books the settlement: store and exchange still agree, nothing in flight."""
+    nearest = BUSY_MICRO.replace("expiry: {dte: 1}", "expiry: {next: true}")
+    result = run_campaign(tmp_path, hours=2, tick=timedelta(seconds=3), rate=0.03, seed=7,
+                          start=datetime(2026, 3, 3, 6, 30, tzinfo=UTC), micro=nearest)
+    report = "\n".join(result.lines())
+    assert result.crashed is None, report
+    assert result.errors == [], report
+    assert result.violations == [], report
+    assert result.in_flight == [], report
+    assert result.trades["micro"].get("failed", 0) >= 1, report  # the no-bid closes
+    assert all("flatten by hand" in alert for alert in result.alerts), report
