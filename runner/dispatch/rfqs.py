@@ -49,7 +49,7 @@ class RfqCommands:
             return [RfqCreated(record.trade_id, _rfq_view(record))]
         if record.state is not RfqLedgerState.INTENT:
             return [RfqFailed(record.trade_id, None, record.error_code,
-                              record.error_message or record.state.value)]
+                              record.error_message or record.state.value, record.attempt)]
         self.store.audit("create_rfq", record.rfq_key, "sending",
                          legs=[f"{leg.side.value} {leg.qty} {leg.symbol}" for leg in record.legs])
         try:
@@ -68,7 +68,8 @@ class RfqCommands:
                     exc: ExchangeError) -> list[Event]:
         self.store.mark_rfq_state(record.rfq_key, state, exc.code, exc.message)
         self.store.audit("rfq", record.rfq_key, state.value, code=exc.code, error=str(exc))
-        return [RfqFailed(record.trade_id, record.request_id, exc.code, exc.message)]
+        return [RfqFailed(record.trade_id, record.request_id, exc.code, exc.message,
+                          record.attempt)]
 
     def _accept(self, command: AcceptQuote) -> list[Event]:
         record = self.store.find_rfq(command.request_id)
@@ -164,7 +165,8 @@ class RfqCommands:
             if record.state is RfqLedgerState.INTENT:
                 self.store.mark_rfq_state(record.rfq_key, RfqLedgerState.CREATE_UNKNOWN, None,
                                           "create interrupted before its answer was recorded")
-                events.append(RfqFailed(record.trade_id, None, None, "create interrupted"))
+                events.append(RfqFailed(record.trade_id, None, None, "create interrupted",
+                                        record.attempt))
             elif record.state.needs_accept_lookup:
                 events.extend(self._resolve_accept(record))
             elif record.request_id is not None:

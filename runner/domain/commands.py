@@ -136,6 +136,9 @@ class RfqFailed:
     request_id: str | None
     code: int | None
     message: str
+    # Which request of the trade failed (CreateRfq.attempt), when known: a failure without
+    # a request id must not be taken by a later request of the same trade.
+    attempt: int | None = None
 
 
 Event = (OrderAccepted | OrderUpdated | OrderRejected | OrderOutcomeUnknown | RfqCreated

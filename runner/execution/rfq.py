@@ -177,7 +177,8 @@ def _apply(tick: _Tick, event: Event) -> None:
     elif isinstance(event, QuoteAccepted) and event.request_id == rfq.request_id:
         tick.block = event.trade
     elif isinstance(event, RfqFailed) and event.trade_id == tick.trade.trade_id \
-            and event.request_id in (None, rfq.request_id):
+            and event.request_id in (None, rfq.request_id) \
+            and event.attempt in (None, rfq.attempt):  # not an earlier request's failure
         _failed(tick, event)
 
 

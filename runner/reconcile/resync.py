@@ -78,7 +78,7 @@ def _order_events(order: TrackedOrder, row: LedgerOrder | None) -> list[Event]:
 def _rfq_events(trade_id: str, progress: RfqProgress, record: RfqRecord | None) -> list[Event]:
     if record is None:
         if progress.stage is RfqStage.CREATING:
-            return [RfqFailed(trade_id, None, None, NEVER_SENT)]
+            return [RfqFailed(trade_id, None, None, NEVER_SENT, progress.attempt)]
         return []
     events: list[Event] = []
     if progress.stage is RfqStage.CREATING and record.request_id is not None:
@@ -88,11 +88,12 @@ def _rfq_events(trade_id: str, progress: RfqProgress, record: RfqRecord | None) 
         events.append(QuoteAccepted(record.block_trade.request_id, record.block_trade))
     elif record.state.is_final:
         events.append(RfqFailed(trade_id, request_id, record.error_code,
-                                record.error_message or f"request {record.state.value}"))
+                                record.error_message or f"request {record.state.value}",
+                                progress.attempt))
     elif progress.stage is RfqStage.ACCEPTING and progress.quote_id is not None \
             and not record.state.needs_accept_lookup:
         why = record.error_message or f"accept of quote {progress.quote_id} {NEVER_SENT}"
-        events.append(RfqFailed(trade_id, request_id, record.error_code, why))
+        events.append(RfqFailed(trade_id, request_id, record.error_code, why, progress.attempt))
     return events
 
 

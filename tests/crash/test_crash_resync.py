@@ -217,3 +217,19 @@ def test_an_accept_the_ledger_never_saw_frees_the_execution(tmp_path, clock) -> 
     events = missed_events(store, [step.state])
     assert [type(e) for e in events] == [RfqFailed]
     assert NEVER_SENT in events[0].message
+
+
+def test_the_failure_of_an_earlier_request_is_not_taken_by_the_next_one() -> None:
+    """A "never sent" failure of a superseded RFQ attempt (no request id yet) arrives in the
+    tick its renewal started: the new request keeps collecting, no limit fallback."""
+    step = start_open(strangle(), RfqExecution(timeout=timedelta(seconds=60)), BOOK, T0)
+    attempt = step.state.rfq.attempt
+    stale = RfqFailed("t1", None, None, NEVER_SENT, attempt - 1)
+    kept = advance(step.state, step.trade, BOOK, [stale], at(1))
+    assert kept.state is not None
+    assert kept.state.rfq is not None
+    assert kept.state.rfq.stage is RfqStage.CREATING
+    assert kept.commands == ()
+    own = advance(step.state, step.trade, BOOK, [RfqFailed("t1", None, None, "x", attempt)],
+                  at(1))
+    assert own.state is None or own.state.rfq is None  # its own failure: it falls back

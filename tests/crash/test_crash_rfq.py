@@ -26,6 +26,7 @@ from tests.crash.helpers_crash import (
     in_flight,
     load_specs,
     reduce_only,
+    stage_is,
     trades_of,
 )
 
@@ -108,3 +109,19 @@ def test_a_kill_in_the_second_cycle_resumes_the_schedule_of_the_first_launch(tmp
     check_cycles(world, run, 2)
     assert run.killed_at is not None
     assert run.killed_at >= START + timedelta(minutes=16)
+
+
+def test_a_close_rfq_killed_before_its_create_and_down_past_its_timeout_closes_once(
+        tmp_path) -> None:
+    """Killed after the close was saved, before its CreateRfq went out; down 90 s (the RFQ
+    timeout is 1 min): the close is renewed with a new request, and the stale "never sent"
+    answer of the old attempt must not turn the new one into a limit fallback that leaves
+    the new request active and unwatched (found by tests/bench/crash_campaign.py)."""
+    world = rfq_world(tmp_path, makers_quote=True)
+    point = KillPoint("event:trade_stage", when=stage_is("closing"))
+    run = crash_and_recover(world, point, tick=TICK, kill_by=START + timedelta(minutes=14),
+                            until=START + timedelta(minutes=17),
+                            restart_after=timedelta(seconds=90))
+    check_cycles(world, run, 1)
+    assert run.killed_at == START + timedelta(minutes=11)
+    assert len(world.venue.block_trades(START)) == 2  # the open and the renewed close
