@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from runner.exchange.sim.faulty import FaultyExchange
 from runner.exchange.sim.venue import SimVenue
+from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import (
     MICRO,
     RFQ,
@@ -38,9 +39,7 @@ from tests.crash.helpers_crash import (
     KillingExchange,
     KillPoint,
     World,
-    audit,
     hard_kill,
-    in_flight,
     load_specs,
     run_until,
 )

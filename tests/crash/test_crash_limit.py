@@ -14,19 +14,17 @@ from datetime import timedelta
 
 import pytest
 
+from tests.crash.helpers_audit import audit, in_flight, trades_of
 from tests.crash.helpers_crash import (
     MICRO,
     START,
     KillPoint,
     World,
-    audit,
     crash_and_recover,
-    in_flight,
     load_specs,
     opening,
     reduce_only,
     stage_is,
-    trades_of,
 )
 
 TICK = timedelta(seconds=1)

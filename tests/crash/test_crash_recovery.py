@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.crash.helpers_audit import audit, in_flight, trades_of
 from tests.crash.helpers_crash import (
     MICRO,
     START,
@@ -25,15 +26,12 @@ from tests.crash.helpers_crash import (
     KillPoint,
     RefusePuts,
     World,
-    audit,
     crash_and_recover,
     hard_kill,
-    in_flight,
     load_specs,
     reduce_only,
     run_until,
     stage_is,
-    trades_of,
 )
 
 TICK = timedelta(seconds=1)

@@ -15,19 +15,17 @@ from datetime import timedelta
 
 import pytest
 
+from tests.crash.helpers_audit import audit, in_flight, trades_of
 from tests.crash.helpers_crash import (
     RFQ,
     START,
     CrashRun,
     KillPoint,
     World,
-    audit,
     crash_and_recover,
-    in_flight,
     load_specs,
     reduce_only,
     stage_is,
-    trades_of,
 )
 
 TICK = timedelta(seconds=2)

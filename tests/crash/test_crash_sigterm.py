@@ -21,15 +21,8 @@ import pytest
 
 from runner.domain.trades import Trade, TradeStage
 from runner.service import Service
-from tests.crash.helpers_crash import (
-    MICRO,
-    START,
-    World,
-    audit,
-    in_flight,
-    load_specs,
-    run_until,
-)
+from tests.crash.helpers_audit import audit, in_flight
+from tests.crash.helpers_crash import MICRO, START, World, load_specs, run_until
 
 ITERATIONS = 120
 CALLS_IN_45_S = 280  # exchange calls of the service's first 45 ticks (measured: 283)

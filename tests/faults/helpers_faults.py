@@ -24,7 +24,8 @@ from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.exchange.sim.faulty import FaultyExchange
 from runner.runtime import Runtime
 from runner.service import TickReport, TooManyFailures
-from tests.crash.helpers_crash import MICRO, RFQ, START, World, audit, in_flight, load_specs
+from tests.crash.helpers_audit import audit, in_flight
+from tests.crash.helpers_crash import MICRO, RFQ, START, World, load_specs
 
 WRITES = ("place_order", "cancel_order", "accept_quote", "create_rfq", "cancel_rfq")
 
