@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from runner.exchange.port import Exchange
     from runner.store import Store
 
+CANCEL_PENDING: Final = "cancel pending: "  # an ACTIVE request the runner asked to cancel
 _RFQ_FINAL_STATES: Final = {RfqState.CANCELLED: RfqLedgerState.CANCELLED,
                             RfqState.EXPIRED: RfqLedgerState.EXPIRED,
                             RfqState.TRADED_AWAY: RfqLedgerState.EXPIRED}
@@ -146,17 +147,26 @@ class RfqCommands:
         if record is None:
             self.store.audit("cancel_rfq", command.request_id, "refused", reason="unknown")
             return []
-        self.store.audit("cancel_rfq", command.request_id, "sending", reason=command.reason)
-        try:
-            self.exchange.cancel_rfq(command.request_id)
-        except ExchangeError as exc:
-            self.store.audit("cancel_rfq", command.request_id, "failed", error=str(exc))
-            return []
-        if record.state is RfqLedgerState.ACTIVE:
-            self.store.mark_rfq_state(record.rfq_key, RfqLedgerState.CANCELLED, None,
-                                      command.reason)
-        self.store.audit("cancel_rfq", command.request_id, "cancelled")
+        if record.state is RfqLedgerState.ACTIVE:  # remembered: a failed cancel is retried
+            self.store.mark_rfq_state(record.rfq_key, RfqLedgerState.ACTIVE, None,
+                                      f"{CANCEL_PENDING}{command.reason}")
+        self._send_cancel(record, command.reason)
         return []
+
+    def _send_cancel(self, record: RfqRecord, reason: str) -> None:
+        """Cancel on the exchange; the ledger says CANCELLED only once that succeeded, so an
+        unanswered cancel is sent again at the next poll instead of leaving the request
+        active (its quotes polled every tick) until it expires."""
+        request_id = record.request_id or ""
+        self.store.audit("cancel_rfq", request_id, "sending", reason=reason)
+        try:
+            self.exchange.cancel_rfq(request_id)
+        except ExchangeError as exc:
+            self.store.audit("cancel_rfq", request_id, "failed", error=str(exc))
+            return
+        if record.state is RfqLedgerState.ACTIVE:
+            self.store.mark_rfq_state(record.rfq_key, RfqLedgerState.CANCELLED, None, reason)
+        self.store.audit("cancel_rfq", request_id, "cancelled")
 
     def poll_rfqs(self, now: datetime) -> list[Event]:
         """Quotes for active requests; settle lost accepts and requests left as intents."""
@@ -175,6 +185,14 @@ class RfqCommands:
 
     def _poll_active(self, record: RfqRecord, now: datetime) -> list[Event]:
         request_id = record.request_id or ""
+        message = record.error_message or ""
+        if message.startswith(CANCEL_PENDING):
+            if record.expires_at is not None and now >= record.expires_at:
+                self.store.mark_rfq_state(record.rfq_key, RfqLedgerState.EXPIRED, None,
+                                          "expired while its cancel was pending")
+            else:
+                self._send_cancel(record, message.removeprefix(CANCEL_PENDING))
+            return []
         try:
             if record.expires_at is not None and now >= record.expires_at:
                 rfq = self.exchange.get_rfq(request_id)

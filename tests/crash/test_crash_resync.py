@@ -18,6 +18,7 @@ from decimal import Decimal
 from runner.dispatch import Dispatcher
 from runner.domain.commands import (
     AcceptQuote,
+    CancelRfq,
     CreateRfq,
     OrderAccepted,
     OrderPurpose,
@@ -32,6 +33,8 @@ from runner.domain.ledger import RfqLedgerState
 from runner.domain.orders import Side
 from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.trades import Trade, TradeLeg, TradeStage
+from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.exchange.sim.faulty import FaultyExchange
 from runner.execution import advance, start_open
 from runner.execution.state import RfqStage
 from runner.reconcile import reconcile
@@ -233,3 +236,21 @@ def test_the_failure_of_an_earlier_request_is_not_taken_by_the_next_one() -> Non
     own = advance(step.state, step.trade, BOOK, [RfqFailed("t1", None, None, "x", attempt)],
                   at(1))
     assert own.state is None or own.state.rfq is None  # its own failure: it falls back
+
+
+def test_a_cancel_the_exchange_did_not_answer_is_sent_again_at_the_next_poll(tmp_path,
+                                                                             clock) -> None:
+    """A timed-out RFQ whose cancel failed (5xx) stayed active ~1 h, its quotes polled
+    every tick; the cancel is now remembered and retried (found by the crash campaign)."""
+    venue, store, _, legs = rfq_world(tmp_path, clock)
+    plan = FaultPlan.of(FaultRule(endpoint="cancel_rfq", kind=FaultKind.HTTP_5XX, count=1))
+    dispatcher = Dispatcher(FaultyExchange(venue, plan, clock), store, clock)
+    [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
+    request_id = created.rfq.request_id
+    assert dispatcher.execute([CancelRfq("t1", request_id, "timeout")]) == []
+    assert venue.get_rfq(request_id).state is RfqState.ACTIVE
+    assert store.find_rfq(request_id).state is RfqLedgerState.ACTIVE
+    assert dispatcher.poll() == []
+    assert venue.get_rfq(request_id).state is RfqState.CANCELLED
+    assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
+    assert store.active_rfqs() == []
