@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying, snap_qty
+from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot, OptionQuote
 from runner.engine.expiries import choose_expiry, describe_expiry, expiries_needed
 from runner.engine.strikes import NoStrike, pick_strike
@@ -94,11 +95,25 @@ def resolve_leg(index: int, leg: LegSpec, snapshot: MarketSnapshot, now: datetim
     if isinstance(picked, NoStrike):
         return LegFailure(index, f"{leg.kind.value} {expiry:%d %b %Y}: {picked.reason}")
     instrument = picked.instrument
+    unclosable = _unclosable(leg, picked)
+    if unclosable:
+        return LegFailure(index, unclosable)
     qty = snap_qty(leg.qty, instrument.lot_size)
     if qty < instrument.min_qty or qty <= 0:
         return LegFailure(index, f"quantity {leg.qty} snaps to {qty}, below the minimum "
                                  f"{instrument.min_qty} of {instrument.symbol}")
     return ResolvedLeg(index, leg, instrument, picked, qty, picked.delta)
+
+
+def _unclosable(leg: LegSpec, quote: OptionQuote) -> str | None:
+    """A position the market cannot take back is never opened (lessons B1, R-C4): a bought
+    leg needs a bid to be sold again, a sold leg an ask to be bought back."""
+    missing = "bid" if leg.side is Side.BUY and quote.bid is None else (
+        "ask" if leg.side is Side.SELL and quote.ask is None else None)
+    if missing is None:
+        return None
+    return (f"{quote.symbol} has no {missing}: a {leg.side.value} there could not be closed"
+            " again, so the trade does not open")
 
 
 def _listed(snapshot: MarketSnapshot, chain: Chain, underlying: Underlying,
