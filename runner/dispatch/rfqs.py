@@ -47,7 +47,7 @@ class RfqCommands:
     def _create_rfq(self, command: CreateRfq) -> list[Event]:
         record = self.store.record_rfq_intent(command)
         if record.request_id is not None:
-            return [RfqCreated(record.trade_id, _rfq_view(record))]
+            return [RfqCreated(record.trade_id, _rfq_view(record), record.attempt)]
         if record.state is not RfqLedgerState.INTENT:
             return [RfqFailed(record.trade_id, None, record.error_code,
                               record.error_message or record.state.value, record.attempt)]
@@ -63,7 +63,7 @@ class RfqCommands:
             return self._rfq_failed(record, RfqLedgerState.CREATE_UNKNOWN, exc)
         self.store.mark_rfq_created(record.rfq_key, rfq)
         self.store.audit("create_rfq", record.rfq_key, "created", request_id=rfq.request_id)
-        return [RfqCreated(record.trade_id, rfq)]
+        return [RfqCreated(record.trade_id, rfq, record.attempt)]
 
     def _rfq_failed(self, record: RfqRecord, state: RfqLedgerState,
                     exc: ExchangeError) -> list[Event]:

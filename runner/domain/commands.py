@@ -116,6 +116,7 @@ class OrderOutcomeUnknown:
 class RfqCreated:
     trade_id: str
     rfq: Rfq
+    attempt: int | None = None  # CreateRfq.attempt: never taken by another request's execution
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,13 +178,17 @@ def advance(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
 
 
 def budget_spent(state: ExecutionState, now: datetime) -> bool:
-    """Whether an execution's time budget is over at `now` (its phases, or its RFQ deadline).
+    """Whether a limit execution's time budget is over at `now` (its phases).
 
     The service asks it after a restart: a close whose budget ran out while the process
-    was down is started again rather than given up without a single attempt.
+    was down is started again rather than given up without a single attempt. An RFQ
+    execution is never "spent": past its deadline its own next step cancels its request
+    and hands over to the limit fallback with a fresh budget. Superseding it instead
+    would leave its request active and unwatched when the RfqCreated that named it was
+    lost with the process (no request id to cancel; found by the crash campaign).
     """
     if state.rfq is not None:
-        return now >= state.rfq.deadline
+        return False
     if state.limit is None:
         return False
     return (state.limit.exhausted_at is not None

@@ -170,7 +170,7 @@ def run_rfq(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
 def _apply(tick: _Tick, event: Event) -> None:
     rfq = tick.rfq
     if isinstance(event, RfqCreated) and event.trade_id == tick.trade.trade_id \
-            and rfq.stage is RfqStage.CREATING:
+            and rfq.stage is RfqStage.CREATING and event.attempt in (None, rfq.attempt):
         tick.rfq = replace(rfq, stage=RfqStage.COLLECTING, request_id=event.rfq.request_id)
     elif isinstance(event, QuotesReceived) and event.request_id == rfq.request_id:
         tick.quotes = event.quotes

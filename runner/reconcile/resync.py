@@ -82,7 +82,7 @@ def _rfq_events(trade_id: str, progress: RfqProgress, record: RfqRecord | None) 
         return []
     events: list[Event] = []
     if progress.stage is RfqStage.CREATING and record.request_id is not None:
-        events.append(RfqCreated(trade_id, _view(record)))
+        events.append(RfqCreated(trade_id, _view(record), progress.attempt))
     request_id = record.request_id
     if record.state is RfqLedgerState.FILLED and record.block_trade is not None:
         events.append(QuoteAccepted(record.block_trade.request_id, record.block_trade))

@@ -31,11 +31,11 @@ from runner.domain.commands import (
 )
 from runner.domain.ledger import RfqLedgerState
 from runner.domain.orders import Side
-from runner.domain.rfq import RfqLeg, RfqState
+from runner.domain.rfq import Rfq, RfqLeg, RfqState
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.exchange.sim.faulty import FaultyExchange
-from runner.execution import advance, start_open
+from runner.execution import advance, budget_spent, start_open
 from runner.execution.state import RfqStage
 from runner.reconcile import reconcile
 from runner.reconcile.resync import NEVER_SENT, missed_events
@@ -254,3 +254,21 @@ def test_a_cancel_the_exchange_did_not_answer_is_sent_again_at_the_next_poll(tmp
     assert venue.get_rfq(request_id).state is RfqState.CANCELLED
     assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
     assert store.active_rfqs() == []
+
+
+def test_the_creation_of_an_earlier_request_is_not_taken_by_the_next_one() -> None:
+    """An RfqCreated of a superseded attempt must not become the new request's id."""
+    step = start_open(strangle(), RfqExecution(timeout=timedelta(seconds=60)), BOOK, T0)
+    attempt = step.state.rfq.attempt
+    old = Rfq("r-old", RfqState.ACTIVE, step.state.rfq.sent, T0, T0 + timedelta(hours=1))
+    kept = advance(step.state, step.trade, BOOK, [RfqCreated("t1", old, attempt - 1)], at(1))
+    assert kept.state.rfq.stage is RfqStage.CREATING
+    assert kept.state.rfq.request_id is None
+    own = advance(step.state, step.trade, BOOK, [RfqCreated("t1", old, attempt)], at(1))
+    assert own.state.rfq.request_id == "r-old"
+
+
+def test_an_rfq_execution_is_never_renewed_for_its_budget() -> None:
+    """Past its deadline an RFQ times out by itself (cancel, limit fallback)."""
+    step = start_open(strangle(), RfqExecution(timeout=timedelta(seconds=60)), BOOK, T0)
+    assert not budget_spent(step.state, at(3600))

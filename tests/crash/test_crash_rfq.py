@@ -112,9 +112,8 @@ def test_a_kill_in_the_second_cycle_resumes_the_schedule_of_the_first_launch(tmp
 def test_a_close_rfq_killed_before_its_create_and_down_past_its_timeout_closes_once(
         tmp_path) -> None:
     """Killed after the close was saved, before its CreateRfq went out; down 90 s (the RFQ
-    timeout is 1 min): the close is renewed with a new request, and the stale "never sent"
-    answer of the old attempt must not turn the new one into a limit fallback that leaves
-    the new request active and unwatched (found by tests/bench/crash_campaign.py)."""
+    timeout is 1 min): the close happens once, and no request of the trade is left active
+    and unwatched (found by tests/bench/crash_campaign.py)."""
     world = rfq_world(tmp_path, makers_quote=True)
     point = KillPoint("event:trade_stage", when=stage_is("closing"))
     run = crash_and_recover(world, point, tick=TICK, kill_by=START + timedelta(minutes=14),
@@ -122,4 +121,17 @@ def test_a_close_rfq_killed_before_its_create_and_down_past_its_timeout_closes_o
                             restart_after=timedelta(seconds=90))
     check_cycles(world, run, 1)
     assert run.killed_at == START + timedelta(minutes=11)
-    assert len(world.venue.block_trades(START)) == 2  # the open and the renewed close
+
+
+def test_a_close_rfq_whose_creation_was_lost_with_the_process_is_not_left_active(
+        tmp_path) -> None:
+    """Killed while reading the close request's first quotes (its RfqCreated lived only in
+    memory), down 90 s past the 1 min RFQ timeout: the close happens once and no request
+    of the trade stays active unwatched (found by the crash campaign under faults)."""
+    world = rfq_world(tmp_path, makers_quote=True)
+    closing = START + timedelta(minutes=11)  # the end of cycle 0: the close RFQ is created
+    point = KillPoint("rfq_quotes", when=lambda *_: world.clock.now() > closing)
+    run = crash_and_recover(world, point, tick=TICK, kill_by=START + timedelta(minutes=14),
+                            until=START + timedelta(minutes=17),
+                            restart_after=timedelta(seconds=90))
+    check_cycles(world, run, 1)
