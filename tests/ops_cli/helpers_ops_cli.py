@@ -3,23 +3,18 @@ an exchange wrapper that records every port call, and a store populated through 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from runner.cli import main
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderKey, OrderPurpose, PlaceOrder
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.read_only import WRITE_METHODS
 from runner.store.store import Store, default_store_path
+from tests.cli_helpers import CliResult as CliResult
+from tests.cli_helpers import RecordingExchange as RecordingExchange
+from tests.cli_helpers import run_cli as run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGIES = REPO / "strategies.d"
@@ -27,44 +22,6 @@ AT = "2026-03-02T10:00:00Z"
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> CliResult:
-    """Run `runner ARGV...` in process and capture what it printed."""
-    capsys.readouterr()
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return CliResult(code, captured.out, captured.err)
-
-
-class RecordingExchange:
-    """Delegates every port call to `inner` and records the method names, in order."""
-
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        target = getattr(self._inner, name)
-        if not callable(target):
-            return target
-
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            return target(*args, **kwargs)
-        return recorded
-
-    @property
-    def writes(self) -> list[str]:
-        return [name for name in self.calls if name in WRITE_METHODS]
 
 
 def _request(symbol: str, side: Side, key: OrderKey, price: str) -> PlaceOrder:

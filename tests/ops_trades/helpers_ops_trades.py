@@ -3,69 +3,29 @@ trades in the store, a fresh heartbeat, and the audit log read back."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from runner.cli import main
 from runner.domain.clock import Clock, SystemClock
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import OptionQuote
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.health import Heartbeat, write_heartbeat
-from runner.read_only import WRITE_METHODS
 from runner.store.store import Store, default_store_path
+from tests.cli_helpers import CliResult as CliResult
+from tests.cli_helpers import RecordingExchange
+from tests.cli_helpers import run_cli as run_cli
 
 KEY = "test-key-for-the-trades-loopback"
 SECRET = "test-secret-for-the-trades-loopback-0123456789"
 
 
-@dataclass(frozen=True, slots=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> CliResult:
-    """Run `runner ARGV...` in process and capture what it printed."""
-    capsys.readouterr()
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return CliResult(code, captured.out, captured.err)
-
-
-class RecordingVenue:
-    """Delegates to a SimVenue and records the port methods called on it, in order."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        target = getattr(self.inner, name)
-        if not callable(target):
-            return target
-
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
-            return target(*args, **kwargs)
-        return recorded
-
-    @property
-    def writes(self) -> list[str]:
-        return [name for name in self.calls if name in WRITE_METHODS]
+RecordingVenue = RecordingExchange  # the venue seen by the `runner trades` tests
 
 
 @dataclass(frozen=True, slots=True)
