@@ -23,7 +23,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -34,28 +33,10 @@ from runner.runtime import assemble
 from runner.simulation import simulate
 from runner.spec import load_strategies
 from runner.spec.model import AllOf, MinEquityCondition, StrategySpec
+from tests.cli_helpers import RecordingExchange
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-class CountingExchange:
-    """Counts every call made to the exchange port (each is one REST call live)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if not callable(target):
-            return target
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return target(*args, **kwargs)
-
-        return counted
 
 
 def live_specs() -> list[StrategySpec]:
@@ -71,7 +52,7 @@ def copies(base: StrategySpec, count: int, *, blocked: bool) -> list[StrategySpe
 
 def calls_per_tick(specs: list[StrategySpec], ticks: int) -> tuple[float, dict[str, float]]:
     clock = ManualClock(START)
-    exchange = CountingExchange(SimVenue(clock, seed=1))
+    exchange = RecordingExchange(SimVenue(clock, seed=1))
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(environment=Environment.PAPER, base_url=None, api_key=None,
                             api_secret=None, log_dir=Path(scratch) / "logs",
@@ -82,8 +63,8 @@ def calls_per_tick(specs: list[StrategySpec], ticks: int) -> tuple[float, dict[s
             runtime.service.safe_tick()
             clock.advance(timedelta(seconds=1))
         runtime.store.close()
-    total = sum(exchange.calls.values())
-    return total / ticks, {k: v / ticks for k, v in sorted(exchange.calls.items())}
+    counted = Counter(exchange.calls)
+    return len(exchange.calls) / ticks, {k: v / ticks for k, v in sorted(counted.items())}
 
 
 def main() -> None:
