@@ -46,6 +46,7 @@ MAX_FAILED_TICKS: Final = 10
 # A saved open interrupted before its first order is started again only while its
 # decision is fresh; later the market and the windows it was decided in have moved on.
 RESUME_OPEN_WITHIN: Final = timedelta(seconds=60)
+PRUNE_EVERY: Final = timedelta(hours=1)  # forget old finished trades (memory stays flat)
 
 
 class TooManyFailures(RuntimeError):
@@ -92,6 +93,7 @@ class Service:
         self._last_entry_check: dict[str, datetime] = {}
         self._states: dict[str, StrategyState] = {}
         self._closes_to_renew: set[str] = set()
+        self._pruned_at: datetime | None = None
         self._listener = listener or (lambda _kind, _data: None)
         self._stop = threading.Event()
         self.watch = MarketWatch(alerter)
@@ -156,6 +158,9 @@ class Service:
         report = TickReport(at=now)
         events = [*self._pending_events, *self._dispatcher.poll(now)]
         self._pending_events = []
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._book.prune(now)
+            self._pruned_at = now
         self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
         needs, listed = self._needs(now)
         read = self._reader.read(needs, now, listed)
@@ -397,6 +402,3 @@ class Service:
     def cancel_working_orders(self) -> int:
         """Cancel every live order we placed; trade state is left as it is (A4)."""
         return self._book.cancel_live_orders(self._dispatcher)
-
-    def underlyings(self) -> frozenset[Underlying]:
-        return frozenset(spec.underlying for spec in self.specs)

@@ -155,11 +155,13 @@ class ExecutionBook:
         history.append(trade)
 
     def prune(self, now: datetime) -> None:
-        """Forget finished trades older than the history window (memory stays flat)."""
+        """Forget finished, flat trades older than the history window, so memory and the
+        per-tick state computation stay flat in a long run. A trade still holding
+        something (a close that gave up) is kept until its legs are settled."""
         cutoff = now - HISTORY
         for strategy, history in self._recent.items():
-            self._recent[strategy] = [t for t in history
-                                      if t.stage.is_active or t.created_at >= cutoff]
+            self._recent[strategy] = [t for t in history if t.stage.is_active
+                                      or not t.is_flat or t.created_at >= cutoff]
 
     def cancel_live_orders(self, dispatcher: Any, reason: str = "shutdown",
                            trade_id: str | None = None) -> int:
