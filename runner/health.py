@@ -61,11 +61,14 @@ class Heartbeat:
     strategies: tuple[str, ...]
     last_error: str | None = None
     pid: int = field(default_factory=os.getpid)
+    # Open concerns of the service (runner.attention): a live service with any is degraded.
+    problems: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
                 "environment": self.environment, "strategies": list(self.strategies),
-                "last_error": redact(str(self.last_error)) if self.last_error else None}
+                "last_error": redact(str(self.last_error)) if self.last_error else None,
+                "problems": [redact(problem) for problem in self.problems]}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
@@ -77,11 +80,15 @@ class Heartbeat:
             raise ValueError("'at' has no time zone")
         strategies = _typed(data, "strategies", list)
         last_error = data.get("last_error")
+        problems = data.get("problems") or []  # absent in beats of older runners
+        if not isinstance(problems, list):
+            raise ValueError("'problems' is not a list")
         return cls(at=at, tick=_typed(data, "tick", int),
                    environment=_typed(data, "environment", str),
                    strategies=tuple(str(name) for name in strategies),
                    last_error=str(last_error) if last_error is not None else None,
-                   pid=_typed(data, "pid", int))
+                   pid=_typed(data, "pid", int),
+                   problems=tuple(str(problem) for problem in problems))
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type) -> Any:
@@ -131,7 +138,8 @@ class Verdict(NamedTuple):
 
 def health_verdict(heartbeat: Heartbeat | None, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
                    ) -> Verdict:
-    """Judge liveness from a heartbeat's age: fresh is ok, old or absent is stale."""
+    """Judge liveness from a heartbeat's age: fresh is ok (degraded when it carries
+    problems), old or absent is stale."""
     if heartbeat is None:
         return Verdict(False, "stale: no heartbeat")
     age = now - heartbeat.at
@@ -142,7 +150,11 @@ def health_verdict(heartbeat: Heartbeat | None, now: datetime, max_age: timedelt
     if age > max_age:
         return Verdict(False, f"stale: heartbeat {_seconds(age)} old, more than "
                               f"{_seconds(max_age)} {details}")
-    return Verdict(True, f"ok: heartbeat {_seconds(max(age, timedelta(0)))} old {details}")
+    fresh = f"heartbeat {_seconds(max(age, timedelta(0)))} old {details}"
+    if heartbeat.problems:
+        # Alive but in need of the operator: not a reason to restart (exit stays 0).
+        return Verdict(True, f"degraded: {'; '.join(heartbeat.problems)}; {fresh}")
+    return Verdict(True, f"ok: {fresh}")
 
 
 def check_heartbeat(state_dir: Path, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE

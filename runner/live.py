@@ -201,7 +201,8 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         _log_tick(report)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         _beat(runtime.settings, runtime.service.ticks, report.at,
-              tuple(s.name for s in runtime.service.specs), last_error)
+              tuple(s.name for s in runtime.service.specs), last_error,
+              runtime.service.attention.lines())
         if paper is not None:
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
@@ -220,12 +221,12 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
 
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
-          last_error: str | None = None) -> None:
+          last_error: str | None = None, problems: tuple[str, ...] = ()) -> None:
     """Write the heartbeat (H1); a failed write is logged, never fatal to the loop."""
     try:
         write_heartbeat(settings.state_dir, Heartbeat(
             at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-            last_error=last_error))
+            last_error=last_error, problems=problems))
     except OSError as error:
         logger.error("heartbeat could not be written: {}", error)
 
@@ -251,6 +252,8 @@ def _stop(runtime: Runtime) -> None:
 
 
 def _log_tick(report: TickReport) -> None:
+    for name, why in report.blocked_entries:
+        logger.bind(strategy=name).debug("entry held back: {}", why)
     for name, error in report.strategy_errors:
         logger.bind(strategy=name).error("strategy isolated for this tick: {}", error)
     if report.snapshot_failures:
@@ -259,6 +262,12 @@ def _log_tick(report: TickReport) -> None:
 
 def _log_event(kind: str, data: dict[str, object]) -> None:
     strategy = str(data.get("strategy", "-"))
+    if kind in ("concern_raised", "concern_cleared"):
+        level = ("CRITICAL" if data.get("blocks_entries") else "WARNING"
+                 ) if kind == "concern_raised" else "INFO"
+        verb = "NEEDS ATTENTION" if kind == "concern_raised" else "resolved"
+        logger.bind(strategy=strategy).log(level, "{}: {}", verb, data.get("text"))
+        return
     logger.bind(strategy=strategy).info("{}: {}", kind.replace("_", " "),
                                         ", ".join(f"{k}={v}" for k, v in data.items()))
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Final
 
 from runner.alerts import Alerter, AlertLevel
+from runner.attention import Attention, Concern
 from runner.domain.clock import Clock
 from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
@@ -66,6 +67,8 @@ class TickReport:
     strategy_errors: list[tuple[str, str]] = field(default_factory=list)
     snapshot_failures: tuple[str, ...] = ()
     entries_blocked: bool = False  # the exchange is unreachable (lessons C4)
+    # (strategy, why): an entry the engine wanted but an open concern held back
+    blocked_entries: list[tuple[str, str]] = field(default_factory=list)
 
 
 Listener = Callable[[str, dict[str, object]], None]
@@ -98,6 +101,8 @@ class Service:
         self._stop = threading.Event()
         self.watch = MarketWatch(alerter)
         self._alerter = alerter
+        # What needs the operator; a concern may block new entries (never exits).
+        self.attention = Attention(self._on_concern)
         self.last_snapshot: MarketSnapshot | None = None
         self.failure_streak = 0
         self.ticks = 0
@@ -299,6 +304,20 @@ class Service:
         if commands:
             self._pending_events.extend(self._dispatcher.execute(commands))
 
+    def _on_concern(self, concern: Concern, raised: bool) -> None:
+        """A concern raised or cleared is logged once; one that blocks entries is paged."""
+        self._listener("concern_raised" if raised else "concern_cleared",
+                       {"strategy": concern.strategy or "-", "key": concern.key,
+                        "text": concern.text, "blocks_entries": concern.blocks_entries})
+        if not concern.blocks_entries or self._alerter is None:
+            return
+        if raised:
+            self._alerter.alert(f"concern.{concern.key}", concern.line(),
+                                level=AlertLevel.CRITICAL, strategy=concern.strategy)
+        else:
+            self._alerter.recover(f"concern.{concern.key}", f"resolved: {concern.text}",
+                                  strategy=concern.strategy)
+
     def _page(self, trade: Trade, text: str) -> None:
         """An execution alert (B1: a close that gave up) reaches every alert channel.
 
@@ -319,8 +338,13 @@ class Service:
         report.decisions.append(decision)
         for close in decision.closes:
             self._close(spec, close, snapshot, now, report)
-        if decision.open is not None and not report.entries_blocked:
-            self._open(spec, decision.open, snapshot, now, report)
+        if decision.open is None or report.entries_blocked:
+            return
+        blocked = self.attention.entry_block(spec.name)
+        if blocked is not None:
+            report.blocked_entries.append((spec.name, blocked))
+            return
+        self._open(spec, decision.open, snapshot, now, report)
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,
