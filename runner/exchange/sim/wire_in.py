@@ -3,8 +3,9 @@
 Owns the inbound half of `sim.server`: query, JSON and FORM parameters, and the
 verification of coincall-api.md 3.1/3.2 (key, timestamp window, HMAC over the
 prehash). Invariant: the prehash is rebuilt from what the client actually sent, with
-`signing.prehash` (the very function the client signs with), and compared in
-constant time; a request is accepted only if its own bytes sign to its `sign` header.
+the venue's own `sim.signature` (written from the docs, never the adapter's code), and
+compared in constant time; a request is accepted only if its own bytes sign to its
+`sign` header.
 
 Deliberate choices:
 - JSON numbers are kept as written (`RawNumber`, a `str`), so `0.10` is signed as
@@ -30,11 +31,10 @@ from urllib.parse import parse_qsl, urlsplit
 from runner.domain.instruments import Underlying, to_decimal
 from runner.domain.orders import Side
 from runner.domain.rfq import RfqLeg
-from runner.exchange.coincall.signing import (
-    DEFAULT_TS_DIFF_MS,
-    prehash,
-    sign,
-    signatures_match,
+from runner.exchange.sim.signature import (
+    DOCUMENTED_DEFAULT_WINDOW_MS,
+    sign_matches,
+    venue_prehash,
 )
 
 JSON_TYPE: Final = "application/json"
@@ -145,10 +145,22 @@ def parse_body(kind: BodyKind, body: bytes) -> dict[str, Any]:
     return parsed
 
 
-def signing_params(params: Mapping[str, Any]) -> dict[str, object]:
-    """The parameters as the prehash sees them: nested values pre-rendered as compact JSON."""
-    return {key: render_compact(value) if isinstance(value, (list, dict)) else value
-            for key, value in params.items()}
+def signing_params(params: Mapping[str, Any]) -> dict[str, str | None]:
+    """The parameters as the prehash sees them: text as sent, nested values compact JSON."""
+    return {key: signing_text(value) for key, value in params.items()}
+
+
+def signing_text(value: Any) -> str | None:
+    """One value's text in the prehash; None (JSON null) is left out by the prehash."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return render_compact(value)
+    if isinstance(value, RawNumber):
+        return str.__str__(value)
+    return str(value)
 
 
 def render_compact(value: Any) -> str:
@@ -171,17 +183,14 @@ def verify_signature(request: WireRequest, credentials: Credentials, server_ms: 
     if api_key is None or secret is None:
         raise WireError(CODE_BAD_KEY, "api key invalid")
     ts_ms = _int_header(request, "ts", default=None)
-    diff_ms = _int_header(request, "X-REQ-TS-DIFF", default=DEFAULT_TS_DIFF_MS)
+    diff_ms = _int_header(request, "X-REQ-TS-DIFF", default=DOCUMENTED_DEFAULT_WINDOW_MS)
     if ts_ms is None or diff_ms is None or diff_ms < 0:
         raise WireError(CODE_BAD_TS, "timestamp invalid")
     if ts_ms >= server_ms + FUTURE_TOLERANCE_MS or server_ms - ts_ms > diff_ms:
         raise WireError(CODE_STALE_TS, "request expired, check the timestamp")
-    given = request.header("sign") or ""
-    if not given.isascii():
-        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
-    text = prehash(request.method, request.path, signing_params(request.params),
-                   api_key=api_key, ts_ms=ts_ms, ts_diff_ms=diff_ms)
-    if not signatures_match(sign(secret, text), given):
+    text = venue_prehash(request.method, request.path, signing_params(request.params),
+                         key=api_key, ts=ts_ms, window_ms=diff_ms)
+    if not sign_matches(secret, text, request.header("sign") or ""):
         raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
     return api_key
 
