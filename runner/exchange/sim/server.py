@@ -14,6 +14,10 @@ Deliberate choices:
   type (JSON to a FORM endpoint and vice versa) answers 10004, as live.
 - Public market calls need no signature; when a `sign` header is present anyway it
   is verified like any other.
+- The documented rate limits are enforced (`throttle`, on unless `rate_limits=False`):
+  a request over its class's budget is answered 10605 after its signature checks out,
+  and counted in `throttled`, so tests of the runner over HTTP can assert it never
+  tripped the venue.
 - Latency and held connections wait on the server's stop event, so `stop()` never
   waits for a 30 s timeout fault to run out. Nothing secret is logged: request
   logging of `http.server` is silenced and internal errors log only the path.
@@ -51,6 +55,7 @@ from runner.exchange.sim.faults import (
 )
 from runner.exchange.sim.faulty import PriceFreezer
 from runner.exchange.sim.routes import CoincallApi, Route, find_route
+from runner.exchange.sim.throttle import THROTTLE_CODE, THROTTLE_MESSAGE, Throttle
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
     CODE_WRONG_METHOD,
@@ -101,13 +106,15 @@ class SimServer:
     """An `Exchange` served as Coincall REST on 127.0.0.1, in a background thread."""
 
     def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
-                 faults: FaultPlan | None = None, *, port: int = 0) -> None:
+                 faults: FaultPlan | None = None, *, port: int = 0,
+                 rate_limits: bool = True) -> None:
         self._exchange = exchange
         self._credentials = Credentials.single(api_key, api_secret)
         self._clock = clock
         self._faults = faults or FaultPlan()
         self._freezer = PriceFreezer(exchange, clock)
         self._api = CoincallApi(exchange, clock)
+        self._throttle = Throttle(clock.now, enabled=rate_limits)
         self._requested_port = port
         self._stop = threading.Event()
         self._httpd: _HttpServer | None = None
@@ -170,9 +177,19 @@ class SimServer:
     def faults(self, plan: FaultPlan) -> None:
         self._faults = plan
 
+    @property
+    def throttle(self) -> Throttle:
+        """The venue's rate limits; `throttle.refused` counts throttled answers."""
+        return self._throttle
+
+    @property
+    def throttled(self) -> int:
+        """How many requests were answered 10605 (too frequent) since the start."""
+        return self._throttle.refused
+
     # -- one request -----------------------------------------------------------------
     def respond(self, method: str, target: str, headers: Mapping[str, str],
-                body: bytes) -> HttpAnswer | None:
+                body: bytes, client: str = LOOPBACK) -> HttpAnswer | None:
         """Answer one request, faults included; None means drop the connection."""
         path = target.split("?", 1)[0]
         found = find_route(path)
@@ -186,7 +203,7 @@ class SimServer:
         rule = decision.outcome
         if rule is not None and rule.kind in _BEFORE_ACTION:
             return self._fault_answer(rule)
-        answer = self._answer(route, path_args, method, target, headers, body)
+        answer = self._answer(route, path_args, method, target, headers, body, client)
         if rule is None:
             return answer
         if rule.kind is FaultKind.MALFORMED:
@@ -215,12 +232,14 @@ class SimServer:
         return error_answer(rule.answer_code, rule.answer_message, status)
 
     def _answer(self, route: Route, path_args: Mapping[str, str], method: str, target: str,
-                headers: Mapping[str, str], body: bytes) -> HttpAnswer:
+                headers: Mapping[str, str], body: bytes, client: str) -> HttpAnswer:
         try:
             request = parse_request(method, target, headers, body)
             if request.body_kind not in route.bodies:
                 raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
             api_key = self._authenticate(route, request)
+            if not self._throttle.admit(route.name, user=api_key, address=client):
+                raise WireError(THROTTLE_CODE, THROTTLE_MESSAGE)
             data = self._api.answer(route, request, path_args, api_key)
             return json_answer(wire_out.envelope(data))
         except WireError as refused:
@@ -281,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         answer = self.server.app.respond(self.command, self.path, dict(self.headers.items()),
-                                         body)
+                                         body, self.client_address[0])
         if answer is None:
             self.close_connection = True
             return
