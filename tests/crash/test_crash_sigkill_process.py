@@ -160,8 +160,11 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(10)
+        said = server.stdout.read() if server.stdout is not None else ""
         if server.stdout is not None:
             server.stdout.close()
+    # the venue enforced its rate limits (section 7): the runner never tripped them
+    assert "throttled answers: 0" in said.splitlines(), said
 
 
 def check_the_exchange(env: dict[str, str], base_url: str, since: datetime) -> None:

@@ -84,6 +84,7 @@ def client(venue: SimVenue, sim_clock: ManualClock, plan: FaultPlan,
             clock=sim_clock, sleep=sleeps,
             timeouts=Timeouts(connect=1.0, read=READ_TIMEOUT)) as rest:
         yield rest
+        assert server.throttled == 0, "the client tripped the venue's rate limits (section 7)"
 
 
 def _quote(venue: SimVenue, kind: OptionKind = OptionKind.CALL) -> OptionQuote:

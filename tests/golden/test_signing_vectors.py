@@ -1,4 +1,7 @@
-"""Golden signing vectors from coincall-api.md section 3.4."""
+"""Golden signing vectors from coincall-api.md section 3.4, signed by the adapter.
+
+The simulator verifies with its own implementation, pinned to the same vectors in
+`test_sim_signature_vectors.py`."""
 
 from __future__ import annotations
 
@@ -61,3 +64,11 @@ def test_null_values_are_left_out_of_the_prehash() -> None:
     with_null = {"orderId": 1983131927527428096, "clientOrderId": None}
     assert signature("POST", "/open/option/order/cancel/v1", with_null, api_key=KEY,
                      secret=SECRET, ts_ms=TS) == VECTORS[4][3]
+
+
+def test_the_rfq_makers_golden_vector_signs_to_its_value() -> None:
+    """[RM]'s vector (key `test-key`, secret `test-secret`, ts 1750000000000), 3.4."""
+    assert signature("GET", "/open/option/blocktrade/rfqList/v1",
+                     {"state": "OPEN", "role": "MAKER"}, api_key="test-key",
+                     secret="test-secret", ts_ms=1750000000000) == (
+        "1677ADD7A27535F275539A17891025E3F0E8BEED9E2F780375E04A770E29656C")

@@ -281,6 +281,7 @@ def test_testnet_plan_reads_the_rest_venue_and_never_writes(capsys, tmp_path, st
         result = run_cli(capsys, "plan", MICRO, "--env-file", str(tmp_path / "x.env"),
                          "--format", "json")
     assert result.code == 0, result.err
+    assert server.throttled == 0  # the venue's rate limits (section 7) were never tripped
     plan = result.json()
     assert plan["environment"] == "testnet"
     assert plan["seed"] is None

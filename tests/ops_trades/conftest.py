@@ -35,6 +35,12 @@ def loopback(monkeypatch: pytest.MonkeyPatch, state_dir: Path) -> Iterator[Loopb
         monkeypatch.setenv("COINCALL_API_KEY_TEST", KEY)
         monkeypatch.setenv("COINCALL_API_SECRET_TEST", SECRET)
         yield Loopback(venue, server, state_dir)
+        # The venue enforces section 7's limits. These tests run commands back to back in
+        # milliseconds, each with its own client, as separate processes would live: their
+        # reads may share one user budget and be refused once (and retried after 1 s), but
+        # an order or a cancel must never be throttled.
+        refused = server.throttle.refused_by_class()
+        assert not {"place order", "cancel order"} & set(refused), refused
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ def server() -> Iterator[SimServer]:
     clock = SystemClock()
     with SimServer(SimVenue(clock, seed=1), KEY, SECRET, clock).start() as running:
         yield running
+        assert running.throttled == 0, "the client tripped the venue's rate limits"
 
 
 def client_for(server: SimServer) -> CoincallClient:

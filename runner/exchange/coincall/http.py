@@ -176,12 +176,12 @@ class Transport:
         endpoint = prepared.endpoint
         if endpoint.signed:
             self._ensure_time_offset()
-        self._limiter.acquire(endpoint.rate_class)
-        try:
-            response = self._exchange(prepared)
-        except _TransportFailure as failure:
-            self._count_failure()
-            raise self._failure_error(endpoint, failure) from None
+        with self._limiter.reserved(endpoint.rate_class):
+            try:
+                response = self._exchange(prepared)
+            except _TransportFailure as failure:
+                self._count_failure()
+                raise self._failure_error(endpoint, failure) from None
         return self._interpret(endpoint, response)
 
     def _ensure_time_offset(self) -> None:

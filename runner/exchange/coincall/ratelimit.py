@@ -2,19 +2,31 @@
 
 Invariant: within any window of `per` seconds at most `calls` requests of one class
 leave this process, so the exchange's documented limits (coincall-api.md section 7)
-are never the thing that stops us. Waiting uses the injected `sleep`, so tests (and
-the accelerated simulation) never really wait. A sliding log is used rather than a
-token bucket because it is exact at window boundaries, which is what the exchange
-counts.
+are never the thing that stops us. A request sent through `reserved` counts from the
+moment its answer arrived, not the moment it left: the exchange counts a request when
+it receives it, somewhere in between, and a request that travelled slower than the
+one `calls` later would otherwise land inside the exchange's window (measured against
+a throttling simulator: 3-5 refusals in 35 calls on loopback). Waiting uses the
+injected `sleep`, so tests (and the accelerated simulation) never really wait. A
+sliding log is used rather than a token bucket because it is exact at window
+boundaries, which is what the exchange counts.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from runner.exchange.coincall.endpoints import RateClass, RateLimit
+
+
+@dataclass(slots=True)
+class _Sent:
+    """When one request counts: when it left, moved to when its answer came back."""
+
+    at: float
 
 
 class SlidingWindow:
@@ -25,18 +37,20 @@ class SlidingWindow:
             raise ValueError(f"unusable rate limit {limit}")
         self._calls = limit.calls
         self._period = limit.per.total_seconds()
-        self._sent: deque[float] = deque()
+        self._sent: list[_Sent] = []
 
     def wait_needed(self, now: float) -> float:
         """Seconds to wait before one more request may leave at `now` (0 = go)."""
-        while self._sent and now - self._sent[0] >= self._period:
-            self._sent.popleft()
+        self._sent = [sent for sent in self._sent if now - sent.at < self._period]
         if len(self._sent) < self._calls:
             return 0.0
-        return self._sent[0] + self._period - now
+        times = sorted(sent.at for sent in self._sent)
+        return times[len(times) - self._calls] + self._period - now
 
-    def record(self, now: float) -> None:
-        self._sent.append(now)
+    def record(self, now: float) -> _Sent:
+        sent = _Sent(now)
+        self._sent.append(sent)
+        return sent
 
 
 class RateLimiter:
@@ -53,6 +67,19 @@ class RateLimiter:
 
     def acquire(self, rate_class: RateClass) -> float:
         """Wait until a request of `rate_class` may go, record it, and return the time waited."""
+        return self._reserve(rate_class)[0]
+
+    @contextmanager
+    def reserved(self, rate_class: RateClass) -> Iterator[float]:
+        """`acquire`, then count the request from when the block ends (its answer came)."""
+        waited, sent = self._reserve(rate_class)
+        try:
+            yield waited
+        finally:
+            with self._lock:
+                sent.at = max(sent.at, self._now())
+
+    def _reserve(self, rate_class: RateClass) -> tuple[float, _Sent]:
         waited = 0.0
         window = self._windows[rate_class]
         while True:
@@ -60,7 +87,6 @@ class RateLimiter:
                 now = self._now()
                 delay = window.wait_needed(now)
                 if delay <= 0:
-                    window.record(now)
-                    return waited
+                    return waited, window.record(now)
             self._sleep(delay)
             waited += delay

@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="fault plan (YAML or JSON), see runner.exchange.sim.faults")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second (default 1)")
+    parser.add_argument("--no-rate-limits", dest="rate_limits", action="store_false",
+                        help="do not enforce Coincall's documented rate limits (on by "
+                             "default: a request over its budget is answered 10605)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -94,7 +97,8 @@ def run_sim_server(args: argparse.Namespace) -> int:
     clock: Clock = SystemClock() if args.speed == 1 else AcceleratedClock(args.speed)
     venue = SimVenue(clock, seed=args.seed)
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
-                       args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port)
+                       args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port,
+                       rate_limits=args.rate_limits)
     try:
         server.start()
     except OSError as error:
@@ -103,6 +107,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
     _announce(server.base_url, args)
     _serve_until_signalled()
     server.stop()
+    print(f"throttled answers: {server.throttled}", flush=True)
     print("stopped", flush=True)
     return EXIT_OK
 
@@ -124,6 +129,8 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
     details = [f"seed {args.seed}", f"speed x{args.speed:g}"]
     if args.faults:
         details.append(f"faults from {args.faults}")
+    if not args.rate_limits:
+        details.append("rate limits off")
     print(", ".join(details), flush=True)
 
 

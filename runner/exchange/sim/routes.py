@@ -9,7 +9,8 @@ Invariant: every answer is either documented Coincall `data` or a `WireError` /
 Deliberate choices:
 - Parameter problems answer like Coincall: missing qty 10533, missing price 10530,
   neither order id 10575, unknown order 10584, a cancel of a final order 11101
-  (cancelled) or 11102 (filled), bad timeInForce 12012, unknown index 10579,
+  (cancelled) or 11102 (filled), a timeInForce other than GTC or IOC 12012 (FOK
+  too: the message names only GTC and IOC, section 5), unknown index 10579,
   unknown option 10574, anything else malformed 10004.
 - A create without `clientOrderId` gets a server-generated one (the domain always
   carries one).
@@ -50,11 +51,13 @@ from runner.exchange.sim.wire_in import (
     page_size,
     rfq_leg,
     text_param,
+    time_param,
     underlying_param,
 )
 
 SIM_USER_ID: Final = 1695796692726153
 HISTORY_WINDOW: Final = timedelta(hours=24)
+_ACCEPTED_TIF: Final = ("GTC", "IOC")
 RFQ_LIST_WINDOW: Final = timedelta(days=3)
 BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
 
@@ -144,7 +147,7 @@ class CoincallApi:
     def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         underlying = index_param(args["index"])
         end = request.params.get("endTime")
-        expiry = from_epoch_ms(int_param(end, "endTime")) if end not in (None, "") else None
+        expiry = time_param(end, "endTime") if end not in (None, "") else None
         return wire_out.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
 
     def _option_detail(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
@@ -199,7 +202,7 @@ class CoincallApi:
                                               wire_out.TRADE_TYPE_POST_ONLY):
             raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
         tif_text = params.get("timeInForce") or "GTC"
-        if tif_text not in TimeInForce.__members__:
+        if tif_text not in _ACCEPTED_TIF:
             raise WireError(12012, "timeInForce only supports GTC, IOC")
         client_id = params.get("clientOrderId")
         return OrderRequest(
@@ -355,8 +358,8 @@ class CoincallApi:
         now = self._clock.now()
         start = params.get("startTime")
         end = params.get("endTime")
-        return (from_epoch_ms(int_param(start, "startTime")) if start else now - default,
-                from_epoch_ms(int_param(end, "endTime")) if end else now)
+        return (time_param(start, "startTime") if start else now - default,
+                time_param(end, "endTime") if end else now)
 
 
 _EPOCH: Final = from_epoch_ms(0)

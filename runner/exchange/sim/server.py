@@ -7,6 +7,11 @@ client, the runner's REST adapter first, can be pointed at `SimServer.base_url`.
 Invariant: a request reaches the exchange only after its route, method, body type
 and signature check out, and only when no fault stops it first; a `malformed` or
 `lost_response` fault lets the action happen and then spoils or drops the answer.
+Every request gets a Coincall envelope, whatever it holds (issue 8, finding 11):
+bodies are bounded (64 KiB, nesting 16, `sim.limits`), key and timestamp are checked
+before the body is parsed, numbers are read with range checks only after the
+signature, and an unforeseen failure answers code 500 in an HTTP 200 envelope, counted
+in `internal_errors`, with the traceback kept in the server's log.
 
 Deliberate choices:
 - Errors are HTTP 200 with `code != 0` (as Coincall answers); unknown paths are HTTP
@@ -14,19 +19,29 @@ Deliberate choices:
   type (JSON to a FORM endpoint and vice versa) answers 10004, as live.
 - Public market calls need no signature; when a `sign` header is present anyway it
   is verified like any other.
+- The documented rate limits are enforced (`throttle`, on unless `rate_limits=False`):
+  a request over its class's budget is answered 10605 after its signature checks out,
+  and counted in `throttled`, so tests of the runner over HTTP can assert it never
+  tripped the venue.
 - Latency and held connections wait on the server's stop event, so `stop()` never
-  waits for a 30 s timeout fault to run out. Nothing secret is logged: request
-  logging of `http.server` is silenced and internal errors log only the path.
+  waits for a 30 s timeout fault to run out; `stop()` also closes idle keep-alive
+  connections. Nothing secret is logged: request logging of `http.server` is
+  silenced and internal errors log only the path.
+- Connections are served by at most `max_handlers` threads (32): further connections
+  wait in the listen backlog until one is free. A connection silent for
+  `idle_timeout` seconds (30, real time) is closed, so half-open connections cannot
+  hold threads for ever (800 of them used to make 796 threads).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Final
 
@@ -42,6 +57,7 @@ from runner.exchange.errors import (
 )
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
+from runner.exchange.sim.connections import BoundedHttpServer
 from runner.exchange.sim.faults import (
     DEFAULT_5XX_STATUS,
     FaultDecision,
@@ -50,19 +66,26 @@ from runner.exchange.sim.faults import (
     FaultRule,
 )
 from runner.exchange.sim.faulty import PriceFreezer
+from runner.exchange.sim.limits import MAX_BODY_BYTES
 from runner.exchange.sim.routes import CoincallApi, Route, find_route
+from runner.exchange.sim.throttle import THROTTLE_CODE, THROTTLE_MESSAGE, Throttle
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
     CODE_WRONG_METHOD,
     Credentials,
+    SignedHeaders,
     WireError,
-    WireRequest,
+    check_headers,
+    check_sign,
+    lower_headers,
     parse_request,
-    verify_signature,
 )
 
 LOOPBACK: Final = "127.0.0.1"
-MAX_BODY_BYTES: Final = 1 << 20
+IDLE_TIMEOUT_S: Final = 30.0
+MAX_HANDLERS: Final = 32
+CODE_INTERNAL: Final = 500  # coincall-api.md section 8: "0 / 500 success / internal error"
+CODE_ILLEGAL_REQUEST: Final = 10003
 _log = logging.getLogger(__name__)
 
 # Codes for exchange errors raised without one (the venue normally sets .code).
@@ -101,16 +124,22 @@ class SimServer:
     """An `Exchange` served as Coincall REST on 127.0.0.1, in a background thread."""
 
     def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
-                 faults: FaultPlan | None = None, *, port: int = 0) -> None:
+                 faults: FaultPlan | None = None, *, port: int = 0,
+                 rate_limits: bool = True, idle_timeout: float = IDLE_TIMEOUT_S,
+                 max_handlers: int = MAX_HANDLERS) -> None:
         self._exchange = exchange
         self._credentials = Credentials.single(api_key, api_secret)
         self._clock = clock
         self._faults = faults or FaultPlan()
         self._freezer = PriceFreezer(exchange, clock)
         self._api = CoincallApi(exchange, clock)
+        self._throttle = Throttle(clock.now, enabled=rate_limits)
+        self.idle_timeout = idle_timeout
+        self.max_handlers = max_handlers
+        self._internal_errors = 0
         self._requested_port = port
         self._stop = threading.Event()
-        self._httpd: _HttpServer | None = None
+        self._httpd: BoundedHttpServer | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -122,7 +151,8 @@ class SimServer:
         if self._httpd is not None:
             return self
         self._stop.clear()
-        self._httpd = _HttpServer((LOOPBACK, self._requested_port), _Handler, self)
+        self._httpd = BoundedHttpServer((LOOPBACK, self._requested_port), _Handler, self,
+                                  self.max_handlers)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.01},
                                         name=f"sim-server-{self.port}", daemon=True)
@@ -136,6 +166,7 @@ class SimServer:
             return
         self._stop.set()
         httpd.shutdown()
+        httpd.close_connections()
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -170,9 +201,28 @@ class SimServer:
     def faults(self, plan: FaultPlan) -> None:
         self._faults = plan
 
+    @property
+    def throttle(self) -> Throttle:
+        """The venue's rate limits; `throttle.refused` counts throttled answers."""
+        return self._throttle
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def internal_errors(self) -> int:
+        """Requests that failed unforeseen (answered code 500); a test venue wants 0."""
+        return self._internal_errors
+
+    @property
+    def throttled(self) -> int:
+        """How many requests were answered 10605 (too frequent) since the start."""
+        return self._throttle.refused
+
     # -- one request -----------------------------------------------------------------
     def respond(self, method: str, target: str, headers: Mapping[str, str],
-                body: bytes) -> HttpAnswer | None:
+                body: bytes, client: str = LOOPBACK) -> HttpAnswer | None:
         """Answer one request, faults included; None means drop the connection."""
         path = target.split("?", 1)[0]
         found = find_route(path)
@@ -186,7 +236,7 @@ class SimServer:
         rule = decision.outcome
         if rule is not None and rule.kind in _BEFORE_ACTION:
             return self._fault_answer(rule)
-        answer = self._answer(route, path_args, method, target, headers, body)
+        answer = self._answer(route, path_args, method, target, headers, body, client)
         if rule is None:
             return answer
         if rule.kind is FaultKind.MALFORMED:
@@ -215,12 +265,17 @@ class SimServer:
         return error_answer(rule.answer_code, rule.answer_message, status)
 
     def _answer(self, route: Route, path_args: Mapping[str, str], method: str, target: str,
-                headers: Mapping[str, str], body: bytes) -> HttpAnswer:
+                headers: Mapping[str, str], body: bytes, client: str) -> HttpAnswer:
         try:
+            signed = self._check_headers(route, lower_headers(headers))
             request = parse_request(method, target, headers, body)
             if request.body_kind not in route.bodies:
                 raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
-            api_key = self._authenticate(route, request)
+            if signed is not None:
+                check_sign(request, signed)
+            api_key = signed.api_key if signed is not None else ""
+            if not self._throttle.admit(route.name, user=api_key, address=client):
+                raise WireError(THROTTLE_CODE, THROTTLE_MESSAGE)
             data = self._api.answer(route, request, path_args, api_key)
             return json_answer(wire_out.envelope(data))
         except WireError as refused:
@@ -228,27 +283,20 @@ class SimServer:
         except ExchangeError as failed:
             return error_answer(code_for(failed), failed.message or "failed")
         except Exception:
+            self._internal_errors += 1
             _log.exception("simulated exchange failed on %s %s", method, route.name)
-            return error_answer(500, "internal error", status=500)
+            return error_answer(CODE_INTERNAL, "internal error")
 
-    def _authenticate(self, route: Route, request: WireRequest) -> str:
-        if not route.signed and request.header("sign") is None:
-            return ""
+    def _check_headers(self, route: Route, headers: Mapping[str, str]) -> SignedHeaders | None:
+        """Key and timestamp window, before the body is read; None for an unsigned public call."""
+        if not route.signed and headers.get("sign") is None:
+            return None
         server_ms = to_epoch_ms(self._clock.now())
-        return verify_signature(request, self._credentials, server_ms)
+        return check_headers(headers, self._credentials, server_ms)
 
 
 _BEFORE_ACTION: Final = frozenset({FaultKind.TIMEOUT, FaultKind.DISCONNECT,
                                    FaultKind.HTTP_5XX, FaultKind.ERROR, FaultKind.RATE_LIMIT})
-
-
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 app: SimServer) -> None:
-        self.app = app
-        super().__init__(address, handler)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -256,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes: without this, Nagle plus delayed ACKs add
     # ~40 ms to every keep-alive request.
     disable_nagle_algorithm = True
-    server: _HttpServer
+    server: BoundedHttpServer
 
     def do_GET(self) -> None:
         self._serve()
@@ -270,18 +318,23 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
+    def setup(self) -> None:
+        self.timeout = self.server.app.idle_timeout  # socket timeout: idle connections end
+        super().setup()
+
     def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None or self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             self._send(error_answer(CODE_BAD_PARAMS, "Parameter illegal", status=400))
             return
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(error_answer(CODE_BAD_PARAMS, "request body too large", status=413))
+            return
         body = self.rfile.read(length) if length else b""
         answer = self.server.app.respond(self.command, self.path, dict(self.headers.items()),
-                                         body)
+                                         body, self.client_address[0])
         if answer is None:
             self.close_connection = True
             return
@@ -294,5 +347,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer.body)
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Requests http.server itself refuses (bad request line, unknown method, headers
+        too long) get a Coincall envelope too, with http.server's status."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # an unparsed line still gets headers
+        coincall = CODE_WRONG_METHOD if code in (405, 501) else CODE_ILLEGAL_REQUEST
+        with contextlib.suppress(OSError):
+            self._send(error_answer(coincall, message or "illegal request", status=code))
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging (headers would carry the API key)."""
+
+
+def _content_length(text: str | None) -> int | None:
+    """The declared body length; None when it is not a plain decimal number."""
+    if text is None or not text.strip():
+        return 0
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)

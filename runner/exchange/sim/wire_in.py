@@ -3,16 +3,23 @@
 Owns the inbound half of `sim.server`: query, JSON and FORM parameters, and the
 verification of coincall-api.md 3.1/3.2 (key, timestamp window, HMAC over the
 prehash). Invariant: the prehash is rebuilt from what the client actually sent, with
-`signing.prehash` (the very function the client signs with), and compared in
-constant time; a request is accepted only if its own bytes sign to its `sign` header.
+the venue's own `sim.signature` (written from the docs, never the adapter's code), and
+compared in constant time; a request is accepted only if its own bytes sign to its
+`sign` header.
 
 Deliberate choices:
+- Key and timestamp are checked from the headers alone (`check_headers`) before the
+  body is parsed; the HMAC (`check_sign`) needs the parsed fields, because 3.2 signs
+  field values, not bytes (a spaced JSON body signed compact works live). Parsing is
+  bounded (`sim.limits`: depth, NaN refused) and converts nothing; values are read
+  with range checks only by the route handlers, after the signature.
 - JSON numbers are kept as written (`RawNumber`, a `str`), so `0.10` is signed as
   "0.10", never re-rendered through a float; nested lists and objects are rendered as
   compact JSON in body order with those raw numbers ("scalars as written", 3.2).
 - Codes: missing/unknown key 10560, bad signature 10006, missing or unparseable ts
-  10561, ts outside the window 10557 (accepted only if ts < serverTime + 1000 and
-  serverTime - ts <= X-REQ-TS-DIFF), bad or wrongly typed body 10004.
+  or an X-REQ-TS-DIFF beyond 60 s 10561, ts outside the window 10557 (accepted only
+  if ts < serverTime + 1000 and serverTime - ts <= X-REQ-TS-DIFF), bad or wrongly
+  typed body or parameter 10004.
 - Secrets live only in `Credentials`, whose repr masks them; no error text carries
   a key, a secret or a signature.
 """
@@ -22,19 +29,28 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from runner.domain.instruments import Underlying, to_decimal
+from runner.domain.instruments import Underlying
 from runner.domain.orders import Side
 from runner.domain.rfq import RfqLeg
-from runner.exchange.coincall.signing import (
-    DEFAULT_TS_DIFF_MS,
-    prehash,
-    sign,
-    signatures_match,
+from runner.exchange.sim.limits import (
+    MAX_TS_DIFF_MS,
+    RawNumber,
+    WireError,
+    bounded_amount,
+    bounded_int,
+    bounded_time,
+    parse_json_object,
+)
+from runner.exchange.sim.signature import (
+    DOCUMENTED_DEFAULT_WINDOW_MS,
+    sign_matches,
+    venue_prehash,
 )
 
 JSON_TYPE: Final = "application/json"
@@ -51,26 +67,11 @@ DEFAULT_PAGE_SIZE: Final = 20
 MAX_PAGE_SIZE: Final = 500
 
 
-class WireError(Exception):
-    """A request the exchange answers with a Coincall error code (HTTP 200)."""
-
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(f"{msg} (code {code})")
-        self.code = code
-        self.msg = msg
-
-
 class BodyKind(StrEnum):
     NONE = "none"  # GET, or a POST with no body and no content type
     JSON = "json"
     FORM = "form"
     OTHER = "other"
-
-
-class RawNumber(str):
-    """A JSON number exactly as the client wrote it."""
-
-    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +137,25 @@ def parse_body(kind: BodyKind, body: bytes) -> dict[str, Any]:
         return dict(parse_qsl(text, keep_blank_values=True))
     if kind is not BodyKind.JSON or not text.strip():
         return {}
-    try:
-        parsed = json.loads(text, parse_float=RawNumber)
-    except json.JSONDecodeError:
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
-    if not isinstance(parsed, dict):
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
-    return parsed
+    return parse_json_object(text)
 
 
-def signing_params(params: Mapping[str, Any]) -> dict[str, object]:
-    """The parameters as the prehash sees them: nested values pre-rendered as compact JSON."""
-    return {key: render_compact(value) if isinstance(value, (list, dict)) else value
-            for key, value in params.items()}
+def signing_params(params: Mapping[str, Any]) -> dict[str, str | None]:
+    """The parameters as the prehash sees them: text as sent, nested values compact JSON."""
+    return {key: signing_text(value) for key, value in params.items()}
+
+
+def signing_text(value: Any) -> str | None:
+    """One value's text in the prehash; None (JSON null) is left out by the prehash."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return render_compact(value)
+    if isinstance(value, RawNumber):
+        return str.__str__(value)
+    return str(value)
 
 
 def render_compact(value: Any) -> str:
@@ -164,60 +171,75 @@ def render_compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def verify_signature(request: WireRequest, credentials: Credentials, server_ms: int) -> str:
-    """Check key, timestamp window and signature; return the caller's key or raise WireError."""
-    api_key = request.header("X-CC-APIKEY")
+@dataclass(frozen=True, slots=True)
+class SignedHeaders:
+    """A known key and a timestamp inside its window: what is checked before the body."""
+
+    api_key: str
+    secret: str = field(repr=False)
+    ts_ms: int
+    window_ms: int
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def check_headers(headers: Mapping[str, str], credentials: Credentials,
+                  server_ms: int) -> SignedHeaders:
+    """Key known, ts readable and inside the window (lower-cased headers); else WireError."""
+    api_key = headers.get("x-cc-apikey")
     secret = credentials.secret_for(api_key) if api_key else None
     if api_key is None or secret is None:
         raise WireError(CODE_BAD_KEY, "api key invalid")
-    ts_ms = _int_header(request, "ts", default=None)
-    diff_ms = _int_header(request, "X-REQ-TS-DIFF", default=DEFAULT_TS_DIFF_MS)
-    if ts_ms is None or diff_ms is None or diff_ms < 0:
+    ts_ms = _int_header(headers.get("ts"), default=None)
+    diff_ms = _int_header(headers.get("x-req-ts-diff"), default=DOCUMENTED_DEFAULT_WINDOW_MS)
+    if ts_ms is None or diff_ms is None or not 0 <= diff_ms <= MAX_TS_DIFF_MS:
         raise WireError(CODE_BAD_TS, "timestamp invalid")
     if ts_ms >= server_ms + FUTURE_TOLERANCE_MS or server_ms - ts_ms > diff_ms:
         raise WireError(CODE_STALE_TS, "request expired, check the timestamp")
-    given = request.header("sign") or ""
-    if not given.isascii():
-        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
-    text = prehash(request.method, request.path, signing_params(request.params),
-                   api_key=api_key, ts_ms=ts_ms, ts_diff_ms=diff_ms)
-    if not signatures_match(sign(secret, text), given):
-        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
-    return api_key
+    return SignedHeaders(api_key, secret, ts_ms, diff_ms)
 
 
-def _int_header(request: WireRequest, name: str, *, default: int | None) -> int | None:
-    raw = request.header(name)
+def check_sign(request: WireRequest, signed: SignedHeaders) -> None:
+    """The HMAC over the prehash rebuilt from what arrived; 10006 when it differs."""
+    text = venue_prehash(request.method, request.path, signing_params(request.params),
+                         key=signed.api_key, ts=signed.ts_ms, window_ms=signed.window_ms)
+    if not sign_matches(signed.secret, text, request.header("sign") or ""):
+        raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
+
+
+def verify_signature(request: WireRequest, credentials: Credentials, server_ms: int) -> str:
+    """Check key, timestamp window and signature; return the caller's key or raise WireError."""
+    signed = check_headers(request.headers, credentials, server_ms)
+    check_sign(request, signed)
+    return signed.api_key
+
+
+def _int_header(raw: str | None, *, default: int | None) -> int | None:
     if raw is None:
         return default
-    try:
-        return int(raw.strip())
-    except ValueError:
+    text = raw.strip()
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 20:
         return None
+    return int(text)
 
 
 # -- parameters -------------------------------------------------------------------------
 def int_param(value: Any, name: str) -> int:
-    """Read an integer that may arrive as a JSON number or as text; 10004 otherwise."""
-    if isinstance(value, bool) or value is None:
-        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal")
-    try:
-        return int(str(value))
-    except ValueError:
-        raise WireError(CODE_BAD_PARAMS, f"{name} is illegal") from None
+    """Read a 64-bit integer that may arrive as a JSON number or as text; 10004 otherwise."""
+    return bounded_int(value, name)
+
+
+def time_param(value: Any, name: str) -> datetime:
+    """Read epoch milliseconds (1970 to 9999); 10004 otherwise."""
+    return bounded_time(value, name)
 
 
 def decimal_param(value: Any, *, missing_code: int) -> Decimal:
-    """Read a positive finite amount; `missing_code` when absent, 10004 when malformed."""
-    if value is None or value == "":
-        raise WireError(missing_code, "parameter is required")
-    try:
-        parsed = to_decimal(value)
-    except (ValueError, InvalidOperation):
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal") from None
-    if not parsed.is_finite() or parsed <= 0:
-        raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
-    return parsed
+    """Read a positive finite amount; `missing_code` when absent, 10004 when malformed
+    or out of range (`sim.limits`)."""
+    return bounded_amount(value, missing_code=missing_code)
 
 
 def text_param(params: Mapping[str, Any], name: str) -> str:

@@ -80,7 +80,7 @@ def test_it_verifies_signatures_with_the_given_key_and_stops_on_sigint() -> None
 
 def test_the_output_never_shows_the_default_secret(capsys: pytest.CaptureFixture[str]) -> None:
     commands._announce("http://127.0.0.1:1", argparse.Namespace(
-        api_key=None, seed=0, speed=1.0, faults=None))
+        api_key=None, seed=0, speed=1.0, faults=None, rate_limits=True))
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == "listening on http://127.0.0.1:1"
     assert commands.DEFAULT_API_KEY in printed
@@ -105,3 +105,33 @@ def test_the_accelerated_clock_runs_faster_than_real_time() -> None:
     clock.sleep(1.0)  # one simulated second: a millisecond of real time
     assert (clock.now() - first).total_seconds() >= 1.0
     assert to_epoch_ms(clock.now()) > to_epoch_ms(first)
+
+
+def test_rate_limits_are_on_unless_turned_off() -> None:
+    from runner.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["sim-server", "--port", "0"]).rate_limits is True
+    assert parser.parse_args(["sim-server", "--port", "0", "--no-rate-limits"]).rate_limits \
+        is False
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_it_reports_how_many_answers_it_throttled_when_it_stops() -> None:
+    """Account information is limited to 2 / 1 s (section 7): four at once, some refused."""
+    with sim_server_process() as (process, base_url):
+        path = "/open/account/summary/v1"
+        server_ms = requests.get(f"{base_url}/time", timeout=5).json()["data"]["serverTime"]
+        sign = signature("GET", path, None, api_key=commands.DEFAULT_API_KEY,
+                         secret=commands.DEFAULT_API_SECRET, ts_ms=server_ms)
+        headers = {"X-CC-APIKEY": commands.DEFAULT_API_KEY, "sign": sign,
+                   "ts": str(server_ms), "X-REQ-TS-DIFF": "5000"}
+        codes = [requests.get(base_url + path, headers=headers, timeout=5).json()["code"]
+                 for _ in range(4)]
+        assert stop(process, signal.SIGTERM) == 0
+        out = process.communicate(timeout=10)[0]
+    refused = codes.count(10605)
+    assert codes[:2] == [0, 0]
+    assert refused >= 1
+    assert set(codes) == {0, 10605}
+    assert f"throttled answers: {refused}" in out.splitlines()

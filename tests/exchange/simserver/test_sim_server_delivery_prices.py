@@ -51,8 +51,10 @@ def test_the_call_is_public(server: SimServer, sim_clock: ManualClock) -> None:
     assert row["symbol"] == "ETHUSD"
 
 
-def test_an_unknown_index_answers_10579_and_a_missing_symbol_10004(caller: Caller) -> None:
+def test_an_unknown_index_answers_10579_and_a_missing_symbol_10004(
+        caller: Caller, sim_clock: ManualClock) -> None:
     assert code_of(caller.get(PATH, {"symbol": "DOGEUSD"})) == 10579
+    sim_clock.advance(timedelta(seconds=1))  # the call is limited to 1 / s (section 7)
     assert code_of(caller.get(PATH)) == 10004
 
 

@@ -237,9 +237,10 @@ def raw_post(server: SimServer, content_length: str) -> bytes:
         return received
 
 
-@pytest.mark.parametrize("content_length", ["x", "-5", str(10**9)])
-def test_an_oversized_or_unreadable_body_length_is_refused(server: SimServer,
-                                                           content_length: str) -> None:
+@pytest.mark.parametrize(("content_length", "status"), [
+    ("x", b"400"), ("-5", b"400"), (str(10**9), b"413"), (str(64 * 1024 + 1), b"413")])
+def test_an_oversized_or_unreadable_body_length_is_refused(
+        server: SimServer, content_length: str, status: bytes) -> None:
     answer = raw_post(server, content_length)
-    assert answer.startswith(b"HTTP/1.1 400")
+    assert answer.startswith(b"HTTP/1.1 " + status)
     assert b'"code":10004' in answer
