@@ -29,7 +29,8 @@ from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeStage
 from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, new_trade
-from runner.engine.expiries import expiries_needed
+from runner.engine.expiries import expiries_needed, held_expiries
+from runner.engine.exposure import uses_account_delta
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
@@ -194,9 +195,21 @@ class Service:
                     if gates_open(spec, self._states[spec.name], now)]
         chains = frozenset(expiries_needed(entering, listed, now,
                                            trades=self._book.active_trades()))
+        chains |= self._held_chains(entering, now)
         needs = MarketNeeds(underlyings=underlyings | {u for u, _ in chains}, chains=chains,
                             books=self._book.symbols_working())
         return needs, listed
+
+    def _held_chains(self, entering: list[StrategySpec],
+                     now: datetime) -> set[tuple[Underlying, datetime]]:
+        """Chains of the positions last seen, when an account delta rule will be evaluated:
+        it decides on chain delta x position qty, never on the exchange's greeks."""
+        last = self.last_snapshot
+        names = {t.strategy for t in self._book.active_trades()} | {s.name for s in entering}
+        wanted = [spec for spec in self.all_specs if spec.name in names]
+        if last is None or not last.positions or not any(map(uses_account_delta, wanted)):
+            return set()
+        return held_expiries((p.symbol for p in last.positions), now)
 
     # -- executions ----------------------------------------------------------------------
     def _advance_executions(self, snapshot: MarketSnapshot, events: list[Event],
