@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -100,6 +100,8 @@ class Service:
         self.watch = MarketWatch(alerter)
         self._alerter = alerter
         self.last_snapshot: MarketSnapshot | None = None
+        # symbol -> a tick coarser than listed, learned from prices the exchange changed
+        self.learned_ticks: dict[str, Decimal] = {}
         self.failure_streak = 0
         self.ticks = 0
 
@@ -169,6 +171,8 @@ class Service:
         verdict = self.watch.observe(read)
         report.entries_blocked = verdict.blocks_entries
         snapshot = self.watch.fresh_view(read)
+        if self.learned_ticks:
+            snapshot = replace(snapshot, learned_ticks=dict(self.learned_ticks))
         self.last_snapshot = read
         self._work_unworked(snapshot, now, report)
         self._renew_expired_closes(snapshot, now, report)
@@ -222,7 +226,15 @@ class Service:
                 report.strategy_errors.append((trade.strategy, repr(error)))
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
+            self._learn_ticks(trade_id, step.learned_ticks)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _learn_ticks(self, trade_id: str, learned: Sequence[tuple[str, Decimal]]) -> None:
+        for symbol, tick in learned:
+            if tick > self.learned_ticks.get(symbol, Decimal(0)):
+                self.learned_ticks[symbol] = tick
+                self._listener("tick_learned", {"trade": trade_id, "symbol": symbol,
+                                                "tick": str(tick)})
 
     def _work_unworked(self, snapshot: MarketSnapshot, now: datetime,
                        report: TickReport) -> None:

@@ -162,6 +162,9 @@ class MarketSnapshot:
     # Every expiry the instrument list shows per underlying (not only the chains fetched):
     # lets the engine tell "this expiry's chain was not fetched" from "not listed".
     listed_expiries: Mapping[Underlying, tuple[datetime, ...]] = field(default_factory=dict)
+    # Ticks learned from the exchange's own order prices, coarser than the listed ones
+    # (instruments.learned_tick): the service remembers them per symbol and lends them here.
+    learned_ticks: Mapping[str, Decimal] = field(default_factory=dict)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
