@@ -147,8 +147,9 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
     details = [f"seed {args.seed}", f"speed x{args.speed:g}"]
     if args.faults:
         details.append(f"faults from {args.faults}")
-    if args.truncate_price_to is not None:
-        details.append(f"prices truncated to {args.truncate_price_to}")
+    step = getattr(args, "truncate_price_to", None)
+    if step is not None:
+        details.append(f"prices truncated to {step}")
     print(", ".join(details), flush=True)
 
 
