@@ -37,7 +37,7 @@ from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, budget_spent, start_close, start_open
 from runner.reconcile.resync import missed_events
-from runner.settlement import expired_series, settle_trade
+from runner.settlement import expired_series, read_exercises, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
 from runner.tracking import ExecutionBook, with_launch
@@ -259,7 +259,8 @@ class Service:
             if not series:
                 continue
             prices = {item: self._delivery_price(trade, *item) for item in series}
-            settled = settle_trade(trade, prices, now)
+            settled = settle_trade(trade, prices, now,
+                                   read_exercises(self._exchange, trade, prices, now))
             if settled != trade:
                 self._book.save(settled, None)
                 self._listener("settled_after_failure", {"trade": trade.trade_id,
@@ -385,13 +386,15 @@ class Service:
         Intrinsic value is measured against the exchange's delivery price (G2), read once
         per expired (underlying, expiry) of the trade per tick, never against the
         snapshot's index. Not published yet, or unreadable now: the trade is left as it
-        is and settled on a later tick.
+        is and settled on a later tick. A leg that expired in the money also waits for its
+        exercise fee from the exchange's history, within settlement.EXERCISE_FEE_WAIT (E6).
         """
         del snapshot  # the settlement price is the exchange's, not a tick's index
         self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
         prices = {series: self._delivery_price(trade, *series)
                   for series in expired_series(trade, now)}
-        settled = settle_trade(trade, prices, now)
+        settled = settle_trade(trade, prices, now,
+                               read_exercises(self._exchange, trade, prices, now))
         self._apply(settled, None, (), (), report)
 
     def _delivery_price(self, trade: Trade, underlying: Underlying,
