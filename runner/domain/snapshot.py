@@ -107,7 +107,9 @@ class Account:
 class Position:
     """One net position; `qty` is signed (long > 0, short < 0).
 
-    Greeks are the exchange's per-position values (already scaled by size and sign).
+    Greeks are the exchange's per-position values as it sends them; whether they are
+    signed and scaled by the size is unverified (issue 8 finding 8), so no rule decides
+    on them: engine/exposure.py uses chain greeks x `qty` and logs these beside.
     """
 
     symbol: str
@@ -184,7 +186,8 @@ class MarketSnapshot:
 
     @property
     def net_delta(self) -> float | None:
-        """Sum of position deltas; None when positions were not read."""
+        """Sum of the exchange's position deltas, as sent (for display, never decided on);
+        None when positions were not read."""
         if self.positions is None:
             return None
         return sum(p.greeks.delta for p in self.positions if p.greeks)
