@@ -39,10 +39,12 @@ from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade
 from runner.engine.checks import CheckResult
 from runner.engine.decide import evaluate_entry
-from runner.engine.expiries import expiries_needed, expiry_candidates
+from runner.engine.expiries import expiries_needed, expiry_candidates, held_expiries
+from runner.engine.exposure import uses_account_delta
 from runner.engine.limits import execution_route, notional_usd
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.engine.state import state_from_trades
+from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.listing import listed_expiries
@@ -73,6 +75,19 @@ class Plan:
     resolved: bool
 
 
+def _held_chains(spec: StrategySpec, exchange: Exchange,
+                 now: datetime) -> set[tuple[Underlying, datetime]]:
+    """An account delta rule decides on chain delta x position qty: read the chains of
+    every held expiry (as the service does); a failed read shows in the snapshot's own."""
+    if not uses_account_delta(spec):
+        return set()
+    try:
+        held = ReadOnlyExchange(exchange).positions()
+    except ExchangeError:
+        return set()
+    return held_expiries((p.symbol for p in held), now)
+
+
 def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
               environment: str = "paper", seed: int | None = None,
               history: Sequence[Trade] | None = None, history_source: str | None = None,
@@ -82,7 +97,7 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
     reader = SnapshotReader(ReadOnlyExchange(exchange))
     underlyings = frozenset({spec.underlying, *(leg.underlying for leg in spec.legs)})
     listed = {u: reader.listed_expiries(u, now) for u in sorted(underlyings)}
-    chains = frozenset(expiries_needed([spec], listed, now))
+    chains = frozenset(expiries_needed([spec], listed, now)) | _held_chains(spec, exchange, now)
     snapshot = reader.read(MarketNeeds(underlyings=underlyings, chains=chains), now, listed)
     resolved = resolve_legs(spec, snapshot, now)
     start = launch or now

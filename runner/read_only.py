@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, NoReturn
 
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order
 from runner.domain.rfq import BlockTrade, Rfq, RfqQuote
@@ -52,6 +53,9 @@ class ReadOnlyExchange:
 
     def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
         return self._exchange.delivery_price(underlying, expiry)
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        return self._exchange.exercises(since)
 
     def get_order(self, *, order_id: int | None = None,
                   client_order_id: int | None = None) -> Order | None:

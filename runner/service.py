@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -30,14 +30,15 @@ from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeStage
 from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, new_trade
-from runner.engine.expiries import expiries_needed
+from runner.engine.expiries import expiries_needed, held_expiries
+from runner.engine.exposure import uses_account_delta
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, budget_spent, start_close, start_open
 from runner.reconcile.resync import missed_events
-from runner.settlement import expired_series, settle_trade
+from runner.settlement import expired_series, read_exercises, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
 from runner.tracking import ExecutionBook, with_launch
@@ -104,6 +105,8 @@ class Service:
         # What needs the operator; a concern may block new entries (never exits).
         self.attention = Attention(self._on_concern)
         self.last_snapshot: MarketSnapshot | None = None
+        # symbol -> a tick coarser than listed, learned from prices the exchange changed
+        self.learned_ticks: dict[str, Decimal] = {}
         self.failure_streak = 0
         self.ticks = 0
 
@@ -173,6 +176,8 @@ class Service:
         verdict = self.watch.observe(read)
         report.entries_blocked = verdict.blocks_entries
         snapshot = self.watch.fresh_view(read)
+        if self.learned_ticks:
+            snapshot = replace(snapshot, learned_ticks=dict(self.learned_ticks))
         self.last_snapshot = read
         self._work_unworked(snapshot, now, report)
         self._renew_expired_closes(snapshot, now, report)
@@ -199,9 +204,21 @@ class Service:
                     if gates_open(spec, self._states[spec.name], now)]
         chains = frozenset(expiries_needed(entering, listed, now,
                                            trades=self._book.active_trades()))
+        chains |= self._held_chains(entering, now)
         needs = MarketNeeds(underlyings=underlyings | {u for u, _ in chains}, chains=chains,
                             books=self._book.symbols_working())
         return needs, listed
+
+    def _held_chains(self, entering: list[StrategySpec],
+                     now: datetime) -> set[tuple[Underlying, datetime]]:
+        """Chains of the positions last seen, when an account delta rule will be evaluated:
+        it decides on chain delta x position qty, never on the exchange's greeks."""
+        last = self.last_snapshot
+        names = {t.strategy for t in self._book.active_trades()} | {s.name for s in entering}
+        wanted = [spec for spec in self.all_specs if spec.name in names]
+        if last is None or not last.positions or not any(map(uses_account_delta, wanted)):
+            return set()
+        return held_expiries((p.symbol for p in last.positions), now)
 
     # -- executions ----------------------------------------------------------------------
     def _advance_executions(self, snapshot: MarketSnapshot, events: list[Event],
@@ -214,7 +231,15 @@ class Service:
                 report.strategy_errors.append((trade.strategy, repr(error)))
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
+            self._learn_ticks(trade_id, step.learned_ticks)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _learn_ticks(self, trade_id: str, learned: Sequence[tuple[str, Decimal]]) -> None:
+        for symbol, tick in learned:
+            if tick > self.learned_ticks.get(symbol, Decimal(0)):
+                self.learned_ticks[symbol] = tick
+                self._listener("tick_learned", {"trade": trade_id, "symbol": symbol,
+                                                "tick": str(tick)})
 
     def _work_unworked(self, snapshot: MarketSnapshot, now: datetime,
                        report: TickReport) -> None:
@@ -239,7 +264,8 @@ class Service:
             if not series:
                 continue
             prices = {item: self._delivery_price(trade, *item) for item in series}
-            settled = settle_trade(trade, prices, now)
+            settled = settle_trade(trade, prices, now,
+                                   read_exercises(self._exchange, trade, prices, now))
             if settled != trade:
                 self._book.save(settled, None)
                 self._listener("settled_after_failure", {"trade": trade.trade_id,
@@ -384,13 +410,15 @@ class Service:
         Intrinsic value is measured against the exchange's delivery price (G2), read once
         per expired (underlying, expiry) of the trade per tick, never against the
         snapshot's index. Not published yet, or unreadable now: the trade is left as it
-        is and settled on a later tick.
+        is and settled on a later tick. A leg that expired in the money also waits for its
+        exercise fee from the exchange's history, within settlement.EXERCISE_FEE_WAIT (E6).
         """
         del snapshot  # the settlement price is the exchange's, not a tick's index
         self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
         prices = {series: self._delivery_price(trade, *series)
                   for series in expired_series(trade, now)}
-        settled = settle_trade(trade, prices, now)
+        settled = settle_trade(trade, prices, now,
+                               read_exercises(self._exchange, trade, prices, now))
         self._apply(settled, None, (), (), report)
 
     def _delivery_price(self, trade: Trade, underlying: Underlying,

@@ -5,6 +5,11 @@ on the day (coincall-api.md section 4). Options expire at 08:00 UTC on the symbo
 date. All rounding of prices and quantities lives here and nowhere else (lessons
 F2-F5): prices snap to the instrument tick and never to zero, quantities snap down
 to the lot step.
+
+Effective tick (issue 8 finding 9): the instrument list may name a finer tick than the
+exchange keeps (listed 0.1, a live close at 9.50 rested at 9.00). When an order's price
+comes back changed, `learned_tick` names the coarsest grid that explains it, and
+`effective_tick` rounds every later price of that instrument to it from the start.
 """
 
 from __future__ import annotations
@@ -153,3 +158,31 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     return Decimal(str(value).strip())
+
+
+# The grid steps tried when learning a tick: the listed tick x 1, 2, 5, 10, 20, 50, ...
+_TICK_MULTIPLES: Final = (Decimal(1), Decimal(2), Decimal(5))
+_MAX_TICK_DECADES: Final = 8
+
+
+def effective_tick(listed: Decimal, learned: Decimal | None) -> Decimal:
+    """The grid prices are rounded to: the listed tick, or a coarser one learned live."""
+    return listed if learned is None or learned <= listed else learned
+
+
+def learned_tick(sent: Decimal, kept: Decimal, listed: Decimal) -> Decimal | None:
+    """The smallest grid step (listed x 1, 2, 5, 10, ...) coarser than `listed` on which
+    `kept` lies and that is within one step of `sent`: the step the exchange truncated or
+    rounded `sent` to. None when no such step explains the change (or nothing changed).
+    """
+    if kept == sent or kept <= 0 or listed <= 0:
+        return None
+    gap = abs(sent - kept)
+    decade = Decimal(1)
+    for _ in range(_MAX_TICK_DECADES):
+        for multiple in _TICK_MULTIPLES:
+            step = listed * multiple * decade
+            if step > listed and gap < step and kept % step == 0:
+                return step
+        decade *= 10
+    return None

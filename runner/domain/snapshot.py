@@ -107,7 +107,9 @@ class Account:
 class Position:
     """One net position; `qty` is signed (long > 0, short < 0).
 
-    Greeks are the exchange's per-position values (already scaled by size and sign).
+    Greeks are the exchange's per-position values as it sends them; whether they are
+    signed and scaled by the size is unverified (issue 8 finding 8), so no rule decides
+    on them: engine/exposure.py uses chain greeks x `qty` and logs these beside.
     """
 
     symbol: str
@@ -162,6 +164,9 @@ class MarketSnapshot:
     # Every expiry the instrument list shows per underlying (not only the chains fetched):
     # lets the engine tell "this expiry's chain was not fetched" from "not listed".
     listed_expiries: Mapping[Underlying, tuple[datetime, ...]] = field(default_factory=dict)
+    # Ticks learned from the exchange's own order prices, coarser than the listed ones
+    # (instruments.learned_tick): the service remembers them per symbol and lends them here.
+    learned_ticks: Mapping[str, Decimal] = field(default_factory=dict)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
@@ -181,7 +186,8 @@ class MarketSnapshot:
 
     @property
     def net_delta(self) -> float | None:
-        """Sum of position deltas; None when positions were not read."""
+        """Sum of the exchange's position deltas, as sent (for display, never decided on);
+        None when positions were not read."""
         if self.positions is None:
             return None
         return sum(p.greeks.delta for p in self.positions if p.greeks)

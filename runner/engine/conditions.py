@@ -9,8 +9,9 @@ never looks like 0 % margin used.
 Deliberate choices:
 - The top-level `entry:` list gives one CheckResult per item (named by its YAML key);
   a nested `all`/`any` gives one CheckResult whose detail lists its members.
-- Account delta is the sum of the exchange's per-position deltas; a position reported
-  without greeks makes it unknown, so the condition blocks rather than guess.
+- Account delta is the sum over held positions of the chain delta x the signed position
+  qty (exposure.py); the exchange's position greeks are only logged beside it. A held
+  position without a chain delta this tick makes it unknown: the condition blocks.
 - "No existing position" without symbols means the instruments this trade would open;
   they are asked for through `own_symbols`, which resolves the legs lazily (None when
   the legs cannot be resolved).
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from runner.domain.snapshot import Account, MarketSnapshot, Position
+from runner.domain.snapshot import Account, MarketSnapshot
 from runner.engine.checks import CheckResult
+from runner.engine.exposure import account_delta, unpriced_positions
 from runner.engine.windows import in_time_window, time_of
 from runner.spec.model import (
     AllOf,
@@ -121,23 +123,17 @@ def _max_margin_utilisation(c: MaxMarginUtilisationCondition, ctx: _Context) -> 
     return _account_check("max_margin_utilisation_pct", ctx, judge)
 
 
-def account_net_delta(positions: tuple[Position, ...]) -> float | None:
-    """Sum of the exchange's position deltas; None when a position has no greeks."""
-    if any(p.greeks is None for p in positions if p.qty != 0):
-        return None
-    return sum((p.greeks.delta for p in positions if p.greeks and p.qty != 0), 0.0)
-
-
 def _max_account_delta(c: MaxAccountDeltaCondition, ctx: _Context) -> CheckResult:
-    positions = ctx.snapshot.positions
-    if positions is None:
+    if ctx.snapshot.positions is None:
         return CheckResult("max_account_delta", False, POSITIONS_NOT_READ)
-    delta = account_net_delta(positions)
-    if delta is None:
+    reading = account_delta(ctx.snapshot)
+    if reading is None:
+        missing = ", ".join(unpriced_positions(ctx.snapshot))
         return CheckResult("max_account_delta", False,
-                           "a position was reported without greeks: account delta unknown")
-    return CheckResult("max_account_delta", Decimal(repr(abs(delta))) <= c.limit,
-                       f"account delta {delta:+.4f}, allowed |delta| <= {c.limit}")
+                           f"no chain delta for held {missing}: account delta unknown")
+    return CheckResult("max_account_delta", Decimal(repr(abs(reading.value))) <= c.limit,
+                       f"account delta {reading.value:+.4f}, allowed |delta| <= {c.limit}"
+                       f"{reading.beside()}")
 
 
 def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> CheckResult:

@@ -10,7 +10,8 @@ Deliberate choices:
 - time_of_day fires at the first `at` strictly after the trade opened, so a trade opened
   after that time of day waits for the next day (fixes old-system b.1).
 - end_of_cycle uses the cycle stored on the trade (the one it opened in).
-- Delta and greek limits read pro-rated position greeks (exposure.py).
+- Delta and greek limits decide on chain greeks x signed quantity (exposure.py); the
+  exchange's position greeks are only written beside them in the detail (issue 8, #8).
 - index_move compares with `trade.index_at_entry`, on the strategy's underlying.
 - Expiry is not a rule: `settles_at_expiry` tells decide that a leg has expired (G1).
 """
@@ -25,8 +26,7 @@ from decimal import Decimal
 from runner.domain.instruments import parse_symbol
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade
-from runner.engine.conditions import account_net_delta
-from runner.engine.exposure import leg_greek, structure_greek
+from runner.engine.exposure import account_delta, leg_greek, structure_reading, unpriced_positions
 from runner.engine.pnl import TradePnl, trade_pnl
 from runner.engine.windows import cycle_window, next_time_of_day
 from runner.spec.model import (
@@ -180,20 +180,24 @@ def _before_expiry(rule: BeforeExpiryExit, ctx: _Context) -> ExitCheck:
 
 # -- market rules -----------------------------------------------------------------------
 def _account_delta(rule: AccountDeltaExit, ctx: _Context) -> ExitCheck:
-    positions = ctx.snapshot.positions
-    delta = account_net_delta(positions) if positions is not None else None
-    if delta is None:
-        return _skip(rule, "account delta unknown (positions not read, or without greeks)")
-    return ExitCheck(rule.reason, abs(delta) > float(rule.limit),
-                     f"account delta {delta:+.4f} vs limit |delta| > {rule.limit}")
+    if ctx.snapshot.positions is None:
+        return _skip(rule, "account delta unknown: positions not read")
+    reading = account_delta(ctx.snapshot)
+    if reading is None:
+        missing = ", ".join(unpriced_positions(ctx.snapshot))
+        return _skip(rule, f"account delta unknown: no chain delta for {missing}")
+    return ExitCheck(rule.reason, abs(reading.value) > float(rule.limit),
+                     f"account delta {reading.value:+.4f} vs limit |delta| > {rule.limit}"
+                     f"{reading.beside()}")
 
 
 def _structure_delta(rule: StructureDeltaExit, ctx: _Context) -> ExitCheck:
-    delta = structure_greek(ctx.trade, ctx.snapshot, Greek.DELTA)
-    if delta is None:
-        return _skip(rule, "a leg has no delta this tick")
-    return ExitCheck(rule.reason, abs(delta) > float(rule.limit),
-                     f"structure delta {delta:+.4f} vs limit |delta| > {rule.limit}")
+    reading = structure_reading(ctx.trade, ctx.snapshot, Greek.DELTA)
+    if reading is None:
+        return _skip(rule, "a leg has no chain delta this tick")
+    return ExitCheck(rule.reason, abs(reading.value) > float(rule.limit),
+                     f"structure delta {reading.value:+.4f} vs limit |delta| > {rule.limit}"
+                     f"{reading.beside()}")
 
 
 def _leg_greek(rule: LegGreekExit, ctx: _Context) -> ExitCheck:
@@ -201,12 +205,13 @@ def _leg_greek(rule: LegGreekExit, ctx: _Context) -> ExitCheck:
         return _skip(rule, f"the trade has no leg {rule.leg}")
     reading = leg_greek(ctx.trade.legs[rule.leg], ctx.snapshot, rule.greek)
     if reading is None:
-        return _skip(rule, f"leg {rule.leg} has no {rule.greek.value} this tick")
+        return _skip(rule, f"leg {rule.leg} has no chain {rule.greek.value} this tick")
     limit = float(rule.value)
     above = rule.direction is Direction.ABOVE
     fired = reading.value > limit if above else reading.value < limit
     return ExitCheck(rule.reason, fired, f"leg {rule.leg} {rule.greek.value} "
-                     f"{reading.value:+.6f} ({reading.source}) vs {rule.direction.value} {limit}")
+                     f"{reading.value:+.6f} (chain x qty) vs {rule.direction.value} {limit}"
+                     f"{reading.beside()}")
 
 
 def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:

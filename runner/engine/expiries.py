@@ -134,3 +134,17 @@ def expiries_needed(specs: Iterable[StrategySpec],
             if parts.expiry > now:
                 needed.add((parts.underlying, parts.expiry))
     return needed
+
+
+def held_expiries(symbols: Iterable[str], now: datetime) -> set[tuple[Underlying, datetime]]:
+    """The (underlying, expiry) chains of held option symbols not yet expired (their chain
+    delta is what an account delta rule decides on); other symbols are skipped."""
+    needed: set[tuple[Underlying, datetime]] = set()
+    for symbol in symbols:
+        try:
+            parts = parse_symbol(symbol)
+        except ValueError:
+            continue  # not an option of ours (a future, another venue product)
+        if parts.expiry > now:
+            needed.add((parts.underlying, parts.expiry))
+    return needed

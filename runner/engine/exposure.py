@@ -1,57 +1,95 @@
-"""Greeks of a trade's legs: what `structure_delta_limit` and `leg_greek_limit` measure.
+"""Greeks the exit and entry rules decide on: per-contract chain greeks x signed quantity.
 
-The exchange keeps one net position per symbol, so several trades (of this strategy or
-another) may share it. A leg's greek is therefore, in this order:
-1. the exchange's position greek pro-rated by our share of the position,
-   share = min(our open qty / |position qty|, 1) (old-system b.2; the old leg greek limit
-   used the whole position, which closed a trade because of another's size), when the
-   positions were read, the position exists, carries greeks and points the same way as
-   our leg (a position of the opposite sign is net of someone else's trade: pro-rating it
-   would flip our sign);
-2. otherwise the chain quote's greek (per coin) x our signed open qty. This covers a
-   position not yet visible, a netted position, and a tick whose positions read failed:
-   the estimate needs no account data, so a failed read does not blind the delta exits.
-3. otherwise None: the rule that needs it is skipped this tick (lessons E1).
+What `structure_delta_limit`, `leg_greek_limit`, `account_delta_limit` and
+`max_account_delta` measure. Every greek a rule decides on is computed here from two
+documented facts only (issue 8 finding 8):
+- the chain quote's greek, per 1-coin contract (coincall-api.md section 4: call delta in
+  (0, 1), put delta in (-1, 0)), and
+- the signed quantity: our leg's open qty x its side (buy +, sell -), or an exchange
+  position's qty signed by its documented `tradeSide` (1 long, 2 short).
+
+The exchange's own position greeks are *not* decided on: whether they arrive signed and
+scaled by the position size is unverified (coincall-api.md 6.3 "look pre-signed and
+scaled ... unverified"), so a reading that assumed either way would fire or miss an exit
+when the assumption is wrong. They ride along as `reported` (the whole position's value
+as the exchange sent it), only for the log line beside the decision, so an operator can
+compare both and see a disagreement.
+
+A greek that cannot be computed (no chain quote, no greeks in it, positions not read for
+an account figure) is None: the rule that needs it is skipped or blocks (lessons E1, C5);
+nothing is guessed. Account figures need a chain quote for every held position: the
+service fetches the chains of held expiries when a strategy declares an account rule
+(`uses_account_delta`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from runner.domain.snapshot import Greeks, MarketSnapshot
+from runner.domain.snapshot import Greeks, MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeLeg
-from runner.spec.model import Greek
+from runner.spec.model import (
+    AccountDeltaExit,
+    AllOf,
+    AnyOf,
+    EntryCondition,
+    Greek,
+    MaxAccountDeltaCondition,
+    StrategySpec,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class GreekReading:
-    value: float  # signed, for our open quantity
-    source: str  # "position" (pro-rated exchange position) or "quote" (chain greek x qty)
+    """A decided-on greek (chain greek x signed qty) and what the exchange reported."""
+
+    value: float  # chain greek per coin x signed quantity: the only figure rules use
+    reported: float | None = None  # the exchange's position greek(s), as sent: log only
+
+    def beside(self) -> str:
+        """The exchange's figure for the log, or an empty string when it sent none."""
+        if self.reported is None:
+            return ""
+        return f"; exchange position reports {self.reported:+.6f} (not decided on)"
 
 
 def _greek(greeks: Greeks, greek: Greek) -> float:
     return float(getattr(greeks, greek.value))
 
 
-def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> GreekReading | None:
-    """One leg's greek for the quantity this trade holds."""
-    held = leg.open_qty
-    if held == 0:
-        return GreekReading(0.0, "flat")
-    if snapshot.positions is not None:
-        position = snapshot.position(leg.symbol)
-        same_way = position is not None and position.qty * leg.side.sign > 0
-        if position is not None and position.greeks is not None and same_way:
-            share = min(held / abs(position.qty), 1)
-            return GreekReading(_greek(position.greeks, greek) * float(share), "position")
-    quote = snapshot.quote(leg.symbol)
+def chain_greek(snapshot: MarketSnapshot, symbol: str, greek: Greek) -> float | None:
+    """The chain's per-contract greek of `symbol`, or None when the tick has none."""
+    quote = snapshot.quote(symbol)
     if quote is None or quote.greeks is None:
         return None
-    return GreekReading(_greek(quote.greeks, greek) * float(held) * leg.side.sign, "quote")
+    return _greek(quote.greeks, greek)
 
 
-def structure_greek(trade: Trade, snapshot: MarketSnapshot,
-                    greek: Greek = Greek.DELTA) -> float | None:
+def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) -> float | None:
+    if snapshot.positions is None:
+        return None
+    wanted = set(symbols)
+    found = [p for p in snapshot.positions if p.symbol in wanted and p.greeks is not None]
+    if not found:
+        return None
+    return sum((_greek(p.greeks, greek) for p in found if p.greeks is not None), 0.0)
+
+
+def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> GreekReading | None:
+    """One leg's greek for the quantity this trade holds: chain greek x signed open qty."""
+    held = leg.open_qty
+    if held == 0:
+        return GreekReading(0.0)
+    per_contract = chain_greek(snapshot, leg.symbol, greek)
+    if per_contract is None:
+        return None
+    return GreekReading(per_contract * float(held) * leg.side.sign,
+                        _reported(snapshot, (leg.symbol,), greek))
+
+
+def structure_reading(trade: Trade, snapshot: MarketSnapshot,
+                      greek: Greek = Greek.DELTA) -> GreekReading | None:
     """Sum of the legs' greeks; None when any held leg's greek is unknown."""
     total = 0.0
     for leg in trade.legs:
@@ -59,4 +97,48 @@ def structure_greek(trade: Trade, snapshot: MarketSnapshot,
         if reading is None:
             return None
         total += reading.value
-    return total
+    held = (leg.symbol for leg in trade.legs if leg.open_qty > 0)
+    return GreekReading(total, _reported(snapshot, held, greek))
+
+
+def structure_greek(trade: Trade, snapshot: MarketSnapshot,
+                    greek: Greek = Greek.DELTA) -> float | None:
+    """The structure's greek as a number (see `structure_reading`)."""
+    reading = structure_reading(trade, snapshot, greek)
+    return None if reading is None else reading.value
+
+
+def account_delta(snapshot: MarketSnapshot) -> GreekReading | None:
+    """Net delta of every held position: chain delta x signed position qty.
+
+    None when positions were not read, or a held position has no chain delta this tick.
+    """
+    positions = snapshot.positions
+    if positions is None:
+        return None
+    held = [p for p in positions if p.qty != 0]
+    total = 0.0
+    for position in held:
+        per_contract = chain_greek(snapshot, position.symbol, Greek.DELTA)
+        if per_contract is None:
+            return None
+        total += per_contract * float(position.qty)
+    return GreekReading(total, _reported(snapshot, (p.symbol for p in held), Greek.DELTA))
+
+
+def unpriced_positions(snapshot: MarketSnapshot) -> tuple[str, ...]:
+    """Held symbols whose chain delta the tick lacks (why an account delta is unknown)."""
+    positions: tuple[Position, ...] = snapshot.positions or ()
+    return tuple(p.symbol for p in positions
+                 if p.qty != 0 and chain_greek(snapshot, p.symbol, Greek.DELTA) is None)
+
+
+def _entry_uses_account_delta(condition: EntryCondition) -> bool:
+    if isinstance(condition, AllOf | AnyOf):
+        return any(_entry_uses_account_delta(c) for c in condition.conditions)
+    return isinstance(condition, MaxAccountDeltaCondition)
+
+
+def uses_account_delta(spec: StrategySpec) -> bool:
+    """Whether a rule of `spec` needs the account delta (so every held expiry's chain)."""
+    return bool(spec.exits_of(AccountDeltaExit)) or _entry_uses_account_delta(spec.entry)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest
 from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
@@ -55,6 +56,12 @@ class Exchange(Protocol):
         expiry moment (08:00 UTC); None until it is published (lessons G2). Never a
         guess: a caller without it waits, it does not settle at an index of its own.
         """
+        ...
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        """Positions the venue settled at expiry since `since`, each with the exercise fee
+        it charged (to book it at settlement, lessons E6), oldest first. A settlement not
+        yet processed is simply absent: the caller waits, within its own bound."""
         ...
 
     # -- orders ----------------------------------------------------------------------

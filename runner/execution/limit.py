@@ -38,7 +38,7 @@ from runner.domain.commands import (
     OrderPurpose,
     PlaceOrder,
 )
-from runner.domain.instruments import snap_qty
+from runner.domain.instruments import effective_tick, snap_price, snap_qty
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
@@ -68,6 +68,7 @@ from runner.execution.state import (
     Step,
     TrackedOrder,
 )
+from runner.execution.truncation import changed_prices
 from runner.execution.wording import fills_text, held_text, trade_leg
 from runner.spec.model import LimitLike
 
@@ -105,6 +106,7 @@ class _Tick:
     commands: list[Command] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    learned_ticks: dict[str, Decimal] = field(default_factory=dict)
     finished: bool = False
 
     @property
@@ -118,7 +120,7 @@ class _Tick:
     def step(self) -> Step:
         state = None if self.finished else replace(self.state, limit=self.progress)
         return Step(state, self.trade, tuple(self.commands), tuple(self.alerts),
-                    tuple(self.notes))
+                    tuple(self.notes), tuple(self.learned_ticks.items()))
 
     def move(self, stage: TradeStage, reason: str) -> None:
         if self.trade.stage is not stage:
@@ -136,6 +138,7 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
                  notes=list(applied.notes))
     _hold_rejected(tick, applied.rejected_legs)
     _presume_final(tick, snapshot)
+    _requote_changed_prices(tick, snapshot)
     if tick.progress.exhausted_at is not None:
         _settle(tick, snapshot)
     elif _goal_reached(tick):
@@ -295,13 +298,16 @@ def _side(tick: _Tick, leg: TradeLeg) -> Side:
 def _leg_price(tick: _Tick, leg: TradeLeg, side: Side, snapshot: MarketSnapshot) -> PriceOutcome:
     progress = tick.progress
     phase = phase_plan(progress.spec)[progress.phase]
-    outcome = limit_price(leg_market(snapshot, leg.symbol), side, phase.reference,
+    memory = progress.leg(leg.index)
+    market = leg_market(snapshot, leg.symbol)
+    market = replace(market, tick=effective_tick(market.tick, memory.tick))  # truncation.py
+    outcome = limit_price(market, side, phase.reference,
                           phase.offset_pct, guards_of(progress.spec), opening=tick.opening)
     if isinstance(outcome, Unpriced):
         return outcome
-    memory = progress.leg(leg.index)
     last = memory.last_price if memory.price_phase == progress.phase else None
-    return Priced(held_direction(outcome.price, last, side))  # B9
+    held = held_direction(outcome.price, last, side)  # B9
+    return Priced(snap_price(held, market.tick, round_up=side is Side.SELL))
 
 
 def _place(tick: _Tick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
@@ -366,6 +372,26 @@ def _presume_final(tick: _Tick, snapshot: MarketSnapshot) -> None:
             order, state=OrderState.FINAL, message="gone from the open orders after its cancel"))
         tick.notes.append(f"trade {tick.trade.trade_id}: order {order.client_order_id} is gone"
                           " from the open orders since its cancel; taken as final")
+
+
+def _requote_changed_prices(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    """An order resting at another price than sent: learn the tick, requote on it (see
+    truncation.py for the rule)."""
+    learned = {leg.symbol: memory.tick for leg in tick.trade.legs
+               if (memory := tick.progress.leg(leg.index)).tick is not None}
+    for found in changed_prices(tick.progress, snapshot, learned):
+        order = replace(found.order, price=found.kept)
+        tick.progress = tick.progress.with_order(order)
+        tick.notes.append(found.describe(tick.trade.trade_id))
+        if found.tick is None:
+            continue
+        tick.learned_ticks[order.symbol] = found.tick
+        memory = tick.progress.leg(order.key.leg_index)
+        tick.progress = tick.progress.with_leg(replace(
+            memory, tick=found.tick, last_price=found.requote_at or found.kept))
+        if found.requote_at is not None:
+            _cancel(tick, order, f"requote {found.kept} -> {found.requote_at}:"
+                                 f" the exchange keeps tick {found.tick}")
 
 
 def _hold_rejected(tick: _Tick, legs: tuple[int, ...]) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from runner.domain.instruments import DEFAULT_LOT, Instrument, snap_price
+from runner.domain.instruments import DEFAULT_LOT, Instrument, effective_tick, snap_price
 from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.spec.model import PriceGuards, PriceReference
@@ -74,7 +74,8 @@ def _positive(value: Decimal | None) -> Decimal | None:
 
 
 def leg_market(snapshot: MarketSnapshot, symbol: str) -> LegMarket:
-    """Read one symbol's top of book, mark, tick and lot from the snapshot."""
+    """Read one symbol's top of book, mark, tick and lot from the snapshot; the tick is the
+    effective one (a coarser tick learned from the exchange wins over the listed one)."""
     quote = snapshot.quote(symbol)
     book = snapshot.books.get(symbol)
     if book is not None:
@@ -83,7 +84,8 @@ def leg_market(snapshot: MarketSnapshot, symbol: str) -> LegMarket:
         bid, ask = quote.bid, quote.ask
     else:
         bid = ask = None
-    tick = quote.instrument.tick_size if quote is not None else DEFAULT_TICK
+    listed = quote.instrument.tick_size if quote is not None else DEFAULT_TICK
+    tick = effective_tick(listed, snapshot.learned_ticks.get(symbol))
     lot = quote.instrument.lot_size if quote is not None else DEFAULT_LOT
     mark = quote.mark if quote is not None else None
     return LegMarket(symbol, _positive(bid), _positive(ask), _positive(mark), tick, lot)

@@ -91,6 +91,7 @@ class LegProgress:
     last_price: Decimal | None = None  # B9: the reference for "never against us"
     hold_until: datetime | None = None  # after a rejection, wait for the next reprice
     unpriced: str = ""  # why the leg could not be priced last time (for messages)
+    tick: Decimal | None = None  # a coarser tick learned from a price the exchange changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +195,5 @@ class Step:
     commands: tuple[Command, ...]  # for the dispatcher, in order
     alerts: tuple[str, ...] = ()  # problems to page about (B1 exhaustion ...)
     notes: tuple[str, ...] = field(default=())  # worth a log line (fallbacks, skips)
+    # (symbol, tick) learned this step from a price the exchange changed (truncation.py)
+    learned_ticks: tuple[tuple[str, Decimal], ...] = field(default=())

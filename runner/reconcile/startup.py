@@ -16,7 +16,7 @@ run finds nothing to do (lessons A7). Steps:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +24,7 @@ from decimal import Decimal
 from runner.dispatch import Dispatcher
 from runner.domain.clock import Clock
 from runner.domain.commands import CancelOrder
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import OptionKind, Underlying, parse_symbol
 from runner.domain.ledger import (
     LedgerStatus,
@@ -37,6 +38,7 @@ from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.reconcile.compare import Discrepancy, ReconcilePlan, plan_reconciliation
 from runner.reconcile.rfqs import settle_active_rfqs
+from runner.settlement import DeliveryPrices, exercise_fees
 from runner.store import Store
 
 SettlementPrice = Callable[[Underlying, datetime], Decimal | None]
@@ -92,7 +94,8 @@ def reconcile(store: Store, exchange: Exchange, clock: Clock | datetime,
     trades = store.load_active_trades()
     plan = plan_reconciliation(trades, store.all_orders(), working, positions, now)
     cancelled = _cancel_orphans(dispatcher, plan)
-    settled = _settle(store, plan.expired_trades, now, settlement_price)
+    exercises = _exercise_history(exchange, store, plan.expired_trades)
+    settled = _settle(store, plan.expired_trades, now, settlement_price, exercises)
     resumed = tuple(t.trade_id for t in store.load_active_trades())
     lines = _lines(store, plan, credited, settled, resumed, rfq_lines)
     return ReconcileReport(
@@ -145,42 +148,74 @@ def _cancel_orphans(dispatcher: Dispatcher, plan: ReconcilePlan) -> tuple[int, .
     return tuple(cancelled)
 
 
+def _exercise_history(exchange: Exchange, store: Store,
+                      trade_ids: tuple[str, ...]) -> list[Exercise] | None:
+    """The exercise history since the earliest expiry among the trades to settle (the
+    exercise fees, E6); None when it cannot be read (they are then booked without)."""
+    trades = [t for t in (store.load_trade(i) for i in trade_ids) if t is not None]
+    expiries = [parse_symbol(leg.symbol).expiry for t in trades for leg in t.legs]
+    if not expiries:
+        return []
+    try:
+        return exchange.exercises(min(expiries) - timedelta(days=1))
+    except ExchangeError:
+        return None
+
+
 def _settle(store: Store, trade_ids: tuple[str, ...], now: datetime,
-            settlement_price: SettlementPrice | None) -> list[str]:
+            settlement_price: SettlementPrice | None,
+            exercises: Sequence[Exercise] | None) -> list[str]:
     settled = []
     for trade_id in trade_ids:
         trade = store.load_trade(trade_id)
         if trade is None:
             continue
-        store.save_trade(settle_expired(trade, now, settlement_price))
+        store.save_trade(settle_expired(trade, now, settlement_price, exercises))
         settled.append(trade_id)
     return settled
 
 
-def settle_expired(trade: Trade, now: datetime,
-                   settlement_price: SettlementPrice | None) -> Trade:
-    """Close every held leg at intrinsic value against the settlement price (G1, G2).
+def settle_expired(trade: Trade, now: datetime, settlement_price: SettlementPrice | None,
+                   exercises: Sequence[Exercise] | None = None) -> Trade:
+    """Close every held leg at intrinsic value against the settlement price (G1, G2), with
+    its share of the exercise fee the exchange's history reports (E6).
 
     Without a known settlement price the legs are closed with no exit price, so the
-    PnL stays visibly pending instead of being booked at zero (lessons I6).
+    PnL stays visibly pending instead of being booked at zero (lessons I6). An
+    in-the-money leg whose fee the history lacks (or an unreadable history) is booked
+    without it, and the CLOSED transition names it: start-up never waits.
     """
+    prices = _prices(trade, settlement_price)
+    fees = exercise_fees(trade, prices, now, exercises)
     for leg in trade.legs:
         if leg.open_qty > 0:
-            trade = trade.with_leg(_settled_leg(leg, settlement_price))
+            trade = trade.with_leg(_settled_leg(leg, prices, fees.get(leg.symbol)))
     trade = trade.with_exit_reason(EXPIRY_REASON)
-    return move_to_closed(trade, "instruments expired and settled", now)
+    reason = "instruments expired and settled"
+    unknown = sorted(symbol for symbol, fee in fees.items() if fee is None)
+    if unknown:
+        reason += f"; exercise fee of {', '.join(unknown)} not in the history: booked without it"
+    return move_to_closed(trade, reason, now)
 
 
-def _settled_leg(leg: TradeLeg, settlement_price: SettlementPrice | None) -> TradeLeg:
+def _prices(trade: Trade, settlement_price: SettlementPrice | None) -> DeliveryPrices:
+    series = {(parts.underlying, parts.expiry) for leg in trade.legs
+              if leg.open_qty > 0 and (parts := parse_symbol(leg.symbol))}
+    if settlement_price is None:
+        return {}
+    return {item: settlement_price(*item) for item in series}
+
+
+def _settled_leg(leg: TradeLeg, prices: DeliveryPrices, fee: Decimal | None) -> TradeLeg:
     parts = parse_symbol(leg.symbol)
-    price = settlement_price(parts.underlying, parts.expiry) if settlement_price else None
+    price = prices.get((parts.underlying, parts.expiry))
     if price is None:
         return replace(leg, closed_qty=leg.filled_qty)
     if parts.kind is OptionKind.CALL:
         intrinsic = max(Decimal(0), price - parts.strike)
     else:
         intrinsic = max(Decimal(0), parts.strike - price)
-    return leg.with_close_fill(leg.open_qty, intrinsic)
+    return leg.with_close_fill(leg.open_qty, intrinsic, fee or Decimal(0))
 
 
 def move_to_closed(trade: Trade, reason: str, now: datetime) -> Trade:

@@ -585,7 +585,7 @@ class StructureDeltaExit:
 
 @dataclass(frozen=True, slots=True)
 class LegGreekExit:
-    """The position greek of leg `leg` (0-based) goes above / below `value`."""
+    """The greek of leg `leg` (0-based; chain greek x signed open qty) crosses `value`."""
 
     leg: int
     greek: Greek

@@ -12,7 +12,9 @@ from runner.domain.instruments import (
     Underlying,
     calendar_days_to_expiry,
     days_to_expiry,
+    effective_tick,
     format_symbol,
+    learned_tick,
     parse_symbol,
     snap_price,
     snap_qty,
@@ -76,3 +78,24 @@ def test_numbers_arriving_as_strings_floats_or_ints_become_decimals() -> None:
     assert to_decimal(3) == Decimal(3)
     with pytest.raises(ValueError, match="not a number"):
         to_decimal(None)
+
+
+# -- effective tick (issue 8 finding 9) -----------------------------------------------------
+@pytest.mark.parametrize(("sent", "kept", "listed", "learned"), [
+    ("9.5", "9.0", "0.1", "1"),  # the live observation: truncated to whole dollars
+    ("9.5", "10", "0.1", "1"),  # rounded up instead: the same grid explains it
+    ("1234", "1230", "1", "5"),  # the smallest grid that explains it; 10 would be learned next
+    ("9.5", "9.3", "0.1", None),  # no 1-2-5 grid puts 9.3 within a step of 9.5
+    ("9.5", "9.5", "0.1", None),  # nothing changed
+    ("9.5", "0", "0.1", None),  # never a zero grid
+])
+def test_a_changed_price_teaches_the_coarsest_grid_that_explains_it(sent, kept, listed,
+                                                                    learned) -> None:
+    found = learned_tick(Decimal(sent), Decimal(kept), Decimal(listed))
+    assert found == (None if learned is None else Decimal(learned))
+
+
+def test_the_effective_tick_is_the_coarser_of_listed_and_learned() -> None:
+    assert effective_tick(Decimal("0.1"), None) == Decimal("0.1")
+    assert effective_tick(Decimal("0.1"), Decimal(1)) == Decimal(1)
+    assert effective_tick(Decimal(5), Decimal(1)) == Decimal(5)

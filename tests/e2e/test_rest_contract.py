@@ -116,7 +116,7 @@ def _fault(plan: FaultPlan, endpoint: str, kind: FaultKind, **options: object) -
 # -- every port method ------------------------------------------------------------------------
 def test_the_client_implements_every_port_method_with_the_ports_signature() -> None:
     """F7: adapter contract covers every method."""
-    assert len(PORT_METHODS) == 19
+    assert len(PORT_METHODS) == 20
     for name in PORT_METHODS:
         ours = inspect.signature(getattr(CoincallClient, name))
         theirs = inspect.signature(getattr(Exchange, name))
@@ -160,6 +160,30 @@ def test_the_delivery_price_over_rest_is_the_venues_settlement_price(
     assert client.delivery_price(Underlying.BTC, tomorrow) == venue.delivery_price(
         Underlying.BTC, tomorrow)
     assert plan.fired() == [0]
+
+
+def test_the_exercise_history_over_rest_is_the_venues_with_the_fee_charged(
+        client: CoincallClient, venue: SimVenue, sim_clock: ManualClock) -> None:
+    """E6, issue 8 #12: a position held through 08:00 comes back with its exercise fee."""
+    since = sim_clock.now()
+    tomorrow = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    puts = [q for q in venue.option_chain(Underlying.BTC, tomorrow)
+            if q.instrument.kind is OptionKind.PUT and q.ask is not None]
+    index = venue.index_price(Underlying.BTC)
+    itm = min((q for q in puts if q.instrument.strike > index),
+              key=lambda q: q.instrument.strike)
+    assert client.exercises(since) == []
+    client.place_order(OrderRequest(itm.symbol, Side.SELL, Decimal("0.2"),
+                                    snap_price(itm.bid / 2, itm.instrument.tick_size),  # type: ignore[operator]
+                                    next(_client_ids)))
+    sim_clock.set(tomorrow + timedelta(seconds=5))
+    over_rest = client.exercises(since)
+    assert over_rest == venue.exercises(since)
+    (row,) = over_rest
+    assert row.symbol == itm.symbol
+    assert row.qty == Decimal("-0.2")  # short, signed from tradeSide
+    assert row.fee is not None
+    assert row.fee > 0
 
 
 def test_an_order_lives_and_is_cancelled_over_rest(client: CoincallClient,
@@ -242,6 +266,7 @@ def test_the_rfq_taker_flow_over_rest(client: CoincallClient, venue: SimVenue,
     ("option_chain", FaultKind.MALFORMED, {}),
     ("fills", FaultKind.ERROR, {"code": 10000, "message": "try again later"}),
     ("delivery_price", FaultKind.HTTP_5XX, {}),
+    ("exercises", FaultKind.RATE_LIMIT, {"status": 429}),
 ], ids=lambda value: getattr(value, "value", None) if isinstance(value, FaultKind) else None)
 def test_a_faulty_read_is_retried_with_backoff_and_then_answers(
         client: CoincallClient, venue: SimVenue, plan: FaultPlan, sleeps: RecordingSleep,
@@ -259,6 +284,7 @@ def test_a_faulty_read_is_retried_with_backoff_and_then_answers(
         "fills": lambda: client.fills(sim_clock.now() - timedelta(hours=1)),
         "delivery_price": lambda: client.delivery_price(Underlying.BTC,
                                                         datetime(2026, 3, 2, 8, 0, tzinfo=UTC)),
+        "exercises": lambda: client.exercises(sim_clock.now() - timedelta(days=1)),
     }[endpoint]
     read()
     assert sleeps.calls[:2] == [1.0, 2.0]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
 
+from runner.domain.instruments import Underlying
+from runner.domain.snapshot import Chain
 from runner.spec.model import (
     AllOf,
     AnyOf,
@@ -20,7 +23,14 @@ from runner.spec.model import (
     Weekday,
     WeekdaysCondition,
 )
-from tests.builders import NOW, make_account, make_position, make_snapshot, make_spec
+from tests.builders import (
+    NOW,
+    make_account,
+    make_position,
+    make_quote,
+    make_snapshot,
+    make_spec,
+)
 from tests.engine.helpers_engine import check, decide_at
 
 
@@ -154,20 +164,44 @@ def test_c5_every_account_condition_blocks_when_the_account_was_not_read(conditi
 
 
 # -- account delta -------------------------------------------------------------------------
-@pytest.mark.parametrize(("deltas", "passes"), [
-    ((0.3, -0.1), True),  # net +0.2
-    ((0.3, 0.2), True),  # net +0.5 = the limit: inclusive
-    ((0.3, 0.21), False),
-    ((-0.6,), False),  # absolute value
+def _holding(*held: tuple[str, float, str], reported: float | None = None):
+    """A realistic tick where each held (qty, chain delta, symbol) is quoted at that delta;
+    the exchange reports `reported` as every position's own delta (never decided on)."""
+    base = make_snapshot(positions=[make_position(symbol, qty, delta=reported)
+                                    for qty, _, symbol in held])
+    chain = base.chains[Underlying.BTC]
+    quotes = {**chain.quotes, **{symbol: make_quote(symbol, bid=90, ask=110, mark=100,
+                                                    delta=delta)
+                                 for _, delta, symbol in held}}
+    return replace(base, chains={Underlying.BTC: Chain.of(Underlying.BTC, quotes.values())})
+
+
+def _call(i: int) -> str:
+    return f"BTCUSD-27MAR26-{90000 + 1000 * i}-C"
+
+
+@pytest.mark.parametrize(("held", "passes"), [
+    ((("0.1", 0.3), ("-0.1", 0.1)), True),  # 0.03 - 0.01 = +0.02
+    ((("1", 0.3), ("1", 0.2)), True),  # net +0.5 = the limit: inclusive
+    ((("1", 0.3), ("1", 0.21)), False),
+    ((("-2", 0.3),), False),  # -0.6: absolute value
 ])
-def test_max_account_delta_sums_the_position_deltas(deltas: tuple[float, ...],
-                                                    passes: bool) -> None:
-    positions = [make_position(f"BTCUSD-27MAR26-{90000 + 1000 * i}-C", "0.1", delta=d)
-                 for i, d in enumerate(deltas)]
+def test_max_account_delta_sums_chain_delta_times_signed_position_qty(held, passes) -> None:
+    market = _holding(*((qty, delta, _call(i)) for i, (qty, delta) in enumerate(held)))
     spec = make_spec(entry=[MaxAccountDeltaCondition(Decimal("0.5"))])
-    result = check(decide_at(spec, snapshot=make_snapshot(positions=positions)),
-                   "max_account_delta")
-    assert result.passed is passes
+    assert check(decide_at(spec, snapshot=market), "max_account_delta").passed is passes
+
+
+def test_max_account_delta_never_decides_on_the_exchanges_position_greeks() -> None:
+    """Issue 8 #8: whether the exchange signs and scales position greeks is unverified;
+    an unscaled (per-contract) or unsigned report changes the log line, not the verdict."""
+    spec = make_spec(entry=[MaxAccountDeltaCondition(Decimal("0.5"))])
+    for reported in (None, 0.3, -0.03, 9.0):
+        result = check(decide_at(spec, snapshot=_holding(("-0.1", 0.3, _call(0)),
+                                                         reported=reported)),
+                       "max_account_delta")
+        assert result.passed
+        assert result.detail.startswith("account delta -0.0300")
 
 
 def test_c5_max_account_delta_blocks_when_positions_were_not_read() -> None:
@@ -177,10 +211,13 @@ def test_c5_max_account_delta_blocks_when_positions_were_not_read() -> None:
     assert "positions were not read" in result.detail
 
 
-def test_max_account_delta_blocks_when_a_position_has_no_greeks() -> None:
+def test_max_account_delta_blocks_when_a_held_position_has_no_chain_delta() -> None:
     spec = make_spec(entry=[MaxAccountDeltaCondition(Decimal("0.5"))])
-    market = make_snapshot(positions=[make_position("BTCUSD-27MAR26-90000-C", "0.1")])
-    assert not check(decide_at(spec, snapshot=market), "max_account_delta").passed
+    unlisted = "BTCUSD-27MAR26-91234-C"
+    market = make_snapshot(positions=[make_position(unlisted, "0.1", delta=0.01)])
+    result = check(decide_at(spec, snapshot=market), "max_account_delta")
+    assert not result.passed
+    assert f"no chain delta for held {unlisted}" in result.detail
 
 
 # -- no existing position --------------------------------------------------------------------

@@ -192,18 +192,33 @@ def test_index_move_is_skipped_without_an_index_now_or_at_entry() -> None:
     assert not _fires(rule, make_trade([(CALL, Side.BUY, 1, 100)]))
 
 
-# -- account and structure greeks ---------------------------------------------------------------
-@pytest.mark.parametrize(("deltas", "fires"), [((0.3, 0.2), False), ((0.3, 0.21), True),
-                                               ((-0.6,), True)])
-def test_account_delta_limit_is_strict_on_the_absolute_net_delta(deltas, fires: bool) -> None:
-    positions = [make_position(f"BTCUSD-27MAR26-{70000 + i * 1000}-C", "0.1", delta=d)
-                 for i, d in enumerate(deltas)]
-    market = snapshot_of([BOOK], positions=positions)
+# -- account and structure greeks (issue 8 #8: chain greeks x signed qty) -----------------------
+def _calls(deltas) -> tuple[list, list]:
+    """One 1-coin long call per chain delta, and the positions holding them."""
+    symbols = [f"BTCUSD-27MAR26-{70000 + i * 1000}-C" for i in range(len(deltas))]
+    quotes = [make_quote(s, bid=80, ask=120, mark=100, delta=d) for s, d in zip(symbols, deltas,
+                                                                                 strict=True)]
+    return quotes, [make_position(s, 1, delta=0.0) for s in symbols]
+
+
+@pytest.mark.parametrize(("deltas", "fires"), [((0.3, 0.2), False), ((0.3, 0.21), True)])
+def test_account_delta_limit_is_strict_on_the_chain_net_delta(deltas, fires: bool) -> None:
+    quotes, positions = _calls(deltas)
+    market = snapshot_of([BOOK, *quotes], positions=positions)
     assert _fires(AccountDeltaExit(Decimal("0.5")), market=market) is fires
 
 
-def test_account_delta_limit_is_skipped_when_positions_were_not_read() -> None:
+def test_account_delta_limit_signs_a_short_position_by_its_quantity() -> None:
+    quotes, _ = _calls((0.3,))
+    short = make_position(quotes[0].symbol, -2, delta=0.6)  # unsigned report: ignored
+    market = snapshot_of([BOOK, *quotes], positions=[short])  # -0.6
+    assert _fires(AccountDeltaExit(Decimal("0.5")), market=market)
+
+
+def test_account_delta_limit_is_skipped_when_positions_or_their_chain_deltas_are_missing() -> None:
     assert not _fires(AccountDeltaExit(Decimal(0)), market=snapshot_of([BOOK], positions=None))
+    unquoted = [make_position("BTCUSD-27MAR26-70000-C", 1, delta=5.0)]
+    assert not _fires(AccountDeltaExit(Decimal(0)), market=snapshot_of([BOOK], positions=unquoted))
 
 
 OURS = make_trade([(CALL, Side.BUY, "0.1", 100)])
@@ -214,24 +229,24 @@ def _structure_delta(positions, quotes=(BOOK,)) -> str:
     return "none" if value is None else f"{value:.4f}"
 
 
-def test_structure_delta_pro_rates_the_exchange_position_by_our_share() -> None:
-    """old-system b.2: our 0.1 of a 0.4 position with delta 0.2 is 0.05."""
-    assert _structure_delta([make_position(CALL, "0.4", delta=0.2)]) == "0.0500"
+def test_structure_delta_is_the_chain_delta_times_our_signed_open_qty() -> None:
+    assert _structure_delta([]) == "0.0500"  # 0.5 x 0.1
+    assert _structure_delta(None) == "0.0500"  # positions not read: not needed
 
 
-def test_our_share_is_capped_at_the_whole_position() -> None:
-    assert _structure_delta([make_position(CALL, "0.05", delta=0.03)]) == "0.0300"
+@pytest.mark.parametrize("position", [
+    make_position(CALL, "0.4", delta=0.2),  # signed and scaled: 0.5 x 0.4
+    make_position(CALL, "0.4", delta=0.5),  # per contract, not scaled
+    make_position(CALL, "-0.3", delta=0.15),  # netted with someone's short, unsigned
+    make_position(CALL, "0.4"),  # no greeks at all
+])
+def test_the_exchanges_position_greeks_never_change_the_structure_delta(position) -> None:
+    assert _structure_delta([position]) == "0.0500"
 
 
-def test_without_a_usable_position_the_quote_delta_times_our_signed_qty_is_used() -> None:
-    assert _structure_delta([]) == "0.0500"  # position not visible: 0.5 x 0.1
-    assert _structure_delta(None) == "0.0500"  # positions not read: the estimate needs none
-    assert _structure_delta([make_position(CALL, "-0.3", delta=-0.15)]) == "0.0500"  # netted
-    assert _structure_delta([make_position(CALL, "0.4")]) == "0.0500"  # no greeks
-
-
-def test_structure_delta_is_unknown_without_position_or_quote_greeks() -> None:
-    assert _structure_delta([], quotes=(make_quote(CALL, bid=80, ask=120, mark=110),)) == "none"
+def test_structure_delta_is_unknown_without_chain_greeks() -> None:
+    no_greeks = (make_quote(CALL, bid=80, ask=120, mark=110),)
+    assert _structure_delta([make_position(CALL, "0.1", delta=0.05)], quotes=no_greeks) == "none"
 
 
 @pytest.mark.parametrize(("limit", "fires"), [("0.04", True), ("0.05", False)])
@@ -240,12 +255,33 @@ def test_structure_delta_limit_is_strict(limit: str, fires: bool) -> None:
     assert _fires(StructureDeltaExit(Decimal(limit)), OURS, market=market) is fires
 
 
-def test_structure_delta_sums_signed_legs_of_a_strangle() -> None:
-    strangle = make_trade([(CALL, Side.SELL, "0.1", 100), (PUT, Side.SELL, "0.1", 100)])
-    market = snapshot_of([BOOK, make_quote(PUT, bid=80, ask=120, mark=100, delta=-0.2)])
-    # short call: -0.5 x 0.1; short put: +0.2 x 0.1 -> -0.03
-    assert not _fires(StructureDeltaExit(Decimal("0.03")), strangle, market=market)
-    assert _fires(StructureDeltaExit(Decimal("0.029")), strangle, market=market)
+STRANGLE = make_trade([(CALL, Side.SELL, "0.1", 100), (PUT, Side.SELL, "0.1", 100)])
+STRANGLE_CHAIN = (BOOK, make_quote(PUT, bid=80, ask=120, mark=100, delta=-0.2))
+
+
+def test_structure_delta_of_a_short_strangle_is_the_signed_sum_of_chain_deltas() -> None:
+    # short call: -0.5 x 0.1; short put: -(-0.2) x 0.1 -> -0.03
+    assert structure_greek(STRANGLE, snapshot_of(STRANGLE_CHAIN)) == pytest.approx(-0.03)
+    assert not _fires(StructureDeltaExit(Decimal("0.03")), STRANGLE,
+                      market=snapshot_of(STRANGLE_CHAIN))
+    assert _fires(StructureDeltaExit(Decimal("0.029")), STRANGLE,
+                  market=snapshot_of(STRANGLE_CHAIN))
+
+
+@pytest.mark.parametrize("reported", [
+    (-0.05, 0.02),  # signed and scaled, as [CT] assumes: agrees
+    (0.5, -0.2),  # per contract, unsigned: would read +0.3
+    (5.0, 2.0),  # scaled by 10 and unsigned
+])
+def test_unsigned_or_unscaled_exchange_greeks_do_not_change_the_strangles_exit(reported) -> None:
+    positions = [make_position(CALL, "-0.1", delta=reported[0]),
+                 make_position(PUT, "-0.1", delta=reported[1])]
+    market = snapshot_of(STRANGLE_CHAIN, positions=positions)
+    (check,) = exit_checks(make_spec(exits=(StructureDeltaExit(Decimal("0.029")),)), STRANGLE,
+                           NOW, market, NOW)
+    assert check.fired
+    assert check.detail.startswith("structure delta -0.0300 vs limit |delta| > 0.029")
+    assert f"exchange position reports {sum(reported):+.6f} (not decided on)" in check.detail
 
 
 SHORT_PUT = make_trade([(PUT, Side.SELL, "0.1", 100)])
@@ -254,28 +290,24 @@ PUT_QUOTE = make_quote(PUT, bid=80, ask=120, mark=100,
 
 
 @pytest.mark.parametrize(("rule", "fires"), [
-    # our 0.1 of a -0.2 position whose delta is +0.08 -> +0.04
-    (LegGreekExit(0, Greek.DELTA, Direction.ABOVE, Decimal("0.03")), True),
-    (LegGreekExit(0, Greek.DELTA, Direction.ABOVE, Decimal("0.04")), False),  # strict
-    (LegGreekExit(0, Greek.VEGA, Direction.BELOW, Decimal(-2)), True),  # -5 x 0.5 = -2.5
-    (LegGreekExit(0, Greek.VEGA, Direction.BELOW, Decimal(-3)), False),
+    # short 0.1 of a put with chain delta -0.3 -> +0.03
+    (LegGreekExit(0, Greek.DELTA, Direction.ABOVE, Decimal("0.02")), True),
+    (LegGreekExit(0, Greek.DELTA, Direction.ABOVE, Decimal("0.03")), False),  # strict
+    (LegGreekExit(0, Greek.VEGA, Direction.BELOW, Decimal(-4)), True),  # 50 x -0.1 = -5
+    (LegGreekExit(0, Greek.VEGA, Direction.BELOW, Decimal(-5)), False),
+    (LegGreekExit(0, Greek.GAMMA, Direction.BELOW, Decimal("-0.00001")), True),  # -0.00002
 ])
-def test_leg_greek_limit_reads_the_pro_rated_position_greek(rule: LegGreekExit,
-                                                            fires: bool) -> None:
-    position = make_position(PUT, "-0.2", delta=0.08, vega=-5.0)
-    market = snapshot_of([PUT_QUOTE], positions=[position])
-    assert _fires(rule, SHORT_PUT, market=market) is fires
-
-
-def test_leg_greek_limit_falls_back_to_quote_greeks_times_signed_qty() -> None:
-    market = snapshot_of([PUT_QUOTE], positions=[])
-    # gamma 0.0002 x -0.1 = -0.00002
-    assert _fires(LegGreekExit(0, Greek.GAMMA, Direction.BELOW, Decimal("-0.00001")),
-                  SHORT_PUT, market=market)
+def test_leg_greek_limit_reads_the_chain_greek_times_signed_qty(rule: LegGreekExit,
+                                                                fires: bool) -> None:
+    position = make_position(PUT, "-0.2", delta=-0.5, vega=9.0)  # never decided on
+    for positions in ([position], [], None):
+        market = snapshot_of([PUT_QUOTE], positions=positions)
+        assert _fires(rule, SHORT_PUT, market=market) is fires
 
 
 def test_leg_greek_limit_is_skipped_for_a_missing_leg_or_greek() -> None:
-    no_greeks = snapshot_of([make_quote(PUT, bid=80, ask=120, mark=100)], positions=[])
+    no_greeks = snapshot_of([make_quote(PUT, bid=80, ask=120, mark=100)],
+                            positions=[make_position(PUT, "-0.1", delta=0.03)])
     assert not _fires(LegGreekExit(0, Greek.DELTA, Direction.ABOVE, Decimal(-9)), SHORT_PUT,
                       market=no_greeks)
     assert not _fires(LegGreekExit(3, Greek.DELTA, Direction.ABOVE, Decimal(-9)), SHORT_PUT,

@@ -371,3 +371,41 @@ def test_cycles_of_an_earlier_run_do_not_use_up_the_cycles_of_a_run_launched_now
                                           "detail": "0 of 1 trades in cycle 0"}
     assert plan.data["would_open"] is False  # yesterday's trade is still active
     assert not checks["max_concurrent_trades"]["passed"]
+
+
+DELTA_GATED = """\
+version: 1
+name: delta_gated
+description: one call, entered only while the account delta is small
+enabled: true
+underlying: BTC
+legs:
+  - {option: call, side: buy, qty: 0.01, strike: {delta: 0.3}, expiry: {next: true}}
+entry:
+  - max_account_delta: 0.5
+timing: {max_trades_per_day: 1}
+execution:
+  open: {mode: limit}
+  close: {mode: limit}
+exits:
+  - max_hold: 1m
+"""
+
+
+def test_an_account_delta_condition_is_planned_on_the_chain_delta_of_every_held_expiry(
+        tmp_path: Path) -> None:
+    """Issue 8 #8: a held position outside the strategy's expiries is priced from its own
+    chain (chain delta x signed qty), so the condition is known, not blocked."""
+    from runner.domain.instruments import OptionKind, Underlying
+    from runner.domain.orders import OrderRequest, Side
+
+    venue = SimVenue(ManualClock(NOW), seed=7)
+    far = max(i.expiry for i in venue.instruments(Underlying.BTC))
+    quote = next(q for q in venue.option_chain(Underlying.BTC, far)
+                 if q.instrument.kind is OptionKind.CALL and q.ask is not None)
+    venue.place_order(OrderRequest(quote.symbol, Side.BUY, Decimal("0.01"), quote.ask * 2, 9))
+    spec = load_strategies([Path(_strategy(tmp_path, DELTA_GATED))]).specs[0]
+    plan = make_plan(spec, venue, NOW, seed=7, calendar_days=5)
+    (check,) = [c for c in plan.data["checks"] if c["name"] == "max_account_delta"]
+    assert check["passed"], check["detail"]
+    assert check["detail"].startswith("account delta +0.0")

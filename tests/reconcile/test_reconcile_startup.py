@@ -108,6 +108,7 @@ def test_a_trade_held_through_expiry_is_settled_at_intrinsic_value(tmp_path, clo
     """G1/G2: the position vanished at 08:00 UTC; CLOSED with reason expiry at intrinsic."""
     venue, store, dispatcher, quote = world(tmp_path, clock)
     store.save_trade(one_leg_trade("t1", quote))
+    cash_before = venue.cash()
     dispatcher.execute([place("t1", symbol=quote.symbol, qty="0.1",
                               price=str(crossing_buy_price(quote)))])
     reconcile(store, venue, clock)
@@ -123,6 +124,8 @@ def test_a_trade_held_through_expiry_is_settled_at_intrinsic_value(tmp_path, clo
     assert delivery is not None
     strike = parse_symbol(quote.symbol).strike
     assert trade.legs[0].exit_price == max(Decimal(0), delivery - strike)
+    assert trade.realized_pnl() - trade.fees() == venue.cash() - cash_before  # E6: fee booked
+    assert [e.fee > 0 for e in venue.exercise_records()] == [True]  # it was charged one
     assert report.settled == ("t1",)
     assert store.load_active_trades() == []
 

@@ -2,9 +2,10 @@
 
 The real service (runtime.assemble) over the simulator, ticking on odd seconds so no
 tick lands on 08:00:00: the booked exit prices are the intrinsic values against the
-venue's published delivery price, and realised PnL net of fees matches the venue's cash
-change but for the exercise fee the port does not report (E6). While the price is not
-published the trade is left as it is and settled on a later tick.
+venue's published delivery price, and realised PnL net of fees, the exercise fee read from
+the venue's exercise history included, equals the venue's cash change (E6, issue 8 #12).
+While the price or an in-the-money leg's fee is not published the trade is left as it is
+and settled on a later tick; a fee never published is booked without after a bound.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 
 from runner.alerts import LogAlerter
 from runner.domain.clock import ManualClock
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.trades import Trade, TradeStage
 from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.exchange.sim.venue import SimVenue
 from runner.runtime import assemble
-from runner.settlement import intrinsic_value
+from runner.settlement import EXERCISE_FEE_WAIT, intrinsic_value
 from tests.scenarios.helpers_scenarios import (
     Pager,
     Recorder,
@@ -112,7 +114,8 @@ def _exercise_fees(scenario: Scenario, trade: Trade) -> Decimal:
 
 
 def test_off_grid_ticks_book_the_delivery_price_and_pnl_matches_the_venues_cash(tmp_path):
-    """G2, E6: exit == intrinsic vs the delivery price; net PnL == cash change - exercise fee."""
+    """G2, E6: exit == intrinsic vs the delivery price; net PnL == the venue's cash change,
+    exercise fee included."""
     scenario = _scenario(tmp_path, LONG_STRANGLE)
     cash_before = scenario.venue.cash()
     scenario.run_until(EXPIRY + timedelta(minutes=1), TICK)
@@ -125,8 +128,8 @@ def test_off_grid_ticks_book_the_delivery_price_and_pnl_matches_the_venues_cash(
     assert any(leg.exit_price > 0 for leg in trade.legs)
     cash_change = scenario.venue.cash() - cash_before
     net = trade.realized_pnl() - trade.fees()
-    assert net - cash_change == _exercise_fees(scenario, trade)  # within the unbooked fee
-    assert abs(net - cash_change) <= Decimal("0.01") * delivery * Decimal("0.00015")
+    assert _exercise_fees(scenario, trade) > 0  # the in-the-money leg was charged one
+    assert net == cash_change  # the exercise fee is booked with the settlement
     scenario.close()
 
 
@@ -181,4 +184,86 @@ def test_a_failed_delivery_price_read_defers_the_settlement_to_a_later_tick(tmp_
     deferred = [data for kind, data in scenario.events if kind == "settlement_deferred"]
     assert len(deferred) == 2
     assert scenario.strategy_errors() == []
+    scenario.close()
+
+
+# -- the exercise fee (E6, issue 8 #12) ------------------------------------------------------
+class LateExercises:
+    """The venue, except that its exercise history shows rows only from `published_at` on."""
+
+    def __init__(self, venue: SimVenue, clock: ManualClock, published_at: datetime) -> None:
+        self._venue = venue
+        self._clock = clock
+        self.published_at = published_at
+        self.asked: list[datetime] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._venue, name)
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        self.asked.append(self._clock.now())
+        return self._venue.exercises(since) if self._clock.now() >= self.published_at else []
+
+
+def _late_fee_scenario(tmp_path: Path, published_at: datetime) -> Scenario:
+    spec = strategy_from_yaml(tmp_path, "held", SHORT_ITM_PUT)
+    clock = ManualClock(START)
+    venue = SimVenue(clock, seed=7)
+    exchange = LateExercises(venue, clock, published_at)
+    settings = paper_settings(tmp_path / "state")
+    recorder, pager = Recorder(), Pager()
+    runtime = assemble(settings, [spec], clock=clock, exchange=exchange, launch=START,
+                       listener=recorder.listen, alerter=LogAlerter(clock, sinks=(pager,)))
+    recorder.runtime = runtime
+    return Scenario(clock, venue, exchange, settings, [spec], START, runtime, recorder, pager)
+
+
+def test_an_itm_leg_waits_for_its_exercise_fee_and_books_it_once_published(tmp_path):
+    published = EXPIRY + timedelta(minutes=2)
+    scenario = _late_fee_scenario(tmp_path, published)
+    cash_before = scenario.venue.cash()
+    scenario.run_until(published - timedelta(seconds=1), TICK)
+    (waiting,) = scenario.trades()
+    assert waiting.stage is TradeStage.OPEN  # the price is known, the fee not yet
+    assert len([at for at in scenario.exchange.asked if at >= EXPIRY]) >= 2
+    scenario.run_until(published + timedelta(seconds=30), TICK)
+    (settled,) = scenario.trades()
+    assert settled.stage is TradeStage.CLOSED
+    assert settled.closed_at is not None
+    assert settled.closed_at >= published
+    (put,) = settled.legs
+    fee = _exercise_fees(scenario, settled)
+    assert fee > 0
+    assert settled.realized_pnl() - settled.fees() == scenario.venue.cash() - cash_before
+    assert "without" not in settled.transitions[-1].reason
+    assert put.fees > fee  # the opening trade fee and the exercise fee
+    scenario.close()
+
+
+def test_a_fee_never_published_is_booked_without_it_after_the_bound_and_says_so(tmp_path):
+    scenario = _late_fee_scenario(tmp_path, EXPIRY + timedelta(days=30))
+    scenario.run_until(EXPIRY + EXERCISE_FEE_WAIT - timedelta(seconds=10), TICK)
+    assert scenario.trades()[0].stage is TradeStage.OPEN
+    scenario.run_until(EXPIRY + EXERCISE_FEE_WAIT + timedelta(seconds=10), TICK)
+    (settled,) = scenario.trades()
+    assert settled.stage is TradeStage.CLOSED
+    assert settled.closed_at is not None
+    assert settled.closed_at >= EXPIRY + EXERCISE_FEE_WAIT
+    _assert_booked_at_delivery(settled, _delivery(scenario))
+    reason = settled.transitions[-1].reason
+    assert "exercise fee of " + settled.legs[0].symbol in reason
+    assert "booked without it" in reason
+    scenario.close()
+
+
+def test_a_failed_exercise_history_read_defers_the_settlement_to_a_later_tick(tmp_path):
+    plan = FaultPlan.of(FaultRule("exercises", FaultKind.HTTP_5XX, count=2))
+    scenario = _scenario(tmp_path, SHORT_ITM_PUT, faults=plan)
+    cash_before = scenario.venue.cash()
+    scenario.run_until(EXPIRY + timedelta(minutes=1), TICK)
+    (trade,) = scenario.trades()
+    assert plan.fired() == [2]
+    assert trade.stage is TradeStage.CLOSED
+    assert trade.closed_at == EXPIRY + timedelta(seconds=3 + 2 * 7)
+    assert trade.realized_pnl() - trade.fees() == scenario.venue.cash() - cash_before
     scenario.close()

@@ -29,6 +29,7 @@ import requests
 
 from runner.config import ConfigError, Secret, Settings
 from runner.domain.clock import Clock, to_epoch_ms
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus
 from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
@@ -39,6 +40,7 @@ from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, Ra
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.wire import account as wire_account
+from runner.exchange.coincall.wire import exercise as wire_exercise
 from runner.exchange.coincall.wire import market as wire_market
 from runner.exchange.coincall.wire import orders as wire_orders
 from runner.exchange.coincall.wire import rfq as wire_rfq
@@ -60,6 +62,7 @@ _PAGE_LIMIT: Final = 50  # pages read per listing before giving up (a runaway gu
 _HISTORY_PAGE_SIZE: Final = 100
 _OPEN_ORDERS_PAGE_SIZE: Final = 500
 _BLOCK_TRADE_PAGE_SIZE: Final = 49
+_EXERCISE_PAGE_SIZE: Final = 50  # the documented maximum
 _MAX_HISTORY_SPAN: Final = timedelta(days=89)
 _DELIVERY_CACHE_ENTRIES: Final = 2000  # published settlement prices kept (never stale)
 
@@ -326,6 +329,22 @@ class CoincallClient:
                             next_from=lambda fill: fill.trade_id)
         unique = {fill.trade_id: fill for fill in found if fill.at >= since}
         return sorted(unique.values(), key=lambda fill: (fill.at, fill.trade_id))
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        """Exercise history pages (`page`, up to 50 rows each) from `since` to now."""
+        now = self._clock.now()
+        params: dict[str, object] = {"startTime": to_epoch_ms(max(since, now - _MAX_HISTORY_SPAN)),
+                                     "endTime": to_epoch_ms(now),
+                                     "pageSize": _EXERCISE_PAGE_SIZE}
+        found: list[Exercise] = []
+        for page in range(1, _PAGE_LIMIT + 1):
+            rows, has_next = wire_exercise.exercises(
+                self._call(ep.EXERCISE_HISTORY, {**params, "page": page}))
+            found.extend(rows)
+            if not has_next or not rows:
+                break
+        kept = [e for e in found if e.at is None or e.at >= since]
+        return sorted(kept, key=lambda e: (e.at or since, e.symbol))
 
     # -- account -----------------------------------------------------------------------
     def positions(self) -> list[Position]:

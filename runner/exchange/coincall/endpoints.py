@@ -118,6 +118,9 @@ SINGLE_ORDER: Final = _get("order query", "/open/option/order/singleQuery/v1",
 OPEN_ORDERS: Final = _get("open orders", "/open/option/order/pending/v1",
                           RateClass.POSITIONS_AND_ORDERS)
 TRADE_HISTORY: Final = _get("trade history", "/open/option/trade/history/v1", RateClass.HISTORY)
+# Exercise history (docs "Get Exercise Details", no rate limit named): the history budget.
+EXERCISE_HISTORY: Final = _get("exercise history", "/open/settle/exercise/history/v1",
+                               RateClass.HISTORY)
 
 # -- account (6.3) -----------------------------------------------------------------------
 POSITIONS: Final = _get("positions", "/open/option/position/get/v1",
@@ -138,5 +141,5 @@ BLOCK_TRADES: Final = _get("block trades", f"{_BLOCK}/trade-detail/private/v1", 
 
 ALL: Final = (SERVER_TIME, INSTRUMENTS, OPTION_CHAIN, OPTION_DETAIL, ORDERBOOK, FUTURES_SYMBOL,
               DELIVERY_PRICES, PLACE_ORDER, CANCEL_ORDER, SINGLE_ORDER, OPEN_ORDERS,
-              TRADE_HISTORY, POSITIONS, ACCOUNT_SUMMARY, API_KEY_INFO, RFQ_CREATE, RFQ_QUOTES,
-              RFQ_ACCEPT, RFQ_CANCEL, RFQ_LIST, BLOCK_TRADES)
+              TRADE_HISTORY, EXERCISE_HISTORY, POSITIONS, ACCOUNT_SUMMARY, API_KEY_INFO,
+              RFQ_CREATE, RFQ_QUOTES, RFQ_ACCEPT, RFQ_CANCEL, RFQ_LIST, BLOCK_TRADES)

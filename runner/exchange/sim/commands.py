@@ -21,8 +21,12 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from runner.exchange.sim.config import SimConfig
 
 DEFAULT_API_KEY: Final = "sim-test-key"
 DEFAULT_API_SECRET: Final = "sim-test-secret"  # noqa: S105 - documented simulator-only value
@@ -55,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-rate-limits", dest="rate_limits", action="store_false",
                         help="do not enforce Coincall's documented rate limits (on by "
                              "default: a request over its budget is answered 10605)")
+    parser.add_argument("--truncate-price-to", type=_price_step, default=None, metavar="STEP",
+                        help="truncate order prices down to STEP whatever the listed tick, as"
+                             " observed live (default: the listed tick)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -95,7 +102,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
         print(f"runner sim-server: cannot load fault plan: {error}", file=sys.stderr)
         return EXIT_USAGE
     clock: Clock = SystemClock() if args.speed == 1 else AcceleratedClock(args.speed)
-    venue = SimVenue(clock, seed=args.seed)
+    venue = SimVenue(clock, seed=args.seed, config=_venue_config(args))
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
                        args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port,
                        rate_limits=args.rate_limits)
@@ -122,6 +129,22 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _price_step(text: str) -> Decimal:
+    try:
+        step = Decimal(text)
+    except ArithmeticError:
+        step = Decimal(0)
+    if not (step.is_finite() and step > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number; write e.g. 1")
+    return step
+
+
+def _venue_config(args: argparse.Namespace) -> SimConfig:
+    from runner.exchange.sim.config import SimConfig
+
+    return SimConfig(truncate_price_to=args.truncate_price_to)
+
+
 def _announce(base_url: str, args: argparse.Namespace) -> None:
     print(f"listening on {base_url}", flush=True)
     if args.api_key is None:
@@ -131,6 +154,9 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
         details.append(f"faults from {args.faults}")
     if not args.rate_limits:
         details.append("rate limits off")
+    step = getattr(args, "truncate_price_to", None)
+    if step is not None:
+        details.append(f"prices truncated to {step}")
     print(", ".join(details), flush=True)
 
 

@@ -103,6 +103,9 @@ class SimConfig:
     depth_levels: int = 4
     block_seconds: int = 60  # index path: exact GBM per block, Brownian bridge inside it
     max_open_orders: int = 500
+    # Order prices truncated down to this step whatever the listed tick (issue 8 finding 9:
+    # the list said 0.1 while a live 9.50 rested at 9.00); None truncates to the listed tick.
+    truncate_price_to: Decimal | None = None
     resting_check_s: int = 60  # across a catch-up gap, resting orders meet the market this often
     # RFQ
     rfq_min_notional: Decimal = Decimal(50_000)

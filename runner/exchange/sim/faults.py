@@ -89,6 +89,7 @@ ENDPOINTS: Final[Mapping[str, str]] = {
     "open_orders": "/open/option/order/pending/v1",
     "order_history": "/open/option/order/history/v1",
     "fills": "/open/option/trade/history/v1",
+    "exercises": "/open/settle/exercise/history/v1",
     "positions": "/open/option/position/get/v1",
     "account": "/open/account/summary/v1",
     "user_info": "/open/user/info/v1",

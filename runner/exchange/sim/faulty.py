@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from runner.domain.clock import Clock
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest
 from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
@@ -155,6 +156,9 @@ class FaultyExchange:
 
     def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
         return self._call("delivery_price", self._exchange.delivery_price, underlying, expiry)
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        return self._call("exercises", self._exchange.exercises, since)
 
     # -- orders ----------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> int:

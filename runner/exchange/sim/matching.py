@@ -77,7 +77,7 @@ class Matcher:
             raise reject(10558, "less.than.min.amount")
         if request.qty % instrument.lot_size != 0:
             raise reject(10004, "Invalid params: qty off the lot step")
-        tick = instrument.tick_size
+        tick = max(instrument.tick_size, self._config.truncate_price_to or instrument.tick_size)
         price = (request.price / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
         if price <= 0:
             raise reject(10532, "price below minimum")

@@ -37,7 +37,7 @@ from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInF
 from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.exchange.sim import venue_records as records
-from runner.exchange.sim import wire_out
+from runner.exchange.sim import wire_exercise, wire_out
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -60,6 +60,7 @@ HISTORY_WINDOW: Final = timedelta(hours=24)
 _ACCEPTED_TIF: Final = ("GTC", "IOC")
 RFQ_LIST_WINDOW: Final = timedelta(days=3)
 BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
+EXERCISE_WINDOW: Final = timedelta(days=30)  # without startTime (the docs name no default)
 
 Handler = Callable[[WireRequest, Mapping[str, str], str], Any]
 
@@ -267,6 +268,16 @@ class CoincallApi:
         size = page_size(request.params)
         return wire_out.cursor_page([wire_out.fill(r) for r in rows[:size]],
                                     has_next=len(rows) > size)
+
+    def _exercises(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """Settled positions with their exercise fee, newest first, paged by `page`."""
+        start, end = self._window(request.params, EXERCISE_WINDOW)
+        symbol = request.params.get("symbol")
+        rows = [e for e in self._exchange.exercises(start) if (e.at is None or e.at <= end)
+                and (not symbol or e.symbol == symbol)]
+        page_no = int_param(request.params.get("page", 1), "page")
+        size = int_param(request.params.get("pageSize", 20), "pageSize")
+        return wire_exercise.exercise_page(rows, page_no, size)
 
     # -- account ---------------------------------------------------------------------
     def _positions(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:

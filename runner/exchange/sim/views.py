@@ -1,4 +1,5 @@
-"""Raw venue state for Coincall-only endpoints (served by the HTTP simulator), not the port.
+"""Raw venue state for Coincall-only endpoints (served by the HTTP simulator), and the port's
+exercise history built from the venue's exercise records.
 
 Each accessor catches the simulation up and reads under the venue's lock, like the port
 methods. Records are the venue's own (see `records.py`); callers must not mutate them.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from runner.domain.exercise import Exercise
 from runner.domain.instruments import Underlying
 from runner.exchange.sim.accounting import Ledger, PositionState
 from runner.exchange.sim.config import SimConfig
@@ -68,6 +70,14 @@ class SimRecords:
         with self._lock:
             self._catch_up()
             return [e for e in self._exercises if since is None or e.at >= since]
+
+    def exercises(self, since: datetime) -> list[Exercise]:
+        """The port's exercise history (`Exchange.exercises`): each position settled since
+        `since` with the exercise fee charged; net cash flow without the fee, as Coincall's."""
+        return [Exercise(symbol=e.symbol, qty=e.qty, fee=e.fee, at=e.at,
+                         settlement_price=e.settlement_price, strike=e.strike,
+                         net_cash_flow=e.realized_pnl)
+                for e in self.exercise_records(since)]
 
     def delivery_prices(self, underlying: Underlying) -> list[DeliveryPrice]:
         """Settlement prices of past expiries, newest first."""

@@ -77,3 +77,28 @@ def test_positions_are_settled_at_intrinsic_value_against_the_published_price():
     strike = parse_symbol(itm.symbol).strike
     assert record.intrinsic_value == max(strike - delivery, Decimal(0))
     assert record.settlement_price == delivery
+
+
+def test_the_port_serves_each_settled_position_with_the_exercise_fee_charged():
+    """E6: `exercises` is what Coincall's exercise history says: the position, the price
+    and the fee, whose payment is in the venue's cash change."""
+    clock = ManualClock(BEFORE)
+    venue = SimVenue(clock, seed=3)
+    quotes = [q for q in venue.option_chain(Underlying.BTC, EXPIRY)
+              if q.instrument.kind is OptionKind.PUT and q.ask is not None]
+    index = venue.index_price(Underlying.BTC)
+    itm = min((q for q in quotes if q.instrument.strike > index),
+              key=lambda q: q.instrument.strike)
+    venue.place_order(order(itm.symbol, Side.BUY, "0.1", itm.ask))
+    cash_before = venue.cash()
+    clock.set(EXPIRY + timedelta(seconds=3))
+    (record,) = [e for e in venue.exercise_records() if e.symbol == itm.symbol]
+    (row,) = [e for e in venue.exercises(BEFORE) if e.symbol == itm.symbol]
+    assert row.qty == Decimal("0.1")
+    assert row.fee == record.fee
+    assert row.fee is not None
+    assert row.fee > 0
+    assert row.settlement_price == venue.delivery_price(Underlying.BTC, EXPIRY)
+    assert row.at == EXPIRY
+    assert venue.cash() - cash_before == record.intrinsic_value * row.qty - row.fee
+    assert venue.exercises(EXPIRY + timedelta(seconds=1)) == []  # since filters

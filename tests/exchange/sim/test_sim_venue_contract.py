@@ -20,7 +20,7 @@ PORT_METHODS = sorted(name for name, member in vars(Exchange).items()
 
 
 def test_the_port_has_the_methods_this_test_expects():
-    assert len(PORT_METHODS) == 19
+    assert len(PORT_METHODS) == 20
 
 
 @pytest.mark.parametrize("name", PORT_METHODS)
@@ -50,6 +50,7 @@ def test_every_read_of_the_port_answers_on_a_fresh_venue(clock, venue):
     assert venue.positions() == []
     assert venue.account().equity == Decimal(100_000)
     assert venue.block_trades(since) == []
+    assert venue.exercises(since) == []  # nothing has expired yet
     assert venue.option_chain(Underlying.BTC, clock.now()) == []  # not a listed expiry
     assert venue.delivery_price(Underlying.BTC, clock.now()) is None  # never an expiry
 
