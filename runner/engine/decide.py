@@ -77,9 +77,13 @@ class Decision:
 
 
 def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-           now: datetime) -> Decision:
-    """Decide exits for the strategy's trades and, when due, whether to open one."""
-    closes = exit_decisions(spec, state, snapshot, now)
+           now: datetime, *, held_elsewhere: frozenset[str] = frozenset()) -> Decision:
+    """Decide exits for the strategy's trades and, when due, whether to open one.
+
+    Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
+    opened with): they still count for the gates, but their exits are not decided here.
+    """
+    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere)
     if not spec.enabled:
         disabled = CheckResult("enabled", False, "the strategy is disabled (enabled: false)")
         return Decision(spec.name, True, (disabled,), None, closes)
@@ -136,10 +140,13 @@ def describe_legs(legs: tuple[ResolvedLeg, ...]) -> str:
 
 
 def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-                   now: datetime) -> tuple[CloseDecision, ...]:
+                   now: datetime, *, skip: frozenset[str] = frozenset(),
+                   ) -> tuple[CloseDecision, ...]:
     """Settlements of expired trades and the first exit that fires for each OPEN trade."""
     closes: list[CloseDecision] = []
     for trade in state.active_trades:
+        if trade.trade_id in skip:
+            continue
         if trade.stage in SETTLEABLE_STAGES and settles_at_expiry(trade, now):
             expiry = nearest_expiry(trade)
             detail = f"a leg expired at {expiry.isoformat() if expiry else '?'}: settle"
