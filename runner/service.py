@@ -115,6 +115,7 @@ class Service:
         # Trades in flight managed from the strategy copy they opened with (held_rules.py).
         self.held = HeldRules()
         self._origins: dict[str, SpecOrigin | None] = {}  # checked once per strategy
+        self._told_unresolved: dict[str, tuple[object, ...]] = {}  # strategy -> last key
         self.last_snapshot: MarketSnapshot | None = None
         self.failure_streak = 0
         self.ticks = 0
@@ -367,6 +368,7 @@ class Service:
         if decision.entry_checked:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
+        self._tell_unresolved(decision)
         for close in decision.closes:
             self._close(spec, close, snapshot, now, report)
         if decision.open is None or report.entries_blocked:
@@ -376,6 +378,16 @@ class Service:
             report.blocked_entries.append((spec.name, blocked))
             return
         self._open(spec, decision.open, snapshot, now, report)
+
+    def _tell_unresolved(self, decision: Decision) -> None:
+        """Why an open window trades nothing: once per window, leg and kind (issue 7)."""
+        unresolved = decision.unresolved
+        if unresolved is None or self._told_unresolved.get(decision.strategy) == unresolved.key:
+            return
+        self._told_unresolved[decision.strategy] = unresolved.key
+        self._listener("legs_unresolved", {"strategy": decision.strategy,
+                                           "window": unresolved.window.isoformat(),
+                                           "reason": unresolved.text})
 
     def _decide_held(self, snapshot: MarketSnapshot, now: datetime, report: TickReport) -> None:
         """Exits of the trades managed from the strategy copy they opened with."""

@@ -370,3 +370,13 @@ def test_cycles_of_an_earlier_run_do_not_use_up_the_cycles_of_a_run_launched_now
                                           "detail": "0 of 1 trades in cycle 0"}
     assert plan.data["would_open"] is False  # yesterday's trade is still active
     assert not checks["max_concurrent_trades"]["passed"]
+
+
+def test_an_expiry_rule_no_listed_expiry_fits_is_the_reason_plan_gives(plan_cli,
+                                                                       tmp_path) -> None:
+    """Issue 7 item 10: plan gives the words the service logs once per window."""
+    body = _fixed().replace("{next: true}", "{dte: 40, min_dte: 40, max_dte: 40}")
+    result = plan_cli(_strategy(tmp_path, body))
+    assert result.code == 1
+    assert ("CANNOT RESOLVE: the legs cannot be resolved: leg 0: no listed BTC expiry fits "
+            "dte 40" in result.out)
