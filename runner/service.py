@@ -250,8 +250,10 @@ class Service:
         closed (reduce-only, never more than is held)."""
         for trade in self._book.unworked_trades():
             if trade.stage is TradeStage.PENDING_OPEN:
-                self._resume_open(trade, self._specs_by_name.get(trade.strategy), snapshot,
-                                  now, report)
+                # Opened by the rules it was decided with, while its strategy still runs.
+                current = self._specs_by_name.get(trade.strategy)
+                rules = self._rules_for(trade) if current and current.enabled else current
+                self._resume_open(trade, rules, snapshot, now, report)
                 continue
             spec = self._rules_for(trade)
             close_spec = spec.execution.close if spec else LimitExecution()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from runner.domain.trades import TradeStage
+from runner.domain.orders import Side
+from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.spec import load_strategies
 from runner.spec.model import StrategySpec
 from tests.scenarios.helpers_scenarios import Scenario, held_seconds
@@ -156,3 +158,27 @@ def test_a_trade_nothing_can_manage_needs_the_operator_and_is_paged(opened):
     assert line.startswith(f"keeper: trade {trade_id} of keeper is NOT managed")
     paged = scenario.pager.keys(recovered=False)
     assert f"concern.strategy_file.unmanaged.{trade_id}" in paged
+
+
+def test_an_interrupted_open_resumes_with_the_execution_it_was_decided_with(tmp_path):
+    """A1 with a changed file: the open saved before a kill starts by its own rules (a limit
+    order), not by the file's new `rfq` open."""
+    path = write(tmp_path / "keeper.yaml")
+    (spec,) = load(path)
+    assert spec.origin is not None
+    scenario = Scenario.start(tmp_path, [spec])
+    leg = TradeLeg(0, "BTCUSD-3MAR26-90000-C", Side.BUY, Decimal("0.01"))
+    stranded = Trade.create("keeper-stranded", "keeper", (leg,), scenario.now)
+    store = scenario.runtime.store
+    with store.transaction():
+        store.save_trade_and_execution(stranded, None)
+        store.save_strategy_copy(stranded.trade_id, "keeper", spec.origin.content_hash,
+                                 spec.origin.to_json())
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "open: {mode: limit, fill_timeout: 30s, aggressive_buffer_pct: 2}",
+        "open: {mode: rfq, fallback: none}\n  close: {mode: limit}"), encoding="utf-8")
+    (changed,) = load(path)
+    scenario.restart([changed])
+    scenario.tick()
+    assert [o.symbol for o in scenario.orders_of(stranded.trade_id)] == [leg.symbol]
+    scenario.close()
