@@ -37,10 +37,11 @@ from runner.runtime import (
     open_paper_exchange,
 )
 from runner.service import TickReport, TooManyFailures
-from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK, _load_specs
+from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK
 from runner.spec.convert import duration as parse_duration
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
+from runner.strategy_files import load_for_run, nothing_to_run, report_invalid_files
 
 HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
@@ -66,9 +67,10 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
         logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
     files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
-    specs = _load_specs(list(files))
-    if specs is None:
+    loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
+    if nothing_to_run(loaded, default_store_path(settings.state_dir)):
         return 2
+    specs = list(loaded.specs)
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -96,6 +98,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
                        store_path=store_path, listener=_log_event, alerter=alerter)
     _announce(runtime, specs)
+    report_invalid_files(loaded, runtime.service.attention, alerter)
     if decision is not None and not _apply_decision(runtime, decision):
         runtime.store.close()
         return 2

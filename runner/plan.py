@@ -44,6 +44,7 @@ from runner.engine.exposure import uses_account_delta
 from runner.engine.limits import execution_route, notional_usd
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.engine.state import state_from_trades
+from runner.engine.unresolved import unresolved_text
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.exchange.sim.config import SimConfig
@@ -128,7 +129,7 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
         "request_count": reader.counter.calls,
     }
     if isinstance(resolved, LegFailure):
-        data["problem"] = f"the legs cannot be resolved: {resolved}"
+        data["problem"] = unresolved_text(resolved)  # the service logs the same words
         return Plan(data, resolved=False)
     data["legs"] = [_leg(leg, now) for leg in resolved]
     data["structure"] = structure(spec, resolved, snapshot)

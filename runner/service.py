@@ -29,7 +29,14 @@ from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeStage
-from runner.engine.decide import CloseDecision, Decision, OpenDecision, decide, new_trade
+from runner.engine.decide import (
+    CloseDecision,
+    Decision,
+    OpenDecision,
+    decide,
+    exit_decisions,
+    new_trade,
+)
 from runner.engine.expiries import expiries_needed, held_expiries
 from runner.engine.exposure import uses_account_delta
 from runner.engine.state import StrategyState
@@ -37,10 +44,12 @@ from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, budget_spent, start_close, start_open
+from runner.held_rules import HeldRules, faithful_origin, resolve_held_rules
 from runner.reconcile.resync import missed_events
 from runner.settlement import expired_series, read_exercises, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
+from runner.spec.origin import SpecOrigin
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
@@ -104,6 +113,10 @@ class Service:
         self._alerter = alerter
         # What needs the operator; a concern may block new entries (never exits).
         self.attention = Attention(self._on_concern)
+        # Trades in flight managed from the strategy copy they opened with (held_rules.py).
+        self.held = HeldRules()
+        self._origins: dict[str, SpecOrigin | None] = {}  # checked once per strategy
+        self._told_unresolved: dict[str, tuple[object, ...]] = {}  # strategy -> last key
         self.last_snapshot: MarketSnapshot | None = None
         # symbol -> a tick coarser than listed, learned from prices the exchange changed
         self.learned_ticks: dict[str, Decimal] = {}
@@ -127,10 +140,22 @@ class Service:
         """Load the trades and executions in flight from the store (after reconciliation),
         and hand each execution what the ledger learned while the process was down."""
         self._book.load(now)
+        self._resolve_held()
         states = [self._book.get(trade_id)[1] for trade_id in self._book.working_trade_ids()]
         self._pending_events.extend(missed_events(self._store, states))
         self._closes_to_renew = {s.trade_id for s in states
                                  if s.purpose in (OrderPurpose.CLOSE, OrderPurpose.UNWIND)}
+
+    def _resolve_held(self) -> None:
+        """Say once which trades keep the rules of their stored copy, and which nothing
+        can manage (that needs the operator: paged, and their strategy opens nothing)."""
+        self.held = resolve_held_rules(self._store, self.all_specs, self._book.active_trades())
+        for item in self.held.held:
+            self._listener("trade_rules", {"trade": item.trade_id, "strategy": item.strategy,
+                                           "text": item.line()})
+        for item in self.held.unmanaged():
+            self.attention.report(f"strategy_file.unmanaged.{item.trade_id}", item.line(),
+                                  blocks_entries=True, strategy=item.strategy)
 
     def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
             until: datetime | None = None) -> None:
@@ -189,6 +214,7 @@ class Service:
             except Exception as error:  # isolate the strategy, go on with the others
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+        self._decide_held(snapshot, now, report)
         return report
 
     # -- market needs --------------------------------------------------------------------
@@ -248,10 +274,13 @@ class Service:
         intent was durable, A1), an old one fails; anything that may hold something is
         closed (reduce-only, never more than is held)."""
         for trade in self._book.unworked_trades():
-            spec = self._specs_by_name.get(trade.strategy)
             if trade.stage is TradeStage.PENDING_OPEN:
-                self._resume_open(trade, spec, snapshot, now, report)
+                # Opened by the rules it was decided with, while its strategy still runs.
+                current = self._specs_by_name.get(trade.strategy)
+                rules = self._rules_for(trade) if current and current.enabled else current
+                self._resume_open(trade, rules, snapshot, now, report)
                 continue
+            spec = self._rules_for(trade)
             close_spec = spec.execution.close if spec else LimitExecution()
             step = start_close(trade, close_spec, trade.exit_reason or "resumed", snapshot, now)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
@@ -283,10 +312,14 @@ class Service:
             trade, state = self._book.get(trade_id)
             if not budget_spent(state, now):
                 continue
-            spec = self._specs_by_name.get(trade.strategy)
+            spec = self._rules_for(trade)
             close_spec = spec.execution.close if spec else LimitExecution()
             step = start_close(trade, close_spec, state.reason, snapshot, now, previous=state)
             self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+
+    def _rules_for(self, trade: Trade) -> StrategySpec | None:
+        """The rules that manage a trade: its stored copy when that differs, else its file."""
+        return self.held.copy_for(trade.trade_id) or self._specs_by_name.get(trade.strategy)
 
     def _resume_open(self, trade: Trade, spec: StrategySpec | None, snapshot: MarketSnapshot,
                      now: datetime, report: TickReport) -> None:
@@ -358,10 +391,12 @@ class Service:
     def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,
                          report: TickReport) -> None:
         state = self._states.get(spec.name) or self._strategy_state(spec, now)
-        decision = decide(spec, state, snapshot, now)
+        decision = decide(spec, state, snapshot, now,
+                          held_elsewhere=self.held.held_ids(spec.name))
         if decision.entry_checked:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
+        self._tell_unresolved(decision)
         for close in decision.closes:
             self._close(spec, close, snapshot, now, report)
         if decision.open is None or report.entries_blocked:
@@ -372,6 +407,30 @@ class Service:
             return
         self._open(spec, decision.open, snapshot, now, report)
 
+    def _tell_unresolved(self, decision: Decision) -> None:
+        """Why an open window trades nothing: once per window, leg and kind (issue 7)."""
+        unresolved = decision.unresolved
+        if unresolved is None or self._told_unresolved.get(decision.strategy) == unresolved.key:
+            return
+        self._told_unresolved[decision.strategy] = unresolved.key
+        self._listener("legs_unresolved", {"strategy": decision.strategy,
+                                           "window": unresolved.window.isoformat(),
+                                           "reason": unresolved.text})
+
+    def _decide_held(self, snapshot: MarketSnapshot, now: datetime, report: TickReport) -> None:
+        """Exits of the trades managed from the strategy copy they opened with."""
+        for spec, trade_ids in self.held.copies():
+            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
+            if not trades:
+                continue
+            state = replace(self._strategy_state(spec, now), active_trades=trades)
+            try:
+                for close in exit_decisions(spec, state, snapshot, now):
+                    self._close(spec, close, snapshot, now, report)
+            except Exception as error:  # isolated like any strategy
+                report.strategy_errors.append((spec.name, repr(error)))
+                self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,
                                          self._last_entry_check.get(spec.name))
@@ -381,7 +440,10 @@ class Service:
         trade_id = self._book.next_trade_id(spec.name, now)
         launch = self._book.launch_for(spec, self.launch, now)
         trade = with_launch(new_trade(spec, decision, trade_id, snapshot, now), launch)
-        self._book.save(trade, None)  # durable before any order exists (A1)
+        # Durable before any order exists (A1), with the rules it opens with (issue 7).
+        if spec.name not in self._origins:
+            self._origins[spec.name] = faithful_origin(spec)
+        self._book.save_opening(trade, self._origins[spec.name])
         report.opened.append(trade_id)
         self._listener("trade_created", {"trade": trade_id, "strategy": spec.name,
                                          "legs": [leg.symbol for leg in trade.legs]})

@@ -19,6 +19,7 @@ from runner.domain.trades import Trade, TradeStage
 from runner.engine.state import StrategyState, state_from_trades
 from runner.execution import ExecutionState, execution_state_from_dict
 from runner.spec.model import CycleSchedule, StrategySpec
+from runner.spec.origin import SpecOrigin
 
 HISTORY: timedelta = timedelta(days=2)
 
@@ -132,9 +133,21 @@ class ExecutionBook:
         return f"{strategy}-{now:%Y%m%dT%H%M%S}Z-{sequence}"
 
     # -- writes ----------------------------------------------------------------------------
+    def save_opening(self, trade: Trade, origin: SpecOrigin | None) -> None:
+        """Save a new trade with the strategy copy it opens with, in one transaction."""
+        with self._store.transaction():
+            self._store.save_trade_and_execution(trade, None)
+            if origin is not None:
+                self._store.save_strategy_copy(trade.trade_id, trade.strategy,
+                                               origin.content_hash, origin.to_json())
+        self._cache(trade, None)
+
     def save(self, trade: Trade, state: ExecutionState | None) -> None:
         """Persist the trade with its execution state (one transaction), then cache both."""
         self._store.save_trade_and_execution(trade, state.to_dict() if state else None)
+        self._cache(trade, state)
+
+    def _cache(self, trade: Trade, state: ExecutionState | None) -> None:
         self._remember(trade)
         if trade.stage.is_terminal:
             self._trades.pop(trade.trade_id, None)

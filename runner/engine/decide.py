@@ -34,6 +34,7 @@ from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
 from runner.engine.limits import execution_route, notional_usd, risk_checks
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.engine.state import StrategyState
+from runner.engine.unresolved import Unresolved, entry_window_start
 from runner.spec.model import StrategySpec
 
 __all__ = ["CheckResult", "CloseDecision", "Decision", "OpenDecision", "decide",
@@ -69,6 +70,8 @@ class Decision:
     checks: tuple[CheckResult, ...]  # every gate/condition evaluated, in order
     open: OpenDecision | None
     closes: tuple[CloseDecision, ...]  # exits that fired (first rule wins) and settlements
+    # Every check passed but the legs cannot be resolved: why, as data (unresolved.py).
+    unresolved: Unresolved | None = None
 
     @property
     def blocked_by(self) -> CheckResult | None:
@@ -77,16 +80,22 @@ class Decision:
 
 
 def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-           now: datetime) -> Decision:
-    """Decide exits for the strategy's trades and, when due, whether to open one."""
-    closes = exit_decisions(spec, state, snapshot, now)
+           now: datetime, *, held_elsewhere: frozenset[str] = frozenset()) -> Decision:
+    """Decide exits for the strategy's trades and, when due, whether to open one.
+
+    Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
+    opened with): they still count for the gates, but their exits are not decided here.
+    """
+    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere)
     if not spec.enabled:
         disabled = CheckResult("enabled", False, "the strategy is disabled (enabled: false)")
         return Decision(spec.name, True, (disabled,), None, closes)
     if not is_entry_due(spec.timing, state, now):
         return Decision(spec.name, False, (), None, closes)
-    checks, opening = evaluate_entry(spec, state, snapshot, now)
-    return Decision(spec.name, True, checks, opening, closes)
+    checks, opening, failure = _evaluate(spec, state, snapshot, now)
+    unresolved = (Unresolved(entry_window_start(spec, state, now), failure)
+                  if failure is not None else None)
+    return Decision(spec.name, True, checks, opening, closes, unresolved)
 
 
 class _Legs:
@@ -109,22 +118,30 @@ class _Legs:
 def evaluate_entry(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
                    now: datetime) -> tuple[tuple[CheckResult, ...], OpenDecision | None]:
     """Every entry check in order, and the open decision when all of them pass."""
+    checks, opening, _ = _evaluate(spec, state, snapshot, now)
+    return checks, opening
+
+
+def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
+              now: datetime) -> tuple[tuple[CheckResult, ...], OpenDecision | None,
+                                      LegFailure | None]:
+    """The checks, the open decision, and the leg failure when it is what blocked."""
     schedule, cycle = schedule_checks(spec.schedule, state, now)
     legs = _Legs(spec, snapshot, now)
     checks = (*gate_checks(spec.timing, state, now), *schedule,
               *condition_checks(spec.entry, snapshot, now, legs.symbols))
     if not all_passed(checks):
-        return checks, None
+        return checks, None, None
     resolved = legs.get()
     if isinstance(resolved, LegFailure):
-        return (*checks, CheckResult("legs", False, str(resolved))), None
+        return (*checks, CheckResult("legs", False, str(resolved))), None, resolved
     notional = notional_usd(resolved)
     checks = (*checks, CheckResult("legs", True, describe_legs(resolved)),
               *risk_checks(spec.risk, notional, state))
     if not all_passed(checks):
-        return checks, None
+        return checks, None, None
     route = execution_route(spec.execution.open, notional)
-    return checks, OpenDecision(resolved, cycle, notional, checks, route)
+    return checks, OpenDecision(resolved, cycle, notional, checks, route), None
 
 
 def describe_legs(legs: tuple[ResolvedLeg, ...]) -> str:
@@ -136,10 +153,13 @@ def describe_legs(legs: tuple[ResolvedLeg, ...]) -> str:
 
 
 def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-                   now: datetime) -> tuple[CloseDecision, ...]:
+                   now: datetime, *, skip: frozenset[str] = frozenset(),
+                   ) -> tuple[CloseDecision, ...]:
     """Settlements of expired trades and the first exit that fires for each OPEN trade."""
     closes: list[CloseDecision] = []
     for trade in state.active_trades:
+        if trade.trade_id in skip:
+            continue
         if trade.stage in SETTLEABLE_STAGES and settles_at_expiry(trade, now):
             expiry = nearest_expiry(trade)
             detail = f"a leg expired at {expiry.isoformat() if expiry else '?'}: settle"

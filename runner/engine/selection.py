@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying, snap_qty
 from runner.domain.orders import Side
@@ -27,8 +28,8 @@ from runner.engine.expiries import choose_expiry, describe_expiry, expiries_need
 from runner.engine.strikes import NoStrike, pick_strike
 from runner.spec.model import LegSpec, StrategySpec
 
-__all__ = ["LegFailure", "ResolvedLeg", "choose_expiry", "expiries_needed", "resolve_leg",
-           "resolve_legs"]
+__all__ = ["FailureKind", "LegFailure", "ResolvedLeg", "choose_expiry", "expiries_needed",
+           "resolve_leg", "resolve_legs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,23 @@ class ResolvedLeg:
         return self.instrument.strike * self.qty
 
 
+class FailureKind(StrEnum):
+    """What kind of thing failed a leg: stable while the words (prices, symbols) move."""
+
+    CHAIN = "chain"  # the chain is not in this tick's snapshot
+    EXPIRY = "expiry"  # no listed expiry fits the rule
+    STRIKE = "strike"  # no strike fits the rule (e.g. none within the delta tolerance)
+    QUANTITY = "quantity"  # the quantity snaps below the instrument's minimum
+    UNCLOSABLE = "unclosable"  # the chosen option has no bid (buy) or ask (sell)
+
+
 @dataclass(frozen=True, slots=True)
 class LegFailure:
     """Why the legs could not be resolved: the first leg that failed, and the reason."""
 
     leg: int
     reason: str
+    kind: FailureKind = FailureKind.CHAIN
 
     def __str__(self) -> str:
         return f"leg {self.leg}: {self.reason}"
@@ -77,32 +89,48 @@ def resolve_legs(spec: StrategySpec, snapshot: MarketSnapshot,
 
 def resolve_leg(index: int, leg: LegSpec, snapshot: MarketSnapshot, now: datetime,
                 earlier_strikes: Mapping[int, Decimal]) -> ResolvedLeg | LegFailure:
-    """Resolve one leg; `earlier_strikes` holds the strikes of the legs resolved before it."""
+    """Resolve one leg; `earlier_strikes` holds the strikes of the legs resolved before it.
+
+    The expiry is chosen first, among the listed expiries: a rule no listed expiry fits is
+    told as such even when no chain was read for it (the service reads only the chains
+    the rules choose).
+    """
     chain = snapshot.chains.get(leg.underlying)
-    if chain is None:
-        return LegFailure(index, f"no {leg.underlying.value} chain in this tick's snapshot")
-    listed = _listed(snapshot, chain, leg.underlying, now)
-    expiry = choose_expiry(leg.expiry, listed, now)
-    if expiry is None:
-        return LegFailure(index, f"no listed {leg.underlying.value} expiry fits "
-                                 f"{describe_expiry(leg.expiry)}")
-    quotes = _quotes(chain, expiry, leg.kind)
+    expiry = _expiry(index, leg, snapshot, chain, now)
+    if isinstance(expiry, LegFailure):
+        return expiry
+    quotes = _quotes(chain, expiry, leg.kind) if chain is not None else ()
     if not quotes:
         return LegFailure(index, f"the {leg.underlying.value} chain of {expiry:%d %b %Y} was "
-                                 "not in this tick's snapshot")
+                                 "not in this tick's snapshot", FailureKind.CHAIN)
     picked = pick_strike(leg.strike, quotes, snapshot.index_price(leg.underlying),
                          earlier_strikes)
     if isinstance(picked, NoStrike):
-        return LegFailure(index, f"{leg.kind.value} {expiry:%d %b %Y}: {picked.reason}")
+        return LegFailure(index, f"{leg.kind.value} {expiry:%d %b %Y}: {picked.reason}",
+                          FailureKind.STRIKE)
     instrument = picked.instrument
     unclosable = _unclosable(leg, picked)
     if unclosable:
-        return LegFailure(index, unclosable)
+        return LegFailure(index, unclosable, FailureKind.UNCLOSABLE)
     qty = snap_qty(leg.qty, instrument.lot_size)
     if qty < instrument.min_qty or qty <= 0:
         return LegFailure(index, f"quantity {leg.qty} snaps to {qty}, below the minimum "
-                                 f"{instrument.min_qty} of {instrument.symbol}")
+                                 f"{instrument.min_qty} of {instrument.symbol}",
+                          FailureKind.QUANTITY)
     return ResolvedLeg(index, leg, instrument, picked, qty, picked.delta)
+
+
+def _expiry(index: int, leg: LegSpec, snapshot: MarketSnapshot, chain: Chain | None,
+            now: datetime) -> datetime | LegFailure:
+    listed = _listed(snapshot, chain, leg.underlying, now)
+    if not listed and chain is None:
+        return LegFailure(index, f"no {leg.underlying.value} chain in this tick's snapshot",
+                          FailureKind.CHAIN)
+    expiry = choose_expiry(leg.expiry, listed, now)
+    if expiry is None:
+        return LegFailure(index, f"no listed {leg.underlying.value} expiry fits "
+                                 f"{describe_expiry(leg.expiry)}", FailureKind.EXPIRY)
+    return expiry
 
 
 def _unclosable(leg: LegSpec, quote: OptionQuote) -> str | None:
@@ -116,10 +144,12 @@ def _unclosable(leg: LegSpec, quote: OptionQuote) -> str | None:
             " again, so the trade does not open")
 
 
-def _listed(snapshot: MarketSnapshot, chain: Chain, underlying: Underlying,
+def _listed(snapshot: MarketSnapshot, chain: Chain | None, underlying: Underlying,
             now: datetime) -> tuple[datetime, ...]:
     listed = snapshot.listed_expiries.get(underlying)
-    return tuple(listed) if listed else chain.expiries(now)
+    if listed:
+        return tuple(listed)
+    return chain.expiries(now) if chain is not None else ()
 
 
 def _quotes(chain: Chain, expiry: datetime, kind: OptionKind) -> tuple[OptionQuote, ...]:

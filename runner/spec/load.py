@@ -92,6 +92,7 @@ class Document:
     path: Path
     data: dict[str, Any]
     positions: Positions
+    text: str = ""  # the decoded file, kept for the stored copy of a strategy (origin.py)
 
 
 class _Refused(Exception):
@@ -123,7 +124,7 @@ def parse_bytes(path: Path, raw: bytes) -> tuple[Document | None, list[Diagnosti
         return None, [refused.diagnostic]
     except _TabsFound as tabs:
         return None, tabs.diagnostics
-    return Document(path, data[0], data[1]), []
+    return Document(path, data[0], data[1], text), []
 
 
 def _problem(path: Path, line: int, col: int, where: str, what: str, fix: str) -> Diagnostic:

@@ -21,7 +21,7 @@ Deliberate choices:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +30,7 @@ from typing import ClassVar, Final
 
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import Side
+from runner.spec.origin import SpecOrigin
 
 SCHEMA_VERSION: Final = 1
 NOTIONAL_DEFINITION: Final = "sum over the legs of strike x quantity, in USD"
@@ -650,6 +651,9 @@ class StrategySpec:
     risk: RiskSpec
     structure: StructureSpec | None = None
     version: int = SCHEMA_VERSION
+    # The documents it was built from (None when built in code): stored with every trade
+    # it opens, so the trade keeps these rules whatever later happens to the file.
+    origin: SpecOrigin | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_scheduled(self) -> bool:

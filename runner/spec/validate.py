@@ -9,14 +9,15 @@ resolving) run over every file that parsed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runner.spec.build import ProfileError, build_strategy
 from runner.spec.diagnostics import Diagnostic, Severity, format_where, sort_key
-from runner.spec.load import Document, read_document
+from runner.spec.load import Document, parse_bytes, read_document
 from runner.spec.model import StrategySpec
+from runner.spec.origin import SpecOrigin
 from runner.spec.schema import check_document
 from runner.spec.semantics import check_built, check_raw
 
@@ -58,21 +59,31 @@ class _Run:
 
 def load_strategies(paths: Sequence[Path]) -> LoadResult:
     """Load and check every file in `paths` together (names and profiles span files)."""
+    return _load([(Path(path), None) for path in paths])
+
+
+def load_sources(sources: Sequence[tuple[Path, str]]) -> LoadResult:
+    """Load documents already read (a trade's stored copy), through the very same checks."""
+    return _load([(Path(path), text) for path, text in sources])
+
+
+def _load(sources: Sequence[tuple[Path, str | None]]) -> LoadResult:
     run = _Run()
     documents: list[tuple[Document, bool]] = []
-    for path in paths:
+    for path, text in sources:
         try:
-            document, problems = read_document(Path(path))
-            run.add(Path(path), problems)
+            document, problems = (read_document(path) if text is None
+                                  else parse_bytes(path, text.encode("utf-8")))
+            run.add(path, problems)
             if document is not None:
                 schema_problems = check_document(document)
                 run.add(document.path, schema_problems)
                 documents.append((document, not schema_problems))
         except Exception as error:  # one file must never stop the others
-            run.add(Path(path), [_internal(Path(path), error)])
+            run.add(path, [_internal(path, error)])
     profiles = _collect_profiles(documents, run)
     specs = _build_all(documents, profiles, run)
-    ordered = [Path(path) for path in paths]
+    ordered = [path for path, _ in sources]
     failed = tuple(dict.fromkeys(path for path in ordered if run.has_errors(path)))
     diagnostics = tuple(item for path in dict.fromkeys(ordered)
                         for item in sorted(run.diagnostics.get(path, []), key=sort_key))
@@ -124,6 +135,8 @@ def _build_all(documents: Sequence[tuple[Document, bool]],
         names.setdefault(name, document)
         try:
             spec = _build_one(document, raw_profiles, broken, run)
+            if spec is not None:
+                spec = replace(spec, origin=origin_of(document, profiles))
         except Exception as error:  # one file must never stop the others
             run.add(document.path, [_internal(document.path, error)])
             continue
@@ -149,6 +162,34 @@ def _build_one(document: Document, raw_profiles: Mapping[str, Any],
         return None
     run.add(document.path, check_built(spec, document))
     return spec
+
+
+def origin_of(document: Document, profiles: Mapping[str, _ProfileSource]) -> SpecOrigin:
+    """The strategy's text and the texts of the files defining every profile it resolved."""
+    used: set[str] = set()
+    pending = _profile_names(document.data.get("execution"))
+    while pending:
+        name = pending.pop()
+        if name in used or name not in profiles:
+            continue
+        used.add(name)
+        pending |= _profile_names(profiles[name].raw)
+    others = {profiles[name].document.path: profiles[name].document for name in used}
+    others.pop(document.path, None)
+    return SpecOrigin(((str(document.path), document.text),
+                       *((str(path), others[path].text) for path in sorted(others))))
+
+
+def _profile_names(raw: Any) -> set[str]:
+    """Every `profile: name` reference inside a raw execution block."""
+    if isinstance(raw, Mapping):
+        found = {raw["profile"]} if isinstance(raw.get("profile"), str) else set()
+        for value in raw.values():
+            found |= _profile_names(value)
+        return found
+    if isinstance(raw, list):
+        return set().union(*(_profile_names(item) for item in raw)) if raw else set()
+    return set()
 
 
 def _internal(path: Path, error: Exception) -> Diagnostic:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Final
 
+from runner.store import copy_store
+
 
 class StoreTooNew(RuntimeError):
     """The database was written by a newer runner; refuse rather than lose data."""
@@ -160,10 +162,12 @@ CREATE TABLE executions (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+# Version 3: the strategy copy each trade opened with (copy_store.py).
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, copy_store.MIGRATION)
 CURRENT_VERSION: Final = len(MIGRATIONS)
 EXPECTED_TABLES: Final = frozenset({"strategies", "trades", "trade_legs", "transitions",
-                                    "orders", "rfqs", "fills", "audit", "executions"})
+                                    "orders", "rfqs", "fills", "audit", "executions",
+                                    *copy_store.TABLES})
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

@@ -409,3 +409,13 @@ def test_an_account_delta_condition_is_planned_on_the_chain_delta_of_every_held_
     (check,) = [c for c in plan.data["checks"] if c["name"] == "max_account_delta"]
     assert check["passed"], check["detail"]
     assert check["detail"].startswith("account delta +0.0")
+
+
+def test_an_expiry_rule_no_listed_expiry_fits_is_the_reason_plan_gives(plan_cli,
+                                                                       tmp_path) -> None:
+    """Issue 7 item 10: plan gives the words the service logs once per window."""
+    body = _fixed().replace("{next: true}", "{dte: 40, min_dte: 40, max_dte: 40}")
+    result = plan_cli(_strategy(tmp_path, body))
+    assert result.code == 1
+    assert ("CANNOT RESOLVE: the legs cannot be resolved: leg 0: no listed BTC expiry fits "
+            "dte 40" in result.out)
