@@ -168,20 +168,17 @@ class CoincallClient:
     def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
         """The settlement price of `expiry` (public `get-delivery-prices/v1`, 1 call/s).
 
-        UNCERTAIN: coincall-api.md names the call but not its answer; the fields read are
-        guesses (`deliveryPrice`/`price`, `deliveryTime`/`time`/`endTime` in epoch ms, see
-        `wire.market.delivery_prices`) and an answer with none of them raises
-        MalformedResponse naming them, so a changed shape is loud, never a settlement at
-        0. The row whose time is the expiry's 08:00 UTC in ms is the one. Published prices
-        never change, so each is cached for good; an expiry still in the future is None
-        without a call.
+        The answer is one `{date, delivery_price}` row per daily 08:00 UTC settlement,
+        newest first (docs/exchange-evidence.md section 7); the row of the expiry's date
+        settles it. Published prices never change, so each is cached for good; an expiry
+        still in the future is None without a call, and a date not (yet) published is None.
         """
         expiry_ms = to_epoch_ms(expiry)
         known = self._deliveries.get((underlying, expiry_ms))
         if known is not None or expiry > self._clock.now():
             return known
         data = self._call(ep.DELIVERY_PRICES, {"symbol": underlying.index_name})
-        for at, price in wire_market.delivery_prices(data, underlying.index_name).items():
+        for at, price in wire_market.delivery_prices(data).items():
             self._deliveries[(underlying, at)] = price
         while len(self._deliveries) > _DELIVERY_CACHE_ENTRIES:
             del self._deliveries[min(self._deliveries, key=lambda key: key[1])]

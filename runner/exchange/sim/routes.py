@@ -36,7 +36,7 @@ from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInF
 from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.exchange.sim import venue_records as records
-from runner.exchange.sim import wire_out
+from runner.exchange.sim import wire_out, wire_out_market
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -53,7 +53,7 @@ from runner.exchange.sim.wire_in import (
     underlying_param,
 )
 
-SIM_USER_ID: Final = 1695796692726153
+SIM_USER_ID: Final = wire_out.SIM_USER_ID
 HISTORY_WINDOW: Final = timedelta(hours=24)
 RFQ_LIST_WINDOW: Final = timedelta(days=3)
 BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
@@ -127,10 +127,10 @@ class CoincallApi:
 
     # -- market data -----------------------------------------------------------------
     def _server_time(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        return wire_out.server_time(self._clock.now())
+        return wire_out_market.server_time(self._clock.now())
 
     def _public_config(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        return wire_out.public_config({u: records.config_rules(self._exchange, u)
+        return wire_out_market.public_config({u: records.config_rules(self._exchange, u)
                                        for u in Underlying})
 
     def _instruments(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
@@ -138,14 +138,14 @@ class CoincallApi:
             underlying = Underlying(args["baseCurrency"].upper())
         except ValueError:
             return []
-        return [wire_out.instrument(item, records.listed_at(self._exchange, item.symbol))
+        return [wire_out_market.instrument(item, records.listed_at(self._exchange, item.symbol))
                 for item in self._exchange.instruments(underlying)]
 
     def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         underlying = index_param(args["index"])
         end = request.params.get("endTime")
         expiry = from_epoch_ms(int_param(end, "endTime")) if end not in (None, "") else None
-        return wire_out.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
+        return wire_out_market.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
 
     def _option_detail(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         symbol = args["symbol"]
@@ -158,7 +158,7 @@ class CoincallApi:
         if quote is None:
             raise WireError(10574, "symbol not exist")
         index = self._exchange.index_price(parts.underlying)
-        return wire_out.option_detail(quote, index, self._clock.now())
+        return wire_out_market.option_detail(quote, index, self._clock.now())
 
     def _orderbook(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         symbol = args["symbol"]
@@ -167,14 +167,16 @@ class CoincallApi:
             strike: Decimal | None = parse_symbol(symbol).strike
         except ValueError:
             strike = None
-        return wire_out.orderbook(book, strike)
+        return wire_out_market.orderbook(book, strike)
 
     def _index_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """The documented list of perpetuals (the docs take no parameter; a `symbol` sent
+        anyway, as [RM] does, must name a known index)."""
         symbol = request.params.get("symbol")
         if symbol:
-            underlying = index_param(symbol)
-            return wire_out.futures_symbol(underlying, self._exchange.index_price(underlying))
-        return [wire_out.futures_symbol(u, self._exchange.index_price(u)) for u in Underlying]
+            index_param(symbol)
+        prices = {u: self._exchange.index_price(u) for u in Underlying}
+        return wire_out_market.futures_market(prices, self._clock.now())
 
     def _delivery_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         """`get-delivery-prices/v1?symbol=BTCUSD`: past settlement prices, newest first."""
@@ -182,8 +184,8 @@ class CoincallApi:
         if not symbol:
             raise WireError(CODE_BAD_PARAMS, "symbol is required")
         underlying = index_param(str(symbol))
-        return [wire_out.delivery_price(underlying, expiry, price) for expiry, price
-                in records.delivery_history(self._exchange, underlying, self._clock.now())]
+        return wire_out_market.delivery_prices(
+            records.delivery_history(self._exchange, underlying, self._clock.now()))
 
     # -- orders ----------------------------------------------------------------------
     def _place_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
