@@ -35,8 +35,8 @@ from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
 from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
+from runner.exchange.sim import paging, wire_out, wire_out_market
 from runner.exchange.sim import venue_records as records
-from runner.exchange.sim import wire_out, wire_out_market
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -114,6 +114,7 @@ class CoincallApi:
         self._exchange = exchange
         self._clock = clock
         self._lock = threading.Lock()
+        self.fills_paging = paging.FillsPaging.NEWEST_FIRST  # finding 5: the general rule
         self._rfq_ids: list[str] = []
         self._client_ids = itertools.count(int(clock.now().timestamp() * 1000) * 1000)
         self._handlers: dict[str, Handler] = {
@@ -256,16 +257,14 @@ class CoincallApi:
                                     has_next=len(rows) > size)
 
     def _fills(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """Oldest first; `fromId` is a cursor: only larger trade ids follow it."""
+        """`fromId` read as `fills_paging` says (issue 8 finding 5, `sim.paging`)."""
         start, end = self._window(request.params, HISTORY_WINDOW)
-        rows = sorted(records.fill_history(self._exchange, start, end),
-                      key=lambda row: row.fill.trade_id)
-        from_id = request.params.get("fromId")
-        if from_id not in (None, "", "0", 0):
-            rows = [r for r in rows if r.fill.trade_id > int_param(from_id, "fromId")]
-        size = page_size(request.params)
-        return wire_out.cursor_page([wire_out.fill(r) for r in rows[:size]],
-                                    has_next=len(rows) > size)
+        found = paging.fills_page(records.fill_history(self._exchange, start, end),
+                                  lambda row: row.fill.trade_id,
+                                  from_id=_cursor(request.params),
+                                  size=page_size(request.params), paging=self.fills_paging)
+        return wire_out.cursor_page([wire_out.fill(r) for r in found.rows],
+                                    has_next=found.has_next, has_prev=found.has_prev)
 
     # -- account ---------------------------------------------------------------------
     def _positions(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
@@ -333,24 +332,24 @@ class CoincallApi:
         return {"userId": SIM_USER_ID, "rfqList": [wire_out.rfq_listed(r, now) for r in found]}
 
     def _block_trades(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """Oldest first; `fromId` is a cursor: only trades with a larger id follow it."""
+        """Paged by the docs' rule: NEXT (default) older ids, newest first (finding 4)."""
         params = request.params
         start, _end = self._window(params, BLOCK_TRADE_WINDOW)
-        trades = sorted(self._exchange.block_trades(start), key=_block_trade_key)
+        trades = self._exchange.block_trades(start)
         wanted = params.get("blocktradeId") or params.get("blockTradeId")
         if wanted:
             trades = [t for t in trades if t.block_trade_id == str(wanted)]
-        from_id = params.get("fromId")
-        if from_id not in (None, "", "0", 0):
-            cursor = int_param(from_id, "fromId")
-            trades = [t for t in trades if _block_trade_key(t) > (cursor, "")]
         index = params.get("symbol")
         if index:
             trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
                                                for leg in t.legs)]
-        size = min(page_size(params), 49)
-        return {"list": [wire_out.block_trade_detail(t) for t in trades[:size]],
-                "hasNext": len(trades) > size, "hasPrev": False}
+        direction = paging.direction_of(params.get("direction"))
+        if direction is None:
+            raise WireError(CODE_BAD_PARAMS, "direction must be NEXT or PREV")
+        found = paging.cursor_page(trades, _block_trade_number, from_id=_cursor(params),
+                                   direction=direction, size=min(page_size(params), 49))
+        return {"list": [wire_out.block_trade_detail(t) for t in found.rows],
+                "hasNext": found.has_next, "hasPrev": found.has_prev}
 
     def _window(self, params: Mapping[str, Any], default: timedelta) -> tuple[datetime,
                                                                               datetime]:
@@ -364,10 +363,16 @@ class CoincallApi:
 _EPOCH: Final = from_epoch_ms(0)
 
 
-def _block_trade_key(trade: BlockTrade) -> tuple[int, str]:
-    """Numeric ids sort numerically (the client pages with `fromId` = the last id)."""
+def _block_trade_number(trade: BlockTrade) -> int:
+    """The numeric id the client pages with (`fromId`); a non-numeric id sorts first."""
     text = trade.block_trade_id
-    return (int(text), "") if text.isdigit() else (0, text)
+    return int(text) if text.isdigit() else 0
+
+
+def _cursor(params: Mapping[str, Any]) -> int:
+    """`fromId`: absent, empty or 0 means the first (most recent) page."""
+    from_id = params.get("fromId")
+    return 0 if from_id in (None, "") else int_param(from_id, "fromId")
 
 
 def _created_key(order: Order) -> tuple[datetime, int]:

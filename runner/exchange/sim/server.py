@@ -170,6 +170,11 @@ class SimServer:
     def faults(self, plan: FaultPlan) -> None:
         self._faults = plan
 
+    @property
+    def api(self) -> CoincallApi:
+        """The call handlers (their documented-but-ambiguous choices can be set on it)."""
+        return self._api
+
     # -- one request -----------------------------------------------------------------
     def respond(self, method: str, target: str, headers: Mapping[str, str],
                 body: bytes) -> HttpAnswer | None:

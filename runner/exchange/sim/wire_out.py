@@ -158,8 +158,10 @@ def page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> dict[
             "total": len(items)}
 
 
-def cursor_page(items: list[dict[str, Any]], *, has_next: bool) -> dict[str, Any]:
-    return {"list": items, "hasNext": has_next, "hasPre": False}
+def cursor_page(items: list[dict[str, Any]], *, has_next: bool,
+                has_prev: bool = False) -> dict[str, Any]:
+    """`{list, hasNext, hasPre}` of the order and trade histories (`hasPre` sic)."""
+    return {"list": items, "hasNext": has_next, "hasPre": has_prev}
 
 
 def fill(item: HistoryFill) -> dict[str, Any]:
