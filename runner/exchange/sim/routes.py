@@ -171,12 +171,11 @@ class CoincallApi:
         return wire_out_market.orderbook(book, strike)
 
     def _index_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """The documented list of perpetuals (the docs take no parameter; a `symbol` sent
-        anyway, as [RM] does, must name a known index)."""
+        """The documented list of perpetuals; a `symbol` (undocumented, sent by [RM] and by
+        our adapter) keeps the list shape and narrows it to that index."""
         symbol = request.params.get("symbol")
-        if symbol:
-            index_param(symbol)
-        prices = {u: self._exchange.index_price(u) for u in Underlying}
+        wanted = [index_param(symbol)] if symbol else list(Underlying)
+        prices = {u: self._exchange.index_price(u) for u in wanted}
         return wire_out_market.futures_market(prices, self._clock.now())
 
     def _delivery_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:

@@ -10,7 +10,7 @@ Deliberate choices (from the evidence file):
 - Chain, detail and futures numbers are JSON numbers; orderbook levels are strings.
 - A side without a quote is `0`; an option that never traded has `lastPrice: 0` and
   `lastPriceIv` = Double.MAX_VALUE, as in the docs' chain example.
-- The futures market answers the documented list of perpetuals, whatever `symbol` says.
+- The futures market answers the documented list of perpetuals (narrowed to `symbol`).
 - Delivery prices are one `{date, delivery_price}` row per UTC day, newest first.
 - Fields the domain does not model get neutral values (0, null where the docs show null,
   the mark IV for bid/ask IVs) so that every documented key is present.

@@ -126,3 +126,12 @@ def test_the_simulator_answers_in_the_documented_shape(name: str,
     differences = shape_differences(documented(name), answers[name],
                                     live_extras=LIVE_EXTRAS.get(name, frozenset()))
     assert differences == [], "\n".join(differences)
+
+
+def test_the_futures_market_is_a_list_narrowed_by_symbol_finding_10(caller: Caller) -> None:
+    everything = data_of(caller.get("/open/futures/market/symbol/v1"))
+    assert [row["symbol"] for row in everything] == ["BTCUSD", "ETHUSD"]
+    (btc,) = data_of(caller.get("/open/futures/market/symbol/v1", {"symbol": "BTCUSD"}))
+    assert btc["symbol"] == "BTCUSD"
+    assert isinstance(btc["indexPrice"], float | int)
+    assert btc["indexPrice"] == btc["markPrice"] == everything[0]["indexPrice"]
