@@ -38,6 +38,7 @@ from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL, TtlCache
 from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, RateLimit
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
+from runner.exchange.coincall.paging import read_pages
 from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import exercise as wire_exercise
@@ -61,7 +62,8 @@ ALREADY_FINAL_CODES: Final = frozenset({11101, 11102})  # cancel: already cancel
 _PAGE_LIMIT: Final = 50  # pages read per listing before giving up (a runaway guard)
 _HISTORY_PAGE_SIZE: Final = 100
 _OPEN_ORDERS_PAGE_SIZE: Final = 500
-_BLOCK_TRADE_PAGE_SIZE: Final = 49
+_BLOCK_TRADE_PAGE_SIZE: Final = 49  # "less than 50"
+_BLOCK_TRADE_PAGES: Final = 5  # pages read per check, newest first, back to `since`
 _EXERCISE_PAGE_SIZE: Final = 50  # the documented maximum
 _MAX_HISTORY_SPAN: Final = timedelta(days=89)
 _DELIVERY_CACHE_ENTRIES: Final = 2000  # published settlement prices kept (never stale)
@@ -171,20 +173,17 @@ class CoincallClient:
     def delivery_price(self, underlying: Underlying, expiry: datetime) -> Decimal | None:
         """The settlement price of `expiry` (public `get-delivery-prices/v1`, 1 call/s).
 
-        UNCERTAIN: coincall-api.md names the call but not its answer; the fields read are
-        guesses (`deliveryPrice`/`price`, `deliveryTime`/`time`/`endTime` in epoch ms, see
-        `wire.market.delivery_prices`) and an answer with none of them raises
-        MalformedResponse naming them, so a changed shape is loud, never a settlement at
-        0. The row whose time is the expiry's 08:00 UTC in ms is the one. Published prices
-        never change, so each is cached for good; an expiry still in the future is None
-        without a call.
+        The answer is one `{date, delivery_price}` row per daily 08:00 UTC settlement,
+        newest first (docs/exchange-evidence.md section 7); the row of the expiry's date
+        settles it. Published prices never change, so each is cached for good; an expiry
+        still in the future is None without a call, and a date not (yet) published is None.
         """
         expiry_ms = to_epoch_ms(expiry)
         known = self._deliveries.get((underlying, expiry_ms))
         if known is not None or expiry > self._clock.now():
             return known
         data = self._call(ep.DELIVERY_PRICES, {"symbol": underlying.index_name})
-        for at, price in wire_market.delivery_prices(data, underlying.index_name).items():
+        for at, price in wire_market.delivery_prices(data).items():
             self._deliveries[(underlying, at)] = price
         while len(self._deliveries) > _DELIVERY_CACHE_ENTRIES:
             del self._deliveries[min(self._deliveries, key=lambda key: key[1])]
@@ -320,15 +319,17 @@ class CoincallClient:
         return found
 
     def fills(self, since: datetime) -> list[Fill]:
+        """Fills since `since`, oldest first; paged right under both readings of `fromId`
+        (finding 5, `coincall.paging`), bounded by `startTime`/`endTime` as well."""
         now = self._clock.now()
         start = max(since, now - _MAX_HISTORY_SPAN)
         params: dict[str, object] = {"pageSize": _HISTORY_PAGE_SIZE,
                                      "startTime": to_epoch_ms(start),
                                      "endTime": to_epoch_ms(now)}
-        found = self._paged(ep.TRADE_HISTORY, params, wire_orders.fills,
-                            next_from=lambda fill: fill.trade_id)
-        unique = {fill.trade_id: fill for fill in found if fill.at >= since}
-        return sorted(unique.values(), key=lambda fill: (fill.at, fill.trade_id))
+        found = read_pages(lambda query: wire_orders.fills(self._call(ep.TRADE_HISTORY, query)),
+                           params, row_id=lambda fill: str(fill.trade_id),
+                           row_at=lambda fill: fill.at, since=since, max_pages=_PAGE_LIMIT)
+        return sorted((f for f in found if f.at >= since), key=lambda f: (f.at, f.trade_id))
 
     def exercises(self, since: datetime) -> list[Exercise]:
         """Exercise history pages (`page`, up to 50 rows each) from `since` to now."""
@@ -384,29 +385,21 @@ class CoincallClient:
         return next((r for r in wire_rfq.rfq_list(data) if r.request_id == request_id), None)
 
     def block_trades(self, since: datetime) -> list[BlockTrade]:
+        """Block trades since `since`: newest-first pages (NEXT), read until one reaches a
+        trade older than `since` (finding 4), at most `_BLOCK_TRADE_PAGES` pages."""
         params: dict[str, object] = {"fromId": 0, "direction": "NEXT",
                                      "pageSize": _BLOCK_TRADE_PAGE_SIZE}
-        found = self._paged(ep.BLOCK_TRADES, params, wire_rfq.block_trades,
-                            next_from=lambda trade: int(trade.block_trade_id))
-        unique = {t.block_trade_id: t for t in found if t.at is None or t.at >= since}
-        return sorted(unique.values(), key=lambda t: (t.at or since, t.block_trade_id))
+        found = read_pages(
+            lambda query: wire_rfq.block_trades(self._call(ep.BLOCK_TRADES, query)), params,
+            row_id=lambda trade: trade.block_trade_id, row_at=lambda trade: trade.at,
+            since=since, max_pages=_BLOCK_TRADE_PAGES)
+        recent = (t for t in found if t.at is None or t.at >= since)
+        return sorted(recent, key=lambda t: (t.at or since, t.block_trade_id))
 
     # -- plumbing ----------------------------------------------------------------------
     def _call(self, endpoint: Endpoint, params: Mapping[str, object] | None = None,
               **path_args: str) -> Any:
         return self._transport.call(endpoint, params, path_args=path_args)
-
-    def _paged(self, endpoint: Endpoint, params: dict[str, object],
-               parse: Callable[[object], tuple[list[T], bool]],
-               next_from: Callable[[T], int]) -> list[T]:
-        found: list[T] = []
-        for _ in range(_PAGE_LIMIT):
-            rows, has_next = parse(self._call(endpoint, params))
-            found.extend(rows)
-            if not has_next or not rows:
-                break
-            params = {**params, "fromId": next_from(rows[-1])}
-        return found
 
     @staticmethod
     def _written(endpoint: Endpoint, parse: Callable[[], T]) -> T:

@@ -36,8 +36,8 @@ from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
 from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
+from runner.exchange.sim import paging, wire_exercise, wire_out, wire_out_market
 from runner.exchange.sim import venue_records as records
-from runner.exchange.sim import wire_exercise, wire_out
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -55,7 +55,7 @@ from runner.exchange.sim.wire_in import (
     underlying_param,
 )
 
-SIM_USER_ID: Final = 1695796692726153
+SIM_USER_ID: Final = wire_out.SIM_USER_ID
 HISTORY_WINDOW: Final = timedelta(hours=24)
 _ACCEPTED_TIF: Final = ("GTC", "IOC")
 RFQ_LIST_WINDOW: Final = timedelta(days=3)
@@ -118,6 +118,7 @@ class CoincallApi:
         self._exchange = exchange
         self._clock = clock
         self._lock = threading.Lock()
+        self.fills_paging = paging.FillsPaging.NEWEST_FIRST  # finding 5: the general rule
         self._rfq_ids: list[str] = []
         self._client_ids = itertools.count(int(clock.now().timestamp() * 1000) * 1000)
         self._handlers: dict[str, Handler] = {
@@ -131,10 +132,10 @@ class CoincallApi:
 
     # -- market data -----------------------------------------------------------------
     def _server_time(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        return wire_out.server_time(self._clock.now())
+        return wire_out_market.server_time(self._clock.now())
 
     def _public_config(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        return wire_out.public_config({u: records.config_rules(self._exchange, u)
+        return wire_out_market.public_config({u: records.config_rules(self._exchange, u)
                                        for u in Underlying})
 
     def _instruments(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
@@ -142,14 +143,14 @@ class CoincallApi:
             underlying = Underlying(args["baseCurrency"].upper())
         except ValueError:
             return []
-        return [wire_out.instrument(item, records.listed_at(self._exchange, item.symbol))
+        return [wire_out_market.instrument(item, records.listed_at(self._exchange, item.symbol))
                 for item in self._exchange.instruments(underlying)]
 
     def _option_chain(self, request: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         underlying = index_param(args["index"])
         end = request.params.get("endTime")
         expiry = time_param(end, "endTime") if end not in (None, "") else None
-        return wire_out.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
+        return wire_out_market.chain(self._exchange.option_chain(underlying, expiry, fresh=True))
 
     def _option_detail(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         symbol = args["symbol"]
@@ -162,7 +163,7 @@ class CoincallApi:
         if quote is None:
             raise WireError(10574, "symbol not exist")
         index = self._exchange.index_price(parts.underlying)
-        return wire_out.option_detail(quote, index, self._clock.now())
+        return wire_out_market.option_detail(quote, index, self._clock.now())
 
     def _orderbook(self, _r: WireRequest, args: Mapping[str, str], _k: str) -> Any:
         symbol = args["symbol"]
@@ -171,14 +172,15 @@ class CoincallApi:
             strike: Decimal | None = parse_symbol(symbol).strike
         except ValueError:
             strike = None
-        return wire_out.orderbook(book, strike)
+        return wire_out_market.orderbook(book, strike)
 
     def _index_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        """The documented list of perpetuals; a `symbol` (undocumented, sent by [RM] and by
+        our adapter) keeps the list shape and narrows it to that index."""
         symbol = request.params.get("symbol")
-        if symbol:
-            underlying = index_param(symbol)
-            return wire_out.futures_symbol(underlying, self._exchange.index_price(underlying))
-        return [wire_out.futures_symbol(u, self._exchange.index_price(u)) for u in Underlying]
+        wanted = [index_param(symbol)] if symbol else list(Underlying)
+        prices = {u: self._exchange.index_price(u) for u in wanted}
+        return wire_out_market.futures_market(prices, self._clock.now())
 
     def _delivery_price(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         """`get-delivery-prices/v1?symbol=BTCUSD`: past settlement prices, newest first."""
@@ -186,8 +188,8 @@ class CoincallApi:
         if not symbol:
             raise WireError(CODE_BAD_PARAMS, "symbol is required")
         underlying = index_param(str(symbol))
-        return [wire_out.delivery_price(underlying, expiry, price) for expiry, price
-                in records.delivery_history(self._exchange, underlying, self._clock.now())]
+        return wire_out_market.delivery_prices(
+            records.delivery_history(self._exchange, underlying, self._clock.now()))
 
     # -- orders ----------------------------------------------------------------------
     def _place_order(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
@@ -258,16 +260,14 @@ class CoincallApi:
                                     has_next=len(rows) > size)
 
     def _fills(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """Oldest first; `fromId` is a cursor: only larger trade ids follow it."""
+        """`fromId` read as `fills_paging` says (issue 8 finding 5, `sim.paging`)."""
         start, end = self._window(request.params, HISTORY_WINDOW)
-        rows = sorted(records.fill_history(self._exchange, start, end),
-                      key=lambda row: row.fill.trade_id)
-        from_id = request.params.get("fromId")
-        if from_id not in (None, "", "0", 0):
-            rows = [r for r in rows if r.fill.trade_id > int_param(from_id, "fromId")]
-        size = page_size(request.params)
-        return wire_out.cursor_page([wire_out.fill(r) for r in rows[:size]],
-                                    has_next=len(rows) > size)
+        found = paging.fills_page(records.fill_history(self._exchange, start, end),
+                                  lambda row: row.fill.trade_id,
+                                  from_id=_cursor(request.params),
+                                  size=page_size(request.params), paging=self.fills_paging)
+        return wire_out.cursor_page([wire_out.fill(r) for r in found.rows],
+                                    has_next=found.has_next, has_prev=found.has_prev)
 
     def _exercises(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         """Settled positions with their exercise fee, newest first, paged by `page`."""
@@ -345,24 +345,24 @@ class CoincallApi:
         return {"userId": SIM_USER_ID, "rfqList": [wire_out.rfq_listed(r, now) for r in found]}
 
     def _block_trades(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """Oldest first; `fromId` is a cursor: only trades with a larger id follow it."""
+        """Paged by the docs' rule: NEXT (default) older ids, newest first (finding 4)."""
         params = request.params
         start, _end = self._window(params, BLOCK_TRADE_WINDOW)
-        trades = sorted(self._exchange.block_trades(start), key=_block_trade_key)
+        trades = self._exchange.block_trades(start)
         wanted = params.get("blocktradeId") or params.get("blockTradeId")
         if wanted:
             trades = [t for t in trades if t.block_trade_id == str(wanted)]
-        from_id = params.get("fromId")
-        if from_id not in (None, "", "0", 0):
-            cursor = int_param(from_id, "fromId")
-            trades = [t for t in trades if _block_trade_key(t) > (cursor, "")]
         index = params.get("symbol")
         if index:
             trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
                                                for leg in t.legs)]
-        size = min(page_size(params), 49)
-        return {"list": [wire_out.block_trade_detail(t) for t in trades[:size]],
-                "hasNext": len(trades) > size, "hasPrev": False}
+        direction = paging.direction_of(params.get("direction"))
+        if direction is None:
+            raise WireError(CODE_BAD_PARAMS, "direction must be NEXT or PREV")
+        found = paging.cursor_page(trades, _block_trade_number, from_id=_cursor(params),
+                                   direction=direction, size=min(page_size(params), 49))
+        return {"list": [wire_out.block_trade_detail(t) for t in found.rows],
+                "hasNext": found.has_next, "hasPrev": found.has_prev}
 
     def _window(self, params: Mapping[str, Any], default: timedelta) -> tuple[datetime,
                                                                               datetime]:
@@ -376,10 +376,16 @@ class CoincallApi:
 _EPOCH: Final = from_epoch_ms(0)
 
 
-def _block_trade_key(trade: BlockTrade) -> tuple[int, str]:
-    """Numeric ids sort numerically (the client pages with `fromId` = the last id)."""
+def _block_trade_number(trade: BlockTrade) -> int:
+    """The numeric id the client pages with (`fromId`); a non-numeric id sorts first."""
     text = trade.block_trade_id
-    return (int(text), "") if text.isdigit() else (0, text)
+    return int(text) if text.isdigit() else 0
+
+
+def _cursor(params: Mapping[str, Any]) -> int:
+    """`fromId`: absent, empty or 0 means the first (most recent) page."""
+    from_id = params.get("fromId")
+    return 0 if from_id in (None, "") else int_param(from_id, "fromId")
 
 
 def _created_key(order: Order) -> tuple[datetime, int]:

@@ -220,6 +220,11 @@ class SimServer:
         """How many requests were answered 10605 (too frequent) since the start."""
         return self._throttle.refused
 
+    @property
+    def api(self) -> CoincallApi:
+        """The call handlers (their documented-but-ambiguous choices can be set on it)."""
+        return self._api
+
     # -- one request -----------------------------------------------------------------
     def respond(self, method: str, target: str, headers: Mapping[str, str],
                 body: bytes, client: str = LOOPBACK) -> HttpAnswer | None:

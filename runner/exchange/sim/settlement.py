@@ -29,6 +29,13 @@ class DeliveryPrice:
     price: Decimal
 
 
+def daily_deliveries(boundary: datetime,
+                     prices: dict[Underlying, Decimal]) -> list[DeliveryPrice]:
+    """The settlement prices published at one daily 08:00: one per underlying, every day,
+    whether or not anything expires then (Coincall publishes a price each day)."""
+    return [DeliveryPrice(underlying, boundary, price) for underlying, price in prices.items()]
+
+
 def settle_expiry(*, moment: datetime, delisted: list[Instrument],
                   delivery: dict[Underlying, Decimal], ledger: Ledger, matcher: Matcher,
                   config: SimConfig) -> list[ExerciseRecord]:

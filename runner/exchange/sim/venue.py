@@ -35,6 +35,7 @@ from runner.exchange.sim.accounting import (
 )
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.controls import VenueControls
+from runner.exchange.sim.delivery_history import backfilled_deliveries
 from runner.exchange.sim.listing import expiry_boundaries
 from runner.exchange.sim.makers import RfqDesk
 from runner.exchange.sim.market import Market, epoch_second
@@ -48,7 +49,7 @@ from runner.exchange.sim.records import (
     SimOrder,
     order_view,
 )
-from runner.exchange.sim.settlement import DeliveryPrice, settle_expiry
+from runner.exchange.sim.settlement import DeliveryPrice, daily_deliveries, settle_expiry
 from runner.exchange.sim.venue_state import Json, VenueState, saved_origin
 from runner.exchange.sim.views import SimRecords
 
@@ -71,7 +72,8 @@ class SimVenue(VenueControls, SimRecords, VenueState):
         self._desk = RfqDesk(self._config, seed)
         self._emptied: set[tuple[str, Side]] = set()
         self._exercises: list[ExerciseRecord] = []
-        self._deliveries: list[DeliveryPrice] = []
+        self._deliveries: list[DeliveryPrice] = backfilled_deliveries(self._config, seed,
+                                                                      self._now)
 
     @property
     def config(self) -> SimConfig:
@@ -130,10 +132,8 @@ class SimVenue(VenueControls, SimRecords, VenueState):
     def _settle(self, boundary: datetime) -> None:
         second = epoch_second(boundary)
         delivery = {u: self._market.index(u, second) for u in self._config.underlyings}
-        expiring = {(u, e) for u in self._config.underlyings
-                    for e in self._market.expiries(u) if e <= boundary}
         delisted = self._market.roll(boundary)
-        self._deliveries.extend(DeliveryPrice(u, e, delivery[u]) for u, e in sorted(expiring))
+        self._deliveries.extend(daily_deliveries(boundary, delivery))
         self._exercises.extend(settle_expiry(
             moment=boundary, delisted=delisted, delivery=delivery, ledger=self._ledger,
             matcher=self._matcher, config=self._config))

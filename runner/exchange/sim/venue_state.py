@@ -40,6 +40,7 @@ from runner.domain.rfq import RfqState
 from runner.exchange.sim import state_codec as codec
 from runner.exchange.sim.accounting import Ledger
 from runner.exchange.sim.config import MakerBehaviour, SimConfig
+from runner.exchange.sim.delivery_history import with_history
 from runner.exchange.sim.index import PathControls
 from runner.exchange.sim.listing import expiry_boundaries
 from runner.exchange.sim.makers import RfqDesk
@@ -213,7 +214,8 @@ class VenueState:
             self._restore_matcher(state["matcher"])
             self._restore_desk(state["desk"])
             self._exercises = [codec.decode_exercise(e) for e in state["exercises"]]
-            self._deliveries = [codec.decode_delivery(d) for d in state["deliveries"]]
+            self._deliveries = with_history(  # the back-filled days built with the venue
+                self._deliveries, [codec.decode_delivery(d) for d in state["deliveries"]])
             self._version = int(state["state_version"])
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as error:
             raise VenueStateError(f"{type(error).__name__}: {error}") from error

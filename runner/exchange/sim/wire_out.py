@@ -1,38 +1,40 @@
 """Domain objects -> Coincall JSON, as the simulated exchange answers on the wire.
 
-Owns the outbound encoding of `sim.server`: field names, shapes and types exactly as
-coincall-api.md sections 2 and 6 show them, so a client parsing the documented
-examples parses the simulator too. Invariant: nothing here decides anything; each
-function maps one domain value to one documented JSON shape.
+Owns the outbound encoding of `sim.server` for orders, account and RFQ calls, and the
+scalars every encoder shares; market data is in `wire_out_market`. Field names, shapes
+and JSON types are those of the docs' answer examples (docs/exchange-evidence.md, checked
+by tests/exchange/contract), so a client parsing the documented examples parses the
+simulator too. Invariant: nothing here decides anything; each function maps one domain
+value to one documented JSON shape.
 
-Deliberate choices (all from coincall-api.md):
-- Numbers are JSON numbers where Coincall sends numbers (instruments, chain, detail,
-  orders, positions) and strings where it sends strings (orderbook, account summary,
-  RFQ and block trades). Decimals become floats through their shortest text, so
-  `Decimal("1250.5")` is written `1250.5`; integral values are written as integers
-  except strikes in the instrument list and chain (`90000.0` in the docs).
+Deliberate choices (from the evidence file):
+- Numbers are JSON numbers where Coincall sends numbers (orders, fills, positions,
+  account totals) and strings where it sends strings (account amounts, RFQ and block
+  trades). Decimals become floats through their shortest text, so `Decimal("1250.5")` is
+  written `1250.5`; integral values are written as integers.
 - Order and client order ids are JSON integers; RFQ, quote, block trade ids strings.
-- An empty book side is `0` in the chain and detail; a missing last price is 1.797e308.
-- Fields the domain does not model are sent with neutral values (0, or the mark IV for
-  bid/ask IVs) so every documented key is present.
+- Fields the domain does not model are sent with neutral values (0, or null where the
+  docs show null) so every documented key is present.
 """
 
 from __future__ import annotations
 
+import sys
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 from runner.domain.clock import to_epoch_ms
-from runner.domain.instruments import Instrument, OptionKind, Underlying
+from runner.domain.instruments import OptionKind
 from runner.domain.orders import Order, OrderStatus, Side
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, QuoteLeg, Rfq, RfqLeg, RfqQuote
-from runner.domain.snapshot import Account, Book, OptionQuote, Position
-from runner.exchange.sim.venue_records import ConfigRules, HistoryFill, HistoryOrder
+from runner.domain.snapshot import Account, Position
+from runner.exchange.sim.venue_records import HistoryFill, HistoryOrder
 
-NO_LAST_PRICE: Final = 1.797e308
+NO_LAST_PRICE: Final = sys.float_info.max  # 1.7976931348623157E308 in the docs
+SIM_USER_ID: Final = 1695796692726153
 SUCCESS_MSG: Final = "Success"
 
 ORDER_STATE: Final = {
@@ -113,152 +115,29 @@ def synthetic_id(symbol: str) -> int:
     return zlib.crc32(symbol.encode())
 
 
-# -- market data -----------------------------------------------------------------------
-def server_time(now: datetime) -> dict[str, int]:
-    return {"serverTime": to_epoch_ms(now)}
-
-
-def public_config(rules: Mapping[Underlying, ConfigRules]) -> dict[str, Any]:
-    """`/open/public/config/v1`: one `optionConfig` entry per index."""
-    config = {
-        underlying.index_name: {
-            "takerFee": text(item.taker_fee_rate), "makerFee": text(item.maker_fee_rate),
-            "tickSize": num(item.tick_size), "qtyDecimal": 2, "priceDecimal": 1,
-            "multiplier": "0.01", "limitMaxQty": "100", "marketMaxQty": "50",
-            "maxPositionQty": "1000", "maxOrderNumber": item.max_open_orders,
-            "settle": "USDT", "base": underlying.value,
-        }
-        for underlying, item in rules.items()
-    }
-    return {"optionConfig": config}
-
-
-def instrument(item: Instrument, listed_at: datetime | None = None) -> dict[str, Any]:
-    """Instrument list item; `startTimestamp` (live, undocumented) when known."""
-    row: dict[str, Any] = {
-        "baseCurrency": item.underlying.value,
-        "expirationTimestamp": ms(item.expiry),
-        "strike": real(item.strike),
-        "symbolName": item.symbol,
-        "isActive": item.is_active,
-        "minQty": num(item.min_qty),
-        "tickSize": num(item.tick_size),
-    }
-    if listed_at is not None:
-        row["startTimestamp"] = ms(listed_at)
-    return row
-
-
-def chain(quotes: Iterable[OptionQuote]) -> list[dict[str, Any]]:
-    """`/open/option/get/v1/{index}`: one row per strike with its call and put."""
-    rows: dict[Decimal, dict[str, Any]] = {}
-    for quote in quotes:
-        strike = quote.instrument.strike
-        row = rows.setdefault(strike, {"strike": real(strike), "callOption": None,
-                                       "putOption": None})
-        key = "callOption" if quote.instrument.kind is OptionKind.CALL else "putOption"
-        row[key] = chain_option(quote)
-    return [rows[strike] for strike in sorted(rows)]
-
-
-def chain_option(quote: OptionQuote) -> dict[str, Any]:
-    item = quote.instrument
-    greeks = quote.greeks
-    iv = quote.mark_iv or 0.0
-    index_key = "index" if item.kind is OptionKind.CALL else "underlying"
-    return {
-        "symbol": item.symbol, "displayName": display_name(item.symbol),
-        "optionId": synthetic_id(item.symbol), "type": option_type(item.kind),
-        "strike": real(item.strike), "endTime": ms(item.expiry),
-        "bid": num(quote.bid), "bidSize": num(quote.bid_size if quote.bid else None),
-        "bidIv": iv if quote.bid else 0,
-        "ask": num(quote.ask), "askSize": num(quote.ask_size if quote.ask else None),
-        "askIv": iv if quote.ask else 0,
-        "markPrice": num(quote.mark), "markIv": iv,
-        "lastPrice": _last(quote), "lastPriceIv": iv if quote.last is not None else NO_LAST_PRICE,
-        "underlyingPrice": num(quote.underlying_price),
-        "delta": greeks.delta if greeks else 0, "gamma": greeks.gamma if greeks else 0,
-        "vega": greeks.vega if greeks else 0, "theta": greeks.theta if greeks else 0,
-        "rho": 0, "volume": 0, "openInterest": 0, "changeRate": 0,
-        "breakeven": num(_breakeven(quote)), index_key: item.underlying.index_name,
-    }
-
-
-def option_detail(quote: OptionQuote, index_price: Decimal, now: datetime) -> dict[str, Any]:
-    """`/open/option/detail/v1/{symbol}`, with the live `bid`/`ask` keys."""
-    item = quote.instrument
-    greeks = quote.greeks
-    return {
-        "symbol": item.symbol, "index": item.underlying.index_name,
-        "endTime": ms(item.expiry), "remainTime": max(0, ms(item.expiry) - ms(now)),
-        "strike": real(item.strike), "type": option_type(item.kind),
-        "bid": num(quote.bid), "ask": num(quote.ask),
-        "markPrice": num(quote.mark), "lastPrice": _last(quote), "iv": quote.mark_iv or 0.0,
-        "indexPrice": num(index_price), "underlyingPrice": num(quote.underlying_price),
-        "delta": greeks.delta if greeks else 0, "gamma": greeks.gamma if greeks else 0,
-        "vega": greeks.vega if greeks else 0, "theta": greeks.theta if greeks else 0,
-        "rho": 0, "multiplier": 0.01, "openInterest": 0, "volume24h": 0,
-        "breakeven": num(_breakeven(quote)),
-    }
-
-
-def _last(quote: OptionQuote) -> int | float:
-    return NO_LAST_PRICE if quote.last is None else num(quote.last)
-
-
-def _breakeven(quote: OptionQuote) -> Decimal | None:
-    if quote.mark is None:
-        return None
-    item = quote.instrument
-    return item.strike + quote.mark if item.kind is OptionKind.CALL else item.strike - quote.mark
-
-
-def orderbook(book: Book, strike: Decimal | None) -> dict[str, Any]:
-    """`/open/option/order/orderbook/v1/{symbol}`: strings, best first, no mark."""
-    return {
-        "optionName": book.symbol,
-        "strike": num(strike),
-        "bids": [{"price": text(level.price), "size": text(level.size)} for level in book.bids],
-        "asks": [{"price": text(level.price), "size": text(level.size)} for level in book.asks],
-    }
-
-
-def futures_symbol(underlying: Underlying, index_price: Decimal) -> dict[str, Any]:
-    """`/open/futures/market/symbol/v1?symbol=BTCUSD`: one object, as [RM] reads it."""
-    price = text(index_price)
-    return {"symbol": underlying.index_name, "indexPrice": price, "markPrice": price,
-            "price": price}
-
-
-def delivery_price(underlying: Underlying, expiry: datetime, price: Decimal) -> dict[str, Any]:
-    """`get-delivery-prices/v1` item. Coincall's field names are not documented: the sim
-    sends the names the client reads first (`deliveryPrice`, `deliveryTime` in ms)."""
-    return {"symbol": underlying.index_name, "deliveryPrice": num(price),
-            "deliveryTime": ms(expiry)}
-
-
 # -- orders ----------------------------------------------------------------------------
 def order(item: Order) -> dict[str, Any]:
     """singleQuery: every documented field, `state` as Coincall's number."""
     return {
         "orderId": item.order_id, "clientOrderId": item.client_order_id,
-        "symbol": item.symbol, "qty": num(item.qty), "fillQty": num(item.filled_qty),
+        "symbol": item.symbol, "displayName": display_name(item.symbol),
+        "qty": num(item.qty), "fillQty": num(item.filled_qty),
         "remainQty": num(item.remaining_qty), "price": num(item.price),
         "avgPrice": num(item.avg_price), "tradeSide": side_code(item.side),
         "tradeType": TRADE_TYPE_LIMIT, "reduceOnly": int(item.reduce_only),
         "fee": num(item.fee), "createTime": ms(item.created_at),
         "updateTime": ms(item.updated_at or item.created_at),
-        "state": ORDER_STATE[item.status],
+        "mmp": False, "state": ORDER_STATE[item.status],
     }
 
 
 def pending_order(item: Order) -> dict[str, Any]:
-    """`pending/v1` list item: no `state`, an `initMargin`."""
+    """`pending/v1` list item: no `state`, `fee`, `mmp`; with `id`, `initMargin`,
+    `indexPrice`."""
     row = order(item)
-    for key in ("state", "fee", "updateTime"):
+    for key in ("state", "fee", "updateTime", "mmp"):
         del row[key]
-    row["initMargin"] = 0
-    return row
+    return {"id": item.order_id, **row, "initMargin": 0, "indexPrice": 0}
 
 
 def history_order(item: HistoryOrder) -> dict[str, Any]:
@@ -279,20 +158,24 @@ def page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> dict[
             "total": len(items)}
 
 
-def cursor_page(items: list[dict[str, Any]], *, has_next: bool) -> dict[str, Any]:
-    return {"list": items, "hasNext": has_next, "hasPre": False}
+def cursor_page(items: list[dict[str, Any]], *, has_next: bool,
+                has_prev: bool = False) -> dict[str, Any]:
+    """`{list, hasNext, hasPre}` of the order and trade histories (`hasPre` sic)."""
+    return {"list": items, "hasNext": has_next, "hasPre": has_prev}
 
 
 def fill(item: HistoryFill) -> dict[str, Any]:
     """`trade/history/v1` list item."""
     done = item.fill
     return {
-        "tradeId": done.trade_id, "orderId": done.order_id, "symbol": done.symbol,
+        "id": done.trade_id, "optionId": None, "symbol": done.symbol,
+        "displayName": display_name(done.symbol), "tradeId": done.trade_id,
+        "orderId": done.order_id,
         "tradeSide": side_code(done.side), "tradeType": item.trade_type,
         "price": num(done.price), "qty": num(done.qty), "fee": num(done.fee),
         "iv": item.iv, "markPrice": num(item.mark), "indexPrice": num(item.index),
         "time": ms(done.at), "reduceOnly": int(done.reduce_only),
-        "isTaker": int(done.is_taker),
+        "isTaker": int(done.is_taker), "mmp": False,
     }
 
 
@@ -307,7 +190,8 @@ def position(item: Position, index_price: Decimal | None,
     roi = float(item.unrealized_pnl / cost) if cost else 0.0
     base, _, _ = item.symbol.partition("USD")
     return {
-        "positionId": synthetic_id(item.symbol), "symbol": item.symbol,
+        "id": synthetic_id(item.symbol) - 1, "positionId": synthetic_id(item.symbol),
+        "updateTime": 0, "orderId": 0, "userId": SIM_USER_ID, "symbol": item.symbol,
         "displayName": display_name(item.symbol), "qty": num(qty),
         "tradeSide": 1 if item.qty > 0 else 2, "avgPrice": num(item.avg_price),
         "markPrice": num(item.mark_price), "indexPrice": num(index_price),
@@ -322,24 +206,31 @@ def position(item: Position, index_price: Decimal | None,
 
 
 def account_summary(item: Account) -> dict[str, Any]:
-    """`/open/account/summary/v1`: top-level strings plus the USDT `accounts` entry."""
+    """`/open/account/summary/v1`: totals as numbers, amounts as strings, one USDT entry."""
     equity = item.equity
     im_ratio = item.initial_margin / equity if equity > 0 else Decimal(0)
     mm_ratio = item.maintenance_margin / equity if equity > 0 else Decimal(0)
-    margin_balance = equity
     return {
-        "equity": text(equity), "availableMargin": text(item.available_margin),
+        "totalBtcValue": 0, "totalDollarValue": num(equity), "totalUsdtValue": num(equity),
         "imAmount": text(item.initial_margin), "mmAmount": text(item.maintenance_margin),
         "imRatio": text(round(im_ratio, 4)), "mmRatio": text(round(mm_ratio, 4)),
-        "marginBalance": text(margin_balance), "unrealizedPnL": text(item.unrealized_pnl),
-        "totalDollarValue": text(equity), "totalUsdtValue": text(equity), "totalBtcValue": "0",
-        "accounts": [{
-            "coin": "USDT", "equityAmount": text(equity),
-            "availableBalance": text(item.available_margin),
-            "marginBalance": text(margin_balance), "unrealizedAmount": text(item.unrealized_pnl),
-            "imAmount": text(item.initial_margin), "mmAmount": text(item.maintenance_margin),
-            "marginMode": 2, "usdtValue": text(equity),
-        }],
+        "equity": text(equity), "availableMargin": text(item.available_margin),
+        "marginBalance": text(equity), "unrealizedPnL": text(item.unrealized_pnl),
+        "accounts": [_usdt_account(item)],
+    }
+
+
+def _usdt_account(item: Account) -> dict[str, Any]:
+    equity = item.equity
+    return {
+        "accountId": SIM_USER_ID % 1_000_000_000, "coin": "USDT", "coinIconUrl": "",
+        "coinDesc": "Tether USD", "coinView": "USDT", "equityAmount": text(equity),
+        "availableBalance": text(item.available_margin), "cashBalanceAmount": num(equity),
+        "canWithdrawAmount": text(item.available_margin), "marginMode": 2,
+        "marginBalance": text(equity), "unrealizedAmount": text(item.unrealized_pnl),
+        "imAmount": text(item.initial_margin), "mmAmount": text(item.maintenance_margin),
+        "delta": None, "chainType": None, "btcValue": 0, "dollarValue": num(equity),
+        "usdtValue": num(equity), "decimal": 6,
     }
 
 
@@ -376,7 +267,7 @@ def rfq_state(item: Rfq) -> str:
 def quote(item: RfqQuote, *, user_id: int, created_at: datetime) -> dict[str, Any]:
     """`getQuotesReceived/v1` item: legs carry the maker's side."""
     return {
-        "quoteId": item.quote_id, "requestId": item.request_id, "userId": user_id,
+        "quoteId": item.quote_id, "requestId": item.request_id, "userId": str(user_id),
         "state": item.state.value.upper(), "createTime": ms(created_at),
         "updateTime": ms(created_at), "expiryTime": ms(item.expires_at),
         "legs": [_quote_leg(leg) for leg in item.legs],
@@ -391,18 +282,20 @@ def _quote_leg(leg: QuoteLeg) -> dict[str, str]:
 def block_trade(item: BlockTrade) -> dict[str, Any]:
     """`request/accept/v1`: legs carry our (the taker's) side."""
     return {
-        "blockTradeId": item.block_trade_id, "requestId": item.request_id,
+        "userId": None, "blockTradeId": item.block_trade_id, "requestId": item.request_id,
         "quoteId": item.quote_id, "role": "TAKER",
         "legs": [_trade_leg(leg, item.at) for leg in item.legs],
     }
 
 
 def _trade_leg(leg: BlockTradeLeg, at: datetime | None) -> dict[str, Any]:
+    base, _, _ = leg.symbol.partition("USD")
     return {
-        "instrumentName": leg.symbol, "side": side_word(leg.side), "price": text(leg.price),
-        "quantity": text(leg.qty), "fee": text(leg.fee), "iv": "0", "markPrice": "0",
-        "indexPrice": "0", "orderId": str(leg.order_id or 0), "tradeId": str(leg.trade_id or 0),
-        "createTime": ms(at),
+        "instrumentName": leg.symbol, "baseToken": base, "quoteToken": "USDT",
+        "side": side_word(leg.side), "price": text(leg.price), "quantity": text(leg.qty),
+        "iv": "0", "markPrice": "0", "indexPrice": "0", "orderId": str(leg.order_id or 0),
+        "tradeId": str(leg.trade_id or 0), "fee": text(leg.fee), "createTime": ms(at),
+        "profit": "0",
     }
 
 
@@ -411,9 +304,14 @@ def block_trade_detail(item: BlockTrade) -> dict[str, Any]:
     first = item.legs[0] if item.legs else None
     unit = first.qty if first and first.qty else Decimal(1)
     net = sum((leg.side.sign * leg.price * leg.qty for leg in item.legs), Decimal(0))
+    accepted = block_trade(item)
     return {
-        **block_trade(item),
-        "tradeSide": side_code(first.side) if first else 1,
+        "requestId": item.request_id,
+        "tradeSide": side_word(first.side) if first else "BUY",
         "strategyPrice": text(net / unit), "strategyQuantity": text(unit),
-        "createTime": ms(item.at),
+        "description": " / ".join(leg.symbol for leg in item.legs),
+        "strategyName": "Custom" if len(item.legs) > 1 else "Single",
+        "legs": [{**leg, "reduceOnly": None} for leg in accepted["legs"]],
+        "createTime": ms(item.at), "userId": str(SIM_USER_ID),
+        "blockTradeId": item.block_trade_id, "quoteId": item.quote_id, "role": "TAKER",
     }

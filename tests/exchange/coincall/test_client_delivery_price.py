@@ -1,8 +1,9 @@
-"""CoincallClient.delivery_price: the settlement price of an expiry (G2), read defensively.
+"""CoincallClient.delivery_price: the settlement price of an expiry (G2), as documented.
 
-Coincall documents the call (`GET /open/option/get-delivery-prices/v1?symbol=BTCUSD`,
-public, 1/s) but not its answer, so the client accepts the plausible field names and
-fails loudly, naming them, when none is there: never a settlement at 0 or a guess.
+`GET /open/option/get-delivery-prices/v1?symbol=BTCUSD` (public, 1/s) answers one
+`{date, delivery_price}` row per daily 08:00 UTC settlement, newest first
+(docs/exchange-evidence.md section 7, issue 8 finding 1). Anything else fails loudly:
+never a settlement at 0 or a guess.
 """
 
 from __future__ import annotations
@@ -28,59 +29,52 @@ FEB20 = datetime(2026, 2, 20, 8, 0, tzinfo=UTC)  # the clock fixture is 20 Feb 1
 FEB27 = datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
 
 
-def _rows(*pairs: tuple[datetime, object], price: str = "deliveryPrice",
-          time: str = "deliveryTime") -> list[dict[str, object]]:
-    return [{"symbol": "BTCUSD", price: value, time: to_epoch_ms(at)} for at, value in pairs]
+def _rows(*pairs: tuple[datetime, object]) -> list[dict[str, object]]:
+    """Documented rows, newest first as the exchange sends them."""
+    ordered = sorted(pairs, key=lambda pair: pair[0], reverse=True)
+    return [{"date": at.date().isoformat(), "delivery_price": value} for at, value in ordered]
 
 
 # -- the wire --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("price", "time"), [("deliveryPrice", "deliveryTime"),
-                                             ("price", "time"), ("price", "endTime"),
-                                             ("deliveryPrice", "endTime")])
-def test_every_accepted_pair_of_field_names_reads_the_same(price: str, time: str) -> None:
-    data = _rows((FEB19, "66120.5"), (FEB20, 67012.25), price=price, time=time)
-    assert delivery_prices(data, "BTCUSD") == {to_epoch_ms(FEB19): Decimal("66120.5"),
-                                               to_epoch_ms(FEB20): Decimal("67012.25")}
+def test_each_date_settles_the_expiry_at_its_0800_utc() -> None:
+    data = _rows((FEB19, 66120.5), (FEB20, 67012.25))
+    assert delivery_prices(data) == {to_epoch_ms(FEB19): Decimal("66120.5"),
+                                     to_epoch_ms(FEB20): Decimal("67012.25")}
 
 
-def test_a_paged_answer_and_string_times_are_read_too() -> None:
-    data = {"list": [{"deliveryPrice": "67012.25", "deliveryTime": str(to_epoch_ms(FEB20))}],
-            "hasNext": False}
-    assert delivery_prices(data, "BTCUSD") == {to_epoch_ms(FEB20): Decimal("67012.25")}
+def test_a_price_sent_as_a_numeric_string_reads_the_same() -> None:
+    assert delivery_prices(_rows((FEB20, "67012.25"))) == {to_epoch_ms(FEB20):
+                                                           Decimal("67012.25")}
 
 
-def test_rows_of_another_index_and_zero_prices_are_ignored() -> None:
+def test_a_zero_price_is_never_a_settlement_price() -> None:
     """G2: a 0 is "no price", never a settlement price."""
-    data = [*_rows((FEB20, 0)), {"symbol": "ETHUSD", "deliveryPrice": 1990,
-                                 "deliveryTime": to_epoch_ms(FEB19)}]
-    assert delivery_prices(data, "BTCUSD") == {}
+    assert delivery_prices(_rows((FEB20, 0))) == {}
 
 
-def test_a_row_without_a_known_price_field_is_malformed_naming_the_fields() -> None:
+@pytest.mark.parametrize("row", [{"date": "2026-02-20"},
+                                 {"deliveryPrice": 67012, "deliveryTime": 1771574400000},
+                                 {"date": "20 Feb 2026", "delivery_price": 67012},
+                                 {"date": 1771574400000, "delivery_price": 67012}])
+def test_a_row_not_in_the_documented_shape_is_malformed_naming_the_field(
+        row: dict[str, object]) -> None:
     with pytest.raises(MalformedResponse) as raised:
-        delivery_prices([{"symbol": "BTCUSD", "settlePrice": 1, "deliveryTime": 1}], "BTCUSD")
-    assert "deliveryPrice, price" in str(raised.value)
+        delivery_prices([row])
     assert raised.value.endpoint == ep.DELIVERY_PRICES.name
-
-
-def test_a_row_without_a_known_time_field_is_malformed_naming_the_fields() -> None:
-    with pytest.raises(MalformedResponse) as raised:
-        delivery_prices([{"deliveryPrice": "67012", "settleTs": 1}], "BTCUSD")
-    for name in ("deliveryTime", "time", "endTime"):
-        assert name in str(raised.value)
+    assert "date" in str(raised.value) or "delivery_price" in str(raised.value)
 
 
 def test_an_answer_that_is_not_a_list_of_objects_is_malformed() -> None:
     with pytest.raises(MalformedResponse):
-        delivery_prices("67012", "BTCUSD")
+        delivery_prices("67012")
     with pytest.raises(MalformedResponse):
-        delivery_prices([67012], "BTCUSD")
+        delivery_prices([67012])
 
 
 # -- the client --------------------------------------------------------------------------------
 def test_the_price_of_the_expirys_0800_is_picked_from_the_public_call(
         client: CoincallClient, coincall: FakeCoincall) -> None:
-    coincall.always("GET", PATH, coincall.ok(_rows((FEB19, "66120.5"), (FEB20, "67012.25"))))
+    coincall.always("GET", PATH, coincall.ok(_rows((FEB19, 66120.5), (FEB20, 67012.25))))
     assert client.delivery_price(Underlying.BTC, FEB20) == Decimal("67012.25")
     (sent,) = coincall.sent(PATH)
     assert sent.params == {"symbol": "BTCUSD"}
@@ -89,7 +83,7 @@ def test_the_price_of_the_expirys_0800_is_picked_from_the_public_call(
 
 def test_a_published_price_is_cached_for_good(client: CoincallClient, coincall: FakeCoincall,
                                               clock: ManualClock) -> None:
-    coincall.always("GET", PATH, coincall.ok(_rows((FEB19, "66120.5"), (FEB20, "67012.25"))))
+    coincall.always("GET", PATH, coincall.ok(_rows((FEB19, 66120.5), (FEB20, 67012.25))))
     assert client.delivery_price(Underlying.BTC, FEB20) == Decimal("67012.25")
     clock.advance(timedelta(hours=6))
     assert client.delivery_price(Underlying.BTC, FEB20) == Decimal("67012.25")
@@ -99,8 +93,8 @@ def test_a_published_price_is_cached_for_good(client: CoincallClient, coincall: 
 
 def test_not_published_yet_is_none_and_asked_again_later(
         client: CoincallClient, coincall: FakeCoincall, clock: ManualClock) -> None:
-    coincall.script("GET", PATH, coincall.ok(_rows((FEB19, "66120.5"))),
-                    coincall.ok(_rows((FEB20, "67012.25"), (FEB19, "66120.5"))))
+    coincall.script("GET", PATH, coincall.ok(_rows((FEB19, 66120.5))),
+                    coincall.ok(_rows((FEB20, 67012.25), (FEB19, 66120.5))))
     assert client.delivery_price(Underlying.BTC, FEB20) is None
     clock.advance(timedelta(seconds=5))
     assert client.delivery_price(Underlying.BTC, FEB20) == Decimal("67012.25")
@@ -115,7 +109,7 @@ def test_a_future_expiry_is_none_without_asking(client: CoincallClient,
 
 def test_an_unreadable_answer_raises_instead_of_settling(client: CoincallClient,
                                                          coincall: FakeCoincall) -> None:
-    coincall.always("GET", PATH, coincall.ok([{"symbol": "BTCUSD", "value": 1, "ts": 2}]))
+    coincall.always("GET", PATH, coincall.ok([{"deliveryPrice": 1, "deliveryTime": 2}]))
     with pytest.raises(MalformedResponse):
         client.delivery_price(Underlying.BTC, FEB20)
 

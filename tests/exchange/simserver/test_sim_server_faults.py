@@ -115,9 +115,10 @@ def test_a_lost_response_can_also_hold_the_connection_until_the_client_gives_up(
     assert data_of(caller.get(SINGLE_QUERY, {"clientOrderId": 505}))["clientOrderId"] == 505
 
 
-def index_of(caller: Caller) -> str:
-    return data_of(caller.get("/open/futures/market/symbol/v1", {"symbol": "BTCUSD"}))[
-        "indexPrice"]
+def index_of(caller: Caller) -> float:
+    perpetuals = data_of(caller.get("/open/futures/market/symbol/v1", {"symbol": "BTCUSD"}))
+    (btc,) = [row for row in perpetuals if row["symbol"] == "BTCUSD"]
+    return float(btc["indexPrice"])
 
 
 def test_frozen_prices_stop_moving_and_thaw_after_the_rule_s_seconds(

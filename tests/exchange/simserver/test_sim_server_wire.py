@@ -25,9 +25,9 @@ from runner.domain.clock import ManualClock
 from runner.exchange.sim.server import SimServer
 
 RFQ = "/open/option/blocktrade"
-ORDER_KEYS = {"orderId", "clientOrderId", "symbol", "qty", "fillQty", "remainQty", "price",
-              "avgPrice", "tradeSide", "tradeType", "reduceOnly", "fee", "createTime",
-              "updateTime", "state"}
+ORDER_KEYS = {"orderId", "clientOrderId", "symbol", "displayName", "qty", "fillQty",
+              "remainQty", "price", "avgPrice", "tradeSide", "tradeType", "reduceOnly", "fee",
+              "createTime", "updateTime", "mmp", "state"}
 
 
 def test_an_unknown_path_is_http_404(caller: Caller) -> None:

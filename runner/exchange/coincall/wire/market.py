@@ -8,16 +8,24 @@ samples) reads as 0.0, a missing delta means no greeks at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
-from runner.domain.instruments import DEFAULT_LOT, Instrument, OptionKind, Underlying, parse_symbol
+from runner.domain.clock import to_epoch_ms
+from runner.domain.instruments import (
+    DEFAULT_LOT,
+    Instrument,
+    OptionKind,
+    Underlying,
+    expiry_at,
+    parse_symbol,
+)
 from runner.domain.snapshot import Book, BookLevel, Greeks, OptionQuote
 from runner.exchange.coincall import endpoints
-from runner.exchange.coincall.wire.fields import Fields, items, listing
-from runner.exchange.errors import MalformedResponse
+from runner.exchange.coincall.wire.fields import Fields, items
 
 _OPTION_TYPES: Final = {1: OptionKind.CALL, 2: OptionKind.PUT}
 
@@ -140,43 +148,35 @@ def futures_index_price(data: object, index_name: str) -> Decimal | None:
     return None
 
 
-DELIVERY_PRICE_FIELDS: Final = ("deliveryPrice", "price")
-DELIVERY_TIME_FIELDS: Final = ("deliveryTime", "time", "endTime")
+_ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def delivery_prices(data: object, index_name: str) -> dict[int, Decimal]:
-    """`get-delivery-prices/v1` -> {expiry in epoch ms: settlement price}.
+def delivery_prices(data: object) -> dict[int, Decimal]:
+    """`get-delivery-prices/v1?symbol=BTCUSD` -> {08:00 UTC of each date, epoch ms: price}.
 
-    The answer's fields are NOT documented (coincall-api.md 6.1 names only the call), so
-    this reads defensively: a list of objects (or `{list: [...]}`), each with a price
-    under `deliveryPrice` or `price` and an epoch-ms time under `deliveryTime`, `time` or
-    `endTime`; rows of another `symbol` are skipped, as are non-positive prices (a 0 is
-    "none", never a settlement price). A row with neither a price nor a time field
-    raises MalformedResponse naming the fields looked for.
+    Documented (docs/exchange-evidence.md section 7): a list of `{date: "2024-12-23",
+    delivery_price: 7131.21}`, newest first, one row per daily 08:00 UTC settlement of the
+    index asked for. The price is read as a number or a numeric string; a non-positive one
+    is "none", never a settlement price. A row without either field, or with a date not
+    written YYYY-MM-DD, raises MalformedResponse naming it: a changed shape is loud, never a
+    settlement at 0. No source ever showed other field names, so none are guessed.
     """
-    name = endpoints.DELIVERY_PRICES.name
-    if isinstance(data, dict) and "list" not in data:
-        rows = [Fields(data, name)]
-    else:
-        rows, _more = listing(data, name)
     found: dict[int, Decimal] = {}
-    for row in rows:
-        if row.has("symbol") and row.text("symbol").upper() not in {index_name,
-                                                                    index_name + "T"}:
-            continue
-        price = row.optional_decimal(_present(row, DELIVERY_PRICE_FIELDS))
-        at = row.integer(_present(row, DELIVERY_TIME_FIELDS))
-        if price is not None and price > 0:
-            found[at] = price
+    for row in items(data, endpoints.DELIVERY_PRICES.name):
+        price = row.decimal("delivery_price")
+        if price > 0:
+            found[to_epoch_ms(expiry_at(_settlement_day(row)))] = price
     return found
 
 
-def _present(row: Fields, names: tuple[str, ...]) -> str:
-    found = next((name for name in names if row.has(name)), None)
-    if found is None:
-        raise MalformedResponse(f"{row.where} has none of the fields {', '.join(names)}",
-                                endpoint=row.endpoint)
-    return found
+def _settlement_day(row: Fields) -> date:
+    text = row.text("date")
+    try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise row.bad("date", f"is not a YYYY-MM-DD date ({text!r})") from None
 
 
 def _kind_from_symbol(row: Fields, symbol: str, field: str) -> OptionKind:
