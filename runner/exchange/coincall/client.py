@@ -12,7 +12,9 @@ limits and the market-data cache, and adds the decisions that need the port's vi
   unknown cancel outcome is resolved by looking at the order before cancelling again.
 - Accepting a quote is sent exactly once; an unknown outcome (including a `code 0`
   whose payload cannot be read, pitfall 8) raises OutcomeUnknown, to be resolved with
-  `block_trades`.
+  `block_trades`. The one exception is a 10004 refusal of the body's encoding, which
+  executed nothing: accept and cancel are sent in the encoding last seen to work and
+  retried once in the other on 10004 (`rfq_bodies`).
 - Instruments and chains are cached (30 s TTL, LRU 100); orders, positions, account
   and books are always read live. There is no constant fallback for any price (C2).
   Published delivery (settlement) prices never change and are kept without a TTL.
@@ -38,6 +40,7 @@ from runner.exchange.coincall.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL, Ttl
 from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, RateLimit
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.ratelimit import RateLimiter
+from runner.exchange.coincall.rfq_bodies import FIRST_ENCODING, RfqBodies
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import market as wire_market
 from runner.exchange.coincall.wire import orders as wire_orders
@@ -73,7 +76,7 @@ class CoincallClient:
                  timeouts: Timeouts = DEFAULT_TIMEOUTS,
                  cache_ttl: timedelta = DEFAULT_TTL, cache_entries: int = DEFAULT_MAX_ENTRIES,
                  rate_limits: Mapping[RateClass, RateLimit] | None = None,
-                 rfq_body: BodyKind = BodyKind.FORM,
+                 rfq_body: BodyKind = FIRST_ENCODING,
                  session_factory: Callable[[], requests.Session] = requests.Session) -> None:
         self._clock = clock
         wait = sleep if sleep is not None else clock.sleep
@@ -85,8 +88,7 @@ class CoincallClient:
         self._cache: TtlCache[tuple[Any, ...]] = TtlCache(now=clock.now, ttl=cache_ttl,
                                                           max_entries=cache_entries)
         self._deliveries: dict[tuple[Underlying, int], Decimal] = {}
-        self._rfq_accept = ep.RFQ_ACCEPT.with_body(rfq_body)
-        self._rfq_cancel = ep.RFQ_CANCEL.with_body(rfq_body)
+        self._rfq_bodies = RfqBodies(rfq_body)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock, **options: Any) -> CoincallClient:
@@ -343,13 +345,22 @@ class CoincallClient:
         data = self._call(ep.RFQ_QUOTES, {"requestId": request_id})
         return [q for q in wire_rfq.quotes(data, request_id) if q.request_id == request_id]
 
+    @property
+    def rfq_body(self) -> BodyKind:
+        """The encoding RFQ accept and cancel are sent in now (the last seen to work)."""
+        return self._rfq_bodies.current
+
     def accept_quote(self, request_id: str, quote_id: str) -> BlockTrade:
-        data = self._transport.call(self._rfq_accept, wire_rfq.accept_body(request_id, quote_id))
-        return self._written(self._rfq_accept, lambda: wire_rfq.block_trade(data))
+        body = wire_rfq.accept_body(request_id, quote_id)
+        data = self._rfq_bodies.send(ep.RFQ_ACCEPT,
+                                     lambda endpoint: self._transport.call(endpoint, body))
+        return self._written(ep.RFQ_ACCEPT, lambda: wire_rfq.block_trade(data))
 
     def cancel_rfq(self, request_id: str) -> None:
+        body = wire_rfq.cancel_body(request_id)
         try:
-            self._transport.call(self._rfq_cancel, {"requestId": request_id})
+            self._rfq_bodies.send(ep.RFQ_CANCEL,
+                                  lambda endpoint: self._transport.call(endpoint, body))
         except AuthenticationFailed:
             raise
         except ExchangeRejected as refusal:

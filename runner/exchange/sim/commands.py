@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="fault plan (YAML or JSON), see runner.exchange.sim.faults")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second (default 1)")
+    parser.add_argument("--rfq-body", choices=("json", "form"), default="json",
+                        help="the body encoding RFQ accept and cancel take; the other is "
+                             "refused with 10004 as Coincall does (default json, as the "
+                             "2026-07 docs show; form as seen live on 2026-07-09)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -84,6 +88,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
     from runner.exchange.sim.faults import FaultPlan
     from runner.exchange.sim.server import SimServer
     from runner.exchange.sim.venue import SimVenue
+    from runner.exchange.sim.wire_in import BodyKind
 
     try:
         plan = (FaultPlan.load(args.faults, default_seed=args.seed) if args.faults
@@ -94,7 +99,8 @@ def run_sim_server(args: argparse.Namespace) -> int:
     clock: Clock = SystemClock() if args.speed == 1 else AcceleratedClock(args.speed)
     venue = SimVenue(clock, seed=args.seed)
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
-                       args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port)
+                       args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port,
+                       rfq_body=BodyKind(args.rfq_body))
     try:
         server.start()
     except OSError as error:

@@ -15,8 +15,11 @@ Deliberate choices:
   carries one).
 - Coincall-only details (history rows, quote times, realised PnL, listing times, public
   config) come from the venue's records when it keeps them (`venue_records`), else
-  from the port. The port has no "list my RFQs" call: without `requestId`, `rfqList`
-  answers the venue's recorded requests plus those created through this server.
+  from the port. RFQ accept and cancel take the body encoding the server is started
+  with (`rfq_body`, JSON by default as the 2026-07 docs show; FORM as seen live on
+  2026-07-09) and answer the other with 10004. The port has no "list my RFQs" call:
+  without `requestId`, `rfqList` answers the venue's recorded requests plus those
+  created through this server.
 """
 
 from __future__ import annotations
@@ -79,9 +82,13 @@ _POST_BODIES: Final[Mapping[str, frozenset[BodyKind]]] = {
     "place_order": _JSON,
     "cancel_order": _JSON,
     "create_rfq": _JSON,
-    "accept_quote": _FORM | _JSON,  # FORM proven live; JSON shown by the 2026-07 docs
-    "cancel_rfq": _FORM,
+    # Either encoding reaches the handler, which refuses the one this server is not
+    # configured for (`rfq_body`) with 10004, as Coincall does (pitfall 3).
+    "accept_quote": _FORM | _JSON,
+    "cancel_rfq": _FORM | _JSON,
 }
+_RFQ_BODIES: Final[Mapping[BodyKind, frozenset[BodyKind]]] = {BodyKind.JSON: _JSON,
+                                                               BodyKind.FORM: _FORM}
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -110,9 +117,13 @@ def find_route(path: str) -> tuple[Route, dict[str, str]] | None:
 class CoincallApi:
     """Answers parsed Coincall requests from an Exchange; thread-safe if the exchange is."""
 
-    def __init__(self, exchange: Exchange, clock: Clock) -> None:
+    def __init__(self, exchange: Exchange, clock: Clock, *,
+                 rfq_body: BodyKind = BodyKind.JSON) -> None:
+        if rfq_body not in _RFQ_BODIES:
+            raise ValueError(f"RFQ bodies are JSON or FORM, not {rfq_body}")
         self._exchange = exchange
         self._clock = clock
+        self._rfq_body = rfq_body
         self._lock = threading.Lock()
         self._rfq_ids: list[str] = []
         self._client_ids = itertools.count(int(clock.now().timestamp() * 1000) * 1000)
@@ -301,13 +312,20 @@ class CoincallApi:
         return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=made.get(q.quote_id, now))
                 for q in self._exchange.rfq_quotes(request_id)]
 
+    def _rfq_body_accepted(self, request: WireRequest) -> None:
+        """Accept and cancel take one encoding; the other is 10004, nothing executed."""
+        if request.body_kind not in _RFQ_BODIES[self._rfq_body]:
+            raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+
     def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        self._rfq_body_accepted(request)
         params = request.params
         trade = self._exchange.accept_quote(text_param(params, "requestId"),
                                             text_param(params, "quoteId"))
         return wire_out.block_trade(trade)
 
     def _cancel_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        self._rfq_body_accepted(request)
         self._exchange.cancel_rfq(text_param(request.params, "requestId"))
         return True
 

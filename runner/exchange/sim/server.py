@@ -54,6 +54,7 @@ from runner.exchange.sim.routes import CoincallApi, Route, find_route
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
     CODE_WRONG_METHOD,
+    BodyKind,
     Credentials,
     WireError,
     WireRequest,
@@ -101,13 +102,14 @@ class SimServer:
     """An `Exchange` served as Coincall REST on 127.0.0.1, in a background thread."""
 
     def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
-                 faults: FaultPlan | None = None, *, port: int = 0) -> None:
+                 faults: FaultPlan | None = None, *, port: int = 0,
+                 rfq_body: BodyKind = BodyKind.JSON) -> None:
         self._exchange = exchange
         self._credentials = Credentials.single(api_key, api_secret)
         self._clock = clock
         self._faults = faults or FaultPlan()
         self._freezer = PriceFreezer(exchange, clock)
-        self._api = CoincallApi(exchange, clock)
+        self._api = CoincallApi(exchange, clock, rfq_body=rfq_body)
         self._requested_port = port
         self._stop = threading.Event()
         self._httpd: _HttpServer | None = None
