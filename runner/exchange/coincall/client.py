@@ -357,21 +357,16 @@ class CoincallClient:
         return self._written(ep.RFQ_ACCEPT, lambda: wire_rfq.block_trade(data))
 
     def cancel_rfq(self, request_id: str) -> None:
+        """Withdraw a request by the id the runner recorded. A refusal is raised as it
+        came: whether the request is already final cannot be looked up with a taker key
+        (rfqList is HTTP 404), so the caller decides what a refusal means."""
         body = wire_rfq.cancel_body(request_id)
-        try:
-            self._rfq_bodies.send(ep.RFQ_CANCEL,
-                                  lambda endpoint: self._transport.call(endpoint, body))
-        except AuthenticationFailed:
-            raise
-        except ExchangeRejected as refusal:
-            try:
-                current = self.get_rfq(request_id)
-            except ExchangeError:
-                raise refusal from None
-            if current is None or not current.state.is_final:
-                raise
+        self._rfq_bodies.send(ep.RFQ_CANCEL,
+                              lambda endpoint: self._transport.call(endpoint, body))
 
     def get_rfq(self, request_id: str) -> Rfq | None:
+        """rfqList, for maker keys and diagnostics only: a taker-only key (the normal
+        case) gets HTTP 404, raised as EndpointNotAvailable. Nothing decides on it."""
         data = self._call(ep.RFQ_LIST, {"requestId": request_id})
         return next((r for r in wire_rfq.rfq_list(data) if r.request_id == request_id), None)
 

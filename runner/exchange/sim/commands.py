@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="the body encoding RFQ accept and cancel take; the other is "
                              "refused with 10004 as Coincall does (default json, as the "
                              "2026-07 docs show; form as seen live on 2026-07-09)")
+    parser.add_argument("--key-access", choices=("taker", "maker"), default="taker",
+                        help="what the API key may call: taker (default, the normal case: "
+                             "rfqList answers HTTP 404 as live) or maker (rfqList served)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -85,6 +88,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
         print(f"runner sim-server: {problem}", file=sys.stderr)
         return EXIT_USAGE
     from runner.domain.clock import Clock, SystemClock
+    from runner.exchange.sim.access import KeyAccess
     from runner.exchange.sim.faults import FaultPlan
     from runner.exchange.sim.server import SimServer
     from runner.exchange.sim.venue import SimVenue
@@ -100,7 +104,8 @@ def run_sim_server(args: argparse.Namespace) -> int:
     venue = SimVenue(clock, seed=args.seed)
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
                        args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port,
-                       rfq_body=BodyKind(args.rfq_body))
+                       rfq_body=BodyKind(args.rfq_body),
+                       key_access=KeyAccess(args.key_access))
     try:
         server.start()
     except OSError as error:

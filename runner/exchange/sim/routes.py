@@ -19,7 +19,8 @@ Deliberate choices:
   with (`rfq_body`, JSON by default as the 2026-07 docs show; FORM as seen live on
   2026-07-09) and answer the other with 10004. The port has no "list my RFQs" call:
   without `requestId`, `rfqList` answers the venue's recorded requests plus those
-  created through this server.
+  created through this server. `rfqList` is served only to a maker key (`key_access`);
+  a taker-only key, the default, gets HTTP 404 as it does live.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.exchange.sim import venue_records as records
 from runner.exchange.sim import wire_out
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -87,6 +89,7 @@ _POST_BODIES: Final[Mapping[str, frozenset[BodyKind]]] = {
     "accept_quote": _FORM | _JSON,
     "cancel_rfq": _FORM | _JSON,
 }
+_MAKER_ONLY: Final = frozenset({"get_rfq"})  # rfqList: 404 to a taker-only key (pitfall 7)
 _RFQ_BODIES: Final[Mapping[BodyKind, frozenset[BodyKind]]] = {BodyKind.JSON: _JSON,
                                                                BodyKind.FORM: _FORM}
 
@@ -118,18 +121,24 @@ class CoincallApi:
     """Answers parsed Coincall requests from an Exchange; thread-safe if the exchange is."""
 
     def __init__(self, exchange: Exchange, clock: Clock, *,
-                 rfq_body: BodyKind = BodyKind.JSON) -> None:
+                 rfq_body: BodyKind = BodyKind.JSON,
+                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
         if rfq_body not in _RFQ_BODIES:
             raise ValueError(f"RFQ bodies are JSON or FORM, not {rfq_body}")
         self._exchange = exchange
         self._clock = clock
         self._rfq_body = rfq_body
+        self._key_access = key_access
         self._lock = threading.Lock()
         self._rfq_ids: list[str] = []
         self._client_ids = itertools.count(int(clock.now().timestamp() * 1000) * 1000)
         self._handlers: dict[str, Handler] = {
             name: getattr(self, f"_{name}") for name in ENDPOINTS
         }
+
+    def serves(self, route: Route) -> bool:
+        """False for a call this key may not make: it is answered HTTP 404, as live."""
+        return route.name not in _MAKER_ONLY or self._key_access is KeyAccess.MAKER
 
     def answer(self, route: Route, request: WireRequest, path_args: Mapping[str, str],
                api_key: str) -> Any:
@@ -338,8 +347,8 @@ class CoincallApi:
             with self._lock:
                 ids = list(dict.fromkeys([*records.request_ids(self._exchange),
                                           *self._rfq_ids]))
-        found = [rfq for rfq in map(self._exchange.get_rfq, ids) if rfq is not None
-                 and start <= rfq.created_at <= end]
+        found = [rfq for rfq in (records.rfq(self._exchange, i) for i in ids)
+                 if rfq is not None and start <= rfq.created_at <= end]
         state = str(params.get("state", "")).upper()
         if state in ("OPEN", "CLOSED"):
             found = [r for r in found if r.state.is_final == (state == "CLOSED")]

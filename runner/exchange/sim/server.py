@@ -10,7 +10,8 @@ and signature check out, and only when no fault stops it first; a `malformed` or
 
 Deliberate choices:
 - Errors are HTTP 200 with `code != 0` (as Coincall answers); unknown paths are HTTP
-  404; a known path with the wrong method answers code 10009; a body of the wrong
+  404, and so is a call the key may not make (rfqList for a taker-only key,
+  `key_access`); a known path with the wrong method answers code 10009; a body of the wrong
   type (JSON to a FORM endpoint and vice versa) answers 10004, as live.
 - Public market calls need no signature; when a `sign` header is present anyway it
   is verified like any other.
@@ -42,6 +43,7 @@ from runner.exchange.errors import (
 )
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.faults import (
     DEFAULT_5XX_STATUS,
     FaultDecision,
@@ -103,13 +105,14 @@ class SimServer:
 
     def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
                  faults: FaultPlan | None = None, *, port: int = 0,
-                 rfq_body: BodyKind = BodyKind.JSON) -> None:
+                 rfq_body: BodyKind = BodyKind.JSON,
+                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
         self._exchange = exchange
         self._credentials = Credentials.single(api_key, api_secret)
         self._clock = clock
         self._faults = faults or FaultPlan()
         self._freezer = PriceFreezer(exchange, clock)
-        self._api = CoincallApi(exchange, clock, rfq_body=rfq_body)
+        self._api = CoincallApi(exchange, clock, rfq_body=rfq_body, key_access=key_access)
         self._requested_port = port
         self._stop = threading.Event()
         self._httpd: _HttpServer | None = None
@@ -178,7 +181,7 @@ class SimServer:
         """Answer one request, faults included; None means drop the connection."""
         path = target.split("?", 1)[0]
         found = find_route(path)
-        if found is None:
+        if found is None or not self._api.serves(found[0]):
             return error_answer(404, "Not Found", status=404)
         route, path_args = found
         if method != route.method:

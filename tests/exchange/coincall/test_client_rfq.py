@@ -18,7 +18,7 @@ from runner.domain.rfq import RfqLeg, RfqState
 from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.endpoints import BodyKind
-from runner.exchange.errors import ExchangeRejected, OutcomeUnknown
+from runner.exchange.errors import EndpointNotAvailable, ExchangeRejected, OutcomeUnknown
 
 from .conftest import FakeCoincall, RecordingSleep, Reply
 
@@ -190,21 +190,21 @@ def _listed(doc: SimpleNamespace, state: str) -> dict[str, object]:
     return {"userId": 1, "rfqList": [row]}
 
 
-@pytest.mark.parametrize("state", ["FILLED", "EXPIRED", "CANCELLED"])
-def test_cancelling_a_request_already_final_is_not_an_error(
-        client: CoincallClient, coincall: FakeCoincall, doc: SimpleNamespace,
-        state: str) -> None:
+def test_a_refused_cancel_is_raised_as_it_came_without_looking_the_request_up(
+        client: CoincallClient, coincall: FakeCoincall) -> None:
+    """A taker key gets HTTP 404 from rfqList: the caller decides what a refusal means."""
     coincall.script("POST", ep.RFQ_CANCEL.path, coincall.error(10001, "operation not allowed"))
-    coincall.script("GET", ep.RFQ_LIST.path, coincall.ok(_listed(doc, state)))
-    client.cancel_rfq(REQUEST_ID)
-
-
-def test_a_refused_cancel_of_a_live_request_is_raised(
-        client: CoincallClient, coincall: FakeCoincall, doc: SimpleNamespace) -> None:
-    coincall.script("POST", ep.RFQ_CANCEL.path, coincall.error(10001, "operation not allowed"))
-    coincall.script("GET", ep.RFQ_LIST.path, coincall.ok(_listed(doc, "ACTIVE")))
     with pytest.raises(ExchangeRejected, match="operation not allowed"):
         client.cancel_rfq(REQUEST_ID)
+    assert coincall.sent(ep.RFQ_LIST.path) == []
+
+
+def test_get_rfq_with_a_taker_key_is_not_available(client: CoincallClient,
+                                                   coincall: FakeCoincall) -> None:
+    coincall.script("GET", ep.RFQ_LIST.path, Reply(status=404, body=b"Not Found"))
+    with pytest.raises(EndpointNotAvailable):
+        client.get_rfq(REQUEST_ID)
+    assert len(coincall.sent(ep.RFQ_LIST.path)) == 1  # a 404 is an answer: not retried
 
 
 def test_get_rfq_finds_the_request_or_answers_none(
