@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,14 +65,14 @@ def venue(clock: ManualClock) -> SimVenue:
     return SimVenue(clock, seed=7)
 
 
-def serve(venue: SimVenue, clock: ManualClock, world: str,
-          start: BodyKind) -> Iterator[tuple[CoincallClient, RecordingSession]]:
+def serve(venue: SimVenue, clock: ManualClock, world: str, start: BodyKind,
+          memory: Path | None = None) -> Iterator[tuple[CoincallClient, RecordingSession]]:
     session = RecordingSession()
     with SimServer(venue, KEY, SECRET, clock, rfq_body=WORLDS[world][0]) as server, \
             CoincallClient(base_url=server.base_url, api_key=Secret(KEY),
                            api_secret=Secret(SECRET), clock=clock, sleep=clock.sleep,
                            timeouts=Timeouts(connect=1.0, read=2.0), session=session,
-                           rfq_body=start) as client:
+                           rfq_body=start, rfq_body_memory=memory) as client:
         yield client, session
 
 
@@ -129,3 +130,25 @@ def test_a_cancel_first_learns_the_encoding_so_the_accept_goes_out_once(
         accept_best(client, clock, legs)
         assert [name for name, _ in session.rfq_writes] == ["cancel", "cancel", "accept"]
     assert len(venue.block_trades(START)) == 1
+
+
+def test_the_encoding_learnt_is_remembered_for_the_next_process(
+        venue: SimVenue, clock: ManualClock, tmp_path: Path) -> None:
+    """Bonus of issue 8 item 3: a restart in the FORM world pays no second 10004."""
+    memory = tmp_path / "state" / "rfq-body-encoding"
+    legs = strangle(venue)
+    for client, _session in serve(venue, clock, "form", BodyKind.JSON, memory):
+        client.cancel_rfq(client.create_rfq(legs).request_id)
+    assert memory.read_text(encoding="utf-8").strip() == "FORM"
+    for client, session in serve(venue, clock, "form", BodyKind.JSON, memory):
+        assert client.rfq_body is BodyKind.FORM
+        accept_best(client, clock, legs)
+        assert session.rfq_writes == [("accept", BodyKind.FORM.value)]
+
+
+def test_an_unreadable_memory_falls_back_to_the_first_encoding(
+        venue: SimVenue, clock: ManualClock, tmp_path: Path) -> None:
+    memory = tmp_path / "rfq-body-encoding"
+    memory.write_bytes(b"\xff\xfe garbage")
+    for client, _session in serve(venue, clock, "json", BodyKind.JSON, memory):
+        assert client.rfq_body is BodyKind.JSON

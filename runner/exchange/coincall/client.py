@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import requests
@@ -41,6 +42,7 @@ from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, Ra
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.rfq_bodies import FIRST_ENCODING, RfqBodies
+from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import market as wire_market
 from runner.exchange.coincall.wire import orders as wire_orders
@@ -76,7 +78,7 @@ class CoincallClient:
                  timeouts: Timeouts = DEFAULT_TIMEOUTS,
                  cache_ttl: timedelta = DEFAULT_TTL, cache_entries: int = DEFAULT_MAX_ENTRIES,
                  rate_limits: Mapping[RateClass, RateLimit] | None = None,
-                 rfq_body: BodyKind = FIRST_ENCODING,
+                 rfq_body: BodyKind = FIRST_ENCODING, rfq_body_memory: Path | None = None,
                  session_factory: Callable[[], requests.Session] = requests.Session) -> None:
         self._clock = clock
         wait = sleep if sleep is not None else clock.sleep
@@ -88,13 +90,14 @@ class CoincallClient:
         self._cache: TtlCache[tuple[Any, ...]] = TtlCache(now=clock.now, ttl=cache_ttl,
                                                           max_entries=cache_entries)
         self._deliveries: dict[tuple[Underlying, int], Decimal] = {}
-        self._rfq_bodies = RfqBodies(rfq_body)
+        self._rfq_bodies = RfqBodies(rfq_body, rfq_body_memory)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock, **options: Any) -> CoincallClient:
         """A client for the settings' environment; paper settings have no Coincall venue."""
         if settings.base_url is None or settings.api_key is None or settings.api_secret is None:
             raise ConfigError(f"{settings.environment.value} does not trade on Coincall")
+        options.setdefault("rfq_body_memory", settings.state_dir / RFQ_BODY_MEMORY_FILE)
         return cls(base_url=settings.base_url, api_key=settings.api_key,
                    api_secret=settings.api_secret, clock=clock, **options)
 
