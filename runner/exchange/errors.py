@@ -4,7 +4,9 @@
     ├── ExchangeRejected          the exchange answered "no": never retried blindly
     │   ├── AuthenticationFailed  signature, key, timestamp or permission problems
     │   ├── InsufficientFunds     not enough available margin
-    │   └── OrderNotFound         no such order (lookups answer None instead where natural)
+    │   ├── OrderNotFound         no such order (lookups answer None instead where natural)
+    │   └── EndpointNotAvailable  HTTP 404/405: the call does not exist for this key
+    │                             (rfqList for a taker-only key): "not available"
     ├── ExchangeUnavailable       transport error, timeout before sending, 5xx, maintenance:
     │   │                         reads are retried with backoff (1 s, 2 s, 4 s)
     │   └── RateLimited           throttled (10000, 10605, HTTP 429): back off, then retry
@@ -48,6 +50,10 @@ class InsufficientFunds(ExchangeRejected):
 
 class OrderNotFound(ExchangeRejected):
     """The order (or request) does not exist on the exchange."""
+
+
+class EndpointNotAvailable(ExchangeRejected):
+    """HTTP 404 or 405: the call does not exist for this account (e.g. maker-only RFQ lists)."""
 
 
 class ExchangeUnavailable(ExchangeError):

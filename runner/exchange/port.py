@@ -114,11 +114,14 @@ class Exchange(Protocol):
         ...
 
     def cancel_rfq(self, request_id: str) -> None:
-        """Withdraw a request; one already final is not an error."""
+        """Withdraw a request by its id; may raise ExchangeRejected for one already final
+        (a taker key cannot look it up to tell)."""
         ...
 
     def get_rfq(self, request_id: str) -> Rfq | None:
-        """The request's current state; None when unknown."""
+        """The request's current state; None when unknown. Maker keys and diagnostics
+        only: a taker-only key raises EndpointNotAvailable (rfqList is HTTP 404), so the
+        runner never decides on it."""
         ...
 
     def block_trades(self, since: datetime) -> list[BlockTrade]:

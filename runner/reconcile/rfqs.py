@@ -1,34 +1,37 @@
 """Start-up settling of RFQs the ledger still calls active (lessons A7, D3 for requests).
 
 A kill between an RFQ call and the ledger update behind it leaves the ledger saying
-ACTIVE for a request the exchange has since cancelled or let expire, or for a request
-no execution waits on any more (the executor fell back, or the trade ended, before its
-cancel went out). Left alone, such a record has its quotes polled every tick until it
+ACTIVE for a request no execution waits on any more (the executor fell back, or the
+trade ended, before its cancel went out), or for one whose expiry has passed while the
+process was down. Left alone, such a record has its quotes polled every tick until it
 expires (about an hour) and makers keep quoting a request nobody will accept.
 
+The runner's key is a taker key, for which `rfqList` is HTTP 404 (coincall-api.md
+pitfall 7), so requests are never discovered or looked up on the exchange: the ledger's
+own records are the list. A request past its recorded expiry is recorded as expired; an
+active one that no execution waits on is cancelled by its recorded id, and recorded as
+cancelled once the exchange answered (a refused cancel means it is final already). An
+RFQ whose create answer was lost has no id in the ledger: it cannot be named, and
+expires on the venue by itself.
+
 Invariant: after `settle_active_rfqs`, every ACTIVE record either belongs to an RFQ
-execution that is still collecting quotes on it, or the exchange could not be read
-(nothing is changed then; the next start tries again). A request that no execution
-waits on is cancelled on the exchange first; only what the exchange then reports is
-written. FILLED requests are not touched here: an accept is resolved from the block
-trades by the dispatcher (pitfall 8).
+execution that is still collecting quotes on it (its expiry is the dispatcher's to
+report), or its cancel could not be sent (nothing is changed then; the next start tries
+again). Accepts in flight are not touched here: the dispatcher resolves them from the
+block trades (pitfall 8).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
+from runner.dispatch.rfqs import cancel_refused_as_final
 from runner.domain.ledger import RfqLedgerState, RfqRecord
-from runner.domain.rfq import RfqState
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import execution_state_from_dict
 from runner.store import Store
-
-_SETTLED: Final = {RfqState.CANCELLED: RfqLedgerState.CANCELLED,
-                   RfqState.EXPIRED: RfqLedgerState.EXPIRED,
-                   RfqState.TRADED_AWAY: RfqLedgerState.EXPIRED}
 
 
 def settle_active_rfqs(store: Store, exchange: Exchange) -> list[str]:
@@ -48,21 +51,22 @@ def settle_active_rfqs(store: Store, exchange: Exchange) -> list[str]:
 def _settle_one(store: Store, exchange: Exchange, record: RfqRecord,
                 waited_on: set[tuple[str, str, int]]) -> str | None:
     request_id = record.request_id or ""
-    wanted = (record.trade_id, record.purpose.value, record.attempt) in waited_on
-    try:
-        rfq = exchange.get_rfq(request_id)
-        if rfq is not None and rfq.state is RfqState.ACTIVE and not wanted:
-            store.audit("cancel_rfq", request_id, "sending", reason="reconcile: no execution"
-                        " waits on it")
+    if (record.trade_id, record.purpose.value, record.attempt) in waited_on:
+        return None
+    if record.expires_at is not None and store.now() >= record.expires_at:
+        state, why = RfqLedgerState.EXPIRED, "no execution waited on it; past its expiry"
+    else:
+        store.audit("cancel_rfq", request_id, "sending", reason="reconcile: no execution"
+                    " waits on it")
+        try:
             exchange.cancel_rfq(request_id)
-            rfq = exchange.get_rfq(request_id)
-    except ExchangeError as exc:
-        store.audit("get_rfq", request_id, "failed", error=str(exc))
-        return None
-    if rfq is None or rfq.state not in _SETTLED:
-        return None
-    state = _SETTLED[rfq.state]
-    why = "no execution waited on it" if not wanted else f"the exchange shows it {rfq.state}"
+            why = "no execution waited on it; cancelled"
+        except ExchangeError as exc:
+            if not cancel_refused_as_final(exc):
+                store.audit("cancel_rfq", request_id, "failed", error=str(exc))
+                return None
+            why = f"no execution waited on it; its cancel was refused, it is final ({exc})"
+        state = RfqLedgerState.CANCELLED
     store.mark_rfq_state(record.rfq_key, state, None, f"reconcile: {why}")
     store.audit("rfq", request_id, state.value, reason=why)
     return f"reconcile: RFQ {request_id} of trade {record.trade_id} is {state.value} ({why})"

@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from runner.dispatch import Dispatcher
+from runner.dispatch.rfqs import ACCEPT_SETTLE_GRACE
 from runner.domain.commands import (
     AcceptQuote,
     CancelRfq,
@@ -40,7 +41,7 @@ from runner.execution.state import RfqStage
 from runner.reconcile import reconcile
 from runner.reconcile.resync import NEVER_SENT, missed_events
 from runner.spec.model import LimitExecution, RfqExecution
-from tests.dispatch.helpers_dispatch import liquid_call, make_venue
+from tests.dispatch.helpers_dispatch import CountingExchange, liquid_call, make_venue
 from tests.execution.helpers_execution import (
     CALL,
     PUT,
@@ -119,10 +120,12 @@ def first_quote(venue, clock, request_id: str):
     raise AssertionError("no quote")
 
 
-def test_an_accept_intent_never_sent_is_settled_at_once_by_cancelling_the_request(
+def test_an_accept_intent_never_sent_is_settled_by_cancelling_the_request(
         tmp_path, clock) -> None:
     """Killed between the accept intent and its request: the restart cancels the request
-    and reports the accept as not done, instead of waiting an hour for it to expire."""
+    by its recorded id (a taker key cannot look it up) and, with no block trade a grace
+    after the cancel answer, reports the accept as not done, instead of waiting an hour
+    for the request to expire."""
     venue, store, dispatcher, legs = rfq_world(tmp_path, clock)
     [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
     request_id = created.rfq.request_id
@@ -130,10 +133,14 @@ def test_an_accept_intent_never_sent_is_settled_at_once_by_cancelling_the_reques
     record = store.find_rfq(request_id)
     store.record_accept_intent(record.rfq_key, quote.quote_id, quote.taker_cost())  # then died
 
-    events = Dispatcher(venue, store, clock).poll()
+    restarted = Dispatcher(venue, store, clock)
+    assert restarted.poll() == []
+    assert venue.rfq_view(request_id).state is RfqState.CANCELLED
+    clock.advance(ACCEPT_SETTLE_GRACE)
+    events = restarted.poll()
     assert [type(e) for e in events] == [RfqFailed]
     assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
-    assert venue.get_rfq(request_id).state is RfqState.CANCELLED
+    assert venue.rfq_view(request_id).state is RfqState.CANCELLED
     assert venue.block_trades(created.rfq.created_at) == []
 
 
@@ -149,7 +156,7 @@ def test_an_accept_that_happened_is_adopted_never_cancelled(tmp_path, clock) -> 
     [adopted] = Dispatcher(venue, store, clock).poll()
     assert isinstance(adopted, QuoteAccepted)
     assert store.find_rfq(request_id).state is RfqLedgerState.FILLED
-    assert venue.get_rfq(request_id).state is RfqState.FILLED
+    assert venue.rfq_view(request_id).state is RfqState.FILLED
 
 
 def test_reconcile_cancels_an_active_request_no_execution_waits_on(tmp_path, clock) -> None:
@@ -159,7 +166,7 @@ def test_reconcile_cancels_an_active_request_no_execution_waits_on(tmp_path, clo
 
     report = reconcile(store, venue, clock)
     assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
-    assert venue.get_rfq(request_id).state is RfqState.CANCELLED
+    assert venue.rfq_view(request_id).state is RfqState.CANCELLED
     assert any(request_id in line for line in report.lines)
     assert reconcile(store, venue, clock).lines == reconcile(store, venue, clock).lines  # A7
 
@@ -172,6 +179,29 @@ def test_reconcile_marks_a_request_the_exchange_already_cancelled(tmp_path, cloc
     assert store.find_rfq(created.rfq.request_id).state is RfqLedgerState.CANCELLED
 
 
+def test_reconcile_settles_a_request_whose_cancel_is_refused_as_final(tmp_path, clock) -> None:
+    """The venue refuses to cancel a request already final; with a taker key it cannot be
+    looked up, and the refusal is the answer: no execution waits on it, it is final."""
+    venue, store, dispatcher, legs = rfq_world(tmp_path, clock)
+    [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
+    plan = FaultPlan.of(FaultRule(endpoint="cancel_rfq", kind=FaultKind.ERROR, code=10001))
+    report = reconcile(store, FaultyExchange(venue, plan, clock), clock)
+    record = store.find_rfq(created.rfq.request_id)
+    assert record.state is RfqLedgerState.CANCELLED
+    assert "refused" in record.error_message
+    assert any(created.rfq.request_id in line for line in report.lines)
+
+
+def test_reconcile_expires_a_request_past_its_expiry_without_a_call(tmp_path, clock) -> None:
+    venue, store, dispatcher, legs = rfq_world(tmp_path, clock)
+    [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
+    clock.advance(created.rfq.expires_at - clock.now())
+    counted = CountingExchange(venue)
+    reconcile(store, counted, clock)
+    assert store.find_rfq(created.rfq.request_id).state is RfqLedgerState.EXPIRED
+    assert counted.calls["cancel_rfq"] == counted.calls["get_rfq"] == 0
+
+
 def test_reconcile_leaves_alone_a_request_its_execution_still_collects_on(tmp_path,
                                                                           clock) -> None:
     venue, store, dispatcher, _ = rfq_world(tmp_path, clock)
@@ -182,7 +212,7 @@ def test_reconcile_leaves_alone_a_request_its_execution_still_collects_on(tmp_pa
     assert isinstance(created, RfqCreated)
     reconcile(store, venue, clock)
     assert store.find_rfq(created.rfq.request_id).state is RfqLedgerState.ACTIVE
-    assert venue.get_rfq(created.rfq.request_id).state is RfqState.ACTIVE
+    assert venue.rfq_view(created.rfq.request_id).state is RfqState.ACTIVE
 
 
 # -- missed_events -----------------------------------------------------------------------------
@@ -248,10 +278,10 @@ def test_a_cancel_the_exchange_did_not_answer_is_sent_again_at_the_next_poll(tmp
     [created] = dispatcher.execute([CreateRfq("t1", OrderPurpose.OPEN, 0, legs)])
     request_id = created.rfq.request_id
     assert dispatcher.execute([CancelRfq("t1", request_id, "timeout")]) == []
-    assert venue.get_rfq(request_id).state is RfqState.ACTIVE
+    assert venue.rfq_view(request_id).state is RfqState.ACTIVE
     assert store.find_rfq(request_id).state is RfqLedgerState.ACTIVE
     assert dispatcher.poll() == []
-    assert venue.get_rfq(request_id).state is RfqState.CANCELLED
+    assert venue.rfq_view(request_id).state is RfqState.CANCELLED
     assert store.find_rfq(request_id).state is RfqLedgerState.CANCELLED
     assert store.active_rfqs() == []
 

@@ -26,11 +26,13 @@ from runner.domain.snapshot import OptionQuote
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.http import Timeouts
 from runner.exchange.errors import (
+    EndpointNotAvailable,
     ExchangeUnavailable,
     InsufficientFunds,
     OutcomeUnknown,
 )
 from runner.exchange.port import Exchange
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.exchange.sim.server import SimServer
 from runner.exchange.sim.venue import SimVenue
@@ -246,16 +248,28 @@ def test_the_rfq_taker_flow_over_rest(client: CoincallClient, venue: SimVenue,
     assert trade.quote_id == chosen.quote_id
     assert {leg.side for leg in trade.legs} == {Side.SELL}
     assert [t.block_trade_id for t in client.block_trades(since)] == [trade.block_trade_id]
-    found = client.get_rfq(rfq.request_id)
-    assert found is not None
-    assert found.state is RfqState.FILLED
-    client.cancel_rfq(rfq.request_id)  # already final: not an error
+    assert venue.rfq_view(rfq.request_id).state is RfqState.FILLED
+    client.cancel_rfq(rfq.request_id)  # already final: the venue does not object
 
     other = client.create_rfq(legs)
     client.cancel_rfq(other.request_id)
-    cancelled = client.get_rfq(other.request_id)
-    assert cancelled is not None
-    assert cancelled.state is RfqState.CANCELLED
+    assert venue.rfq_view(other.request_id).state is RfqState.CANCELLED
+    with pytest.raises(EndpointNotAvailable):  # the default key is a taker key: HTTP 404
+        client.get_rfq(other.request_id)
+
+
+def test_a_maker_key_is_served_rfq_list(venue: SimVenue, sim_clock: ManualClock) -> None:
+    call, put = _quote(venue, OptionKind.CALL), _quote(venue, OptionKind.PUT)
+    legs = [RfqLeg(call.symbol, Side.SELL, Decimal("0.5")),
+            RfqLeg(put.symbol, Side.SELL, Decimal("0.5"))]
+    with SimServer(venue, KEY, SECRET, sim_clock, key_access=KeyAccess.MAKER) as server, \
+            CoincallClient(base_url=server.base_url, api_key=Secret(KEY),
+                           api_secret=Secret(SECRET), clock=sim_clock) as client:
+        rfq = client.create_rfq(legs)
+        client.cancel_rfq(rfq.request_id)
+        found = client.get_rfq(rfq.request_id)
+    assert found is not None
+    assert found.state is RfqState.CANCELLED
 
 
 # -- reads under faults: retried 1, 2, 4 s ----------------------------------------------------

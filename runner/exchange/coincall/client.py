@@ -12,7 +12,9 @@ limits and the market-data cache, and adds the decisions that need the port's vi
   unknown cancel outcome is resolved by looking at the order before cancelling again.
 - Accepting a quote is sent exactly once; an unknown outcome (including a `code 0`
   whose payload cannot be read, pitfall 8) raises OutcomeUnknown, to be resolved with
-  `block_trades`.
+  `block_trades`. The one exception is a 10004 refusal of the body's encoding, which
+  executed nothing: accept and cancel are sent in the encoding last seen to work and
+  retried once in the other on 10004 (`rfq_bodies`).
 - Instruments and chains are cached (30 s TTL, LRU 100); orders, positions, account
   and books are always read live. There is no constant fallback for any price (C2).
   Published delivery (settlement) prices never change and are kept without a TTL.
@@ -23,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import requests
@@ -40,6 +43,8 @@ from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, Ra
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.paging import read_pages
 from runner.exchange.coincall.ratelimit import RateLimiter
+from runner.exchange.coincall.rfq_bodies import FIRST_ENCODING, RfqBodies
+from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import exercise as wire_exercise
 from runner.exchange.coincall.wire import market as wire_market
@@ -78,7 +83,7 @@ class CoincallClient:
                  timeouts: Timeouts = DEFAULT_TIMEOUTS,
                  cache_ttl: timedelta = DEFAULT_TTL, cache_entries: int = DEFAULT_MAX_ENTRIES,
                  rate_limits: Mapping[RateClass, RateLimit] | None = None,
-                 rfq_body: BodyKind = BodyKind.FORM,
+                 rfq_body: BodyKind = FIRST_ENCODING, rfq_body_memory: Path | None = None,
                  session_factory: Callable[[], requests.Session] = requests.Session) -> None:
         self._clock = clock
         wait = sleep if sleep is not None else clock.sleep
@@ -90,14 +95,14 @@ class CoincallClient:
         self._cache: TtlCache[tuple[Any, ...]] = TtlCache(now=clock.now, ttl=cache_ttl,
                                                           max_entries=cache_entries)
         self._deliveries: dict[tuple[Underlying, int], Decimal] = {}
-        self._rfq_accept = ep.RFQ_ACCEPT.with_body(rfq_body)
-        self._rfq_cancel = ep.RFQ_CANCEL.with_body(rfq_body)
+        self._rfq_bodies = RfqBodies(rfq_body, rfq_body_memory)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock, **options: Any) -> CoincallClient:
         """A client for the settings' environment; paper settings have no Coincall venue."""
         if settings.base_url is None or settings.api_key is None or settings.api_secret is None:
             raise ConfigError(f"{settings.environment.value} does not trade on Coincall")
+        options.setdefault("rfq_body_memory", settings.state_dir / RFQ_BODY_MEMORY_FILE)
         return cls(base_url=settings.base_url, api_key=settings.api_key,
                    api_secret=settings.api_secret, clock=clock, **options)
 
@@ -363,24 +368,28 @@ class CoincallClient:
         data = self._call(ep.RFQ_QUOTES, {"requestId": request_id})
         return [q for q in wire_rfq.quotes(data, request_id) if q.request_id == request_id]
 
+    @property
+    def rfq_body(self) -> BodyKind:
+        """The encoding RFQ accept and cancel are sent in now (the last seen to work)."""
+        return self._rfq_bodies.current
+
     def accept_quote(self, request_id: str, quote_id: str) -> BlockTrade:
-        data = self._transport.call(self._rfq_accept, wire_rfq.accept_body(request_id, quote_id))
-        return self._written(self._rfq_accept, lambda: wire_rfq.block_trade(data))
+        body = wire_rfq.accept_body(request_id, quote_id)
+        data = self._rfq_bodies.send(ep.RFQ_ACCEPT,
+                                     lambda endpoint: self._transport.call(endpoint, body))
+        return self._written(ep.RFQ_ACCEPT, lambda: wire_rfq.block_trade(data))
 
     def cancel_rfq(self, request_id: str) -> None:
-        try:
-            self._transport.call(self._rfq_cancel, {"requestId": request_id})
-        except AuthenticationFailed:
-            raise
-        except ExchangeRejected as refusal:
-            try:
-                current = self.get_rfq(request_id)
-            except ExchangeError:
-                raise refusal from None
-            if current is None or not current.state.is_final:
-                raise
+        """Withdraw a request by the id the runner recorded. A refusal is raised as it
+        came: whether the request is already final cannot be looked up with a taker key
+        (rfqList is HTTP 404), so the caller decides what a refusal means."""
+        body = wire_rfq.cancel_body(request_id)
+        self._rfq_bodies.send(ep.RFQ_CANCEL,
+                              lambda endpoint: self._transport.call(endpoint, body))
 
     def get_rfq(self, request_id: str) -> Rfq | None:
+        """rfqList, for maker keys and diagnostics only: a taker-only key (the normal
+        case) gets HTTP 404, raised as EndpointNotAvailable. Nothing decides on it."""
         data = self._call(ep.RFQ_LIST, {"requestId": request_id})
         return next((r for r in wire_rfq.rfq_list(data) if r.request_id == request_id), None)
 

@@ -2,8 +2,9 @@
 
 An endpoint is a *read* (idempotent: the transport may retry it with backoff) or a
 *write* (never retried blindly; an unknown outcome is resolved by the client with a
-lookup). Body encodings follow coincall-api.md pitfall 3: JSON, except RFQ accept and
-cancel which are FORM (proven live) behind a switch, because the 2026-07 docs show JSON.
+lookup). Bodies are JSON. RFQ accept and cancel are listed as JSON too, but that is only
+the encoding tried first: the client negotiates it (`rfq_bodies`), because a live client
+saw FORM required (2026-07-09) while the later docs show JSON (coincall-api.md pitfall 3).
 
 Rate classes are section 7's limits. Calls the docs leave unlisted (instruments, chain,
 option detail, RFQ) get a conservative class of our own so a tick can never flood them.
@@ -132,9 +133,10 @@ API_KEY_INFO: Final = _get("api key info", "/open/auth/user/query-api", RateClas
 RFQ_CREATE: Final = _post("rfq create", f"{_BLOCK}/request/create/v1", BodyKind.JSON,
                           RateClass.RFQ)
 RFQ_QUOTES: Final = _get("rfq quotes", f"{_BLOCK}/request/getQuotesReceived/v1", RateClass.RFQ)
-RFQ_ACCEPT: Final = _post("rfq accept", f"{_BLOCK}/request/accept/v1", BodyKind.FORM,
+# Accept and cancel: the first encoding tried; `rfq_bodies` switches on 10004 and remembers.
+RFQ_ACCEPT: Final = _post("rfq accept", f"{_BLOCK}/request/accept/v1", BodyKind.JSON,
                           RateClass.RFQ)
-RFQ_CANCEL: Final = _post("rfq cancel", f"{_BLOCK}/request/cancel/v1", BodyKind.FORM,
+RFQ_CANCEL: Final = _post("rfq cancel", f"{_BLOCK}/request/cancel/v1", BodyKind.JSON,
                           RateClass.RFQ)
 RFQ_LIST: Final = _get("rfq list", f"{_BLOCK}/rfqList/v1", RateClass.RFQ)
 BLOCK_TRADES: Final = _get("block trades", f"{_BLOCK}/trade-detail/private/v1", RateClass.RFQ)

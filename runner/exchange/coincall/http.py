@@ -35,6 +35,7 @@ from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.signing import DEFAULT_TS_DIFF_MS, signature, value_text
 from runner.exchange.errors import (
     AuthenticationFailed,
+    EndpointNotAvailable,
     ExchangeError,
     ExchangeRejected,
     ExchangeUnavailable,
@@ -52,6 +53,7 @@ STALE_TS_CODES: Final = frozenset({10557, 10561})
 # Answers that mean "the server failed while handling it": a write may have happened.
 _WRITE_UNKNOWN_CODES: Final = frozenset({500, 10002, 10565, 10596})
 _THROTTLE_STATUSES: Final = frozenset({425, 429})
+_NOT_AVAILABLE_STATUSES: Final = frozenset({404, 405})
 _NOT_SENT_REASONS: Final = (urllib3.exceptions.NewConnectionError,
                             urllib3.exceptions.ConnectTimeoutError,
                             urllib3.exceptions.NameResolutionError)
@@ -66,10 +68,6 @@ class Timeouts:
 
 
 DEFAULT_TIMEOUTS: Final = Timeouts()
-
-
-class EndpointNotAvailable(ExchangeRejected):
-    """HTTP 404 or 405: the call does not exist for this account (e.g. maker-only RFQ lists)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +256,8 @@ class Transport:
         self._consecutive_failures = 0
         if status in _THROTTLE_STATUSES:
             raise RateLimited(f"HTTP {status}", endpoint=endpoint.name)
+        if status in _NOT_AVAILABLE_STATUSES:  # whatever the body says (rfqList, taker key)
+            return self._rejected_status(endpoint, status)
         envelope = _envelope(response)
         if envelope is None:
             return self._unreadable(endpoint, status)

@@ -62,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--truncate-price-to", type=_price_step, default=None, metavar="STEP",
                         help="truncate order prices down to STEP whatever the listed tick, as"
                              " observed live (default: the listed tick)")
+    parser.add_argument("--rfq-body", choices=("json", "form"), default="json",
+                        help="the body encoding RFQ accept and cancel take; the other is "
+                             "refused with 10004 as Coincall does (default json, as the "
+                             "2026-07 docs show; form as seen live on 2026-07-09)")
+    parser.add_argument("--key-access", choices=("taker", "maker"), default="taker",
+                        help="what the API key may call: taker (default, the normal case: "
+                             "rfqList answers HTTP 404 as live) or maker (rfqList served)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -91,9 +98,11 @@ def run_sim_server(args: argparse.Namespace) -> int:
         print(f"runner sim-server: {problem}", file=sys.stderr)
         return EXIT_USAGE
     from runner.domain.clock import Clock, SystemClock
+    from runner.exchange.sim.access import KeyAccess
     from runner.exchange.sim.faults import FaultPlan
     from runner.exchange.sim.server import SimServer
     from runner.exchange.sim.venue import SimVenue
+    from runner.exchange.sim.wire_in import BodyKind
 
     try:
         plan = (FaultPlan.load(args.faults, default_seed=args.seed) if args.faults
@@ -105,7 +114,9 @@ def run_sim_server(args: argparse.Namespace) -> int:
     venue = SimVenue(clock, seed=args.seed, config=_venue_config(args))
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
                        args.api_secret or DEFAULT_API_SECRET, clock, plan, port=args.port,
-                       rate_limits=args.rate_limits)
+                       rate_limits=args.rate_limits,
+                       rfq_body=BodyKind(args.rfq_body),
+                       key_access=KeyAccess(args.key_access))
     try:
         server.start()
     except OSError as error:

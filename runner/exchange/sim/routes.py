@@ -16,8 +16,12 @@ Deliberate choices:
   carries one).
 - Coincall-only details (history rows, quote times, realised PnL, listing times, public
   config) come from the venue's records when it keeps them (`venue_records`), else
-  from the port. The port has no "list my RFQs" call: without `requestId`, `rfqList`
-  answers the venue's recorded requests plus those created through this server.
+  from the port. RFQ accept and cancel take the body encoding the server is started
+  with (`rfq_body`, JSON by default as the 2026-07 docs show; FORM as seen live on
+  2026-07-09) and answer the other with 10004. The port has no "list my RFQs" call:
+  without `requestId`, `rfqList` answers the venue's recorded requests plus those
+  created through this server. `rfqList` is served only to a maker key (`key_access`);
+  a taker-only key, the default, gets HTTP 404 as it does live.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.exchange.sim import paging, wire_exercise, wire_out, wire_out_market
 from runner.exchange.sim import venue_records as records
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.faults import ENDPOINTS
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -83,9 +88,14 @@ _POST_BODIES: Final[Mapping[str, frozenset[BodyKind]]] = {
     "place_order": _JSON,
     "cancel_order": _JSON,
     "create_rfq": _JSON,
-    "accept_quote": _FORM | _JSON,  # FORM proven live; JSON shown by the 2026-07 docs
-    "cancel_rfq": _FORM,
+    # Either encoding reaches the handler, which refuses the one this server is not
+    # configured for (`rfq_body`) with 10004, as Coincall does (pitfall 3).
+    "accept_quote": _FORM | _JSON,
+    "cancel_rfq": _FORM | _JSON,
 }
+_MAKER_ONLY: Final = frozenset({"get_rfq"})  # rfqList: 404 to a taker-only key (pitfall 7)
+_RFQ_BODIES: Final[Mapping[BodyKind, frozenset[BodyKind]]] = {BodyKind.JSON: _JSON,
+                                                               BodyKind.FORM: _FORM}
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -114,9 +124,15 @@ def find_route(path: str) -> tuple[Route, dict[str, str]] | None:
 class CoincallApi:
     """Answers parsed Coincall requests from an Exchange; thread-safe if the exchange is."""
 
-    def __init__(self, exchange: Exchange, clock: Clock) -> None:
+    def __init__(self, exchange: Exchange, clock: Clock, *,
+                 rfq_body: BodyKind = BodyKind.JSON,
+                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
+        if rfq_body not in _RFQ_BODIES:
+            raise ValueError(f"RFQ bodies are JSON or FORM, not {rfq_body}")
         self._exchange = exchange
         self._clock = clock
+        self._rfq_body = rfq_body
+        self._key_access = key_access
         self._lock = threading.Lock()
         self.fills_paging = paging.FillsPaging.NEWEST_FIRST  # finding 5: the general rule
         self._rfq_ids: list[str] = []
@@ -124,6 +140,10 @@ class CoincallApi:
         self._handlers: dict[str, Handler] = {
             name: getattr(self, f"_{name}") for name in ENDPOINTS
         }
+
+    def serves(self, route: Route) -> bool:
+        """False for a call this key may not make: it is answered HTTP 404, as live."""
+        return route.name not in _MAKER_ONLY or self._key_access is KeyAccess.MAKER
 
     def answer(self, route: Route, request: WireRequest, path_args: Mapping[str, str],
                api_key: str) -> Any:
@@ -315,13 +335,20 @@ class CoincallApi:
         return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=made.get(q.quote_id, now))
                 for q in self._exchange.rfq_quotes(request_id)]
 
+    def _rfq_body_accepted(self, request: WireRequest) -> None:
+        """Accept and cancel take one encoding; the other is 10004, nothing executed."""
+        if request.body_kind not in _RFQ_BODIES[self._rfq_body]:
+            raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
+
     def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        self._rfq_body_accepted(request)
         params = request.params
         trade = self._exchange.accept_quote(text_param(params, "requestId"),
                                             text_param(params, "quoteId"))
         return wire_out.block_trade(trade)
 
     def _cancel_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
+        self._rfq_body_accepted(request)
         self._exchange.cancel_rfq(text_param(request.params, "requestId"))
         return True
 
@@ -334,8 +361,8 @@ class CoincallApi:
             with self._lock:
                 ids = list(dict.fromkeys([*records.request_ids(self._exchange),
                                           *self._rfq_ids]))
-        found = [rfq for rfq in map(self._exchange.get_rfq, ids) if rfq is not None
-                 and start <= rfq.created_at <= end]
+        found = [rfq for rfq in (records.rfq(self._exchange, i) for i in ids)
+                 if rfq is not None and start <= rfq.created_at <= end]
         state = str(params.get("state", "")).upper()
         if state in ("OPEN", "CLOSED"):
             found = [r for r in found if r.state.is_final == (state == "CLOSED")]

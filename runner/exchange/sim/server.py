@@ -15,7 +15,8 @@ in `internal_errors`, with the traceback kept in the server's log.
 
 Deliberate choices:
 - Errors are HTTP 200 with `code != 0` (as Coincall answers); unknown paths are HTTP
-  404; a known path with the wrong method answers code 10009; a body of the wrong
+  404, and so is a call the key may not make (rfqList for a taker-only key,
+  `key_access`); a known path with the wrong method answers code 10009; a body of the wrong
   type (JSON to a FORM endpoint and vice versa) answers 10004, as live.
 - Public market calls need no signature; when a `sign` header is present anyway it
   is verified like any other.
@@ -57,6 +58,7 @@ from runner.exchange.errors import (
 )
 from runner.exchange.port import Exchange
 from runner.exchange.sim import wire_out
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.connections import BoundedHttpServer
 from runner.exchange.sim.faults import (
     DEFAULT_5XX_STATUS,
@@ -72,6 +74,7 @@ from runner.exchange.sim.throttle import THROTTLE_CODE, THROTTLE_MESSAGE, Thrott
 from runner.exchange.sim.wire_in import (
     CODE_BAD_PARAMS,
     CODE_WRONG_METHOD,
+    BodyKind,
     Credentials,
     SignedHeaders,
     WireError,
@@ -126,13 +129,14 @@ class SimServer:
     def __init__(self, exchange: Exchange, api_key: str, api_secret: str, clock: Clock,
                  faults: FaultPlan | None = None, *, port: int = 0,
                  rate_limits: bool = True, idle_timeout: float = IDLE_TIMEOUT_S,
-                 max_handlers: int = MAX_HANDLERS) -> None:
+                 max_handlers: int = MAX_HANDLERS, rfq_body: BodyKind = BodyKind.JSON,
+                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
         self._exchange = exchange
         self._credentials = Credentials.single(api_key, api_secret)
         self._clock = clock
         self._faults = faults or FaultPlan()
         self._freezer = PriceFreezer(exchange, clock)
-        self._api = CoincallApi(exchange, clock)
+        self._api = CoincallApi(exchange, clock, rfq_body=rfq_body, key_access=key_access)
         self._throttle = Throttle(clock.now, enabled=rate_limits)
         self.idle_timeout = idle_timeout
         self.max_handlers = max_handlers
@@ -231,7 +235,7 @@ class SimServer:
         """Answer one request, faults included; None means drop the connection."""
         path = target.split("?", 1)[0]
         found = find_route(path)
-        if found is None:
+        if found is None or not self._api.serves(found[0]):
             return error_answer(404, "Not Found", status=404)
         route, path_args = found
         if method != route.method:

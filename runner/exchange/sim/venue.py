@@ -27,6 +27,7 @@ from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, Rfq, RfqLeg, RfqQuote
 from runner.domain.snapshot import Account, Book, Greeks, OptionQuote, Position
+from runner.exchange.sim.access import KeyAccess, rfq_list_refused
 from runner.exchange.sim.accounting import (
     Ledger,
     MarginFigures,
@@ -59,8 +60,10 @@ _ONE_SECOND = timedelta(seconds=1)
 class SimVenue(VenueControls, SimRecords, VenueState):
     """A deterministic (given a seed) Coincall-like venue driven by an injected clock."""
 
-    def __init__(self, clock: Clock, seed: int = 0, config: SimConfig | None = None) -> None:
+    def __init__(self, clock: Clock, seed: int = 0, config: SimConfig | None = None, *,
+                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
         self._clock = clock
+        self.key_access = key_access
         self._config = config or SimConfig()
         self._seed = seed
         self._lock = threading.RLock()
@@ -367,10 +370,10 @@ class SimVenue(VenueControls, SimRecords, VenueState):
             self._desk.cancel(request_id, now)
 
     def get_rfq(self, request_id: str) -> Rfq | None:
-        with self._lock:
-            self._catch_up()
-            request = self._desk.requests.get(request_id)
-            return request.view() if request is not None else None
+        """rfqList: a taker-only key (the default) is refused as Coincall does (HTTP 404)."""
+        if self.key_access is KeyAccess.TAKER:
+            raise rfq_list_refused()
+        return self.rfq_view(request_id)
 
     def block_trades(self, since: datetime) -> list[BlockTrade]:
         with self._lock:

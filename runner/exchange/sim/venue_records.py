@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from runner.domain.instruments import Underlying, expiry_at
 from runner.domain.orders import Fill, Order
+from runner.domain.rfq import Rfq
 from runner.exchange.port import Exchange
 from runner.exchange.sim.records import order_view
 
@@ -91,6 +92,12 @@ def request_ids(exchange: Exchange) -> list[str]:
     """Every RFQ the venue holds for us (empty when it cannot list them)."""
     records = _accessor(exchange, "rfq_records")
     return [r.request_id for r in records()] if records is not None else []
+
+
+def rfq(exchange: Exchange, request_id: str) -> Rfq | None:
+    """One request as the venue holds it (the venue's view needs no maker key)."""
+    view = _accessor(exchange, "rfq_view")
+    return view(request_id) if view is not None else exchange.get_rfq(request_id)
 
 
 def quote_times(exchange: Exchange, request_id: str) -> dict[str, datetime]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from runner.domain.exercise import Exercise
 from runner.domain.instruments import Underlying
+from runner.domain.rfq import Rfq
 from runner.exchange.sim.accounting import Ledger, PositionState
 from runner.exchange.sim.config import SimConfig
 from runner.exchange.sim.makers import RfqDesk, SimRfq
@@ -96,6 +97,14 @@ class SimRecords:
         with self._lock:
             self._catch_up()
             return list(self._desk.requests.values())
+
+    def rfq_view(self, request_id: str) -> Rfq | None:
+        """One request as the venue holds it, whatever the key may list (scenarios, tests
+        and the sim-server's maker-key rfqList read this, never the runner)."""
+        with self._lock:
+            self._catch_up()
+            request = self._desk.requests.get(request_id)
+            return request.view() if request is not None else None
 
     def option_state(self, symbol: str) -> OptionState | None:
         """Mark, IV, greeks, index and book of one listed option now (option detail)."""

@@ -90,7 +90,7 @@ def _rfqs(caller: Caller, clock: ManualClock, venue: SimVenue, option: dict[str,
     other = data_of(caller.post_json(f"{RFQ}/request/create/v1", legs))
     answers["rfq_cancel"] = _post_either(caller, f"{RFQ}/request/cancel/v1",
                                          {"requestId": other["requestId"]})
-    listed = venue.get_rfq(created["requestId"])
+    listed = venue.rfq_view(created["requestId"])
     assert listed is not None
     # rfqList answers 404 to a taker key on Coincall: its encoder is checked directly.
     answers["rfq_list"] = {"userId": str(1695796692726153),

@@ -102,7 +102,7 @@ def answers(venue: SimVenue, traded: Traded) -> dict[str, Any]:
         "by_id": [venue.get_order(order_id=i) for i in traded.order_ids],
         "by_client": [venue.get_order(client_order_id=c) for c in traded.client_ids],
         "fills": venue.fills(EPOCH), "blocks": venue.block_trades(EPOCH),
-        "rfqs": [venue.get_rfq(r) for r in traded.request_ids],
+        "rfqs": [venue.rfq_view(r) for r in traded.request_ids],
         "quotes": [venue.rfq_quotes(r) for r in traded.request_ids],
         "index": [venue.index_price(u) for u in Underlying],
         "instruments": venue.instruments(Underlying.BTC),
@@ -129,7 +129,7 @@ def test_the_scenario_covers_what_a_restart_must_keep(venue, traded) -> None:
     assert venue.get_order(order_id=traded.near_id).status is OrderStatus.NEW
     assert venue.get_order(order_id=traded.far_id).status is OrderStatus.NEW
     assert len(venue.block_trades(EPOCH)) == 1
-    assert venue.get_rfq(traded.request_ids[1]).state is RfqState.ACTIVE
+    assert venue.rfq_view(traded.request_ids[1]).state is RfqState.ACTIVE
     assert venue.rfq_quotes(traded.request_ids[1])
 
 
@@ -177,7 +177,7 @@ def test_a_venue_restored_later_catches_up_like_the_one_that_kept_running(
     assert far.status is OrderStatus.CANCELED_BY_EXERCISE
     settled = {e.symbol for e in restored.exercise_records()}
     assert restored.get_order(order_id=traded.partial_id).symbol in settled
-    assert restored.get_rfq(traded.request_ids[1]).state is RfqState.EXPIRED
+    assert restored.rfq_view(traded.request_ids[1]).state is RfqState.EXPIRED
 
 
 def test_the_index_path_after_a_restore_is_the_one_the_seed_gives(clock, venue) -> None:

@@ -77,7 +77,7 @@ def test_quotes_expire_after_five_minutes_and_makers_quote_again(clock, venue):
 def test_a_request_expires_after_an_hour_and_can_no_longer_be_accepted(clock, venue):
     request, _ = _quoted(clock, venue, _strangle(venue))
     clock.advance(timedelta(hours=1))
-    assert venue.get_rfq(request.request_id).state is RfqState.EXPIRED
+    assert venue.rfq_view(request.request_id).state is RfqState.EXPIRED
     quotes = venue.rfq_quotes(request.request_id)
     assert all(q.state is QuoteState.EXPIRED for q in quotes)
     assert all(q.expires_at <= request.expires_at for q in quotes)
@@ -100,7 +100,7 @@ def test_accepting_fills_every_leg_at_once_at_the_quote_prices(clock, venue):
     assert positions == {leg.symbol: -leg.qty for leg in legs}
     fees = sum(leg.fee for leg in trade.legs)
     assert venue.cash() == cash - chosen.taker_cost() - fees
-    assert venue.get_rfq(request.request_id).state is RfqState.FILLED
+    assert venue.rfq_view(request.request_id).state is RfqState.FILLED
     states = {q.quote_id: q.state for q in venue.rfq_quotes(request.request_id)}
     assert states.pop(chosen.quote_id) is QuoteState.FILLED
     assert set(states.values()) == {QuoteState.CANCELLED}
@@ -119,7 +119,7 @@ def test_an_accept_without_the_margin_for_it_changes_nothing(clock, venue):
         venue.accept_quote(request.request_id, next(q.quote_id for q in quotes
                                                     if q.matches_direction(legs)))
     assert venue.positions() == []
-    assert venue.get_rfq(request.request_id).state is RfqState.ACTIVE
+    assert venue.rfq_view(request.request_id).state is RfqState.ACTIVE
 
 
 def test_a_request_below_the_minimum_notional_is_refused(venue):
@@ -150,7 +150,7 @@ def test_a_single_leg_buy_request_offers_a_maker_buy_quote_to_sell_into(clock, v
 def test_cancelling_a_request_ends_it_and_its_quotes(clock, venue):
     request, _ = _quoted(clock, venue, _strangle(venue))
     venue.cancel_rfq(request.request_id)
-    assert venue.get_rfq(request.request_id).state is RfqState.CANCELLED
+    assert venue.rfq_view(request.request_id).state is RfqState.CANCELLED
     assert {q.state for q in venue.rfq_quotes(request.request_id)} == {QuoteState.CANCELLED}
     venue.cancel_rfq(request.request_id)  # already final: not an error
     clock.advance(timedelta(minutes=10))
@@ -158,7 +158,7 @@ def test_cancelling_a_request_ends_it_and_its_quotes(clock, venue):
 
 
 def test_unknown_requests_are_none_on_lookup(venue):
-    assert venue.get_rfq("1") is None
+    assert venue.rfq_view("1") is None
     with pytest.raises(ExchangeRejected):
         venue.cancel_rfq("1")
 

@@ -135,3 +135,30 @@ def test_it_reports_how_many_answers_it_throttled_when_it_stops() -> None:
     assert refused >= 1
     assert set(codes) == {0, 10605}
     assert f"throttled answers: {refused}" in out.splitlines()
+
+
+def _signed_get(base_url: str, path: str, params: dict[str, str]) -> requests.Response:
+    server_ms = requests.get(f"{base_url}/time", timeout=5).json()["data"]["serverTime"]
+    sign = signature("GET", path, params, api_key=commands.DEFAULT_API_KEY,
+                     secret=commands.DEFAULT_API_SECRET, ts_ms=server_ms, ts_diff_ms=5000)
+    return requests.get(base_url + path, params=params, timeout=5, headers={
+        "X-CC-APIKEY": commands.DEFAULT_API_KEY, "sign": sign, "ts": str(server_ms),
+        "X-REQ-TS-DIFF": "5000"})
+
+
+@pytest.mark.parametrize(("options", "status"), [
+    ((), 404), (("--key-access", "maker", "--rfq-body", "form"), 200)],
+    ids=["default-taker-key", "maker-key"])
+def test_rfq_list_follows_the_key_access_option(options: tuple[str, ...], status: int) -> None:
+    """Issue 8 item 4: by default the key is a taker key and rfqList is HTTP 404, as live."""
+    with sim_server_process(*options) as (_process, base_url):
+        answer = _signed_get(base_url, "/open/option/blocktrade/rfqList/v1", {"state": "OPEN"})
+        assert answer.status_code == status
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--port", "0", "--rfq-body", "xml"], ["--port", "0", "--key-access", "admin"]])
+def test_unknown_rfq_options_are_usage_errors(arguments: list[str]) -> None:
+    from runner.cli import main
+
+    assert main(["sim-server", *arguments]) == 2

@@ -7,12 +7,15 @@ client written from the document parses the simulator (lessons D1: real-shaped p
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import requests
 from helpers_simserver import (
+    KEY,
     ORDER_CREATE,
+    SECRET,
     SINGLE_QUERY,
     Caller,
     code_of,
@@ -22,7 +25,9 @@ from helpers_simserver import (
 )
 
 from runner.domain.clock import ManualClock
+from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.server import SimServer
+from runner.exchange.sim.venue import SimVenue
 
 RFQ = "/open/option/blocktrade"
 ORDER_KEYS = {"orderId", "clientOrderId", "symbol", "displayName", "qty", "fillQty",
@@ -46,11 +51,18 @@ def test_every_answer_has_the_coincall_envelope(caller: Caller) -> None:
                        "data": {"serverTime": 1767225600000}}
 
 
-def test_a_json_body_sent_to_a_form_endpoint_answers_10004(caller: Caller) -> None:
-    """Pitfall 3: RFQ cancel is FORM; JSON gave 10004 "Parameter illegal" live."""
-    response = caller.post_json(f"{RFQ}/request/cancel/v1", {"requestId": "1"})
-    assert response.json()["code"] == 10004
-    assert response.json()["msg"] == "Parameter illegal"
+def test_rfq_accept_and_cancel_in_form_answer_10004_by_default(caller: Caller,
+                                                                sim_clock: ManualClock) -> None:
+    """Pitfall 3: the default server takes the documented JSON (2026-07 docs) and refuses
+    FORM with 10004 "Parameter illegal", nothing executed."""
+    created, quotes = open_rfq(caller, sim_clock)
+    accept = caller.post_form(f"{RFQ}/request/accept/v1", {
+        "requestId": created["requestId"], "quoteId": quotes[0]["quoteId"]})
+    cancel = caller.post_form(f"{RFQ}/request/cancel/v1", {"requestId": created["requestId"]})
+    assert [(r.json()["code"], r.json()["msg"]) for r in (accept, cancel)] == [
+        (10004, "Parameter illegal")] * 2
+    assert data_of(caller.get(f"{RFQ}/request/getQuotesReceived/v1",
+                              {"requestId": created["requestId"]}))
 
 
 def test_a_form_body_sent_to_a_json_endpoint_answers_10004(caller: Caller) -> None:
@@ -79,19 +91,19 @@ def test_the_rfq_taker_flow_speaks_coincall(caller: Caller, sim_clock: ManualClo
     assert {"quoteId", "requestId", "state", "expiryTime", "legs"} <= set(quote)
     assert set(quote["legs"][0]) == {"instrumentName", "side", "price", "quantity"}
     assert isinstance(quote["legs"][0]["price"], str)
-    accepted = data_of(caller.post_form(f"{RFQ}/request/accept/v1", {
+    accepted = data_of(caller.post_json(f"{RFQ}/request/accept/v1", {
         "requestId": created["requestId"], "quoteId": quote["quoteId"]}))
     assert accepted["role"] == "TAKER"
     assert {"blockTradeId", "requestId", "quoteId", "role", "legs"} <= set(accepted)
     assert {"instrumentName", "side", "price", "quantity", "fee", "orderId",
             "tradeId"} <= set(accepted["legs"][0])
-    listed = data_of(caller.get(f"{RFQ}/rfqList/v1", {"requestId": created["requestId"]}))
-    assert listed["rfqList"][0]["state"] == "FILLED"
+    listed = caller.get(f"{RFQ}/rfqList/v1", {"requestId": created["requestId"]})
+    assert listed.status_code == 404  # the default key is a taker key, as live (pitfall 7)
     detail = data_of(caller.get(f"{RFQ}/trade-detail/private/v1", {"pageSize": 20}))
     assert [row["blockTradeId"] for row in detail["list"]] == [accepted["blockTradeId"]]
 
 
-def test_accept_takes_json_too_as_the_2026_07_docs_show(caller: Caller,
+def test_accept_takes_the_numeric_ids_of_the_2026_07_docs_example(caller: Caller,
                                                         sim_clock: ManualClock) -> None:
     created, quotes = open_rfq(caller, sim_clock)
     accepted = data_of(caller.post_json(f"{RFQ}/request/accept/v1", {
@@ -99,11 +111,30 @@ def test_accept_takes_json_too_as_the_2026_07_docs_show(caller: Caller,
     assert accepted["quoteId"] == quotes[0]["quoteId"]
 
 
-def test_cancelling_a_request_by_form_answers_true(caller: Caller,
-                                                   sim_clock: ManualClock) -> None:
+@pytest.fixture
+def maker_caller(venue: SimVenue, sim_clock: ManualClock) -> Iterator[Caller]:
+    """A caller whose key has RFQ quote access: rfqList is served."""
+    with SimServer(venue, KEY, SECRET, sim_clock, key_access=KeyAccess.MAKER) as server:
+        client = Caller(server.base_url, sim_clock)
+        yield client
+        client.close()
+
+
+def test_rfq_list_is_http_404_for_a_taker_key_and_served_to_a_maker_key(
+        caller: Caller, maker_caller: Caller, sim_clock: ManualClock) -> None:
     created, _quotes = open_rfq(caller, sim_clock)
-    assert data_of(caller.post_form(f"{RFQ}/request/cancel/v1",
-                                    {"requestId": created["requestId"]})) is True
+    refused = caller.get(f"{RFQ}/rfqList/v1", {"requestId": created["requestId"]})
+    assert refused.status_code == 404
+    listed = data_of(maker_caller.get(f"{RFQ}/rfqList/v1", {"requestId": created["requestId"]}))
+    assert [r["state"] for r in listed["rfqList"]] == ["ACTIVE"]
+
+
+def test_cancelling_a_request_by_json_answers_true(maker_caller: Caller,
+                                                   sim_clock: ManualClock) -> None:
+    caller = maker_caller
+    created, _quotes = open_rfq(caller, sim_clock)
+    assert data_of(caller.post_json(f"{RFQ}/request/cancel/v1",
+                                    {"requestId": int(created["requestId"])})) is True
     listed = data_of(caller.get(f"{RFQ}/rfqList/v1", {"state": "CLOSED"}))
     assert [(r["requestId"], r["state"]) for r in listed["rfqList"]] == [
         (created["requestId"], "CANCELLED")]
@@ -206,13 +237,15 @@ def test_the_server_listens_on_loopback_only(server: SimServer) -> None:
     assert requests.get(f"{server.base_url}/time", timeout=5).ok
 
 
-def test_histories_come_from_the_venue_records(caller: Caller, sim_clock: ManualClock) -> None:
+def test_histories_come_from_the_venue_records(maker_caller: Caller,
+                                               sim_clock: ManualClock) -> None:
     """A cancelled order without fills is in the order history; block legs are type 14."""
+    caller = maker_caller
     option = near_money_call(caller)
     resting = data_of(caller.post_json(ORDER_CREATE, resting_buy(option["symbol"], 61)))
     data_of(caller.post_json("/open/option/order/cancel/v1", {"orderId": resting}))
     created, quotes = open_rfq(caller, sim_clock)
-    data_of(caller.post_form(f"{RFQ}/request/accept/v1", {
+    data_of(caller.post_json(f"{RFQ}/request/accept/v1", {
         "requestId": created["requestId"], "quoteId": quotes[0]["quoteId"]}))
     history = data_of(caller.get("/open/option/order/history/v1", {"pageSize": 50}))["list"]
     assert [(row["state"], row["tradeType"]) for row in history] == [(1, 14), (3, 1)]

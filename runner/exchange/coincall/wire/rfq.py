@@ -89,7 +89,12 @@ def _quote(row: Fields, request_id: str) -> RfqQuote:
 
 
 def accept_body(request_id: str, quote_id: str) -> dict[str, object]:
+    """Ids as digit strings, in JSON or FORM alike (why: `coincall.rfq_bodies`)."""
     return {"requestId": str(request_id), "quoteId": str(quote_id)}
+
+
+def cancel_body(request_id: str) -> dict[str, object]:
+    return {"requestId": str(request_id)}
 
 
 def block_trade(data: object, endpoint: str = endpoints.RFQ_ACCEPT.name) -> BlockTrade:
