@@ -22,7 +22,7 @@ import schedule
 from loguru import logger
 
 from runner.alerts import LogAlerter, build_alerter
-from runner.config import ConfigError, Environment, Settings, load_settings_from_env
+from runner.config import Environment, Settings
 from runner.domain.clock import SystemClock
 from runner.exchange.sim.venue_state import VenueStateTooNew
 from runner.health import HealthMonitor, Heartbeat, write_heartbeat
@@ -38,7 +38,6 @@ from runner.runtime import (
 )
 from runner.service import TickReport, TooManyFailures
 from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK, _load_specs
-from runner.spec.convert import duration as parse_duration
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 
@@ -46,17 +45,12 @@ HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
 
 
-def run_service(args: argparse.Namespace) -> int:
-    """Run until a signal; return the process exit code."""
-    try:
-        settings = load_settings_from_env(args.env_file)
-        tick = parse_duration(args.tick)
-    except (ConfigError, ValueError) as error:
-        print(f"runner run: {error}", file=sys.stderr)
-        return 2
+def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
+    """Run until a signal; return the process exit code. The caller
+    (`runner.run_command`) has loaded the settings and holds the state directory's lock."""
     configure_logging(settings.log_dir, secrets=settings.secrets())
     try:
-        return _serve(args, settings, tick.total_seconds() if tick else 2.0)
+        return _serve(args, settings, tick_seconds)
     finally:
         shutdown_logging()
 

@@ -51,9 +51,9 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runner.live import run_service
+    from runner.run_command import run
 
-    return run_service(args)
+    return run(args)
 
 
 def _simulate(args: argparse.Namespace) -> int:
