@@ -25,7 +25,7 @@ from runner.alerts import LogAlerter, build_alerter
 from runner.config import Environment, Settings
 from runner.domain.clock import SystemClock
 from runner.exchange.sim.venue_state import VenueStateTooNew
-from runner.health import HealthMonitor, Heartbeat, write_heartbeat
+from runner.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
 from runner.reconcile import fresh_start_blocked
 from runner.runtime import (
@@ -201,26 +201,27 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
 
-    code = 0
+    code, reason = 0, None
     try:
         runtime.service.run(tick_seconds, on_tick=after_tick)
     except TooManyFailures as error:
         logger.critical("exiting for the supervisor to restart: {}", error)
-        code = EXIT_FAILURE_STREAK
+        code, reason = EXIT_FAILURE_STREAK, str(error)
     finally:
-        _stop(runtime)
+        _stop(runtime, reason)
         if paper is not None:
             paper.save()
     return code
 
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
-          last_error: str | None = None, problems: tuple[str, ...] = ()) -> None:
+          last_error: str | None = None, problems: tuple[str, ...] = (),
+          state: str = RUNNING) -> None:
     """Write the heartbeat (H1); a failed write is logged, never fatal to the loop."""
     try:
         write_heartbeat(settings.state_dir, Heartbeat(
             at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-            last_error=last_error, problems=problems))
+            last_error=last_error, problems=problems, state=state))
     except OSError as error:
         logger.error("heartbeat could not be written: {}", error)
 
@@ -237,10 +238,13 @@ def _write_snapshot(runtime: Runtime) -> None:
                       runtime.store.load_active_trades(), runtime.clock.now())
 
 
-def _stop(runtime: Runtime) -> None:
+def _stop(runtime: Runtime, reason: str | None = None) -> None:
     cancelled = runtime.service.cancel_working_orders()
     _write_snapshot(runtime)
     runtime.store.close()
+    # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
+    _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
+          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
     logger.info("stopped cleanly: {} working orders cancelled; trade state kept as it was",
                 cancelled)
 
