@@ -21,13 +21,17 @@ from typing import Any, Final
 import schedule
 from loguru import logger
 
+from runner import exit_codes
 from runner.alerts import LogAlerter, build_alerter
 from runner.config import Environment, Settings
 from runner.domain.clock import SystemClock
 from runner.exchange.sim.venue_state import VenueStateTooNew
+from runner.exit_codes import ServiceExit
 from runner.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
+from runner.loop_guard import StorageStreak, quietly
 from runner.reconcile import fresh_start_blocked
+from runner.run_command import refuse
 from runner.runtime import (
     PRODUCTION_BANNER,
     Runtime,
@@ -37,7 +41,7 @@ from runner.runtime import (
     open_paper_exchange,
 )
 from runner.service import TickReport, TooManyFailures
-from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK, _load_specs
+from runner.service_commands import DEFAULT_STRATEGY_GLOB, _load_specs
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 
@@ -46,13 +50,34 @@ SNAPSHOT_EVERY_SECONDS: Final = 60
 
 
 def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
-    """Run until a signal; return the process exit code. The caller
-    (`runner.run_command`) has loaded the settings and holds the state directory's lock."""
-    configure_logging(settings.log_dir, secrets=settings.secrets())
+    """Run until a signal; return the process exit code (`runner.exit_codes`). The caller
+    (`runner.run_command`) has loaded the settings and holds the state directory's lock.
+    Every way out is one code with a one-line reason on stderr and in the log; only an
+    unknown error adds its traceback, to the log file alone."""
+    try:
+        configure_logging(settings.log_dir, secrets=settings.secrets())
+    except OSError as error:
+        return refuse(exit_codes.ENVIRONMENT,
+                      f"the log directory {settings.log_dir} is not writable: {error}")
     try:
         return _serve(args, settings, tick_seconds)
+    except ServiceExit as leaving:
+        return _leave(leaving.code, leaving.reason)
+    except Exception as error:
+        code, reason = exit_codes.classify(error)
+        if code == exit_codes.LOOP_FAILED:
+            logger.bind(file_only=True).opt(exception=error).error("unexpected error")
+        else:
+            reason += f" (state {settings.state_dir}, logs {settings.log_dir})"
+        return _leave(code, reason)
     finally:
         shutdown_logging()
+
+
+def _leave(code: int, reason: str) -> int:
+    """Log the reason (the console sink puts it on stderr) and return the exit code."""
+    logger.critical("runner run: exit {} ({}): {}", code, exit_codes.MEANINGS[code], reason)
+    return code
 
 
 def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
@@ -62,7 +87,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
     specs = _load_specs(list(files))
     if specs is None:
-        return 2
+        raise ServiceExit(exit_codes.CONFIGURATION, "no enabled, valid strategy to run")
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -71,19 +96,18 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         try:
             paper, lines, alarming = open_paper_exchange(settings, clock, seed)
         except VenueStateTooNew as error:  # written by a newer runner: upgrade, not delete
-            print(f"runner run: {error}", file=sys.stderr)
-            return 2
+            raise ServiceExit(exit_codes.CONFIGURATION, str(error)) from None
         for line in lines:
             (logger.critical if alarming else logger.info)(line)
         exchange: Any = paper
     else:
         exchange = build_exchange(settings, clock, seed=seed)
         if not _key_may_trade(exchange):
-            return 2
+            raise ServiceExit(exit_codes.CONFIGURATION, "the API key may not trade")
     store_path = default_store_path(settings.state_dir)
     decision = getattr(args, "decision", None)
     if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
-        return 2
+        raise ServiceExit(exit_codes.CONFIGURATION, "--fresh refused (see above)")
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
@@ -92,7 +116,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     _announce(runtime, specs)
     if decision is not None and not _apply_decision(runtime, decision):
         runtime.store.close()
-        return 2
+        raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
     _install_signal_handlers(runtime)
     try:
         return _loop(runtime, tick_seconds, alerter, paper)
@@ -190,9 +214,11 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, monitor)
     jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
     _record_health(runtime, monitor)
+    storage = StorageStreak()
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
+        storage.observe(report.strategy_errors)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
@@ -206,11 +232,17 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         runtime.service.run(tick_seconds, on_tick=after_tick)
     except TooManyFailures as error:
         logger.critical("exiting for the supervisor to restart: {}", error)
-        code, reason = EXIT_FAILURE_STREAK, str(error)
+        code, reason = exit_codes.classify(error)
+        if code == exit_codes.LOOP_FAILED:
+            reason = str(error)
+    except ServiceExit as leaving:
+        code, reason = leaving.code, leaving.reason
     finally:
         _stop(runtime, reason)
         if paper is not None:
             paper.save()
+    if code:
+        raise ServiceExit(code, reason or "the loop ended")
     return code
 
 
@@ -229,24 +261,27 @@ def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ..
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:
     """The 5-minute health line in health.log, and alerts for the problems it shows."""
     verdict = runtime.service.watch.verdict
-    monitor.record(reachable=verdict.reachable, stale_prices=verdict.stale,
-                   open_trades=len(runtime.store.load_active_trades()))
+    quietly("the health record", lambda: monitor.record(
+        reachable=verdict.reachable, stale_prices=verdict.stale,
+        open_trades=len(runtime.store.load_active_trades())))
 
 
 def _write_snapshot(runtime: Runtime) -> None:
-    write_open_trades(default_snapshot_path(runtime.settings.state_dir),
-                      runtime.store.load_active_trades(), runtime.clock.now())
+    """The open-trades snapshot; a read-only state directory or a full disk is logged."""
+    quietly("the open-trades snapshot", lambda: write_open_trades(
+        default_snapshot_path(runtime.settings.state_dir), runtime.store.load_active_trades(),
+        runtime.clock.now()))
 
 
 def _stop(runtime: Runtime, reason: str | None = None) -> None:
-    cancelled = runtime.service.cancel_working_orders()
+    cancelled = quietly("cancelling working orders", runtime.service.cancel_working_orders)
     _write_snapshot(runtime)
-    runtime.store.close()
+    quietly("closing the store", runtime.store.close)
     # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
     _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
           tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
     logger.info("stopped cleanly: {} working orders cancelled; trade state kept as it was",
-                cancelled)
+                cancelled or 0)
 
 
 def _log_tick(report: TickReport) -> None:

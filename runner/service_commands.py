@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-EXIT_FAILURE_STREAK: Final = 3
+from runner import exit_codes
+
+EXIT_FAILURE_STREAK: Final = exit_codes.LOOP_FAILED
 DEFAULT_STRATEGY_GLOB: Final = "strategies.d/*.yaml"
 
 

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,7 +79,7 @@ def write_strategy(tmp_path: Path, text: str = STRATEGY) -> Path:
 
 
 def start_runner(tmp_path: Path, env: dict[str, str], name: str, *extra: str,
-                 strategy: Path | None = None) -> subprocess.Popen[bytes]:
+                 strategy: Path | None = None, **popen: Any) -> subprocess.Popen[bytes]:
     """`runner run` in tmp_path; stdout and stderr go to `<name>.out` / `<name>.err`."""
     strategy = strategy or write_strategy(tmp_path)
     with (tmp_path / f"{name}.out").open("wb") as out, \
@@ -86,7 +87,7 @@ def start_runner(tmp_path: Path, env: dict[str, str], name: str, *extra: str,
         return subprocess.Popen(
             [sys.executable, "-m", "runner", "run", str(strategy), "--tick", "1s",
              "--env-file", str(tmp_path / "no.env"), *extra],
-            cwd=tmp_path, env=env, stdout=out, stderr=err)
+            cwd=tmp_path, env=env, stdout=out, stderr=err, **popen)
 
 
 def stderr_of(tmp_path: Path, name: str) -> str:
