@@ -1,18 +1,20 @@
 """`runner run`: the long-lived service, as NSSM or systemd start it.
 
 The process never exits on its own in normal operation (lessons A2). SIGINT, SIGTERM
-and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5);
-then working orders are cancelled, trade state is left exactly as it is (A4), the
-store and the logs are flushed, and the exit code is 0. Ten consecutive failed ticks
-exit with code 3 so the supervisor restarts the process (restart on failure only).
-Periodic housekeeping (health record every 5 minutes, open-trades snapshot every
-60 s) runs on the `schedule` package, between ticks, on the loop thread.
+and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5; see
+`runner.stopping`): the sleep between ticks wakes at once, the tick in progress gets
+short exchange timeouts, then working orders and active RFQs are cancelled within the
+stop budget (what could not be is logged for the next start's reconciliation), trade
+state is left exactly as it is (A4), the store and the logs are flushed, a "stopped"
+heartbeat is written, and the exit code is 0. Every other way out is one code of
+`runner.exit_codes` with a one-line reason. Periodic housekeeping (health record every
+5 minutes, open-trades snapshot every 60 s) runs on the `schedule` package, between
+ticks, on the loop thread, and never raises out of it (`runner.loop_guard`).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ from runner.runtime import (
 )
 from runner.service import TickReport, TooManyFailures
 from runner.service_commands import DEFAULT_STRATEGY_GLOB, _load_specs
+from runner.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 
@@ -49,7 +52,8 @@ HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
 
 
-def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
+def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: float,
+                stop: StopRequest | None = None) -> int:
     """Run until a signal; return the process exit code (`runner.exit_codes`). The caller
     (`runner.run_command`) has loaded the settings and holds the state directory's lock.
     Every way out is one code with a one-line reason on stderr and in the log; only an
@@ -60,7 +64,7 @@ def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: floa
         return refuse(exit_codes.ENVIRONMENT,
                       f"the log directory {settings.log_dir} is not writable: {error}")
     try:
-        return _serve(args, settings, tick_seconds)
+        return _serve(args, settings, tick_seconds, stop or StopRequest())
     except ServiceExit as leaving:
         return _leave(leaving.code, leaving.reason)
     except Exception as error:
@@ -76,11 +80,19 @@ def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: floa
 
 def _leave(code: int, reason: str) -> int:
     """Log the reason (the console sink puts it on stderr) and return the exit code."""
-    logger.critical("runner run: exit {} ({}): {}", code, exit_codes.MEANINGS[code], reason)
+    logger.log("INFO" if code == exit_codes.STOPPED else "CRITICAL", "runner run: exit {} ({}): {}",
+               code, exit_codes.MEANINGS[code], reason)
     return code
 
 
-def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
+def _unless_stopped(stop: StopRequest) -> None:
+    """A stop requested during the start ends it before the next step (exit 0)."""
+    if stop.requested:
+        raise ServiceExit(exit_codes.STOPPED, "stopped on request before the service started")
+
+
+def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
+           stop: StopRequest) -> int:
     if settings.is_production:
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
         logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
@@ -102,24 +114,27 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         exchange: Any = paper
     else:
         exchange = build_exchange(settings, clock, seed=seed)
+        stop.exchange = exchange
         if not _key_may_trade(exchange):
             raise ServiceExit(exit_codes.CONFIGURATION, "the API key may not trade")
     store_path = default_store_path(settings.state_dir)
     decision = getattr(args, "decision", None)
     if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
         raise ServiceExit(exit_codes.CONFIGURATION, "--fresh refused (see above)")
+    _unless_stopped(stop)
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
-    runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
-                       store_path=store_path, listener=_log_event, alerter=alerter)
+    runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
+                       launch=launch, store_path=store_path, listener=_log_event,
+                       alerter=alerter)
     _announce(runtime, specs)
     if decision is not None and not _apply_decision(runtime, decision):
         runtime.store.close()
         raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
-    _install_signal_handlers(runtime)
+    stop.on_request(runtime.service.request_stop)
     try:
-        return _loop(runtime, tick_seconds, alerter, paper)
+        return _loop(runtime, tick_seconds, alerter, paper, stop)
     finally:
         alerter.close()
 
@@ -196,19 +211,8 @@ def _announce(runtime: Runtime, specs: list[Any]) -> None:
         (logger.warning if runtime.reconciliation.needs_attention else logger.info)(line)
 
 
-def _install_signal_handlers(runtime: Runtime) -> None:
-    def stop(signum: int, _frame: object) -> None:
-        logger.warning("signal {} received: stopping after this tick", signum)
-        runtime.service.request_stop()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    if hasattr(signal, "SIGBREAK"):  # Ctrl+Break on Windows (NSSM's console stop)
-        signal.signal(signal.SIGBREAK, stop)
-
-
 def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
-          paper: SavedPaperVenue | None) -> int:
+          paper: SavedPaperVenue | None, stop: StopRequest) -> int:
     monitor = HealthMonitor(runtime.exchange, runtime.clock, alerter=alerter)
     jobs = schedule.Scheduler()
     jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, monitor)
@@ -238,7 +242,10 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     except ServiceExit as leaving:
         code, reason = leaving.code, leaving.reason
     finally:
-        _stop(runtime, reason)
+        if stop.signum is not None:
+            logger.warning("signal {} received: stopping (cancelling working orders and RFQs)",
+                           stop.signum)
+        _stop(runtime, reason, stop)
         if paper is not None:
             paper.save()
     if code:
@@ -273,15 +280,19 @@ def _write_snapshot(runtime: Runtime) -> None:
         runtime.clock.now()))
 
 
-def _stop(runtime: Runtime, reason: str | None = None) -> None:
-    cancelled = quietly("cancelling working orders", runtime.service.cancel_working_orders)
+def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
+    """Cancel what works on the exchange within the stop budget, keep trade state as it is
+    (A4), write the snapshot, close the store, say "stopped" in the heartbeat."""
+    way_out = quietly("cancelling on the way out", lambda: cancel_on_the_way_out(
+        runtime.service, runtime.store, runtime.dispatcher, stop))
     _write_snapshot(runtime)
     quietly("closing the store", runtime.store.close)
     # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
     _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
           tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
-    logger.info("stopped cleanly: {} working orders cancelled; trade state kept as it was",
-                cancelled or 0)
+    logger.info("stopped cleanly: {} working orders and {} RFQs cancelled; trade state kept"
+                " as it was", way_out.orders_cancelled if way_out else 0,
+                way_out.rfqs_cancelled if way_out else 0)
 
 
 def _log_tick(report: TickReport) -> None:

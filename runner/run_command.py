@@ -8,6 +8,8 @@ light (the service's imports come after) so a refused start answers within a sec
    exchange; a state directory that cannot be written exits 4;
 3. then `runner.live.run_service`, the service itself, with the lock held until the
    process ends.
+The stop signals are routed to a `runner.stopping.StopRequest` first of all, so a Ctrl+C
+at any moment of the start is a clean stop (exit 0), never a traceback.
 Every exit is one of `runner.exit_codes`, with a one-line reason on stderr.
 """
 
@@ -19,12 +21,22 @@ import sys
 from runner import exit_codes
 from runner.config import ConfigError, load_settings_from_env
 from runner.instance_lock import InstanceLock, LockHeld
+from runner.stopping import StopRequest, install_stop_signals, restore_signals
 
 DEFAULT_TICK_SECONDS = 2.0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the service until it stops; return its exit code (see runner.exit_codes)."""
+    stop = StopRequest()
+    previous = install_stop_signals(stop)  # from the first moment: Ctrl+C is a clean stop
+    try:
+        return _run(args, stop)
+    finally:
+        restore_signals(previous)
+
+
+def _run(args: argparse.Namespace, stop: StopRequest) -> int:
     try:
         settings = load_settings_from_env(args.env_file)
         tick_seconds = _tick_seconds(args.tick)
@@ -41,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from runner.live import run_service
 
-        return run_service(args, settings, tick_seconds)
+        return run_service(args, settings, tick_seconds, stop)
     finally:
         lock.release()
 

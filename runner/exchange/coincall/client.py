@@ -108,6 +108,15 @@ class CoincallClient:
     def close(self) -> None:
         self._transport.close()
 
+    def begin_shutdown(self, deadline: float) -> None:
+        """The service is stopping: short timeouts, no retries, nothing sent after
+        `deadline` (`time.monotonic()`); see `coincall.shutdown`."""
+        self._transport.begin_shutdown(deadline)
+
+    @property
+    def request_in_flight(self) -> bool:
+        return self._transport.request_in_flight
+
     # -- health ------------------------------------------------------------------------
     @property
     def is_reachable(self) -> bool:
