@@ -35,12 +35,14 @@ from runner.loop_guard import StorageStreak, quietly
 from runner.reconcile import fresh_start_blocked
 from runner.run_command import refuse
 from runner.runtime import (
-    PRODUCTION_BANNER,
+    PRODUCTION_GRACE_SECONDS,
     Runtime,
     SavedPaperVenue,
     assemble,
     build_exchange,
+    describe_key,
     open_paper_exchange,
+    production_banner,
 )
 from runner.service import TickReport, TooManyFailures
 from runner.service_commands import DEFAULT_STRATEGY_GLOB, _load_specs
@@ -93,9 +95,6 @@ def _unless_stopped(stop: StopRequest) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
            stop: StopRequest) -> int:
-    if settings.is_production:
-        print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-        logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
     files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
     specs = _load_specs(list(files))
     if specs is None:
@@ -115,8 +114,11 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     else:
         exchange = build_exchange(settings, clock, seed=seed)
         stop.exchange = exchange
-        if not _key_may_trade(exchange):
+        key = _check_key(exchange)
+        if key is None:
             raise ServiceExit(exit_codes.CONFIGURATION, "the API key may not trade")
+        if settings.is_production:
+            _announce_production(settings, key, stop, skip_wait=getattr(args, "yes", False))
     store_path = default_store_path(settings.state_dir)
     decision = getattr(args, "decision", None)
     if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
@@ -142,17 +144,36 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
 def _key_may_trade(exchange: Any) -> bool:
     """Refuse to start with a read-only or rejected key; an unreachable exchange is not fatal
     (the loop retries and reconciliation waits for it)."""
+    return _check_key(exchange) is not None
+
+
+def _check_key(exchange: Any) -> str | None:
+    """What the key may do, in words; None when it may not trade (refused, said why)."""
     from runner.exchange.errors import AuthenticationFailed, ExchangeError
 
     try:
-        exchange.require_trading_key()
+        info = exchange.require_trading_key()
     except AuthenticationFailed as error:
         logger.critical("refusing to start: {}", error)
         print(f"runner run: refusing to start: {error}", file=sys.stderr)
-        return False
+        return None
     except ExchangeError as error:
         logger.warning("could not check the API key yet ({}); starting, will retry reads", error)
-    return True
+        info = None
+    return describe_key(info)
+
+
+def _announce_production(settings: Settings, key: str, stop: StopRequest, *,
+                         skip_wait: bool) -> None:
+    """The banner names where orders really go and what the key may do; then nothing is
+    traded for PRODUCTION_GRACE_SECONDS (a Ctrl+C meanwhile stops before any order)."""
+    grace = 0.0 if skip_wait else PRODUCTION_GRACE_SECONDS
+    print(production_banner(str(settings.base_url), key, grace), file=sys.stderr, flush=True)
+    logger.critical("PRODUCTION: real money; orders go to {}; API key: {}; trading starts in"
+                    " {:g} s", settings.base_url, key, grace)
+    if stop.wait(grace):
+        raise ServiceExit(exit_codes.STOPPED, "stopped on request during the production "
+                                              "start, before any order")
 
 
 def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,

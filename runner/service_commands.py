@@ -36,6 +36,9 @@ def register(subparsers: Any) -> None:
     decision.add_argument("--flatten", dest="decision", action="store_const",
                           const="flatten", help="close every position before trading (H6)")
     run.add_argument("--seed", type=int, default=None, help="paper venue seed")
+    run.add_argument("--yes", action="store_true",
+                     help="production: start trading at once, without the 10 s wait after"
+                          " the banner (for scripted starts)")
     run.set_defaults(handler=_run)
 
     sim = subparsers.add_parser(

@@ -131,11 +131,14 @@ class CoincallClient:
         """What the exchange says about our key (read-only or trading)."""
         return wire_account.api_key_info(self._call(ep.API_KEY_INFO))
 
-    def require_trading_key(self) -> None:
-        """Raise AuthenticationFailed unless the key may trade (readOnly == 0)."""
-        if self.check_api_key().read_only:
+    def require_trading_key(self) -> wire_account.ApiKeyInfo:
+        """Raise AuthenticationFailed unless the key may trade (readOnly == 0); return what
+        the exchange said about it (shown in the production banner)."""
+        info = self.check_api_key()
+        if info.read_only:
             raise AuthenticationFailed("the API key is read-only; trading needs a trade key",
                                        endpoint=ep.API_KEY_INFO.name)
+        return info
 
     # -- market data -------------------------------------------------------------------
     def server_time(self) -> datetime:
