@@ -77,7 +77,16 @@ def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: floa
             reason += f" (state {settings.state_dir}, logs {settings.log_dir})"
         return _leave(code, reason)
     finally:
+        _close_logs()
+
+
+def _close_logs() -> None:
+    """Flush and close the log files; on a full disk even that fails, and the exit code,
+    already decided, must not turn into a traceback."""
+    try:
         shutdown_logging()
+    except OSError as error:
+        print(f"runner run: the log files could not be flushed: {error}", file=sys.stderr)
 
 
 def _leave(code: int, reason: str) -> int:
@@ -277,13 +286,10 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
           last_error: str | None = None, problems: tuple[str, ...] = (),
           state: str = RUNNING) -> None:
-    """Write the heartbeat (H1); a failed write is logged, never fatal to the loop."""
-    try:
-        write_heartbeat(settings.state_dir, Heartbeat(
-            at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-            last_error=last_error, problems=problems, state=state))
-    except OSError as error:
-        logger.error("heartbeat could not be written: {}", error)
+    """Write the heartbeat (H1); a failed write is logged once, never fatal to the loop."""
+    quietly("the heartbeat", lambda: write_heartbeat(settings.state_dir, Heartbeat(
+        at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
+        last_error=last_error, problems=problems, state=state)))
 
 
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:

@@ -8,6 +8,8 @@ one-line reason on stderr and no raw traceback for a known cause.
 from __future__ import annotations
 
 import resource
+import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tests.process.helpers_process import (
     STRATEGY,
     exchange_env,
     heartbeat,
+    kill,
     paper_env,
     start_runner,
     start_sim_server,
@@ -109,3 +112,37 @@ def test_a_snapshot_that_cannot_be_written_never_ends_the_loop(tmp_path: Path) -
     log = (tmp_path / "logs" / "trading.log").read_text(encoding="utf-8")
     assert log.count("the open-trades snapshot failed") == 1  # once, not every minute
     assert "Traceback" not in stderr_of(tmp_path, "service")
+
+
+def test_a_disk_that_fills_while_running_ends_the_loop_with_4(tmp_path: Path) -> None:
+    """The store cannot write (every file is held at its size, as on a full disk) while a
+    trade must be closed: ten ticks of failed writes, then exit 4 for a delayed restart."""
+    strategy = write_strategy(tmp_path, STRATEGY.replace("max_hold: 1h", "max_hold: 4s"))
+    store = tmp_path / "state" / "runner.sqlite3"
+    # stderr is a pipe: the file-size limit must not silence the reason itself
+    service = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", str(strategy), "--tick", "1s",
+         "--env-file", str(tmp_path / "no.env")],
+        cwd=tmp_path, env=paper_env(tmp_path), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for("the open trade", lambda: trade_stages(store) == ["open"], 30,
+                 service)  # type: ignore[arg-type]
+        resource.prlimit(service.pid, resource.RLIMIT_FSIZE, (1, 1))  # the disk is full
+        _, stderr = service.communicate(timeout=60)
+    finally:
+        kill(service)  # type: ignore[arg-type]
+    assert service.returncode == exit_codes.ENVIRONMENT, stderr[-3000:]
+    assert "exit 4" in stderr
+    assert "the store failed to write in 10 ticks in a row" in stderr
+    assert "unhandled exception" not in stderr
+
+
+def trade_stages(store: Path) -> list[str]:
+    if not store.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as reader:
+            return [row[0] for row in reader.execute("SELECT stage FROM trades")]
+    except sqlite3.OperationalError:
+        return []
