@@ -2,7 +2,8 @@
 
 The first paper service holds the state directory's lock; a second one on the same
 directory exits 2 at once, naming the first one's pid, without touching the store or
-the exchange. Once the first has stopped, the lock is free again (the OS released it).
+the exchange. (That the OS frees the lock of a killed service is in
+test_process_heartbeat.py.)
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import pytest
 
 from tests.process.helpers_process import (
     heartbeat_written,
-    kill,
     paper_env,
     start_runner,
     stderr_of,
     stop,
-    ticking,
     wait_for,
 )
 
@@ -48,19 +47,3 @@ def test_a_second_runner_on_the_same_state_directory_exits_2_naming_the_first(
     finally:
         code = stop(first)
     assert code == 0, stderr_of(tmp_path, "first")
-
-
-def test_after_the_holder_was_killed_a_new_runner_starts(tmp_path: Path) -> None:
-    env = paper_env(tmp_path)
-    first = start_runner(tmp_path, env, "first")
-    try:
-        wait_for("the first heartbeat", heartbeat_written(tmp_path), 30, first)
-    finally:
-        kill(first)  # SIGKILL: only the OS can release the lock now
-    heartbeat = tmp_path / "state" / "heartbeat.json"
-    heartbeat.unlink()
-    second = start_runner(tmp_path, env, "second")
-    try:
-        wait_for("the second service's first tick", ticking(tmp_path, second.pid), 30, second)
-    finally:
-        assert stop(second) == 0, stderr_of(tmp_path, "second")
