@@ -2,8 +2,11 @@
 
 Owns three things the service loop feeds and the supervisors read:
 - the heartbeat, `<state dir>/heartbeat.json` = {pid, at, tick, environment, strategies,
-  last_error}, rewritten by the loop every tick. Liveness is the heartbeat's age, never a
-  log file's age (lessons H1: an idle bot logs rarely and was restarted every 45 min);
+  last_error, problems, state}, rewritten by the loop every tick, and once more with
+  `state: "stopped"` when the service stops. Liveness is the heartbeat's age, never a
+  log file's age (lessons H1: an idle bot logs rarely and was restarted every 45 min),
+  and a "running" beat is believed only while the service's instance lock is held
+  (`runner.instance_lock`): a process that died leaves a fresh-looking beat behind;
 - `HealthRecord`, the periodic line in `logs/health.log` (equity, margin, positions,
   portfolio delta, reachability, stale prices) and the problems it shows;
 - `StalenessTracker`, pure: fed (key, value, at), it names the keys whose value has not
@@ -35,12 +38,16 @@ from runner.domain.clock import Clock
 from runner.domain.snapshot import Account, MarketSnapshot, Position
 from runner.exchange.errors import ExchangeError
 from runner.files import Replace, write_text_atomically
+from runner.instance_lock import lock_is_held
 from runner.log import HEALTH_CHANNEL, redact
 
 if TYPE_CHECKING:
     from runner.alerts import Alerter
 
 HEARTBEAT_FILE_NAME: Final = "heartbeat.json"
+RUNNING: Final = "running"
+STOPPED: Final = "stopped"
+HEARTBEAT_STATES: Final = (RUNNING, STOPPED)
 DEFAULT_MAX_AGE: Final = timedelta(seconds=120)
 DEFAULT_MAX_UNCHANGED: Final = timedelta(seconds=60)  # lessons C1
 
@@ -63,12 +70,15 @@ class Heartbeat:
     pid: int = field(default_factory=os.getpid)
     # Open concerns of the service (runner.attention): a live service with any is degraded.
     problems: tuple[str, ...] = ()
+    # "stopped" is the last beat of a service that ended (its reason in last_error).
+    state: str = RUNNING
 
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
                 "environment": self.environment, "strategies": list(self.strategies),
                 "last_error": redact(str(self.last_error)) if self.last_error else None,
-                "problems": [redact(problem) for problem in self.problems]}
+                "problems": [redact(problem) for problem in self.problems],
+                "state": self.state}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
@@ -83,12 +93,15 @@ class Heartbeat:
         problems = data.get("problems") or []  # absent in beats of older runners
         if not isinstance(problems, list):
             raise ValueError("'problems' is not a list")
+        state = data.get("state") or RUNNING  # absent in beats of older runners
+        if state not in HEARTBEAT_STATES:
+            raise ValueError(f"'state' is {state!r}, not one of {', '.join(HEARTBEAT_STATES)}")
         return cls(at=at, tick=_typed(data, "tick", int),
                    environment=_typed(data, "environment", str),
                    strategies=tuple(str(name) for name in strategies),
                    last_error=str(last_error) if last_error is not None else None,
                    pid=_typed(data, "pid", int),
-                   problems=tuple(str(problem) for problem in problems))
+                   problems=tuple(str(problem) for problem in problems), state=state)
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type) -> Any:
@@ -144,6 +157,9 @@ def health_verdict(heartbeat: Heartbeat | None, now: datetime, max_age: timedelt
         return Verdict(False, "stale: no heartbeat")
     age = now - heartbeat.at
     details = _details(heartbeat)
+    if heartbeat.state == STOPPED:
+        return Verdict(False, f"stopped: the service stopped {_seconds(max(age, timedelta(0)))}"
+                              f" ago {details}")
     if age < -max_age:
         return Verdict(False, f"stale: heartbeat dated {_seconds(-age)} in the future "
                               f"(clock changed?) {details}")
@@ -159,12 +175,18 @@ def health_verdict(heartbeat: Heartbeat | None, now: datetime, max_age: timedelt
 
 def check_heartbeat(state_dir: Path, now: datetime, max_age: timedelta = DEFAULT_MAX_AGE
                     ) -> Verdict:
-    """Read the heartbeat in `state_dir` and judge it; unreadable means stale."""
+    """Read the heartbeat in `state_dir` and judge it; unreadable means stale, and so does
+    a running beat whose service no longer holds its instance lock (it died)."""
     try:
         heartbeat = read_heartbeat(state_dir)
     except HeartbeatUnreadable as problem:
         return Verdict(False, f"stale: {problem}")
-    return health_verdict(heartbeat, now, max_age)
+    verdict = health_verdict(heartbeat, now, max_age)
+    if verdict.ok and lock_is_held(state_dir) is False:
+        age = _seconds(max(now - heartbeat.at, timedelta(0)))
+        return Verdict(False, f"stale: the service is not running (pid {heartbeat.pid} holds "
+                              f"no lock on {state_dir}); its last heartbeat is {age} old")
+    return verdict
 
 
 def _details(heartbeat: Heartbeat) -> str:

@@ -1,8 +1,11 @@
-"""`runner health`: is the running service alive? Exit 0 fresh, 1 stale or missing.
+"""`runner health`: is the running service alive? Exit 0 fresh, 1 stale, stopped or missing.
 
 The liveness probe for NSSM/Task Scheduler and systemd scripts (lessons H1): it reads the
 heartbeat the service loop writes every tick and judges its age; it never looks at log
-files. It prints exactly one line on stdout, so a calling script can capture it.
+files. A clean stop's last beat says "stopped", and a "running" beat is believed only
+while the service holds its instance lock (`runner.instance_lock`), so a service that
+stopped or died is reported at once, not after --max-age. It prints exactly one line on
+stdout, so a calling script can capture it.
 
 The state directory is `--state-dir`, else `RUNNER_STATE_DIR` (environment, then `.env`
 in the working directory), else `./state`: the same rule the service uses. The full
@@ -28,11 +31,12 @@ DEFAULT_MAX_AGE_SECONDS: Final = 120.0
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "health",
-        help="exit 0 when the service's heartbeat is fresh, 1 when stale or missing",
+        help="exit 0 when the service's heartbeat is fresh, 1 when stale, stopped or missing",
         description=(
             "Read the heartbeat the running service writes every tick and print one line. "
-            "Exit 0 when it is at most --max-age seconds old, 1 when older, missing or "
-            "unreadable, 2 on bad arguments. Log files are never consulted."
+            "Exit 0 when it is at most --max-age seconds old and its service still holds "
+            "the state directory's lock, 1 when older, stopped, missing or unreadable, 2 on "
+            "bad arguments. Log files are never consulted."
         ),
     )
     parser.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
@@ -44,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_health(args: argparse.Namespace) -> int:
-    """Print the verdict on the heartbeat; 0 fresh, 1 stale or missing, 2 bad arguments."""
+    """Print the verdict on the heartbeat; 0 fresh, 1 stale, stopped or missing, 2 bad
+    arguments."""
     if args.max_age <= 0:
         print("runner health: --max-age must be positive", file=sys.stderr)
         return EXIT_USAGE

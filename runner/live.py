@@ -1,18 +1,20 @@
 """`runner run`: the long-lived service, as NSSM or systemd start it.
 
 The process never exits on its own in normal operation (lessons A2). SIGINT, SIGTERM
-and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5);
-then working orders are cancelled, trade state is left exactly as it is (A4), the
-store and the logs are flushed, and the exit code is 0. Ten consecutive failed ticks
-exit with code 3 so the supervisor restarts the process (restart on failure only).
-Periodic housekeeping (health record every 5 minutes, open-trades snapshot every
-60 s) runs on the `schedule` package, between ticks, on the loop thread.
+and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5; see
+`runner.stopping`): the sleep between ticks wakes at once, the tick in progress gets
+short exchange timeouts, then working orders and active RFQs are cancelled within the
+stop budget (what could not be is logged for the next start's reconciliation), trade
+state is left exactly as it is (A4), the store and the logs are flushed, a "stopped"
+heartbeat is written, and the exit code is 0. Every other way out is one code of
+`runner.exit_codes` with a one-line reason. Periodic housekeeping (health record every
+5 minutes, open-trades snapshot every 60 s) runs on the `schedule` package, between
+ticks, on the loop thread, and never raises out of it (`runner.loop_guard`).
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -21,24 +23,30 @@ from typing import Any, Final
 import schedule
 from loguru import logger
 
+from runner import exit_codes
 from runner.alerts import LogAlerter, build_alerter
-from runner.config import ConfigError, Environment, Settings, load_settings_from_env
+from runner.config import Environment, Settings
 from runner.domain.clock import SystemClock
 from runner.exchange.sim.venue_state import VenueStateTooNew
-from runner.health import HealthMonitor, Heartbeat, write_heartbeat
+from runner.exit_codes import ServiceExit
+from runner.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
+from runner.loop_guard import StorageStreak, quietly
 from runner.reconcile import fresh_start_blocked
+from runner.run_command import refuse
 from runner.runtime import (
-    PRODUCTION_BANNER,
+    PRODUCTION_GRACE_SECONDS,
     Runtime,
     SavedPaperVenue,
     assemble,
     build_exchange,
+    describe_key,
     open_paper_exchange,
+    production_banner,
 )
 from runner.service import TickReport, TooManyFailures
-from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK
-from runner.spec.convert import duration as parse_duration
+from runner.service_commands import DEFAULT_STRATEGY_GLOB
+from runner.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 from runner.strategy_files import load_for_run, nothing_to_run, report_invalid_files
@@ -47,29 +55,61 @@ HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
 
 
-def run_service(args: argparse.Namespace) -> int:
-    """Run until a signal; return the process exit code."""
+def run_service(args: argparse.Namespace, settings: Settings, tick_seconds: float,
+                stop: StopRequest | None = None) -> int:
+    """Run until a signal; return the process exit code (`runner.exit_codes`). The caller
+    (`runner.run_command`) has loaded the settings and holds the state directory's lock.
+    Every way out is one code with a one-line reason on stderr and in the log; only an
+    unknown error adds its traceback, to the log file alone."""
     try:
-        settings = load_settings_from_env(args.env_file)
-        tick = parse_duration(args.tick)
-    except (ConfigError, ValueError) as error:
-        print(f"runner run: {error}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_dir, secrets=settings.secrets())
+        configure_logging(settings.log_dir, secrets=settings.secrets())
+    except OSError as error:
+        return refuse(exit_codes.ENVIRONMENT,
+                      f"the log directory {settings.log_dir} is not writable: {error}")
     try:
-        return _serve(args, settings, tick.total_seconds() if tick else 2.0)
+        return _serve(args, settings, tick_seconds, stop or StopRequest())
+    except ServiceExit as leaving:
+        return _leave(leaving.code, leaving.reason)
+    except Exception as error:
+        code, reason = exit_codes.classify(error)
+        if code == exit_codes.LOOP_FAILED:
+            logger.bind(file_only=True).opt(exception=error).error("unexpected error")
+        else:
+            reason += f" (state {settings.state_dir}, logs {settings.log_dir})"
+        return _leave(code, reason)
     finally:
+        _close_logs()
+
+
+def _close_logs() -> None:
+    """Flush and close the log files; on a full disk even that fails, and the exit code,
+    already decided, must not turn into a traceback."""
+    try:
         shutdown_logging()
+    except OSError as error:
+        print(f"runner run: the log files could not be flushed: {error}", file=sys.stderr)
 
 
-def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) -> int:
-    if settings.is_production:
-        print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-        logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
+def _leave(code: int, reason: str) -> int:
+    """Log the reason (the console sink puts it on stderr) and return the exit code."""
+    logger.log("INFO" if code == exit_codes.STOPPED else "CRITICAL", "runner run: exit {} ({}): {}",
+               code, exit_codes.MEANINGS[code], reason)
+    return code
+
+
+def _unless_stopped(stop: StopRequest) -> None:
+    """A stop requested during the start ends it before the next step (exit 0)."""
+    if stop.requested:
+        raise ServiceExit(exit_codes.STOPPED, "stopped on request before the service started")
+
+
+def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
+           stop: StopRequest) -> int:
     files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
     loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
     if nothing_to_run(loaded, default_store_path(settings.state_dir)):
-        return 2
+        raise ServiceExit(exit_codes.CONFIGURATION,
+                          "no enabled, valid strategy to run, and no trade in flight")
     specs = list(loaded.specs)
     clock = SystemClock()
     launch = clock.now()
@@ -79,32 +119,37 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         try:
             paper, lines, alarming = open_paper_exchange(settings, clock, seed)
         except VenueStateTooNew as error:  # written by a newer runner: upgrade, not delete
-            print(f"runner run: {error}", file=sys.stderr)
-            return 2
+            raise ServiceExit(exit_codes.CONFIGURATION, str(error)) from None
         for line in lines:
             (logger.critical if alarming else logger.info)(line)
         exchange: Any = paper
     else:
         exchange = build_exchange(settings, clock, seed=seed)
-        if not _key_may_trade(exchange):
-            return 2
+        stop.exchange = exchange
+        key = _check_key(exchange)
+        if key is None:
+            raise ServiceExit(exit_codes.CONFIGURATION, "the API key may not trade")
+        if settings.is_production:
+            _announce_production(settings, key, stop, skip_wait=getattr(args, "yes", False))
     store_path = default_store_path(settings.state_dir)
     decision = getattr(args, "decision", None)
     if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
-        return 2
+        raise ServiceExit(exit_codes.CONFIGURATION, "--fresh refused (see above)")
+    _unless_stopped(stop)
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
-    runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=launch,
-                       store_path=store_path, listener=_log_event, alerter=alerter)
+    runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
+                       launch=launch, store_path=store_path, listener=_log_event,
+                       alerter=alerter)
     _announce(runtime, specs)
     report_invalid_files(loaded, runtime.service.attention, alerter)
     if decision is not None and not _apply_decision(runtime, decision):
         runtime.store.close()
-        return 2
-    _install_signal_handlers(runtime)
+        raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
+    stop.on_request(runtime.service.request_stop)
     try:
-        return _loop(runtime, tick_seconds, alerter, paper)
+        return _loop(runtime, tick_seconds, alerter, paper, stop)
     finally:
         alerter.close()
 
@@ -112,17 +157,36 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
 def _key_may_trade(exchange: Any) -> bool:
     """Refuse to start with a read-only or rejected key; an unreachable exchange is not fatal
     (the loop retries and reconciliation waits for it)."""
+    return _check_key(exchange) is not None
+
+
+def _check_key(exchange: Any) -> str | None:
+    """What the key may do, in words; None when it may not trade (refused, said why)."""
     from runner.exchange.errors import AuthenticationFailed, ExchangeError
 
     try:
-        exchange.require_trading_key()
+        info = exchange.require_trading_key()
     except AuthenticationFailed as error:
         logger.critical("refusing to start: {}", error)
         print(f"runner run: refusing to start: {error}", file=sys.stderr)
-        return False
+        return None
     except ExchangeError as error:
         logger.warning("could not check the API key yet ({}); starting, will retry reads", error)
-    return True
+        info = None
+    return describe_key(info)
+
+
+def _announce_production(settings: Settings, key: str, stop: StopRequest, *,
+                         skip_wait: bool) -> None:
+    """The banner names where orders really go and what the key may do; then nothing is
+    traded for PRODUCTION_GRACE_SECONDS (a Ctrl+C meanwhile stops before any order)."""
+    grace = 0.0 if skip_wait else PRODUCTION_GRACE_SECONDS
+    print(production_banner(str(settings.base_url), key, grace), file=sys.stderr, flush=True)
+    logger.critical("PRODUCTION: real money; orders go to {}; API key: {}; trading starts in"
+                    " {:g} s", settings.base_url, key, grace)
+    if stop.wait(grace):
+        raise ServiceExit(exit_codes.STOPPED, "stopped on request during the production "
+                                              "start, before any order")
 
 
 def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,
@@ -181,27 +245,18 @@ def _announce(runtime: Runtime, specs: list[Any]) -> None:
         (logger.warning if runtime.reconciliation.needs_attention else logger.info)(line)
 
 
-def _install_signal_handlers(runtime: Runtime) -> None:
-    def stop(signum: int, _frame: object) -> None:
-        logger.warning("signal {} received: stopping after this tick", signum)
-        runtime.service.request_stop()
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    if hasattr(signal, "SIGBREAK"):  # Ctrl+Break on Windows (NSSM's console stop)
-        signal.signal(signal.SIGBREAK, stop)
-
-
 def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
-          paper: SavedPaperVenue | None) -> int:
+          paper: SavedPaperVenue | None, stop: StopRequest) -> int:
     monitor = HealthMonitor(runtime.exchange, runtime.clock, alerter=alerter)
     jobs = schedule.Scheduler()
     jobs.every(HEALTH_EVERY_MINUTES).minutes.do(_record_health, runtime, monitor)
     jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
     _record_health(runtime, monitor)
+    storage = StorageStreak()
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
+        storage.observe(report.strategy_errors)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
@@ -210,48 +265,65 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
 
-    code = 0
+    code, reason = 0, None
     try:
         runtime.service.run(tick_seconds, on_tick=after_tick)
     except TooManyFailures as error:
         logger.critical("exiting for the supervisor to restart: {}", error)
-        code = EXIT_FAILURE_STREAK
+        code, reason = exit_codes.classify(error)
+        if code == exit_codes.LOOP_FAILED:
+            reason = str(error)
+    except ServiceExit as leaving:
+        code, reason = leaving.code, leaving.reason
     finally:
-        _stop(runtime)
+        if stop.signum is not None:
+            logger.warning("signal {} received: stopping (cancelling working orders and RFQs)",
+                           stop.signum)
+        _stop(runtime, reason, stop)
         if paper is not None:
             paper.save()
+    if code:
+        raise ServiceExit(code, reason or "the loop ended")
     return code
 
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
-          last_error: str | None = None, problems: tuple[str, ...] = ()) -> None:
-    """Write the heartbeat (H1); a failed write is logged, never fatal to the loop."""
-    try:
-        write_heartbeat(settings.state_dir, Heartbeat(
-            at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-            last_error=last_error, problems=problems))
-    except OSError as error:
-        logger.error("heartbeat could not be written: {}", error)
+          last_error: str | None = None, problems: tuple[str, ...] = (),
+          state: str = RUNNING) -> None:
+    """Write the heartbeat (H1); a failed write is logged once, never fatal to the loop."""
+    quietly("the heartbeat", lambda: write_heartbeat(settings.state_dir, Heartbeat(
+        at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
+        last_error=last_error, problems=problems, state=state)))
 
 
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:
     """The 5-minute health line in health.log, and alerts for the problems it shows."""
     verdict = runtime.service.watch.verdict
-    monitor.record(reachable=verdict.reachable, stale_prices=verdict.stale,
-                   open_trades=len(runtime.store.load_active_trades()))
+    quietly("the health record", lambda: monitor.record(
+        reachable=verdict.reachable, stale_prices=verdict.stale,
+        open_trades=len(runtime.store.load_active_trades())))
 
 
 def _write_snapshot(runtime: Runtime) -> None:
-    write_open_trades(default_snapshot_path(runtime.settings.state_dir),
-                      runtime.store.load_active_trades(), runtime.clock.now())
+    """The open-trades snapshot; a read-only state directory or a full disk is logged."""
+    quietly("the open-trades snapshot", lambda: write_open_trades(
+        default_snapshot_path(runtime.settings.state_dir), runtime.store.load_active_trades(),
+        runtime.clock.now()))
 
 
-def _stop(runtime: Runtime) -> None:
-    cancelled = runtime.service.cancel_working_orders()
+def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
+    """Cancel what works on the exchange within the stop budget, keep trade state as it is
+    (A4), write the snapshot, close the store, say "stopped" in the heartbeat."""
+    way_out = quietly("cancelling on the way out", lambda: cancel_on_the_way_out(
+        runtime.service, runtime.store, runtime.dispatcher, stop))
     _write_snapshot(runtime)
-    runtime.store.close()
-    logger.info("stopped cleanly: {} working orders cancelled; trade state kept as it was",
-                cancelled)
+    quietly("closing the store", runtime.store.close)
+    # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
+    _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
+          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
+    logger.info("stopped cleanly: {} working orders and {} RFQs cancelled; trade state kept"
+                " as it was", way_out.orders_cancelled if way_out else 0,
+                way_out.rfqs_cancelled if way_out else 0)
 
 
 def _log_tick(report: TickReport) -> None:

@@ -57,6 +57,7 @@ HEALTH_LOG: Final = "health.log"
 HEALTH_CHANNEL: Final = "health"
 ALERT_CHANNEL: Final = "alert"
 EXCEPTION_TEXT: Final = "exception_text"  # extra key holding the redacted traceback
+FILE_ONLY: Final = "file_only"  # bind(file_only=True): kept off the console (a traceback)
 
 DEFAULT_ROTATION: Final = "20 MB"
 DEFAULT_RETENTION: Final = "30 days"
@@ -209,6 +210,10 @@ def _is_not_health(record: dict[str, Any]) -> bool:
     return not _is_health(record)
 
 
+def _is_console(record: dict[str, Any]) -> bool:
+    return _is_not_health(record) and not record["extra"].get(FILE_ONLY)
+
+
 def configure_logging(
     log_dir: Path,
     *,
@@ -246,7 +251,7 @@ def configure_logging(
     if console:
         _state.handler_ids.append(
             logger.add(sys.stderr, level=console_level or level, format=_format,
-                       filter=_redacting(_is_not_health), colorize=False, **common))
+                       filter=_redacting(_is_console), colorize=False, **common))
 
 
 def flush_logging() -> None:

@@ -44,6 +44,7 @@ from runner.domain.trades import ZERO, Trade, TradeStage
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.health import check_heartbeat
+from runner.instance_lock import lock_is_held, lock_path, read_holder_pid
 from runner.reconcile.compare import ReconcilePlan, plan_reconciliation
 from runner.reconcile.decisions import (
     ADOPTED_STRATEGY,
@@ -75,10 +76,21 @@ class Outcome:
 
 # -- guards ------------------------------------------------------------------------------------
 def service_running(state_dir: Path, now: datetime) -> str | None:
-    """Why a command must not run now (the service's heartbeat is fresh), or None."""
-    verdict = check_heartbeat(state_dir, now)
-    if not verdict.ok:
+    """Why a command must not run now, or None.
+
+    The service holds the state directory's instance lock for its whole life: held means
+    running (even while it starts up or hangs), free means gone, whatever the heartbeat
+    says. Only without a lock file (an older runner) is a fresh heartbeat the evidence.
+    """
+    held = lock_is_held(state_dir)
+    if held is False:
         return None
+    verdict = check_heartbeat(state_dir, now)
+    if held is None and not verdict.ok:
+        return None
+    if held:
+        pid = read_holder_pid(lock_path(state_dir))
+        verdict = verdict._replace(text=f"pid {pid} holds its lock; {verdict.text}")
     return (f"the service is running with the state directory {state_dir} ({verdict.text});"
             " stop it first (NSSM: nssm stop <service>; systemd: systemctl stop <unit>):"
             " the store has one writer, the service")

@@ -35,10 +35,36 @@ from runner.store.store import Store, default_store_path
 
 PRODUCTION_BANNER = "\n".join((
     "#" * 72,
-    "#  PRODUCTION: REAL MONEY. Orders go to api.coincall.com.",
+    "#  PRODUCTION: REAL MONEY.",
     "#  Stop now (Ctrl+C) unless this is intended.",
     "#" * 72,
 ))
+PRODUCTION_GRACE_SECONDS = 10.0  # after the banner, nothing is traded (`--yes` skips it)
+
+
+def production_banner(base_url: str, key: str, grace_seconds: float) -> str:
+    """The banner of a production start: where orders really go (the configured base
+    URL), what the API key may do, and when trading starts."""
+    starts = (f"Trading starts in {grace_seconds:g} s. Stop now (Ctrl+C) unless this is"
+              " intended." if grace_seconds > 0 else "Trading starts now (--yes).")
+    return "\n".join((
+        "#" * 72,
+        f"#  PRODUCTION: REAL MONEY. Orders go to {base_url}",
+        f"#  API key: {key}",
+        f"#  {starts}",
+        "#" * 72,
+    ))
+
+
+def describe_key(info: Any) -> str:
+    """What the exchange said about the key (`ApiKeyInfo`), in words; never the key."""
+    if info is None:
+        return "not checked (the exchange did not answer; reads will retry)"
+    parts = ["read-only" if info.read_only else "may trade (not read-only)",
+             "master account" if info.is_master else "sub-account"]
+    if info.user_id is not None:
+        parts.append(f"user {info.user_id}")
+    return ", ".join(parts)
 
 
 def build_exchange(settings: Settings, clock: Clock, *, seed: int = 0,

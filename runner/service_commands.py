@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-EXIT_FAILURE_STREAK: Final = 3
+from runner import exit_codes
+
+EXIT_FAILURE_STREAK: Final = exit_codes.LOOP_FAILED
 DEFAULT_STRATEGY_GLOB: Final = "strategies.d/*.yaml"
 
 
@@ -34,6 +36,9 @@ def register(subparsers: Any) -> None:
     decision.add_argument("--flatten", dest="decision", action="store_const",
                           const="flatten", help="close every position before trading (H6)")
     run.add_argument("--seed", type=int, default=None, help="paper venue seed")
+    run.add_argument("--yes", action="store_true",
+                     help="production: start trading at once, without the 10 s wait after"
+                          " the banner (for scripted starts)")
     run.set_defaults(handler=_run)
 
     sim = subparsers.add_parser(
@@ -51,9 +56,9 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runner.live import run_service
+    from runner.run_command import run
 
-    return run_service(args)
+    return run(args)
 
 
 def _simulate(args: argparse.Namespace) -> int:

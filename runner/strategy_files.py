@@ -38,15 +38,13 @@ def load_for_run(files: Sequence[Path]) -> LoadResult:
 
 
 def nothing_to_run(result: LoadResult, store_path: Path) -> bool:
-    """No enabled valid strategy and no trade in flight: say so; the caller exits 2."""
+    """No enabled valid strategy and no trade in flight: the caller exits 2 saying so."""
     if any(spec.enabled for spec in result.specs):
         return False
     if holds_trades_in_flight(store_path):
         logger.warning("no enabled, valid strategy to run: starting to manage the trades in"
                        " flight only")
         return False
-    print("no enabled, valid strategy to run", file=sys.stderr)
-    logger.error("no enabled, valid strategy to run, and no trade in flight: exiting (2)")
     return True
 
 

@@ -7,11 +7,16 @@
     The service runs `<repo>\.venv\Scripts\runner.exe run` in the repository directory.
     Run deployment\windows\setup.ps1 first.
 
-    Semantics (lessons A2, H1, H2, H5):
-    - restart on failure only: any exit code restarts after 10 s, except exit code 0,
-      which is a clean stop the runner made on request (AppExit 0 Exit). The runner never
-      exits on its own in normal operation; after 10 failed ticks it exits non-zero so
-      NSSM restarts it;
+    Semantics (lessons A2, H1, H2, H5) follow the runner's exit-code contract:
+    - 0 stopped on request: not restarted (AppExit 0 Exit);
+    - 2 configuration or usage error (no keys, invalid key, no enabled strategy, a
+      second instance on the same state directory): not restarted (AppExit 2 Exit),
+      because a restart cannot fix it; the reason is in logs\service-stderr.log;
+    - 3 the loop failed repeatedly, 4 the environment is broken (state or logs
+      unwritable, disk full), and any other code: restarted after 30 s
+      (AppExit Default Restart, AppRestartDelay 30000). NSSM has one restart delay for
+      every code; AppThrottle makes it back off further while restarts keep failing
+      within 30 s of the start (as an exit 4 at start does);
     - a stop sends Ctrl+C to the console first (the runner finishes the tick, cancels
       working orders, keeps trade state, flushes) and waits up to 30 s before harder
       methods;
@@ -79,10 +84,17 @@ Invoke-Nssm set $ServiceName Description 'Declarative options-strategy runner fo
 Invoke-Nssm set $ServiceName Start SERVICE_DELAYED_AUTO_START
 Invoke-Nssm set $ServiceName AppEnvironmentExtra 'PYTHONUNBUFFERED=1' 'PYTHONIOENCODING=utf-8'
 
-# Restart on failure only (A2): every exit code restarts, except 0 (a requested, clean stop).
+# The exit-code contract (runner/exit_codes.py; A2: restart on failure only):
+# 0 stopped on request and 2 configuration error stay stopped; 3 (the loop failed) and
+# 4 (environment broken) restart after the delay, as does any unexpected code.
 Invoke-Nssm set $ServiceName AppExit Default Restart
 Invoke-Nssm set $ServiceName AppExit 0 Exit
-Invoke-Nssm set $ServiceName AppRestartDelay 10000
+Invoke-Nssm set $ServiceName AppExit 2 Exit
+Invoke-Nssm set $ServiceName AppExit 3 Restart
+Invoke-Nssm set $ServiceName AppExit 4 Restart
+# One delay for every restarted code (NSSM has no per-code delay): long enough for a full
+# disk or a permission to be fixed without a tight loop of failing starts.
+Invoke-Nssm set $ServiceName AppRestartDelay 30000
 # A run shorter than 30 s counts as a failed start: NSSM then backs off between restarts.
 Invoke-Nssm set $ServiceName AppThrottle 30000
 

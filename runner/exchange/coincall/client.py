@@ -118,6 +118,15 @@ class CoincallClient:
     def close(self) -> None:
         self._transport.close()
 
+    def begin_shutdown(self, deadline: float) -> None:
+        """The service is stopping: short timeouts, no retries, nothing sent after
+        `deadline` (`time.monotonic()`); see `coincall.shutdown`."""
+        self._transport.begin_shutdown(deadline)
+
+    @property
+    def request_in_flight(self) -> bool:
+        return self._transport.request_in_flight
+
     # -- health ------------------------------------------------------------------------
     @property
     def is_reachable(self) -> bool:
@@ -132,11 +141,14 @@ class CoincallClient:
         """What the exchange says about our key (read-only or trading)."""
         return wire_account.api_key_info(self._call(ep.API_KEY_INFO))
 
-    def require_trading_key(self) -> None:
-        """Raise AuthenticationFailed unless the key may trade (readOnly == 0)."""
-        if self.check_api_key().read_only:
+    def require_trading_key(self) -> wire_account.ApiKeyInfo:
+        """Raise AuthenticationFailed unless the key may trade (readOnly == 0); return what
+        the exchange said about it (shown in the production banner)."""
+        info = self.check_api_key()
+        if info.read_only:
             raise AuthenticationFailed("the API key is read-only; trading needs a trade key",
                                        endpoint=ep.API_KEY_INFO.name)
+        return info
 
     # -- market data -------------------------------------------------------------------
     def server_time(self) -> datetime:

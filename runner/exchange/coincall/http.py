@@ -15,6 +15,9 @@ Invariants:
 - The one exception for both: a stale-timestamp rejection (10557/10561) was refused
   before any effect, so the time offset is re-synchronised and the request re-sent once.
 - No API key or secret appears in an exception message or a repr.
+- On the way out (`begin_shutdown`, see `shutdown`): no retries, short timeouts, nothing
+  sent after the deadline, and a request blocked when the stop signal came is
+  interrupted (a read fails; a write is an unknown outcome, resolved as usual).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from runner.config import Secret, redact
 from runner.domain.clock import Clock, to_epoch_ms
 from runner.exchange.coincall.endpoints import SERVER_TIME, BodyKind, Endpoint
 from runner.exchange.coincall.ratelimit import RateLimiter
+from runner.exchange.coincall.shutdown import RequestInterrupted, ShutdownDeadline
 from runner.exchange.coincall.signing import DEFAULT_TS_DIFF_MS, signature, value_text
 from runner.exchange.errors import (
     AuthenticationFailed,
@@ -107,9 +111,22 @@ class Transport:
         self._offset_ms: int | None = None
         self._synced_at_ms = 0
         self._consecutive_failures = 0
+        self._shutdown: ShutdownDeadline | None = None
+        self._in_flight = False
 
     def __repr__(self) -> str:
         return f"Transport({self._base_url!r})"
+
+    # -- shutdown ----------------------------------------------------------------------
+    def begin_shutdown(self, deadline: float) -> None:
+        """From now on: no retries, short timeouts, nothing sent after `deadline`
+        (`time.monotonic()` seconds). Safe to call from a signal handler."""
+        self._shutdown = ShutdownDeadline(deadline)
+
+    @property
+    def request_in_flight(self) -> bool:
+        """True while a request is blocked in the network (the stop handler may interrupt it)."""
+        return self._in_flight
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -138,7 +155,7 @@ class Transport:
              path_args: Mapping[str, str] | None = None) -> Any:
         """Send one request (reads with retries) and return the envelope's `data`."""
         prepared = _prepare(endpoint, params, path_args)
-        if not endpoint.is_read:
+        if not endpoint.is_read or self._shutdown is not None:
             return self._attempt(prepared)
         delays = iter(RETRY_DELAYS)
         while True:
@@ -146,7 +163,7 @@ class Transport:
                 return self._attempt(prepared)
             except (ExchangeUnavailable, MalformedResponse):
                 delay = next(delays, None)
-                if delay is None:
+                if delay is None or self._shutdown is not None:  # no backoff on the way out
                     raise
                 self._sleep(delay)
 
@@ -198,15 +215,19 @@ class Transport:
         endpoint = prepared.endpoint
         url = self._base_url + prepared.path
         headers, query, body = self._encode(prepared)
+        timeouts = self._request_timeouts()
         try:
+            self._in_flight = True
             return self._session.request(
                 endpoint.method, url, params=query, data=body, headers=headers,
-                timeout=(self._timeouts.connect, self._timeouts.read), allow_redirects=False,
+                timeout=timeouts, allow_redirects=False,
             )
+        except RequestInterrupted:
+            raise _TransportFailure("interrupted: the service is stopping", sent=True) from None
         except requests.exceptions.ConnectTimeout:
             raise _TransportFailure("could not connect in time", sent=False) from None
         except requests.exceptions.ReadTimeout:
-            raise _TransportFailure(f"no answer within {self._timeouts.read} s",
+            raise _TransportFailure(f"no answer within {timeouts[1]:.1f} s",
                                     sent=True) from None
         except requests.exceptions.SSLError as exc:
             raise _TransportFailure(f"TLS failure: {type(exc).__name__}", sent=False) from None
@@ -216,6 +237,18 @@ class Transport:
             raise _TransportFailure(f"{what}: {self._clean(exc)}", sent=sent) from None
         except requests.RequestException as exc:
             raise _TransportFailure(f"request failed: {self._clean(exc)}", sent=True) from None
+        finally:
+            self._in_flight = False
+
+    def _request_timeouts(self) -> tuple[float, float]:
+        normal = (self._timeouts.connect, self._timeouts.read)
+        if self._shutdown is None:
+            return normal
+        shortened = self._shutdown.timeouts(*normal)
+        if shortened is None:
+            raise _TransportFailure("not sent: the service is stopping and its time is up",
+                                    sent=False)
+        return shortened
 
     def _encode(self, prepared: _Prepared) -> tuple[dict[str, str], str | None, bytes | None]:
         endpoint = prepared.endpoint
