@@ -151,10 +151,12 @@ def kill(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def start_sim_server(tmp_path: Path, faults: str | None = None
+def start_sim_server(tmp_path: Path, faults: str | None = None, *options: str
                      ) -> tuple[subprocess.Popen[str], str]:
-    """`runner sim-server --port 0` (with an optional fault plan); returns it and its URL."""
-    command = [sys.executable, "-m", "runner", "sim-server", "--port", "0", "--seed", "3"]
+    """`runner sim-server --port 0` (with an optional fault plan and further options);
+    returns it and its URL."""
+    command = [sys.executable, "-m", "runner", "sim-server", "--port", "0", "--seed", "3",
+               *options]
     if faults is not None:
         plan = tmp_path / "faults.yaml"
         plan.write_text(faults, encoding="utf-8")
