@@ -124,5 +124,6 @@ def assemble(settings: Settings, specs: Sequence[StrategySpec], *, clock: Clock,
     report = reconcile(store, exchange, clock.now(), settlement_price_from(exchange))
     service = Service(specs, exchange=exchange, store=store, dispatcher=dispatcher,
                       clock=clock, launch=launch, listener=listener, alerter=alerter)
+    service.store_guard.note_opening(opening.created, opening.problem, opening.quarantined_to)
     service.resume(clock.now())
     return Runtime(settings, clock, exchange, store, opening, dispatcher, service, report)

@@ -40,6 +40,7 @@ from runner.reconcile.resync import missed_events
 from runner.settlement import expired_series, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
+from runner.store_guard import StoreGuard
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
@@ -103,6 +104,9 @@ class Service:
         self._alerter = alerter
         # What needs the operator; a concern may block new entries (never exits).
         self.attention = Attention(self._on_concern)
+        # The store must explain the exchange's positions before anything opens (issue 7).
+        self.store_guard = StoreGuard(store, self.attention, exchange,
+                                      [spec.name for spec in specs], self._listener)
         self.last_snapshot: MarketSnapshot | None = None
         self.failure_streak = 0
         self.ticks = 0
@@ -174,6 +178,8 @@ class Service:
         report.entries_blocked = verdict.blocks_entries
         snapshot = self.watch.fresh_view(read)
         self.last_snapshot = read
+        if self.store_guard.check(read.positions, self._book, now):
+            self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
         self._work_unworked(snapshot, now, report)
         self._renew_expired_closes(snapshot, now, report)
         self._settle_failed_holdings(now)

@@ -84,6 +84,16 @@ def register(subparsers: Any) -> None:
                        help="strategy the trades belong to (default: adopted)")
     adopt.set_defaults(handler=run_adopt)
 
+    external = actions.add_parser(
+        "external", parents=[common, confirm],
+        help="declare exchange positions someone else's (the runner leaves them alone)",
+        description="Record the quantity of each SYMBOL the exchange shows beyond what the "
+                    "store's trades hold as not the runner's: it no longer blocks entries. "
+                    "--clear forgets the declaration. Nothing is sent to the exchange.")
+    external.add_argument("symbols", nargs="+", metavar="SYMBOL")
+    external.add_argument("--clear", action="store_true", help="forget the declaration")
+    external.set_defaults(handler=run_external)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
@@ -149,6 +159,19 @@ def run_adopt(args: argparse.Namespace) -> int:
 
     return _run(args, "adopt", action, writes=True, create_store=True, symbols=args.symbols,
                 strategy=args.strategy)
+
+
+def run_external(args: argparse.Namespace) -> int:
+    def action(session: Any) -> int:
+        from runner.reconcile.external import declare_external
+
+        for line in declare_external(session.store, session.exchange, args.symbols,
+                                     session.clock.now(), clear=args.clear):
+            print(line)
+        return EXIT_OK
+
+    return _run(args, "external", action, writes=True, create_store=True, symbols=args.symbols,
+                clear=args.clear)
 
 
 # -- the common frame ----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from runner.domain.orders import Fill, Order
 from runner.domain.trades import Trade, TradeStage
 from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
+from runner.store.meta import StoreMetaMixin, ensure_meta_tables
 from runner.store.rfq_store import RfqLedgerMixin
 
 DEFAULT_STATE_DIR: Final = Path("state")
@@ -55,7 +56,7 @@ def default_store_path(state_dir: Path = DEFAULT_STATE_DIR) -> Path:
     return state_dir / STORE_FILE_NAME
 
 
-class Store(RfqLedgerMixin):
+class Store(RfqLedgerMixin, StoreMetaMixin):
     """Trades, ledgers, fills and the audit log, one committed transaction per change."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, clock: Clock) -> None:
@@ -79,6 +80,7 @@ class Store(RfqLedgerMixin):
             missing = schema.missing_tables(connection)
             if missing:
                 raise StoreUnreadable(f"{path}: tables missing: {', '.join(sorted(missing))}")
+            ensure_meta_tables(connection)
         except sqlite3.DatabaseError as exc:
             connection.close()
             if _is_corruption(exc):
