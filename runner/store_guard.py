@@ -15,6 +15,9 @@ Deliberate choices:
 - A store that started blank (new or quarantined) blocks entries until one check has
   passed: until then nobody knows what the exchange holds. A brand-new store over a
   flat account passes that first check and trades at once.
+- Every tick the store file's identity is checked: deleted or replaced while running,
+  it is written back from the open connection (`store.file_watch`) and entries stay
+  blocked (`store.missing`) until a restart; exits go on.
 - A blank store also recounts today's trades per strategy from the exchange's fills
   (`reconcile.recount`) before the first entry: until that succeeded, entries stay
   blocked (`store.recount`), because the daily limits would start from zero.
@@ -43,6 +46,7 @@ POSITIONS_KEY: Final = "store.positions"
 UNVERIFIED_KEY: Final = "store.unverified"
 QUARANTINED_KEY: Final = "store.quarantined"
 RECOUNT_KEY: Final = "store.recount"
+MISSING_KEY: Final = "store.missing"
 
 Listener = Callable[[str, dict[str, object]], None]
 
@@ -83,6 +87,7 @@ class StoreGuard:
         `book` is the service's `tracking.ExecutionBook`: the trades, the symbols being
         worked, and the daily counts the recount feeds. True when a recount changed the
         counts (the caller derives the strategies' states again)."""
+        self._watch_file(now)
         recounted = self._recount_due and self._recount(now)
         if recounted:
             book.load_recounts(now)
@@ -107,6 +112,28 @@ class StoreGuard:
                              book.symbols_working())
         self._attention.clear(UNVERIFIED_KEY)
         self._judge(gaps, first)
+
+    def _watch_file(self, now: datetime) -> None:
+        """Every tick: a store file deleted or replaced is written back from the open
+        connection at once, and entries stay blocked until a restart."""
+        problem_of = getattr(self._store, "file_problem", None)
+        problem = problem_of() if problem_of is not None else None
+        if problem is None:
+            return
+        try:
+            kept = self._store.write_back()
+        except (OSError, sqlite3.Error) as error:
+            self._attention.report(
+                MISSING_KEY, f"DECISION NEEDED: {problem} (noticed {now:%H:%M:%S} UTC) and"
+                f" could not be written back ({error}); retried every tick; exits go on from"
+                " what the service holds; no strategy opens anything", blocks_entries=True)
+            return
+        aside = f"; the file found in its place was kept as {kept}" if kept else ""
+        self._attention.report(
+            MISSING_KEY, f"DECISION NEEDED: {problem} (noticed {now:%H:%M:%S} UTC); everything"
+            f" the service held was written back to {self._store.path}{aside}. No strategy"
+            " opens anything until the service is restarted: find what removed it, check"
+            " `runner status`, then restart", blocks_entries=True)
 
     def _recount(self, now: datetime) -> bool:
         """Recount today's trades from the exchange's fills; True once stored."""

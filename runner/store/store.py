@@ -35,6 +35,7 @@ from runner.domain.orders import Fill, Order
 from runner.domain.trades import Trade, TradeStage
 from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
+from runner.store.file_watch import FileIdentity, StoreFileMixin
 from runner.store.meta import StoreMetaMixin, ensure_meta_tables
 from runner.store.rfq_store import RfqLedgerMixin
 
@@ -56,7 +57,7 @@ def default_store_path(state_dir: Path = DEFAULT_STATE_DIR) -> Path:
     return state_dir / STORE_FILE_NAME
 
 
-class Store(RfqLedgerMixin, StoreMetaMixin):
+class Store(RfqLedgerMixin, StoreMetaMixin, StoreFileMixin):
     """Trades, ledgers, fills and the audit log, one committed transaction per change."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, clock: Clock) -> None:
@@ -64,6 +65,8 @@ class Store(RfqLedgerMixin, StoreMetaMixin):
         self._depth = 0
         self.path = path
         self.clock = clock
+        self._identity: FileIdentity | None = None
+        self.remember_file()
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod

@@ -11,6 +11,7 @@ brand-new store over a flat account is not a concern: the first start just trade
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -180,4 +181,50 @@ def test_a_position_opened_by_hand_while_running_blocks_entries_after_two_checks
     assert scenario.service.attention.is_open(POSITIONS_KEY)
     text = scenario.service.attention.entry_block("once") or ""
     assert f"{symbol}: exchange +0.06, store +0.01" in text
+    scenario.close()
+
+
+def test_a_store_deleted_while_running_is_noticed_within_one_tick_and_written_back(
+        tmp_path: Path) -> None:
+    scenario = opened_once(tmp_path)
+    state_dir = scenario.settings.state_dir
+    trade_id = scenario.trades()[0].trade_id
+    shutil.rmtree(state_dir)  # the whole state directory, while the service runs
+
+    scenario.tick()
+
+    text = scenario.service.attention.entry_block("once") or ""
+    assert "DECISION NEEDED" in text
+    assert "was deleted while the service runs" in text
+    assert (state_dir / "runner.sqlite3").exists()
+    scenario.run_for(timedelta(seconds=20))  # exits and closes go on: max_hold is 2 h here
+    assert [t.trade_id for t in scenario.trades()] == [trade_id]
+    assert scenario.service.attention.is_open("store.missing")
+    assert any(kind == "concern_raised" and data["key"] == "store.missing"
+               and data["blocks_entries"] for kind, data in scenario.events)
+
+    scenario.restart()  # the restored file is the store: same trade, no gap, no concern
+    scenario.run_for(timedelta(seconds=5))
+    assert [t.trade_id for t in scenario.trades()] == [trade_id]
+    assert scenario.service.attention.lines() == ()
+    scenario.close()
+
+
+def test_a_store_file_replaced_while_running_is_kept_aside_and_ours_written_back(
+        tmp_path: Path) -> None:
+    scenario = opened_once(tmp_path)
+    path = scenario.runtime.store.path
+    path.unlink()
+    path.write_bytes(b"")  # someone "reset" the store
+    for companion in ("-wal", "-shm"):
+        path.with_name(path.name + companion).unlink(missing_ok=True)
+
+    scenario.tick()
+
+    text = scenario.service.attention.entry_block("once") or ""
+    assert "replaced by another file" in text
+    assert "kept as" in text
+    assert len(list(path.parent.glob("runner.sqlite3.corrupt-*"))) == 1
+    scenario.restart()
+    assert len(scenario.trades()) == 1
     scenario.close()
