@@ -69,6 +69,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     specs = _load_specs(list(files))
     if specs is None:
         return 2
+    if not _state_prepared(settings):
+        return 2
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -104,6 +106,20 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
         return _loop(runtime, tick_seconds, alerter, paper)
     finally:
         alerter.close()
+
+
+def _state_prepared(settings: Settings) -> bool:
+    """One store per environment: move a store from before that into its directory (issue 7)."""
+    from runner.store.layout import LegacyStateUnclear, prepare_state
+
+    try:
+        for line in prepare_state(settings.root, settings.environment.value):
+            logger.warning(line)
+    except LegacyStateUnclear as error:
+        logger.critical("refusing to start: {}", error)
+        print(f"runner run: refusing to start: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _key_may_trade(exchange: Any) -> bool:

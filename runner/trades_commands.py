@@ -28,8 +28,9 @@ EXIT_USAGE: Final = 2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
-                        help="the service's state directory (default RUNNER_STATE_DIR or state)")
+    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
+                        help="the state root (default RUNNER_STATE_DIR, else state); the"
+                             " store used is <ROOT>/<environment> of TRADING_ENVIRONMENT")
     common.add_argument("--env-file", type=Path, default=Path(".env"),
                         help="dotenv file to read (default .env; missing is fine)")
     confirm = argparse.ArgumentParser(add_help=False)
@@ -190,7 +191,8 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         from runner.runtime import PRODUCTION_BANNER
 
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-    state_dir = args.state_dir or settings.state_dir
+    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
+                 else settings).state_dir
     clock = SystemClock()
     refusal = service_running(state_dir, clock.now()) or (
         write_refusal(settings, args.yes) if writes else None)
