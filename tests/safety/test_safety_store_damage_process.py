@@ -125,7 +125,7 @@ def test_a_zero_byte_store_and_a_restart_open_nothing_and_runner_health_is_degra
     try:
         log = tmp_path / "second.out"
         wait_for("DECISION NEEDED", lambda: "DECISION NEEDED" in log.read_text("utf-8"), second)
-        time.sleep(4)  # four more ticks: before issue 7 the second strangle came after one
+        time.sleep(3)  # three more ticks: before issue 7 the second strangle came after one
         assert stages(store) == []
         health = subprocess.run(
             [sys.executable, "-m", "runner", "health", "--state-dir", str(tmp_path / "state")],
