@@ -9,10 +9,12 @@ the difference is raised again (issue 7). Nothing is sent to the exchange.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+from runner.domain.snapshot import Position
 from runner.exchange.port import Exchange
 from runner.reconcile.decisions import signed_holdings
 from runner.store import Store
@@ -36,3 +38,14 @@ def declare_external(store: Store, exchange: Exchange, symbols: Iterable[str],
         lines.append(f"{symbol}: no longer declared external" if untracked == 0 else
                      f"{symbol}: {untracked} declared external (left alone, not the runner's)")
     return lines
+
+
+def without_external(positions: Sequence[Position],
+                     external: Mapping[str, Decimal]) -> list[Position]:
+    """The exchange's positions less what the operator declared someone else's."""
+    left = []
+    for position in positions:
+        qty = position.qty - external.get(position.symbol, ZERO)
+        if qty != 0:
+            left.append(replace(position, qty=qty))
+    return left

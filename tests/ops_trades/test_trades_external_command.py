@@ -43,3 +43,13 @@ def test_clear_forgets_the_declaration(capsys, state_dir) -> None:
     assert result.code == 0
     assert "no longer declared external" in result.out
     assert declared(state_dir) == {}
+
+
+def test_trades_list_no_longer_asks_about_a_position_declared_external(
+        capsys, state_dir) -> None:
+    saved_paper_account(state_dir, (OptionKind.CALL, Side.BUY, "0.1"))
+    [symbol] = paper_positions(state_dir)
+    assert run_cli(capsys, "trades", "list").code == 1  # someone's position: a decision
+    assert run_cli(capsys, "trades", "external", symbol).code == 0
+
+    assert run_cli(capsys, "trades", "list").code == 0
