@@ -36,7 +36,6 @@ from typing import Any, Final
 from runner.attention import Attention
 from runner.domain.snapshot import Position
 from runner.domain.trades import ZERO, Trade
-from runner.exchange.errors import ExchangeError
 from runner.reconcile.recount import recount_today
 from runner.reconcile.truth import PositionGap, gaps_text, position_gaps
 from runner.store.meta import TRUTH_KEY
@@ -108,8 +107,8 @@ class StoreGuard:
         first = self._checked_at is None
         self._checked_at = now
         external = self._store.external_positions()
-        gaps = position_gaps(holdings(book.held_trades()), external, positions, now,
-                             book.symbols_working())
+        gaps = position_gaps(holdings(book.active_trades()), external, positions, now,
+                             book.symbols_working(), failed=holdings(book.failed_holdings()))
         self._attention.clear(UNVERIFIED_KEY)
         self._judge(gaps, first)
 
@@ -139,7 +138,7 @@ class StoreGuard:
         """Recount today's trades from the exchange's fills; True once stored."""
         try:
             result = recount_today(self._exchange, self._strategies, now)
-        except ExchangeError as error:
+        except Exception as error:  # never a crash or a failed tick: entries stay blocked
             self._attention.report(
                 RECOUNT_KEY, f"the store {self._origin} and today's trades could not be"
                 f" recounted from the exchange yet ({error}); no strategy opens anything"

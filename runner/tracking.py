@@ -79,11 +79,6 @@ class ExecutionBook:
         return [t for history in self._recent.values() for t in history
                 if t.stage is TradeStage.FAILED and not t.is_flat]
 
-    def held_trades(self) -> list[Trade]:
-        """Every trade the store says holds or may hold something: active trades and
-        failed closes still holding legs (the store-truth check explains positions by them)."""
-        return [*self._trades.values(), *self.failed_holdings()]
-
     def unworked_trades(self) -> list[Trade]:
         """Trades that should have an execution running and have none (see the service)."""
         needs_work = (TradeStage.PENDING_OPEN, TradeStage.OPENING, TradeStage.PENDING_CLOSE,

@@ -50,18 +50,27 @@ class PositionGap:
 
 def position_gaps(held: Mapping[str, Decimal], external: Mapping[str, Decimal],
                   positions: Iterable[Position], now: datetime,
-                  in_motion: Iterable[str] = ()) -> tuple[PositionGap, ...]:
-    """Every symbol where the exchange and the store (plus declared externals) differ."""
+                  in_motion: Iterable[str] = (),
+                  failed: Mapping[str, Decimal] | None = None) -> tuple[PositionGap, ...]:
+    """Every symbol where the exchange and the store (plus declared externals) differ.
+
+    `failed` is what failed closes still hold (signed): it explains a position up to that
+    quantity, but its absence is no gap (closed by hand, or settled: nothing can be
+    decided about a finished trade, and it must never block entries for good)."""
     found = {p.symbol: p.qty for p in positions if p.qty != 0}
+    spare = failed or {}
     moving = set(in_motion)
     gaps = []
-    for symbol in sorted(set(found) | {s for s, q in held.items() if q != 0} | set(external)):
+    symbols = set(found) | {s for s, q in held.items() if q != 0} | set(external) | set(spare)
+    for symbol in sorted(symbols):
         if symbol in moving or _is_expired(symbol, now):
             continue
         explained = held.get(symbol, ZERO) + external.get(symbol, ZERO)
         there = found.get(symbol, ZERO)
-        if there != explained:
-            gaps.append(PositionGap(symbol, there, explained))
+        most = explained + spare.get(symbol, ZERO)
+        if not min(explained, most) <= there <= max(explained, most):
+            nearest = most if abs(there - most) < abs(there - explained) else explained
+            gaps.append(PositionGap(symbol, there, nearest))
     return tuple(gaps)
 
 
