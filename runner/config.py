@@ -8,6 +8,10 @@ Invariants:
 - `paper` is the default and needs no keys; `testnet` and `production` refuse to build
   without that environment's key and secret.
 - A non-production environment never points at the production host by accident.
+- State lives per environment: `state_dir` is `<state root>/<environment>` (state root =
+  RUNNER_STATE_DIR, default `state`), so paper, testnet and production never share trades,
+  daily counts, positions or the heartbeat (issue 7). `--state-dir` on the commands names
+  the root, like RUNNER_STATE_DIR.
 - API keys and secrets are held in `Secret`, whose repr and str are a mask; the value
   is reachable only through `.reveal()`. `Settings.secrets()` lists the revealed values
   for the logging layer's redaction filter; `redact()` applies it to a text.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -110,7 +114,18 @@ class Settings:
     api_key: Secret | None
     api_secret: Secret | None
     log_dir: Path
-    state_dir: Path
+    state_dir: Path  # this environment's directory: <state root>/<environment> (issue 7)
+    state_root: Path | None = None  # RUNNER_STATE_DIR (default state); None: not derived
+
+    @property
+    def root(self) -> Path:
+        """The state root: the directory holding one directory per environment."""
+        return self.state_root if self.state_root is not None else self.state_dir.parent
+
+    def with_state_root(self, root: Path) -> Settings:
+        """These settings with their state under another root (`--state-dir`)."""
+        return replace(self, state_root=root, state_dir=environment_state_dir(root,
+                                                                              self.environment))
 
     @property
     def is_production(self) -> bool:
@@ -137,29 +152,54 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def environment_state_dir(root: Path, environment: Environment) -> Path:
+    """Where one environment's state lives: paper, testnet and production never share a
+    store, counts, positions or heartbeat (issue 7)."""
+    return root / environment.value
+
+
+def state_root(environ: Mapping[str, str]) -> Path:
+    """RUNNER_STATE_DIR, else `state`: the root holding one directory per environment."""
+    return Path(_value(environ, STATE_DIR_VARIABLE) or "state")
+
+
+def state_location(environ: Mapping[str, str],
+                   root: Path | None = None) -> tuple[Environment, Path]:
+    """(environment, its state directory) without needing keys (status, health); `root`
+    overrides RUNNER_STATE_DIR (`--state-dir`). Raises ConfigError on a bad environment."""
+    environment = _environment(environ)
+    return environment, environment_state_dir(root or state_root(environ), environment)
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of environment variables; raise ConfigError when unusable."""
     environment = _environment(environ)
     log_dir = Path(_value(environ, LOG_DIR_VARIABLE) or "logs")
-    state_dir = Path(_value(environ, STATE_DIR_VARIABLE) or "state")
+    root = state_root(environ)
+    state_dir = environment_state_dir(root, environment)
     if environment is Environment.PAPER:
-        return Settings(environment, None, None, None, log_dir, state_dir)
+        return Settings(environment, None, None, None, log_dir, state_dir, root)
     base_url = _base_url(environ, environment)
     names = CREDENTIAL_VARIABLES[environment]
     api_key = _required_secret(environ, names.key, environment)
     api_secret = _required_secret(environ, names.secret, environment)
-    return Settings(environment, base_url, api_key, api_secret, log_dir, state_dir)
+    return Settings(environment, base_url, api_key, api_secret, log_dir, state_dir, root)
 
 
-def load_settings_from_env(dotenv_path: str | Path | None = ".env") -> Settings:
-    """Settings from the process environment, completed (never overridden) by a .env file."""
+def environ_with_dotenv(dotenv_path: str | Path | None = ".env") -> dict[str, str]:
+    """The process environment, completed (never overridden) by a .env file."""
     from dotenv import dotenv_values
 
     merged: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
         merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     merged.update(os.environ)
-    return load_settings(merged)
+    return merged
+
+
+def load_settings_from_env(dotenv_path: str | Path | None = ".env") -> Settings:
+    """Settings from the process environment, completed (never overridden) by a .env file."""
+    return load_settings(environ_with_dotenv(dotenv_path))
 
 
 def _value(environ: Mapping[str, str], name: str) -> str:

@@ -7,8 +7,10 @@ while the service holds its instance lock (`runner.instance_lock`), so a service
 stopped or died is reported at once, not after --max-age. It prints exactly one line on
 stdout, so a calling script can capture it.
 
-The state directory is `--state-dir`, else `RUNNER_STATE_DIR` (environment, then `.env`
-in the working directory), else `./state`: the same rule the service uses. The full
+The heartbeat read is the one of `<root>/<environment>/` (one state directory per
+environment, issue 7): the root is `--state-dir`, else `RUNNER_STATE_DIR`, else `./state`,
+and the environment `TRADING_ENVIRONMENT` (environment, then `.env` in the working
+directory; default paper): the same rule the service uses. The full
 settings are deliberately not loaded: a probe must answer even when, say, a credential
 is missing (the service would not be running then, and the probe says so: stale).
 """
@@ -16,7 +18,6 @@ is missing (the service would not be running then, and the probe says so: stale)
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -39,8 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "bad arguments. Log files are never consulted."
         ),
     )
-    parser.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
-                        help="state directory (default: RUNNER_STATE_DIR, else ./state)")
+    parser.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
+                        help="state root (default: RUNNER_STATE_DIR, else ./state); the"
+                             " heartbeat read is <ROOT>/<environment> of TRADING_ENVIRONMENT")
     parser.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE_SECONDS,
                         metavar="SECONDS",
                         help=f"oldest acceptable heartbeat (default {DEFAULT_MAX_AGE_SECONDS:g})")
@@ -53,21 +55,15 @@ def run_health(args: argparse.Namespace) -> int:
     if args.max_age <= 0:
         print("runner health: --max-age must be positive", file=sys.stderr)
         return EXIT_USAGE
+    from runner.config import ConfigError, environ_with_dotenv, state_location
     from runner.domain.clock import SystemClock
     from runner.health import check_heartbeat
 
-    state_dir = args.state_dir or _state_dir_from_environment()
+    try:
+        _, state_dir = state_location(environ_with_dotenv(), args.state_dir)
+    except ConfigError as error:
+        print(f"runner health: {error}", file=sys.stderr)
+        return EXIT_USAGE
     verdict = check_heartbeat(state_dir, SystemClock().now(), timedelta(seconds=args.max_age))
     print(verdict.text, flush=True)
     return EXIT_OK if verdict.ok else EXIT_STALE
-
-
-def _state_dir_from_environment(dotenv_path: Path = Path(".env")) -> Path:
-    from runner.config import STATE_DIR_VARIABLE
-
-    configured = os.environ.get(STATE_DIR_VARIABLE, "").strip()
-    if not configured and dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        configured = (dotenv_values(dotenv_path).get(STATE_DIR_VARIABLE) or "").strip()
-    return Path(configured or "state")

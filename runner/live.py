@@ -106,6 +106,7 @@ def _unless_stopped(stop: StopRequest) -> None:
 def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
            stop: StopRequest) -> int:
     files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
+    _prepare_state(settings)  # one store per environment: before anything reads it
     loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
     if nothing_to_run(loaded, default_store_path(settings.state_dir)):
         raise ServiceExit(exit_codes.CONFIGURATION,
@@ -152,6 +153,18 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         return _loop(runtime, tick_seconds, alerter, paper, stop)
     finally:
         alerter.close()
+
+
+def _prepare_state(settings: Settings) -> None:
+    """One store per environment: move a store from before that into its directory (issue 7);
+    a store whose environment cannot be told is a configuration error (exit 2)."""
+    from runner.store.layout import LegacyStateUnclear, prepare_state
+
+    try:
+        for line in prepare_state(settings.root, settings.environment.value):
+            logger.warning(line)
+    except LegacyStateUnclear as error:
+        raise ServiceExit(exit_codes.CONFIGURATION, f"refusing to start: {error}") from None
 
 
 def _key_may_trade(exchange: Any) -> bool:

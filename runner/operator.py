@@ -54,6 +54,7 @@ from runner.reconcile.decisions import (
     mark_closed_externally,
     signed_holdings,
 )
+from runner.reconcile.external import without_external
 from runner.reconcile.startup import reconcile
 from runner.store.store import Store, StoreUnreadable, default_store_path
 
@@ -240,7 +241,8 @@ class TradesView:
 def read_trades_view(store: Store | None, exchange: Exchange, now: datetime) -> TradesView:
     """Compare the store with the exchange without changing either (raises ExchangeError)."""
     working = exchange.open_orders()
-    positions = exchange.positions()
+    positions = without_external(exchange.positions(),
+                                 store.external_positions() if store else {})
     ledger = _refreshed(store.all_orders() if store else [], working, exchange)
     trades = [_credited_copy(store, trade, ledger) for trade in
               (store.load_active_trades() if store else [])]

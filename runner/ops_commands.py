@@ -32,8 +32,9 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--seed", type=int, default=0, help="paper venue seed (default 0)")
     plan.add_argument("--env-file", type=Path, default=Path(".env"),
                       help="dotenv file to read (default .env; missing is fine)")
-    plan.add_argument("--state-dir", type=Path, default=None,
-                      help="read the strategy's trades here for the gates (read-only)")
+    plan.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
+                      help="state root whose <ROOT>/<environment> store gives the strategy's"
+                           " trades for the gates (default RUNNER_STATE_DIR, else state)")
     plan.add_argument("--days", type=int, default=None, metavar="N",
                       help="print the expiry each rule would choose on each of the next N days")
     plan.add_argument("--format", choices=("text", "json"), default="text")
@@ -42,8 +43,9 @@ def register(subparsers: Any) -> None:
     status = subparsers.add_parser(
         "status", help="show strategies, trades, orders and the heartbeat (read-only)",
         description="Read the store without writing to it and print what the runner holds.")
-    status.add_argument("--state-dir", type=Path, default=None,
-                        help="the service's state directory (default RUNNER_STATE_DIR or state)")
+    status.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
+                        help="the state root (default RUNNER_STATE_DIR, else state); the store"
+                             " read is <ROOT>/<environment> of TRADING_ENVIRONMENT")
     status.add_argument("--strategies", nargs="*", type=Path, default=(), metavar="FILE",
                         help="strategy files, to show the next entry window of each schedule")
     status.add_argument("--recent", type=int, default=10, help="closed trades to show")
@@ -130,7 +132,8 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
 
     clock = (ManualClock(at or datetime.now(UTC).replace(microsecond=0)) if settings.is_paper
              else SystemClock())
-    state_dir = args.state_dir or settings.state_dir
+    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
+                 else settings).state_dir
     history = strategy_trades(state_dir, spec.name)
     exchange = _venue(settings, clock, args.seed)
     try:
@@ -175,29 +178,24 @@ def run_status(args: argparse.Namespace) -> int:
     specs = _load_specs(list(args.strategies))
     if specs is None:
         return EXIT_USAGE
+    from runner.config import ConfigError, environ_with_dotenv, state_location
+    from runner.store.layout import legacy_hint
+
     try:
-        report = read_status(args.state_dir or _default_state_dir(), now, specs=specs,
-                             recent=args.recent)
+        _, state_dir = state_location(environ_with_dotenv(), args.state_dir)
+    except ConfigError as error:
+        return _fail("status", str(error), EXIT_USAGE)
+    try:
+        report = read_status(state_dir, now, specs=specs, recent=args.recent)
     except StatusUnavailable as error:
-        return _fail("status", str(error), EXIT_FINDINGS)
+        hint = legacy_hint(state_dir.parent)
+        return _fail("status", f"{error}{'; ' + hint if hint else ''}", EXIT_FINDINGS)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
         print(render_status(report))
     return EXIT_OK
 
-
-def _default_state_dir() -> Path:
-    """RUNNER_STATE_DIR from the environment or .env, else `state` (no keys needed)."""
-    import os
-
-    from dotenv import dotenv_values
-
-    from runner.config import STATE_DIR_VARIABLE
-
-    value = os.environ.get(STATE_DIR_VARIABLE) or (
-        dotenv_values(".env").get(STATE_DIR_VARIABLE) if Path(".env").is_file() else None)
-    return Path(value.strip()) if value and value.strip() else Path("state")
 
 
 def _load_specs(files: list[Path]) -> list[Any] | None:

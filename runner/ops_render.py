@@ -176,7 +176,10 @@ def _schedule_status_line(item: dict[str, Any]) -> str:
 def render_status(report: dict[str, Any]) -> str:
     """The status for a person."""
     lines = [f"status at {report['at']} from {report['store']}",
-             _heartbeat_line(report["heartbeat"]), "strategies seen"]
+             _heartbeat_line(report["heartbeat"])]
+    check = report.get("store_check") or "no difference at the last check"
+    lines.append(f"store vs exchange: {check}")
+    lines.append("strategies seen")
     lines += [f"  {s['name']} (first {s['first_seen']}, last start {s['last_seen']})"
               for s in report["strategies"]] or ["  none"]
     lines.append("today (UTC)")

@@ -30,6 +30,7 @@ from runner.reconcile import ReconcileReport, reconcile
 from runner.service import Listener, Service
 from runner.settlement import settlement_price_from
 from runner.spec.model import StrategySpec
+from runner.store.meta import ENVIRONMENT_KEY
 from runner.store.recovery import StoreOpening, open_store
 from runner.store.store import Store, default_store_path
 
@@ -144,11 +145,13 @@ def assemble(settings: Settings, specs: Sequence[StrategySpec], *, clock: Clock,
     path.parent.mkdir(parents=True, exist_ok=True)
     opening = open_store(path, clock)
     store = opening.store
+    store.set_meta(ENVIRONMENT_KEY, settings.environment.value)  # one store per environment
     for spec in specs:
         store.note_strategy(spec.name)
     dispatcher = Dispatcher(exchange, store, clock)
     report = reconcile(store, exchange, clock.now(), settlement_price_from(exchange))
     service = Service(specs, exchange=exchange, store=store, dispatcher=dispatcher,
                       clock=clock, launch=launch, listener=listener, alerter=alerter)
+    service.store_guard.note_opening(opening.created, opening.problem, opening.quarantined_to)
     service.resume(clock.now())
     return Runtime(settings, clock, exchange, store, opening, dispatcher, service, report)

@@ -50,6 +50,7 @@ from runner.settlement import expired_series, read_exercises, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
 from runner.spec.origin import SpecOrigin
+from runner.store_guard import StoreGuard
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
@@ -117,6 +118,9 @@ class Service:
         self.held = HeldRules()
         self._origins: dict[str, SpecOrigin | None] = {}  # checked once per strategy
         self._told_unresolved: dict[str, tuple[object, ...]] = {}  # strategy -> last key
+        # The store must explain the exchange's positions before anything opens (issue 7).
+        self.store_guard = StoreGuard(store, self.attention, exchange,
+                                      [spec.name for spec in specs], self._listener)
         self.last_snapshot: MarketSnapshot | None = None
         # symbol -> a tick coarser than listed, learned from prices the exchange changed
         self.learned_ticks: dict[str, Decimal] = {}
@@ -204,6 +208,8 @@ class Service:
         if self.learned_ticks:
             snapshot = replace(snapshot, learned_ticks=dict(self.learned_ticks))
         self.last_snapshot = read
+        if self.store_guard.check(read.positions, self._book, now):
+            self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
         self._work_unworked(snapshot, now, report)
         self._renew_expired_closes(snapshot, now, report)
         self._settle_failed_holdings(now)

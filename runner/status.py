@@ -33,6 +33,7 @@ from runner.domain.ledger import LedgerOrder
 from runner.domain.trades import Trade, TradeStage
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.store import order_rows, schema, trade_rows
+from runner.store.meta import TRUTH_KEY
 from runner.store.store import default_store_path
 
 HEARTBEAT_FILE: Final = "heartbeat.json"
@@ -99,6 +100,7 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         names = sorted({row["name"] for row in seen} | _traded_names(connection))
         today = [_counts(connection, name, now) for name in names]
         starts = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
+        store_check = _store_check(connection)
         schedules = [_next_window(spec, _cycle_launch(connection, spec, starts, now), now)
                      for spec in specs]
     return {
@@ -112,7 +114,19 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         "live_orders": [_order(order) for order in live],
         "heartbeat": read_heartbeat(state_dir / HEARTBEAT_FILE, now),
         "schedules": schedules,
+        "store_check": store_check,
     }
+
+
+def _store_check(connection: sqlite3.Connection) -> str | None:
+    """The service's last verdict on the store against the exchange (None: all explained,
+    or never checked): "DECISION NEEDED ..." with the commands that explain it."""
+    try:
+        row = connection.execute("SELECT value FROM store_meta WHERE key = ?",
+                                 (TRUTH_KEY,)).fetchone()
+    except sqlite3.OperationalError:  # a store written before the table existed
+        return None
+    return str(row[0]) if row is not None and row[0] else None
 
 
 def _iso(text: str) -> str:

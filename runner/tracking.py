@@ -20,6 +20,7 @@ from runner.engine.state import StrategyState, state_from_trades
 from runner.execution import ExecutionState, execution_state_from_dict
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.spec.origin import SpecOrigin
+from runner.store.meta import Recount
 
 HISTORY: timedelta = timedelta(days=2)
 
@@ -41,6 +42,7 @@ class ExecutionBook:
         self._states: dict[str, ExecutionState] = {}
         self._recent: dict[str, list[Trade]] = {}
         self._active_launches_at_load: set[datetime] = set()
+        self._recounts: dict[str, Recount] = {}  # today's trades a lost store had made
 
     def load(self, now: datetime | None = None) -> None:
         """(Re)load trades in flight and their executions from the store."""
@@ -54,6 +56,13 @@ class ExecutionBook:
         self._recent = {}
         for trade in self._store.load_trades(since=since):
             self._recent.setdefault(trade.strategy, []).append(trade)
+        if now is not None:
+            self.load_recounts(now)
+
+    def load_recounts(self, now: datetime) -> None:
+        """Today's trades recounted from the exchange after the store lost them (issue 7)."""
+        recounts_on = getattr(self._store, "recounts_on", None)
+        self._recounts = dict(recounts_on(now.date())) if recounts_on is not None else {}
 
     # -- reads -------------------------------------------------------------------------
     def trade(self, trade_id: str) -> Trade | None:
@@ -99,7 +108,8 @@ class ExecutionBook:
         """
         effective = self.launch_for(spec, launch, now)
         history = self._history(spec.name)
-        state = state_from_trades(effective, history, now, last_entry_check)
+        state = _with_recount(state_from_trades(effective, history, now, last_entry_check),
+                              self._recounts.get(spec.name), now)
         if not isinstance(spec.schedule, CycleSchedule):
             return state
         cycles: dict[int, int] = {}
@@ -184,6 +194,21 @@ class ExecutionBook:
         if commands:
             dispatcher.execute(commands)
         return len(commands)
+
+
+def _with_recount(state: StrategyState, recount: Recount | None,
+                  now: datetime) -> StrategyState:
+    """Add the trades a lost store had made today to the counts (recounted at a blank
+    start, before this store made any: the two never overlap), and their last fill to
+    the cooldown."""
+    if recount is None or recount.day != now.date() or recount.trades == 0:
+        return state
+    last = state.last_created_at
+    if recount.last_at is not None and (last is None or recount.last_at > last):
+        last = recount.last_at
+    return replace(state, trades_today=state.trades_today + recount.trades,
+                   attempts_today=state.attempts_today + recount.trades,
+                   last_created_at=last)
 
 
 LAUNCH_KEY = "launch"

@@ -28,8 +28,9 @@ EXIT_USAGE: Final = 2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="DIR",
-                        help="the service's state directory (default RUNNER_STATE_DIR or state)")
+    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
+                        help="the state root (default RUNNER_STATE_DIR, else state); the"
+                             " store used is <ROOT>/<environment> of TRADING_ENVIRONMENT")
     common.add_argument("--env-file", type=Path, default=Path(".env"),
                         help="dotenv file to read (default .env; missing is fine)")
     confirm = argparse.ArgumentParser(add_help=False)
@@ -83,6 +84,16 @@ def register(subparsers: Any) -> None:
     adopt.add_argument("--strategy", default="adopted",
                        help="strategy the trades belong to (default: adopted)")
     adopt.set_defaults(handler=run_adopt)
+
+    external = actions.add_parser(
+        "external", parents=[common, confirm],
+        help="declare exchange positions someone else's (the runner leaves them alone)",
+        description="Record the quantity of each SYMBOL the exchange shows beyond what the "
+                    "store's trades hold as not the runner's: it no longer blocks entries. "
+                    "--clear forgets the declaration. Nothing is sent to the exchange.")
+    external.add_argument("symbols", nargs="+", metavar="SYMBOL")
+    external.add_argument("--clear", action="store_true", help="forget the declaration")
+    external.set_defaults(handler=run_external)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -151,6 +162,19 @@ def run_adopt(args: argparse.Namespace) -> int:
                 strategy=args.strategy)
 
 
+def run_external(args: argparse.Namespace) -> int:
+    def action(session: Any) -> int:
+        from runner.reconcile.external import declare_external
+
+        for line in declare_external(session.store, session.exchange, args.symbols,
+                                     session.clock.now(), clear=args.clear):
+            print(line)
+        return EXIT_OK
+
+    return _run(args, "external", action, writes=True, create_store=True, symbols=args.symbols,
+                clear=args.clear)
+
+
 # -- the common frame ----------------------------------------------------------------------------
 def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, writes: bool,
          create_store: bool = False, **detail: Any) -> int:
@@ -167,7 +191,8 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         from runner.runtime import PRODUCTION_BANNER
 
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-    state_dir = args.state_dir or settings.state_dir
+    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
+                 else settings).state_dir
     clock = SystemClock()
     refusal = service_running(state_dir, clock.now()) or (
         write_refusal(settings, args.yes) if writes else None)

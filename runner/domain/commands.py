@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from runner.domain.client_ids import tagged_client_order_id
 from runner.domain.orders import Order, OrderRequest, client_order_id
 from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
 
@@ -36,11 +37,17 @@ class OrderKey:
     purpose: OrderPurpose
     reason: str
     attempt: int
+    # The strategy, carried in the client order id so a lost store can be recounted from
+    # the exchange (issue 7); "" (keys saved before) keeps the earlier id layout.
+    strategy: str = ""
 
     @property
     def client_order_id(self) -> int:
-        return client_order_id(self.trade_id, self.leg_index, self.purpose.value, self.reason,
-                               self.attempt)
+        parts = (self.leg_index, self.purpose.value, self.reason, self.attempt)
+        if self.strategy:
+            return tagged_client_order_id(self.strategy, self.trade_id,
+                                          self.purpose is OrderPurpose.OPEN, *parts)
+        return client_order_id(self.trade_id, *parts)
 
 
 # -- commands ------------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def _place(tick: _Tick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
     progress = tick.progress
     closing = not tick.opening
     key = OrderKey(tick.trade.trade_id, leg.index, tick.purpose, tick.state.reason,
-                   progress.next_attempt)
+                   progress.next_attempt, strategy=tick.trade.strategy)
     request = OrderRequest(symbol=leg.symbol, side=_side(tick, leg), qty=qty, price=price,
                            client_order_id=key.client_order_id, reduce_only=closing)
     order = TrackedOrder(key=key, symbol=leg.symbol, side=request.side, qty=qty, price=price,

@@ -293,16 +293,16 @@ def _plan_round(store: Store, exchange: Exchange, trade: Trade) -> _Round:
             notes.append(f"{leg.symbol}: no {leg.close_side.value} price in the book; retried")
             retry = True
             continue
-        commands.append(_close_order(store, trade.trade_id, leg, qty, price))
+        commands.append(_close_order(store, trade, leg, qty, price))
     return _Round(tuple(commands), tuple(notes), retry)
 
 
-def _close_order(store: Store, trade_id: str, leg: TradeLeg, qty: Decimal,
+def _close_order(store: Store, trade: Trade, leg: TradeLeg, qty: Decimal,
                  price: Decimal) -> PlaceOrder:
-    earlier = [o.key.attempt for o in store.orders_for_trade(trade_id)
+    earlier = [o.key.attempt for o in store.orders_for_trade(trade.trade_id)
                if o.key.leg_index == leg.index and o.key.reason == FLATTEN_REASON]
-    key = OrderKey(trade_id, leg.index, OrderPurpose.CLOSE, FLATTEN_REASON,
-                   max(earlier, default=-1) + 1)
+    key = OrderKey(trade.trade_id, leg.index, OrderPurpose.CLOSE, FLATTEN_REASON,
+                   max(earlier, default=-1) + 1, strategy=trade.strategy)
     return PlaceOrder(key, OrderRequest(symbol=leg.symbol, side=leg.close_side, qty=qty,
                                         price=price, client_order_id=key.client_order_id,
                                         reduce_only=True))

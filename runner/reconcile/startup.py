@@ -62,8 +62,9 @@ class ReconcileReport:
 
     @property
     def needs_attention(self) -> bool:
-        """True when an operator must look: postponed, or positions disagree."""
-        return not self.complete or bool(self.discrepancies)
+        """True when an operator must look: postponed, or positions disagree (either way:
+        a position the store does not explain is a decision too, issue 7)."""
+        return not self.complete or bool(self.discrepancies) or bool(self.foreign_positions)
 
     def text(self) -> str:
         return "\n".join(self.lines)

@@ -1,11 +1,13 @@
 """Opening the store on every start, with a quarantine instead of a crash loop.
 
-A damaged store (truncated, NUL-filled, not a database, tables missing) is renamed to
+A damaged store (empty, truncated, NUL-filled, not a database, tables missing) is renamed to
 `<name>.corrupt-<UTC timestamp>` together with its `-wal` and `-shm` companions, a fresh
 store is created in its place, and the returned `StoreOpening` carries a report the
 service alerts on; reconciliation then rebuilds what it can from the exchange
 (lessons A6). Nothing here depends on a marker file: the same code runs on every start
-and is idempotent (lessons A7). A store that is merely locked (another runner holds
+and is idempotent (lessons A7). A 0-byte file is damage, not a new store: SQLite would
+open it as an empty database without a word, and a runner that forgot its trades must
+say so (issue 7). A store that is merely locked (another runner holds
 it) or too new is not damaged: that error is raised as is, never quarantined.
 """
 
@@ -35,6 +37,11 @@ class StoreOpening:
     def needs_alert(self) -> bool:
         return self.problem is not None
 
+    @property
+    def starts_blank(self) -> bool:
+        """True when the store holds no memory of earlier runs (new or quarantined)."""
+        return self.created or self.problem is not None
+
     def lines(self) -> list[str]:
         """What happened, in sentences a person can act on."""
         if self.problem is None:
@@ -52,6 +59,8 @@ def open_store(path: Path, clock: Clock) -> StoreOpening:
     """Open the store at `path`, quarantining it first when it is damaged."""
     existed = path.exists()
     try:
+        if existed and path.stat().st_size == 0:
+            raise StoreUnreadable(f"{path}: the file is empty (0 bytes); its memory is gone")
         return StoreOpening(Store.open(path, clock), created=not existed)
     except StoreUnreadable as exc:
         problem = str(exc)

@@ -36,6 +36,8 @@ from runner.domain.trades import Trade, TradeStage
 from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
 from runner.store.copy_store import StrategyCopiesMixin
+from runner.store.file_watch import FileIdentity, StoreFileMixin
+from runner.store.meta import StoreMetaMixin, ensure_meta_tables
 from runner.store.rfq_store import RfqLedgerMixin
 
 DEFAULT_STATE_DIR: Final = Path("state")
@@ -56,7 +58,7 @@ def default_store_path(state_dir: Path = DEFAULT_STATE_DIR) -> Path:
     return state_dir / STORE_FILE_NAME
 
 
-class Store(RfqLedgerMixin, StrategyCopiesMixin):
+class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin):
     """Trades, ledgers, fills and the audit log, one committed transaction per change."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, clock: Clock) -> None:
@@ -64,6 +66,8 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin):
         self._depth = 0
         self.path = path
         self.clock = clock
+        self._identity: FileIdentity | None = None
+        self.remember_file()
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -80,6 +84,7 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin):
             missing = schema.missing_tables(connection)
             if missing:
                 raise StoreUnreadable(f"{path}: tables missing: {', '.join(sorted(missing))}")
+            ensure_meta_tables(connection)
         except sqlite3.DatabaseError as exc:
             connection.close()
             if _is_corruption(exc):

@@ -8,8 +8,12 @@ limit round trips, rfq_endurance-like RFQ cycles; makers quoting or silent at ra
 then `--kills` times: kill the service at a random call (random method, n-th call, before
 or after the venue acted) or service event, drop it without cleanup, restart after a
 random downtime (2 s to 2 min), and finally run on until everything is finished;
-`--faults RATE` also injects the fault campaign's faults while the killed processes run. Checks
-the invariants of tests/crash/helpers_crash.py after every restart and at the end.
+`--faults RATE` also injects the fault campaign's faults while the killed processes run.
+`--damage RATE` damages the store at that rate per kill (issue 7): truncated to 0 bytes,
+NUL-filled or cut in half while the service is down, or its directory deleted while it
+runs (tests/crash/helpers_damage.py). Checks the invariants of tests/crash/helpers_audit.py
+after every restart and at the end; once a damage lost the store's memory, the checks
+that still mean something: no duplicate open, no unmanaged position.
 Prints the number of runs, kills that landed, violations grouped by kind with an example,
 executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
 """
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +48,14 @@ from tests.crash.helpers_crash import (
     load_specs,
     run_until,
 )
+from tests.crash.helpers_damage import (
+    OpenWatch,
+    choose,
+    damage_down,
+    delete_running,
+    final_verdict,
+    limit_opens_per_day,
+)
 from tests.faults.helpers_faults import campaign_plan
 
 METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orders", "fills",
@@ -51,11 +64,24 @@ METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orde
 TICK = timedelta(seconds=2)
 
 
-def one_run(directory: Path, rng: random.Random, kills: int,
-            fault_rate: float) -> tuple[int, list[str], list[str], Counter[str]]:
+@dataclass
+class Outcome:
+    landed: int = 0
+    violations: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    stages: Counter[str] = field(default_factory=Counter)
+    damages: Counter[str] = field(default_factory=Counter)
+    flagged: int = 0  # positions the service left to the operator with DECISION NEEDED
+
+
+def one_run(directory: Path, rng: random.Random, kills: int, fault_rate: float,
+            damage_rate: float = 0.0) -> Outcome:
     specs = load_specs(directory / "strategies", MICRO, RFQ)
     world = World(specs, directory / "state", seed=rng.randint(0, 10_000))
     plan = campaign_plan(fault_rate, rng.randint(0, 10_000)) if fault_rate else None
+    outcome = Outcome()
+    lost = False  # a damage lost the store's memory: the ordinary audit no longer applies
+    watch = OpenWatch(world.venue)
 
     def wrap(exchange: Any) -> Any:
         if plan is None or not isinstance(exchange, SimVenue):
@@ -64,29 +90,51 @@ def one_run(directory: Path, rng: random.Random, kills: int,
 
     if rng.random() < 0.3:
         world.venue.set_maker_behaviour(enabled=False)
-    landed = 0
-    violations: list[str] = []
     for _ in range(kills):
         point = KillPoint(rng.choice(METHODS), nth=rng.randint(1, 4), after=rng.random() < 0.5)
+        damage = choose(rng, damage_rate)
         killer = KillingExchange(wrap(world.venue), point, armed=False)
-        runtime = world.start(killer, listener=killer.listener)
+        watch.inner = killer.listener
+        runtime = world.start(killer, listener=watch)
+        watch.runtime = runtime
         killer.armed = True
-        landed += run_until(runtime, world.clock.now() + timedelta(minutes=rng.randint(1, 15)),
-                            TICK)
+        until = world.clock.now() + timedelta(minutes=rng.randint(1, 15))
+        if damage == "delete_running":
+            middle = world.clock.now() + (until - world.clock.now()) * rng.random()
+            killed = run_until(runtime, middle, TICK)
+            if not killed:
+                delete_running(world.state_dir)
+                killed = run_until(runtime, until, TICK)
+            outcome.landed += killed
+        else:
+            outcome.landed += run_until(runtime, until, TICK)
         hard_kill(runtime)
+        if damage is not None and damage != "delete_running":
+            damage_down(world.state_dir / "runner.sqlite3", damage)
+            lost = True
+        if damage is not None:
+            outcome.damages[damage] += 1
         world.clock.advance(timedelta(seconds=rng.randint(2, 120)))
-        check = world.start()  # a clean start, only to audit what recovery made of the kill
-        violations += audit(world.venue, check.store, specs)
+        watch.inner = None
+        check = world.start(listener=watch)  # a clean start: audit what recovery made of it
+        if not lost:
+            outcome.violations += audit(world.venue, check.store, specs)
         check.store.close()
-    final = world.start()  # faults lifted: every execution finishes
+    final = world.start(listener=watch)  # faults lifted: every execution finishes
+    watch.runtime = final
     # long enough for a schedule a late restart began (2 cycles, ~30 min) to finish
     run_until(final, max(world.clock.now(), START + timedelta(minutes=40))
               + timedelta(minutes=45), TICK)
-    violations += audit(world.venue, final.store, specs)
-    left = in_flight(final.store, world.venue)
-    stages = Counter(f"{t.strategy}:{t.stage.value}" for t in final.store.load_trades())
+    if lost:
+        unmanaged, outcome.flagged = final_verdict(final, world.venue)
+        outcome.violations += unmanaged + limit_opens_per_day(world.venue, specs)
+    else:
+        outcome.violations += audit(world.venue, final.store, specs)
+        outcome.left = in_flight(final.store, world.venue)
+    outcome.violations += watch.violations
+    outcome.stages = Counter(f"{t.strategy}:{t.stage.value}" for t in final.store.load_trades())
     final.store.close()
-    return landed, violations, left, stages
+    return outcome
 
 
 def kind(violation: str) -> str:
@@ -100,6 +148,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--faults", type=float, default=0.0,
                         help="also inject the fault campaign's faults at this rate per kind")
+    parser.add_argument("--damage", type=float, default=0.0,
+                        help="damage the store at this rate per kill (0 to 1)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     began = time.perf_counter()
@@ -108,13 +158,17 @@ def main() -> int:
     examples: dict[str, str] = {}
     left_runs = 0
     stages: Counter[str] = Counter()
+    damages: Counter[str] = Counter()
+    flagged = 0
     for number in range(args.runs):
         with tempfile.TemporaryDirectory(prefix=f"crash-{number}-") as scratch:
-            got, violations, left, seen = one_run(Path(scratch), rng, args.kills, args.faults)
-        landed += got
-        stages.update(seen)
-        left_runs += bool(left)
-        for violation in violations + [f"in flight: {x}" for x in left]:
+            outcome = one_run(Path(scratch), rng, args.kills, args.faults, args.damage)
+        landed += outcome.landed
+        stages.update(outcome.stages)
+        damages.update(outcome.damages)
+        flagged += outcome.flagged
+        left_runs += bool(outcome.left)
+        for violation in outcome.violations + [f"in flight: {x}" for x in outcome.left]:
             kinds[kind(violation)] += 1
             examples.setdefault(kind(violation), f"run {number}: {violation}")
     wall = time.perf_counter() - began
@@ -122,6 +176,12 @@ def main() -> int:
           f" {landed}, wall time {wall:.1f} s ({wall / args.runs:.2f} s per run)")
     print(f"trades by stage: {dict(sorted(stages.items()))}")
     print(f"runs with something left in flight: {left_runs}")
+    if args.damage:
+        duplicates = sum(n for k, n in kinds.items() if k.startswith("duplicate open"))
+        unmanaged = sum(n for k, n in kinds.items() if k.startswith(("unmanaged", "after the")))
+        print(f"store damages: {dict(sorted(damages.items()))}; positions left to the operator"
+              f" with DECISION NEEDED: {flagged}; duplicate opens: {duplicates}; unmanaged"
+              f" positions: {unmanaged}")
     print(f"violations: {sum(kinds.values())} in {len(kinds)} kinds")
     for name, count in kinds.most_common():
         print(f"  {count:5d} x {examples[name]}")

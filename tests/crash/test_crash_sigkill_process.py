@@ -133,7 +133,7 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
         tmp_path: Path, held: int) -> None:
     """A1, D3: killed as soon as the store shows the intent of the held order."""
     (tmp_path / "micro_kill.yaml").write_text(STRATEGY, encoding="utf-8")
-    store = tmp_path / "state" / "runner.sqlite3"
+    store = tmp_path / "state" / "testnet" / "runner.sqlite3"  # one directory per environment
     began = datetime.now(UTC) - timedelta(minutes=1)
     server, base_url = start_sim_server(tmp_path, held)
     try:

@@ -11,9 +11,16 @@ from runner.cli import main
 from runner.health import Heartbeat, heartbeat_path, write_heartbeat
 
 
-def _beat_aged(state_dir: Path, age: timedelta) -> None:
-    write_heartbeat(state_dir, Heartbeat(at=datetime.now(UTC) - age, tick=9,
-                                         environment="paper", strategies=("micro_strangle",)))
+def _beat_aged(root: Path, age: timedelta, environment: str = "paper") -> None:
+    """The heartbeat of `environment` under the state root (one directory per environment)."""
+    write_heartbeat(root / environment, Heartbeat(
+        at=datetime.now(UTC) - age, tick=9, environment=environment,
+        strategies=("micro_strangle",)))
+
+
+@pytest.fixture(autouse=True)
+def _paper_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRADING_ENVIRONMENT", raising=False)
 
 
 def test_a_fresh_heartbeat_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +51,8 @@ def test_a_missing_heartbeat_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_a_corrupt_heartbeat_exits_1_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    heartbeat_path(tmp_path).write_bytes(b"\x00" * 64)
+    (tmp_path / "paper").mkdir()
+    heartbeat_path(tmp_path / "paper").write_bytes(b"\x00" * 64)
     assert main(["health", "--state-dir", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "corrupt" in captured.out
@@ -75,3 +83,16 @@ def test_a_non_positive_max_age_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_bad_argument_is_a_usage_error() -> None:
     assert main(["health", "--max-age", "soon"]) == 2
+
+
+def test_the_heartbeat_read_is_the_configured_environments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 7: a fresh paper heartbeat says nothing about a testnet service."""
+    _beat_aged(tmp_path, timedelta(seconds=1), "paper")
+    _beat_aged(tmp_path, timedelta(minutes=10), "testnet")
+    monkeypatch.setenv("TRADING_ENVIRONMENT", "testnet")
+    assert main(["health", "--state-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.startswith("stale: heartbeat 6")
+    monkeypatch.setenv("TRADING_ENVIRONMENT", "paper")
+    assert main(["health", "--state-dir", str(tmp_path)]) == 0

@@ -9,8 +9,10 @@ import pytest
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty state directory, named by RUNNER_STATE_DIR (never the repository's state/)."""
-    directory = tmp_path / "state"
-    directory.mkdir()
-    monkeypatch.setenv("RUNNER_STATE_DIR", str(directory))
+    """The paper environment's empty state directory, under the root RUNNER_STATE_DIR
+    names (never the repository's state/); one directory per environment (issue 7)."""
+    root = tmp_path / "state"
+    directory = root / "paper"
+    directory.mkdir(parents=True)
+    monkeypatch.setenv("RUNNER_STATE_DIR", str(root))
     return directory

@@ -4,6 +4,7 @@ Coincall served on loopback for the REST environments (testnet, production)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from tests.ops_trades.helpers_ops_trades import KEY, SECRET, Loopback, Recording
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty state directory, named by RUNNER_STATE_DIR (never the repository's state/)."""
-    directory = tmp_path / "state"
-    directory.mkdir()
-    monkeypatch.setenv("RUNNER_STATE_DIR", str(directory))
+    """The paper environment's empty state directory, under the root RUNNER_STATE_DIR
+    names (never the repository's state/); one directory per environment (issue 7)."""
+    root = tmp_path / "state"
+    directory = root / "paper"
+    directory.mkdir(parents=True)
+    monkeypatch.setenv("RUNNER_STATE_DIR", str(root))
     monkeypatch.chdir(tmp_path)  # no .env of the developer's is ever read
     return directory
 
@@ -34,7 +37,7 @@ def loopback(monkeypatch: pytest.MonkeyPatch, state_dir: Path) -> Iterator[Loopb
         monkeypatch.setenv("COINCALL_BASE_URL", server.base_url)
         monkeypatch.setenv("COINCALL_API_KEY_TEST", KEY)
         monkeypatch.setenv("COINCALL_API_SECRET_TEST", SECRET)
-        yield Loopback(venue, server, state_dir)
+        yield Loopback(venue, server, state_dir.parent / "testnet")
         # The venue enforces section 7's limits. These tests run commands back to back in
         # milliseconds, each with its own client, as separate processes would live: their
         # reads may share one user budget and be refused once (and retried after 1 s), but
@@ -49,4 +52,4 @@ def production(loopback: Loopback, monkeypatch: pytest.MonkeyPatch) -> Loopback:
     monkeypatch.setenv("TRADING_ENVIRONMENT", "production")
     monkeypatch.setenv("COINCALL_API_KEY_PROD", KEY)
     monkeypatch.setenv("COINCALL_API_SECRET_PROD", SECRET)
-    return loopback
+    return replace(loopback, state_dir=loopback.state_dir.parent / "production")

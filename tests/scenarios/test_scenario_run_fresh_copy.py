@@ -73,12 +73,12 @@ def fresh_copy(tmp_path: Path) -> Path:
 
 def test_runner_run_paper_trades_without_env_and_stops_on_sigterm_leaving_trades_as_they_were(
         fresh_copy: Path):
-    store = fresh_copy / "state" / "runner.sqlite3"
+    store = fresh_copy / "state" / "paper" / "runner.sqlite3"  # one directory per environment
     process = subprocess.Popen(
         [sys.executable, "-m", "runner", "run"], cwd=fresh_copy, env=_environment(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        heartbeat = fresh_copy / "state" / "heartbeat.json"
+        heartbeat = fresh_copy / "state" / "paper" / "heartbeat.json"
         _wait_for(heartbeat.exists, "heartbeat in state/", process)
         # Stop while a trade is OPEN (held ~10 s): the stop must leave it exactly so.
         _wait_for(lambda: "open" in _stages(store).values(), "OPEN trade in the store", process)

@@ -142,3 +142,27 @@ def test_an_older_store_is_migrated_forward_keeping_its_memory(tmp_path, clock) 
     assert version == CURRENT_VERSION
     assert len(opening.store.load_active_trades()) == 40
     assert opening.store.load_executions() == {}
+
+
+def empty(path):
+    path.write_bytes(b"")
+
+
+def test_a_zero_byte_store_is_quarantined_with_an_alert_not_opened_as_new(tmp_path,
+                                                                          clock) -> None:
+    """Issue 7: SQLite opens a 0-byte file as an empty database; the runner must not."""
+    path = populated_store(tmp_path, clock)
+    empty(path)
+
+    opening = open_store(path, clock)
+
+    assert opening.needs_alert
+    assert opening.starts_blank
+    assert "0 bytes" in (opening.problem or "")
+    assert opening.quarantined_to is not None
+    assert opening.quarantined_to.stat().st_size == 0
+    assert any("ALERT" in line for line in opening.lines())
+    opening.store.close()
+    again = open_store(path, clock)
+    assert not again.needs_alert
+    assert not again.starts_blank

@@ -35,9 +35,21 @@ def test_paper_is_the_default_and_needs_no_keys() -> None:
 
 def test_log_and_state_directories_default_apart_and_can_be_moved() -> None:
     assert load_settings({}).log_dir == Path("logs")
-    assert load_settings({}).state_dir == Path("state")
+    assert load_settings({}).state_dir == Path("state") / "paper"
+    assert load_settings({}).root == Path("state")
     moved = load_settings({"RUNNER_LOG_DIR": "/var/log/r", "RUNNER_STATE_DIR": "/srv/state"})
-    assert (moved.log_dir, moved.state_dir) == (Path("/var/log/r"), Path("/srv/state"))
+    assert (moved.log_dir, moved.state_dir) == (Path("/var/log/r"), Path("/srv/state/paper"))
+
+
+def test_each_environment_has_its_own_state_directory_under_the_root() -> None:
+    """Issue 7: paper, testnet and production never share a store."""
+    root = {"RUNNER_STATE_DIR": "/srv/state"}
+    testnet = load_settings({**root, "TRADING_ENVIRONMENT": "testnet", **TEST_KEYS})
+    production = load_settings({**root, "TRADING_ENVIRONMENT": "production", **PROD_KEYS})
+    assert testnet.state_dir == Path("/srv/state/testnet")
+    assert production.state_dir == Path("/srv/state/production")
+    assert testnet.root == production.root == Path("/srv/state")
+    assert testnet.with_state_root(Path("/elsewhere")).state_dir == Path("/elsewhere/testnet")
 
 
 def test_testnet_uses_the_testnet_url_and_the_test_keys() -> None:
