@@ -113,14 +113,20 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float,
     pytest.fail(f"timed out after {seconds} s waiting for {what}")
 
 
+def heartbeat_file(tmp_path: Path) -> Path:
+    """Where the service's heartbeat is: one state directory per environment."""
+    found = sorted((tmp_path / "state").glob("*/heartbeat.json"))
+    return found[0] if found else tmp_path / "state" / "paper" / "heartbeat.json"
+
+
 def heartbeat_written(tmp_path: Path) -> Callable[[], bool]:
-    return lambda: (tmp_path / "state" / "heartbeat.json").exists()
+    return lambda: heartbeat_file(tmp_path).exists()
 
 
 def heartbeat(tmp_path: Path) -> dict[str, object]:
     """The heartbeat file as JSON ({} while absent or being replaced)."""
     try:
-        return json.loads((tmp_path / "state" / "heartbeat.json").read_text(encoding="utf-8"))
+        return json.loads(heartbeat_file(tmp_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

@@ -86,6 +86,6 @@ def test_the_readmes_name_the_real_state_files() -> None:
         assert named <= STATE_FILES | {"schema.json", "strategy.schema.json", "out.json"}, (
             readme, named - STATE_FILES)
     state_row = next(line for line in (REPO / "README.md").read_text().splitlines()
-                     if line.startswith("| `state/`"))
+                     if line.startswith("| `state/"))
     for name in STATE_FILES:
         assert name in state_row

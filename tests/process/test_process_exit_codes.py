@@ -98,8 +98,8 @@ def test_a_full_disk_at_start_exits_4_without_a_traceback(tmp_path: Path) -> Non
 
 
 def test_a_snapshot_that_cannot_be_written_never_ends_the_loop(tmp_path: Path) -> None:
-    (tmp_path / "state").mkdir()
-    (tmp_path / "state" / "trade_state.json").mkdir()  # the snapshot's replace must fail
+    (tmp_path / "state" / "paper").mkdir(parents=True)
+    (tmp_path / "state" / "paper" / "trade_state.json").mkdir()  # the snapshot's replace must fail
     env = paper_env(tmp_path)
     service = start_runner(tmp_path, env, "service")
     try:
@@ -118,7 +118,7 @@ def test_a_disk_that_fills_while_running_ends_the_loop_with_4(tmp_path: Path) ->
     """The store cannot write (every file is held at its size, as on a full disk) while a
     trade must be closed: ten ticks of failed writes, then exit 4 for a delayed restart."""
     strategy = write_strategy(tmp_path, STRATEGY.replace("max_hold: 1h", "max_hold: 4s"))
-    store = tmp_path / "state" / "runner.sqlite3"
+    store = tmp_path / "state" / "paper" / "runner.sqlite3"
     # stderr is a pipe: the file-size limit must not silence the reason itself
     service = subprocess.Popen(
         [sys.executable, "-m", "runner", "run", str(strategy), "--tick", "1s",

@@ -61,4 +61,4 @@ def test_after_kill_9_the_beat_left_behind_is_not_believed(tmp_path: Path) -> No
     assert "the service is not running" in health.stdout, health.stdout
     listed = run_cli(tmp_path, env, "trades", "list")
     assert listed.returncode == 0, listed.stderr
-    InstanceLock.for_state_dir(tmp_path / "state").acquire(patience=0)  # the OS freed it
+    InstanceLock.for_state_dir(tmp_path / "state" / "paper").acquire(patience=0)  # the OS freed it

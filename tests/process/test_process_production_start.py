@@ -42,7 +42,7 @@ def orders_sent(store: Path) -> int:
 def test_production_banner_names_the_real_url_and_key_and_holds_orders_10_s(
         tmp_path: Path, yes: bool) -> None:
     server, url = start_sim_server(tmp_path)
-    store = tmp_path / "state" / "runner.sqlite3"
+    store = tmp_path / "state" / "production" / "runner.sqlite3"
     try:
         extra = ("--yes",) if yes else ()
         service = start_runner(tmp_path, exchange_env(tmp_path, url, "production"), "service",
@@ -88,4 +88,4 @@ def test_ctrl_c_during_the_production_wait_stops_before_any_order(tmp_path: Path
         stop_server(server)
     assert code == 0, stderr_of(tmp_path, "service")
     assert took < 2.0
-    assert not (tmp_path / "state" / "runner.sqlite3").exists()  # the store was never opened
+    assert not (tmp_path / "state" / "production" / "runner.sqlite3").exists()  # the store was never opened

@@ -79,7 +79,7 @@ def test_sigint_cancels_the_active_close_rfq_and_exits_within_10_s(
     # runner never does: it works with a taker key, issue 8 item 4).
     server, url = start_sim_server(tmp_path, None, "--key-access", "maker")
     port = int(url.rsplit(":", 1)[1])
-    store = tmp_path / "state" / "runner.sqlite3"
+    store = tmp_path / "state" / "testnet" / "runner.sqlite3"
     try:
         with HangingProxy(port) as proxy:
             env = exchange_env(tmp_path, proxy.base_url)
