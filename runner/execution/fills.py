@@ -4,7 +4,8 @@ Invariant (lessons B7, I1, I2): a leg's credited quantity for a direction equals
 baseline (what it held before this execution's orders) plus the fills of this
 execution's orders. `OrderUpdated` carries an order's *cumulative* fill; only the
 increase since the last view is new, and it is credited only up to that target, so a
-fill that recovery already credited from the ledger is never counted twice. A close
+fill that recovery already credited from the ledger is never counted twice; its fee
+follows its quantity (only the share of the fee of what is credited now, lessons E6). A close
 fill is never credited beyond what is held; an excess is reported, not absorbed.
 
 Events about other orders (other trades, other executions) are ignored: the service
@@ -102,7 +103,9 @@ def _credit(trade: Trade, progress: LimitProgress, before: TrackedOrder,
     target = _target(progress.with_order(after), after)
     if after.is_opening:
         qty = min(increase, target - leg.filled_qty)
-        return (trade.with_leg(leg.with_open_fill(qty, price, fee)) if qty > 0 else trade), ()
+        if qty <= 0:
+            return trade, ()
+        return trade.with_leg(leg.with_open_fill(qty, price, _fee_share(fee, qty, increase))), ()
     wanted = min(increase, target - leg.closed_qty)
     qty = min(wanted, leg.open_qty)
     alerts: tuple[str, ...] = ()
@@ -110,8 +113,13 @@ def _credit(trade: Trade, progress: LimitProgress, before: TrackedOrder,
         alerts = (f"trade {trade.trade_id} leg {leg.index} {leg.symbol}: close fills exceed"
                   f" the held quantity by {wanted - qty}; check the position",)
     if qty > 0:
-        trade = trade.with_leg(leg.with_close_fill(qty, price, fee))
+        trade = trade.with_leg(leg.with_close_fill(qty, price, _fee_share(fee, qty, increase)))
     return trade, alerts
+
+
+def _fee_share(fee: Decimal, qty: Decimal, increase: Decimal) -> Decimal:
+    """The fee of the part of a fill credited now; the rest was booked by recovery (E6)."""
+    return fee if qty >= increase else fee * qty / increase
 
 
 def _target(progress: LimitProgress, order: TrackedOrder) -> Decimal:

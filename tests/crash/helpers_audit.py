@@ -10,7 +10,10 @@
 - no leg over-filled or over-closed (I1, I2);
 - every venue position is explained by the store's trades, and only active trades hold;
 - daily limits, trades per cycle kept, and a restart never begins a second schedule
-  while the first one runs (A1).
+  while the first one runs (A1);
+- per trade, the fees the store books equal the fees the venue charged for the trade's
+  fills and block trades (E6: booked exactly once on every recovery path; the exercise
+  fee at expiry is not booked, see runner/settlement.py, and is not counted).
 `in_flight(store, venue)` lists what is still working: nothing once every execution is
 done.
 """
@@ -47,9 +50,8 @@ class Executed:
             self.sold += qty
 
 
-def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str], Executed],
-                                                            list[str]]:
-    """What the venue executed, per (trade id, symbol), attributed through the store."""
+def _owners(venue: SimVenue, store: Store) -> tuple[dict[int, str], list[str]]:
+    """Venue order id -> trade id, through the store's ledger and RFQ records."""
     problems: list[str] = []
     owner_of_order: dict[int, str] = {}
     for order in venue.order_records():
@@ -72,6 +74,13 @@ def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str
         for leg in trade.legs:
             if leg.order_id is not None:
                 owner_of_order[leg.order_id] = record.trade_id
+    return owner_of_order, problems
+
+
+def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str], Executed],
+                                                            list[str]]:
+    """What the venue executed, per (trade id, symbol), attributed through the store."""
+    owner_of_order, problems = _owners(venue, store)
     executed: dict[tuple[str, str], Executed] = defaultdict(Executed)
     for record in venue.fill_records():
         fill = record.fill
@@ -83,6 +92,25 @@ def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str
         executed[(owner, fill.symbol)].add(fill.side, fill.qty)
     _settlements(venue, store, executed)
     return executed, problems
+
+
+def venue_fees(venue: SimVenue, store: Store) -> dict[str, Decimal]:
+    """What the venue charged per trade id for its fills (orders and block trades)."""
+    owner_of_order, _ = _owners(venue, store)
+    charged: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for record in venue.fill_records():
+        owner = owner_of_order.get(record.fill.order_id)
+        if owner is not None:
+            charged[owner] += record.fill.fee
+    return dict(charged)
+
+
+def fee_mismatches(venue: SimVenue, store: Store) -> list[str]:
+    """Trades whose booked fees differ from what the venue charged them (E6)."""
+    charged = venue_fees(venue, store)
+    return [f"trade {t.trade_id} ({t.stage.value}): the store books fees {t.fees()}, the venue"
+            f" charged {charged.get(t.trade_id, ZERO)}"
+            for t in store.load_trades() if t.fees() != charged.get(t.trade_id, ZERO)]
 
 
 def _settlements(venue: SimVenue, store: Store,
@@ -113,6 +141,7 @@ def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[
     problems += _fills_match(trades, executed)
     problems += _positions_explained(venue, store)
     problems += _limits_kept(trades, specs)
+    problems += fee_mismatches(venue, store)
     return problems
 
 
