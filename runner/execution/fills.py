@@ -74,17 +74,21 @@ def _client_id(event: Event) -> int | None:
 def _status_event(order: TrackedOrder, event: Event, notes: list[str]) -> TrackedOrder:
     if isinstance(event, OrderAccepted):
         state = order.state if order.state is OrderState.FINAL else OrderState.WORKING
-        return replace(order, order_id=event.order_id or order.order_id, state=state)
+        return replace(order, order_id=event.order_id or order.order_id, state=state,
+                       outcome_unknown=False)
     if isinstance(event, OrderRejected):
         notes.append(f"order {order.client_order_id} (leg {order.key.leg_index}) rejected:"
                      f" {event.message}")
-        return replace(order, state=OrderState.FINAL, message=event.message)
-    return order  # OrderOutcomeUnknown: still pending; the dispatcher resolves it (D3)
+        return replace(order, state=OrderState.FINAL, message=event.message,
+                       outcome_unknown=False)
+    # OrderOutcomeUnknown: still pending; the dispatcher resolves it (D3), the budget waits
+    return replace(order, outcome_unknown=order.state is not OrderState.FINAL)
 
 
 def _seen(order: TrackedOrder, view: Order) -> TrackedOrder:
     """The tracked order after the exchange's view; fills never go backwards."""
     state = OrderState.FINAL if view.status.is_final else OrderState.WORKING
+    order = replace(order, outcome_unknown=False)  # the exchange showed it: known again
     if view.filled_qty < order.filled_qty:
         return replace(order, state=state, order_id=view.order_id)
     return replace(order, state=state, order_id=view.order_id, filled_qty=view.filled_qty,

@@ -15,7 +15,8 @@ Invariants:
   what was filled, reduce-only. Close = best effort per leg (lessons B6): each leg is
   placed as soon as it can be priced; every close or unwind order is reduce-only and
   sized `open_qty`, the quantity still held, never more (lessons B1, I1).
-- Bounded: the phase plan is the whole budget. Past it, working orders are cancelled
+- Bounded: the phase plan is the whole budget; time spent waiting to learn whether a
+  lost order exists is not counted (`runner.execution.pause`). Past it, working orders are cancelled
   and the decision waits at least one more tick for late fill reports (grace, lessons
   B8); an unfinished close then FAILS with an alert (lessons B1).
 - Within a phase a reprice never moves against us and a move below the threshold is
@@ -43,6 +44,7 @@ from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.fills import apply_order_events
+from runner.execution.pause import pause_budget
 from runner.execution.phases import (
     guards_of,
     phase_end,
@@ -135,6 +137,7 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     tick = _Tick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
                  notes=list(applied.notes))
     _hold_rejected(tick, applied.rejected_legs)
+    tick.progress = pause_budget(tick.progress, now)  # unknown orders cost no budget (D2)
     _presume_final(tick, snapshot)
     if tick.progress.exhausted_at is not None:
         _settle(tick, snapshot)
