@@ -11,6 +11,8 @@
 - every venue position is explained by the store's trades, and only active trades hold;
 - daily limits, trades per cycle kept, and a restart never begins a second schedule
   while the first one runs (A1);
+- no strategy opened a trade while an older trade of it held legs from a failed close
+  (FAILED holding legs, or a close that used its budget and retries: issue 7 item 8);
 - per trade, the fees the store books equal the fees the venue charged for the trade's
   fills and block trades (E6: booked exactly once on every recovery path; the exercise
   fee at expiry is not booked, see runner/settlement.py, and is not counted).
@@ -28,9 +30,10 @@ from decimal import Decimal
 from itertools import pairwise
 
 from runner.domain.orders import Side
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeStage
 from runner.exchange.sim.records import TRADE_TYPE_BLOCK
 from runner.exchange.sim.venue import SimVenue
+from runner.execution.retry import close_exhausted_at
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.store.store import Store
 
@@ -142,7 +145,34 @@ def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[
     problems += _positions_explained(venue, store)
     problems += _limits_kept(trades, specs)
     problems += fee_mismatches(venue, store)
+    problems += leftovers_piled_up(trades)
     return problems
+
+
+def leftovers_piled_up(trades: Sequence[Trade]) -> list[str]:
+    """Trades opened by a strategy while an older trade of it held legs from a failed
+    close: from its failure (FAILED, or its close marked exhausted) until it was flat."""
+    problems = []
+    for held in trades:
+        since, until = _failed_close_span(held)
+        if since is None:
+            continue
+        newer = [t.trade_id for t in trades if t.strategy == held.strategy
+                 and t.trade_id != held.trade_id and since <= t.created_at
+                 and (until is None or t.created_at < until)]
+        if newer:
+            problems.append(f"{held.strategy}: opened {newer} while trade {held.trade_id}"
+                            f" ({held.stage.value}) held legs from a failed close since {since}")
+    return problems
+
+
+def _failed_close_span(trade: Trade) -> tuple[datetime | None, datetime | None]:
+    exhausted = close_exhausted_at(trade)
+    if exhausted is not None:
+        return exhausted, trade.closed_at
+    if trade.stage is TradeStage.FAILED and not trade.is_flat:
+        return trade.closed_at, None
+    return None, None
 
 
 def _orphans(venue: SimVenue, store: Store) -> list[str]:
