@@ -40,7 +40,7 @@ from runner.reconcile.resync import missed_events
 from runner.settlement import expired_series, settle_trade
 from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
-from runner.tracking import ExecutionBook, watch_failed_closes, with_launch
+from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
 MAX_FAILED_TICKS: Final = 10
@@ -128,7 +128,7 @@ class Service:
         self._pending_events.extend(missed_events(self._store, states))
         self._closes_to_renew = {s.trade_id for s in states
                                  if s.purpose in (OrderPurpose.CLOSE, OrderPurpose.UNWIND)}
-        watch_failed_closes(self.attention, self._book.failed_close_holdings())
+        self._book.watch_failed_closes(self.attention)
 
     def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
             until: datetime | None = None) -> None:
@@ -179,7 +179,7 @@ class Service:
         self._renew_expired_closes(snapshot, now, report)
         self._settle_failed_holdings(now)
         self._advance_executions(snapshot, events, now, report)
-        watch_failed_closes(self.attention, self._book.failed_close_holdings())
+        self._book.watch_failed_closes(self.attention)
         for spec in self.all_specs:
             try:
                 self._decide_strategy(spec, snapshot, now, report)

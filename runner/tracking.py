@@ -79,6 +79,10 @@ class ExecutionBook:
                     if close_exhausted_at(t) is not None and not t.is_flat]
         return [*retrying, *self.failed_holdings()]
 
+    def watch_failed_closes(self, attention: Attention) -> None:
+        """Raise or clear the failed-close concerns (see `watch_failed_closes`)."""
+        watch_failed_closes(attention, self.failed_close_holdings())
+
     def unworked_trades(self) -> list[Trade]:
         """Trades that should have an execution running and have none (see the service)."""
         needs_work = (TradeStage.PENDING_OPEN, TradeStage.OPENING, TradeStage.PENDING_CLOSE,

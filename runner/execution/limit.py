@@ -16,8 +16,8 @@ Invariants:
   placed as soon as it can be priced; every close or unwind order is reduce-only and
   sized `open_qty`, the quantity still held, never more (lessons B1, I1).
 - Bounded: the phase plan is the whole budget; time spent waiting to learn whether a
-  lost order exists is not counted (`runner.execution.pause`). Past it, working orders are cancelled
-  and the decision waits at least one more tick for late fill reports (grace, lessons
+  lost order exists is not counted (`runner.execution.pause`). Past it, working orders
+  are cancelled and the decision waits at least one more tick for late fill reports (grace, lessons
   B8); an unfinished close then goes on as a retry, one round of its most aggressive
   phase a minute, never abandoned (lessons B1; the rule is in `runner.execution.retry`).
 - Within a phase a reprice never moves against us and a move below the threshold is
