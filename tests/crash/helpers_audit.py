@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 
+from runner.domain.instruments import parse_symbol
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeStage
 from runner.exchange.sim.records import TRADE_TYPE_BLOCK
@@ -196,11 +197,15 @@ def leftovers_piled_up(trades: Sequence[Trade]) -> list[str]:
 
 
 def _failed_close_span(trade: Trade) -> tuple[datetime | None, datetime | None]:
+    """From a failed close until the trade was flat. A FAILED trade that had opened, or
+    still holds legs, gave up a close holding legs (the rule before issue 7): it held
+    them until its legs expired, unless it holds them still."""
     exhausted = close_exhausted_at(trade)
     if exhausted is not None:
         return exhausted, trade.closed_at
-    if trade.stage is TradeStage.FAILED and not trade.is_flat:
-        return trade.closed_at, None
+    if trade.stage is TradeStage.FAILED and (trade.opened_at is not None or not trade.is_flat):
+        expiry = max(parse_symbol(leg.symbol).expiry for leg in trade.legs)
+        return trade.closed_at, None if not trade.is_flat else expiry
     return None, None
 
 

@@ -54,10 +54,18 @@ def test_a_newer_trade_while_an_exhausted_close_retries_is_a_violation_until_it_
     assert "['during']" in problem
 
 
+def test_a_failed_close_settled_at_expiry_counted_until_its_expiry():
+    """The old rule's trace: FAILED after it opened, flat only because expiry settled it."""
+    old = failed_holding("old", 0)
+    settled = replace(old, legs=(replace(old.legs[0], closed_qty=Decimal("0.01")),))
+    after_expiry = trade("next-day", 60 * 24)
+    (problem,) = leftovers_piled_up([settled, trade("same-day", 30), after_expiry])
+    assert "['same-day']" in problem
+
+
 def test_trades_before_the_failure_or_of_flat_failures_are_no_violation():
-    flat_failed = replace(failed_holding("flat", 3),
-                          legs=(replace(failed_holding("flat", 3).legs[0],
-                                        closed_qty=Decimal("0.01")),))
-    trades = [trade("before", 0), failed_holding("old", 1), flat_failed, trade("x", 2)]
-    assert leftovers_piled_up([trades[0], trades[1]]) == []
-    assert leftovers_piled_up([flat_failed, trade("later", 9)]) == []
+    never_opened = Trade.create("unwound", "micro", (replace(
+        trade("x", 0).legs[0], filled_qty=Decimal(0)),), T0).moved_to(
+        TradeStage.FAILED, "open failed; nothing was filled", T0)
+    assert leftovers_piled_up([trade("before", 0), failed_holding("old", 1)]) == []
+    assert leftovers_piled_up([never_opened, trade("later", 9)]) == []
