@@ -10,15 +10,17 @@ failed-close concern can hold it back.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from runner.domain.instruments import parse_symbol
-from runner.domain.orders import Side
+from runner.domain.orders import OrderRequest, Side
 from runner.domain.trades import TradeStage
 from runner.execution.retry import close_exhausted_at
+from runner.reconcile.decisions import mark_closed_externally
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 from tests.scenarios.test_scenario_unsellable_leg import STRANGLE
 
@@ -115,3 +117,26 @@ def test_once_the_retried_close_completes_the_concern_ends_and_entries_resume(
     assert len(scenario.trades()) >= 2  # the strategy trades again
     recovered = [m for m in scenario.pager.sent if m.recovered and trade_id in m.key]
     assert len(recovered) == 1
+
+
+def test_an_operator_decision_ends_the_concern_at_the_next_start(unfillable) -> None:
+    """Stopped, the operator flattens by hand and marks the trade closed externally
+    (`runner trades close-externally`): the next start raises no concern, entries go on."""
+    scenario, trade_id = unfillable
+    scenario.run_for(timedelta(seconds=30))
+    store = scenario.runtime.store
+    ids = itertools.count(770_000)
+    for trade in store.load_active_trades():  # flatten by hand on the venue, then tell the runner
+        mark_closed_externally(store, trade.trade_id, scenario.now, "flattened by hand",
+                               dispatcher=scenario.runtime.dispatcher)
+        for leg in trade.legs:
+            if leg.open_qty > 0:  # the strangle was bought: sold back at any bid
+                scenario.venue.place_order(OrderRequest(leg.symbol, Side.SELL, leg.open_qty,
+                                                        Decimal(1), next(ids)))
+    assert scenario.net_positions() == {}
+    scenario.restart()
+    assert not scenario.service.attention.is_open(f"failed_close.{trade_id}")
+    assert scenario.service.attention.entry_block("strangle") is None
+    before = len(scenario.trades())
+    scenario.run_for(timedelta(minutes=2))
+    assert len(scenario.trades()) > before
