@@ -149,6 +149,7 @@ class Service:
         self._pending_events.extend(missed_events(self._store, states))
         self._closes_to_renew = {s.trade_id for s in states
                                  if s.purpose in (OrderPurpose.CLOSE, OrderPurpose.UNWIND)}
+        self._book.watch_failed_closes(self.attention)
 
     def _resolve_held(self) -> None:
         """Say once which trades keep the rules of their stored copy, and which nothing
@@ -214,6 +215,7 @@ class Service:
         self._renew_expired_closes(snapshot, now, report)
         self._settle_failed_holdings(now)
         self._advance_executions(snapshot, events, now, report)
+        self._book.watch_failed_closes(self.attention)
         for spec in self.all_specs:
             try:
                 self._decide_strategy(spec, snapshot, now, report)

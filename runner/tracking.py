@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from runner.attention import Attention
 from runner.domain.commands import CancelOrder
 from runner.domain.trades import Trade, TradeStage
 from runner.engine.state import StrategyState, state_from_trades
 from runner.execution import ExecutionState, execution_state_from_dict
+from runner.execution.retry import close_exhausted_at
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.spec.origin import SpecOrigin
 from runner.store.meta import Recount
@@ -79,6 +81,17 @@ class ExecutionBook:
         """Recent FAILED trades that still hold something (a close that gave up)."""
         return [t for history in self._recent.values() for t in history
                 if t.stage is TradeStage.FAILED and not t.is_flat]
+
+    def failed_close_holdings(self) -> list[Trade]:
+        """Trades holding legs from a failed close: FAILED ones, and closes that used up
+        their budget and still retry (runner.execution.retry)."""
+        retrying = [t for t in self._trades.values()
+                    if close_exhausted_at(t) is not None and not t.is_flat]
+        return [*retrying, *self.failed_holdings()]
+
+    def watch_failed_closes(self, attention: Attention) -> None:
+        """Raise or clear the failed-close concerns (see `watch_failed_closes`)."""
+        watch_failed_closes(attention, self.failed_close_holdings())
 
     def unworked_trades(self) -> list[Trade]:
         """Trades that should have an execution running and have none (see the service)."""
@@ -224,3 +237,30 @@ def _launch_of(trade: Trade) -> datetime | None:
         if key == LAUNCH_KEY:
             return datetime.fromisoformat(value)
     return None
+
+
+FAILED_CLOSE_PREFIX = "failed_close."
+
+
+def watch_failed_closes(attention: Attention, holdings: list[Trade]) -> None:
+    """One concern per trade holding legs from a failed close, blocking its strategy's
+    entries (issue 7 item 8); cleared once it is flat, settled, or decided by the operator.
+
+    Raised from the trades themselves (the store), so a restart raises it again. Its
+    words never change while it lasts, so it is logged and paged once per trade.
+    """
+    keep = set()
+    for trade in holdings:
+        key = f"{FAILED_CLOSE_PREFIX}{trade.trade_id}"
+        keep.add(key)
+        attention.report(key, _failed_close_text(trade), blocks_entries=True,
+                         strategy=trade.strategy)
+    attention.clear_prefix(FAILED_CLOSE_PREFIX, keep=frozenset(keep))
+
+
+def _failed_close_text(trade: Trade) -> str:
+    what = "failed" if trade.stage is TradeStage.FAILED else \
+        "used its budget and is retried once a minute at the most aggressive price"
+    return (f"trade {trade.trade_id}: its close {what}; it still holds legs, so"
+            f" {trade.strategy} opens nothing new until it is flat, settled at expiry, or"
+            " decided (runner trades close-externally / flatten)")

@@ -48,6 +48,7 @@ from runner.domain.ledger import LedgerOrder, LedgerStatus
 from runner.domain.orders import Order
 from runner.exchange.errors import ExchangeError, ExchangeRejected, ExchangeUnavailable
 from runner.exchange.port import Exchange
+from runner.execution.retry import is_retry_reason
 from runner.store import Store
 
 ALREADY_FINAL_CODES: Final = frozenset({11101, 11102, 10584})  # cancelled / filled / unknown
@@ -110,7 +111,8 @@ class Dispatcher(OrderPolling, RfqCommands):
             return f"trade {key.trade_id} is not in the store (save it before its orders, A1)"
         if stage.is_terminal:
             return f"trade {key.trade_id} is {stage.value}"
-        if len(self.store.orders_for_trade(key.trade_id)) >= limits.max_orders_per_trade:
+        if not is_retry_reason(key.reason) and _capped(self.store.orders_for_trade(
+                key.trade_id)) >= limits.max_orders_per_trade:
             return f"trade {key.trade_id} reached {limits.max_orders_per_trade} orders"
         live = self.store.live_orders()
         if sum(o.symbol == command.request.symbol for o in live) >= \
@@ -240,6 +242,13 @@ class Dispatcher(OrderPolling, RfqCommands):
         read, lookups only for our orders that left it, quotes for active RFQs)."""
         now = now or self.clock.now()
         return [*self.poll_orders(now), *self.retry_intents(now), *self.poll_rfqs(now)]
+
+
+def _capped(orders: list[LedgerOrder]) -> int:
+    """Orders counted against the per-trade cap (B2). A retrying close's orders are not:
+    they are bounded by rate instead, one per held leg a minute, and are reduce-only
+    (runner.execution.retry), so an exhausted close is never left without a way out."""
+    return sum(not is_retry_reason(o.key.reason) for o in orders)
 
 
 def _accepted_events(row: LedgerOrder) -> list[Event]:

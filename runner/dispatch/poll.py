@@ -4,7 +4,8 @@ One `open_orders` read per tick whatever the number of strategies (design decisi
 `get_order` only for our orders that are live in the ledger but absent from that list,
 to learn their final fills (lessons B7: the exchange's cumulative `fillQty` per order
 is the truth). An order younger than the grace period is never declared missing
-(lessons D2, pitfall 21). Unsent intents are re-sent under the same client order id
+(lessons D2, pitfall 21); the executor waiting on it meanwhile spends none of its time
+budget (`runner.execution.pause`). Unsent intents are re-sent under the same client order id
 while they are younger than `intent_ttl`, and given up (rejected) after.
 """
 

@@ -9,6 +9,16 @@ Fills accumulate per leg across every order the leg ever had, with a volume-weig
 average price (lessons B7, I1): `filled_qty` is what was bought/sold to open,
 `closed_qty` what was traded back to close, so a close never asks for more than is
 held (`open_qty`).
+
+Closes under loss (lessons B1; issue 7 item 8): a close's attempts are bounded per
+window (its phase plan is its budget), but a close is never abandoned while it holds
+legs. When the budget is used up the trade goes CLOSING -> PENDING_CLOSE once, marked
+exhausted (metadata `close_exhausted_at`), and stays active: its close is retried one
+round a minute at the most aggressive price, reduce-only, until it is flat (CLOSED; an
+unwind: FAILED), settled at expiry (CLOSED), or decided by the operator. Meanwhile its
+strategy opens nothing new. FAILED therefore holds legs only in stores written before
+this rule, and those legs are still reported and settled at expiry
+(runner.execution.retry).
 """
 
 from __future__ import annotations
@@ -31,9 +41,9 @@ class TradeStage(StrEnum):
     PENDING_CLOSE = "pending_close"  # an exit fired; close not yet working
     CLOSING = "closing"  # close orders or an RFQ are working
     CLOSED = "closed"  # every leg flat (terminal)
-    FAILED = "failed"  # gave up (terminal): an open that failed and unwound, or a close whose
-    # bounded attempts ran out (lessons B1); any quantity still held stays on the legs
-    # (`open_qty`) and is reported for an operator
+    FAILED = "failed"  # gave up (terminal): an open that failed (and unwound what filled);
+    # a close is never given up while it holds legs (see the module docstring); a FAILED
+    # trade from an older store may still hold legs (`open_qty`), reported for an operator
 
     @property
     def is_terminal(self) -> bool:

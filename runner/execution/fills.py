@@ -4,7 +4,8 @@ Invariant (lessons B7, I1, I2): a leg's credited quantity for a direction equals
 baseline (what it held before this execution's orders) plus the fills of this
 execution's orders. `OrderUpdated` carries an order's *cumulative* fill; only the
 increase since the last view is new, and it is credited only up to that target, so a
-fill that recovery already credited from the ledger is never counted twice. A close
+fill that recovery already credited from the ledger is never counted twice; its fee
+follows its quantity (only the share of the fee of what is credited now, lessons E6). A close
 fill is never credited beyond what is held; an excess is reported, not absorbed.
 
 Events about other orders (other trades, other executions) are ignored: the service
@@ -73,17 +74,21 @@ def _client_id(event: Event) -> int | None:
 def _status_event(order: TrackedOrder, event: Event, notes: list[str]) -> TrackedOrder:
     if isinstance(event, OrderAccepted):
         state = order.state if order.state is OrderState.FINAL else OrderState.WORKING
-        return replace(order, order_id=event.order_id or order.order_id, state=state)
+        return replace(order, order_id=event.order_id or order.order_id, state=state,
+                       outcome_unknown=False)
     if isinstance(event, OrderRejected):
         notes.append(f"order {order.client_order_id} (leg {order.key.leg_index}) rejected:"
                      f" {event.message}")
-        return replace(order, state=OrderState.FINAL, message=event.message)
-    return order  # OrderOutcomeUnknown: still pending; the dispatcher resolves it (D3)
+        return replace(order, state=OrderState.FINAL, message=event.message,
+                       outcome_unknown=False)
+    # OrderOutcomeUnknown: still pending; the dispatcher resolves it (D3), the budget waits
+    return replace(order, outcome_unknown=order.state is not OrderState.FINAL)
 
 
 def _seen(order: TrackedOrder, view: Order) -> TrackedOrder:
     """The tracked order after the exchange's view; fills never go backwards."""
     state = OrderState.FINAL if view.status.is_final else OrderState.WORKING
+    order = replace(order, outcome_unknown=False)  # the exchange showed it: known again
     if view.filled_qty < order.filled_qty:
         return replace(order, state=state, order_id=view.order_id)
     return replace(order, state=state, order_id=view.order_id, filled_qty=view.filled_qty,
@@ -102,7 +107,9 @@ def _credit(trade: Trade, progress: LimitProgress, before: TrackedOrder,
     target = _target(progress.with_order(after), after)
     if after.is_opening:
         qty = min(increase, target - leg.filled_qty)
-        return (trade.with_leg(leg.with_open_fill(qty, price, fee)) if qty > 0 else trade), ()
+        if qty <= 0:
+            return trade, ()
+        return trade.with_leg(leg.with_open_fill(qty, price, _fee_share(fee, qty, increase))), ()
     wanted = min(increase, target - leg.closed_qty)
     qty = min(wanted, leg.open_qty)
     alerts: tuple[str, ...] = ()
@@ -110,8 +117,13 @@ def _credit(trade: Trade, progress: LimitProgress, before: TrackedOrder,
         alerts = (f"trade {trade.trade_id} leg {leg.index} {leg.symbol}: close fills exceed"
                   f" the held quantity by {wanted - qty}; check the position",)
     if qty > 0:
-        trade = trade.with_leg(leg.with_close_fill(qty, price, fee))
+        trade = trade.with_leg(leg.with_close_fill(qty, price, _fee_share(fee, qty, increase)))
     return trade, alerts
+
+
+def _fee_share(fee: Decimal, qty: Decimal, increase: Decimal) -> Decimal:
+    """The fee of the part of a fill credited now; the rest was booked by recovery (E6)."""
+    return fee if qty >= increase else fee * qty / increase
 
 
 def _target(progress: LimitProgress, order: TrackedOrder) -> Decimal:

@@ -15,9 +15,11 @@ Invariants:
   what was filled, reduce-only. Close = best effort per leg (lessons B6): each leg is
   placed as soon as it can be priced; every close or unwind order is reduce-only and
   sized `open_qty`, the quantity still held, never more (lessons B1, I1).
-- Bounded: the phase plan is the whole budget. Past it, working orders are cancelled
-  and the decision waits at least one more tick for late fill reports (grace, lessons
-  B8); an unfinished close then FAILS with an alert (lessons B1).
+- Bounded: the phase plan is the whole budget; time spent waiting to learn whether a
+  lost order exists is not counted (`runner.execution.pause`). Past it, working orders
+  are cancelled and the decision waits at least one more tick for late fill reports (grace, lessons
+  B8); an unfinished close then goes on as a retry, one round of its most aggressive
+  phase a minute, never abandoned (lessons B1; the rule is in `runner.execution.retry`).
 - Within a phase a reprice never moves against us and a move below the threshold is
   skipped (lessons B9, B10); a phase change may step the price.
 """
@@ -43,6 +45,7 @@ from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.fills import apply_order_events
+from runner.execution.pause import pause_budget
 from runner.execution.phases import (
     guards_of,
     phase_end,
@@ -59,6 +62,13 @@ from runner.execution.pricing import (
     leg_market,
     limit_price,
     moved_enough,
+)
+from runner.execution.retry import (
+    close_exhausted_at,
+    mark_exhausted,
+    next_round,
+    retry_spec,
+    retry_state,
 )
 from runner.execution.state import (
     ExecutionState,
@@ -137,6 +147,7 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     tick = _Tick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
                  notes=list(applied.notes))
     _hold_rejected(tick, applied.rejected_legs)
+    tick.progress = pause_budget(tick.progress, now)  # unknown orders cost no budget (D2)
     _presume_final(tick, snapshot)
     _requote_changed_prices(tick, snapshot)
     if tick.progress.exhausted_at is not None:
@@ -203,7 +214,7 @@ def _settle(tick: _Tick, snapshot: MarketSnapshot) -> None:
     elif tick.opening:
         _fail_open(tick, snapshot)
     else:
-        _fail_close(tick)
+        _retry_close(tick, snapshot)
 
 
 def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
@@ -228,14 +239,18 @@ def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
     _work(tick, snapshot)
 
 
-def _fail_close(tick: _Tick) -> None:
-    tick.finished = True
-    rounds = rounds_of(tick.progress.spec)
-    held = held_text(tick.trade)
-    what = "unwind" if tick.purpose is OrderPurpose.UNWIND else f"close ({tick.state.reason})"
-    tick.move(TradeStage.FAILED, f"{what} gave up after {rounds} rounds; still held: {held}")
-    tick.alerts.append(f"trade {tick.trade.trade_id}: {what} gave up after {rounds} rounds;"
-                       f" still held: {held}; flatten by hand")
+def _retry_close(tick: _Tick, snapshot: MarketSnapshot) -> None:
+    """Budget used, legs still held: the close goes on, a round a minute (`retry`)."""
+    if close_exhausted_at(tick.trade) is None:
+        tick.trade = mark_exhausted(tick.trade, tick.state, tick.progress.spec, tick.now)
+        tick.notes.append(f"trade {tick.trade.trade_id}: {tick.trade.transitions[-1].reason}")
+    else:
+        tick.trade = next_round(tick.trade, tick.now)
+    first_attempt = max(attempt_base(tick.trade), tick.progress.next_attempt)
+    tick.progress = new_limit_progress(tick.trade, retry_spec(tick.progress.spec), tick.now,
+                                       first_attempt)
+    tick.state = retry_state(tick.state, tick.trade, tick.now, tick.progress)
+    _work(tick, snapshot)
 
 
 # -- repricing and placing ------------------------------------------------------------------

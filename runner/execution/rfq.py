@@ -40,9 +40,16 @@ from runner.domain.commands import (
     RfqFailed,
 )
 from runner.domain.orders import Side
-from runner.domain.rfq import BlockTrade, QuoteState, RfqLeg, RfqQuote, improvement_pct
+from runner.domain.rfq import (
+    BlockTrade,
+    BlockTradeLeg,
+    QuoteState,
+    RfqLeg,
+    RfqQuote,
+    improvement_pct,
+)
 from runner.domain.snapshot import MarketSnapshot
-from runner.domain.trades import Trade, TradeStage
+from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.launch import start_limit_close, start_limit_open
 from runner.execution.phases import unwind_spec
 from runner.execution.pricing import leg_market
@@ -246,15 +253,8 @@ def _filled(tick: _Tick, snapshot: MarketSnapshot) -> Step:
         if leg is None:
             tick.alerts.append(f"trade {trade.trade_id}: block trade {block.block_trade_id}"
                                f" has a leg {done.symbol} the trade does not know")
-        elif opening:
-            # Recovery may have credited this block trade from the ledger already (the
-            # answer was lost with the process): count only what the leg still lacks.
-            qty = min(done.qty, leg.unfilled_qty)
-            if qty > 0:
-                trade = trade.with_leg(leg.with_open_fill(qty, done.price, done.fee))
         else:
-            trade = trade.with_leg(leg.with_close_fill(min(done.qty, leg.open_qty), done.price,
-                                                       done.fee))
+            trade = trade.with_leg(_credit_block_leg(leg, done, opening))
     tick.trade = trade
     text = f"block trade {block.block_trade_id} (quote {block.quote_id})"
     if opening and trade.is_fully_open:
@@ -265,6 +265,23 @@ def _filled(tick: _Tick, snapshot: MarketSnapshot) -> Step:
     else:
         return fall_back(tick, snapshot, f"{text} left part of the trade undone")
     return Step(None, tick.trade, tuple(tick.commands), tuple(tick.alerts), tuple(tick.notes))
+
+
+def _credit_block_leg(leg: TradeLeg, done: BlockTradeLeg, opening: bool) -> TradeLeg:
+    """Credit what the leg still lacks of a block-trade leg, with that share of its fee.
+
+    Recovery may have credited the block trade from the ledger already (the answer was
+    lost with the process, or the kill fell after the accept): then nothing is left to
+    count, and its fee, already booked by recovery, is not booked again (E6).
+    """
+    lacking = leg.unfilled_qty if opening else leg.open_qty
+    qty = min(done.qty, lacking)
+    if qty <= 0:
+        return leg
+    fee = done.fee if qty == done.qty else done.fee * qty / done.qty
+    if opening:
+        return leg.with_open_fill(qty, done.price, fee)
+    return leg.with_close_fill(qty, done.price, fee)
 
 
 def fall_back(tick: _Tick, snapshot: MarketSnapshot, why: str) -> Step:

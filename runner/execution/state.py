@@ -17,7 +17,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
@@ -61,6 +61,7 @@ class TrackedOrder:
     cancel_first_at: datetime | None = None  # the first cancel sent
     cancel_sends: int = 0
     message: str = ""
+    outcome_unknown: bool = False  # its request's answer was lost; the dispatcher resolves it
 
     @property
     def client_order_id(self) -> int:
@@ -106,6 +107,8 @@ class LimitProgress:
     next_reprice_at: datetime | None = None
     exhausted_at: datetime | None = None  # the budget ran out; settling (grace, B8)
     next_attempt: int = 0
+    unknown_since: datetime | None = None  # an order's outcome is unknown: budget paused
+    paused: timedelta = timedelta(0)  # budget time given back so far (runner.execution.pause)
 
     def leg(self, index: int) -> LegProgress:
         return next(leg for leg in self.legs if leg.index == index)

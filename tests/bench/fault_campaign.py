@@ -1,7 +1,7 @@
 """Benchmark (on demand, not collected): 48 simulated hours of faults, with figures.
 
 Run: `/work/venv/bin/python tests/bench/fault_campaign.py [--hours 48] [--tick 2]
-[--rate 0.03] [--seeds 7 8]`
+[--rate 0.03] [--seeds 7 8] [--fill-timeout 5]`
 
 The suite's short version is tests/faults/test_faults_campaign.py (6 h). Same plan: at
 `rate` each on every request HTTP 5xx, timeouts, rate limits and malformed answers; lost
@@ -30,17 +30,23 @@ def main() -> int:
     parser.add_argument("--tick", type=float, default=2.0, help="simulated seconds per tick")
     parser.add_argument("--rate", type=float, default=0.03, help="probability per fault kind")
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
+    parser.add_argument("--fill-timeout", type=int, default=None,
+                        help="seconds: a short fill timeout for every limit execution")
     args = parser.parse_args()
     broken = False
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="fault-campaign-") as scratch:
             result = run_campaign(Path(scratch), hours=args.hours,
-                                  tick=timedelta(seconds=args.tick), rate=args.rate, seed=seed)
-        print(f"== seed {seed}, rate {args.rate:.0%} per kind")
+                                  tick=timedelta(seconds=args.tick), rate=args.rate, seed=seed,
+                                  fill_timeout_s=args.fill_timeout)
+        timeout = f", fill timeout {args.fill_timeout} s" if args.fill_timeout else ""
+        print(f"== seed {seed}, rate {args.rate:.0%} per kind{timeout}")
         for line in result.lines():
             print(line)
         for alert in result.alerts[:20]:
             print(f"  ALERT {alert}")
+        for concern in result.concerns[:20]:
+            print(f"  CONCERN {concern}")
         for error in result.errors[:20]:
             print(f"  ERROR {error}")
         broken |= bool(result.violations or result.in_flight or result.crashed)

@@ -10,7 +10,12 @@
 - no leg over-filled or over-closed (I1, I2);
 - every venue position is explained by the store's trades, and only active trades hold;
 - daily limits, trades per cycle kept, and a restart never begins a second schedule
-  while the first one runs (A1).
+  while the first one runs (A1);
+- no strategy opened a trade while an older trade of it held legs from a failed close
+  (FAILED holding legs, or a close that used its budget and retries: issue 7 item 8);
+- per trade, the fees the store books equal the fees the venue charged for the trade's
+  fills and block trades (E6: booked exactly once on every recovery path; the exercise
+  fee at expiry is not booked, see runner/settlement.py, and is not counted).
 `in_flight(store, venue)` lists what is still working: nothing once every execution is
 done.
 """
@@ -24,10 +29,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 
+from runner.domain.instruments import parse_symbol
 from runner.domain.orders import Side
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeStage
 from runner.exchange.sim.records import TRADE_TYPE_BLOCK
 from runner.exchange.sim.venue import SimVenue
+from runner.execution.retry import close_exhausted_at
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.store.store import Store
 
@@ -47,9 +54,8 @@ class Executed:
             self.sold += qty
 
 
-def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str], Executed],
-                                                            list[str]]:
-    """What the venue executed, per (trade id, symbol), attributed through the store."""
+def _owners(venue: SimVenue, store: Store) -> tuple[dict[int, str], list[str]]:
+    """Venue order id -> trade id, through the store's ledger and RFQ records."""
     problems: list[str] = []
     owner_of_order: dict[int, str] = {}
     for order in venue.order_records():
@@ -72,6 +78,13 @@ def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str
         for leg in trade.legs:
             if leg.order_id is not None:
                 owner_of_order[leg.order_id] = record.trade_id
+    return owner_of_order, problems
+
+
+def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str], Executed],
+                                                            list[str]]:
+    """What the venue executed, per (trade id, symbol), attributed through the store."""
+    owner_of_order, problems = _owners(venue, store)
     executed: dict[tuple[str, str], Executed] = defaultdict(Executed)
     for record in venue.fill_records():
         fill = record.fill
@@ -85,8 +98,53 @@ def venue_executions(venue: SimVenue, store: Store) -> tuple[dict[tuple[str, str
     return executed, problems
 
 
+def venue_fees(venue: SimVenue, store: Store) -> dict[str, Decimal]:
+    """What the venue charged per trade id for its fills (orders and block trades)."""
+    owner_of_order, _ = _owners(venue, store)
+    charged: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for record in venue.fill_records():
+        owner = owner_of_order.get(record.fill.order_id)
+        if owner is not None:
+            charged[owner] += record.fill.fee
+    return dict(charged)
+
+
+def exercise_fees(venue: SimVenue, store: Store) -> dict[str, Decimal]:
+    """The exercise fees of settled positions, shared among trades as `_settlements` does."""
+    fills_only: dict[tuple[str, str], Executed] = defaultdict(Executed)
+    owner_of_order, _ = _owners(venue, store)
+    for record in venue.fill_records():
+        owner = owner_of_order.get(record.fill.order_id)
+        if owner is not None:
+            fills_only[(owner, record.fill.symbol)].add(record.fill.side, record.fill.qty)
+    fees: dict[str, Decimal] = {}
+    _settlements(venue, store, fills_only, fees)
+    return fees
+
+
+def fee_mismatches(venue: SimVenue, store: Store) -> list[str]:
+    """Trades whose booked fees differ from what the venue charged them (E6).
+
+    The exercise fee of a position settled at expiry counts when the store books it: a
+    runner that does not read the exercise history misses it (runner/settlement.py), so
+    both totals, with and without it, are accepted; any other difference is a fee booked
+    twice or missed."""
+    charged = venue_fees(venue, store)
+    exercised = exercise_fees(venue, store)
+    problems = []
+    for t in store.load_trades():
+        fills = charged.get(t.trade_id, ZERO)
+        allowed = {fills, fills + exercised.get(t.trade_id, ZERO)}
+        if t.fees() not in allowed:
+            problems.append(f"trade {t.trade_id} ({t.stage.value}): the store books fees"
+                            f" {t.fees()}, the venue charged {fills} for fills"
+                            f" (+{exercised.get(t.trade_id, ZERO)} at exercise)")
+    return problems
+
+
 def _settlements(venue: SimVenue, store: Store,
-                 executed: dict[tuple[str, str], Executed]) -> None:
+                 executed: dict[tuple[str, str], Executed],
+                 fees: dict[str, Decimal] | None = None) -> None:
     """Positions the venue settled at expiry count as closed, trade by trade (oldest
     first), for the quantity each trade still held after its fills (G1, G2)."""
     trades = sorted(store.load_trades(), key=lambda t: t.created_at)
@@ -103,6 +161,9 @@ def _settlements(venue: SimVenue, store: Store,
                 if settled > 0:
                     done.add(leg.close_side, settled)
                     remaining -= settled
+                    if fees is not None:
+                        fees[trade.trade_id] = fees.get(trade.trade_id, ZERO) \
+                            + record.fee * settled / abs(record.qty)
 
 
 def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[str]:
@@ -113,7 +174,39 @@ def audit(venue: SimVenue, store: Store, specs: Sequence[StrategySpec]) -> list[
     problems += _fills_match(trades, executed)
     problems += _positions_explained(venue, store)
     problems += _limits_kept(trades, specs)
+    problems += fee_mismatches(venue, store)
+    problems += leftovers_piled_up(trades)
     return problems
+
+
+def leftovers_piled_up(trades: Sequence[Trade]) -> list[str]:
+    """Trades opened by a strategy while an older trade of it held legs from a failed
+    close: from its failure (FAILED, or its close marked exhausted) until it was flat."""
+    problems = []
+    for held in trades:
+        since, until = _failed_close_span(held)
+        if since is None:
+            continue
+        newer = [t.trade_id for t in trades if t.strategy == held.strategy
+                 and t.trade_id != held.trade_id and since <= t.created_at
+                 and (until is None or t.created_at < until)]
+        if newer:
+            problems.append(f"{held.strategy}: opened {newer} while trade {held.trade_id}"
+                            f" ({held.stage.value}) held legs from a failed close since {since}")
+    return problems
+
+
+def _failed_close_span(trade: Trade) -> tuple[datetime | None, datetime | None]:
+    """From a failed close until the trade was flat. A FAILED trade that had opened, or
+    still holds legs, gave up a close holding legs (the rule before issue 7): it held
+    them until its legs expired, unless it holds them still."""
+    exhausted = close_exhausted_at(trade)
+    if exhausted is not None:
+        return exhausted, trade.closed_at
+    if trade.stage is TradeStage.FAILED and (trade.opened_at is not None or not trade.is_flat):
+        expiry = max(parse_symbol(leg.symbol).expiry for leg in trade.legs)
+        return trade.closed_at, None if not trade.is_flat else expiry
+    return None, None
 
 
 def _orphans(venue: SimVenue, store: Store) -> list[str]:

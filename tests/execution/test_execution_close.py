@@ -59,25 +59,28 @@ def test_close_orders_are_reduce_only_for_the_held_qty_in_the_closing_direction(
 
 
 def test_a_put_without_bids_never_blocks_the_call_and_never_builds_a_short():
-    """B1: the call closes, the put is retried every tick, no net short at any moment,
-    and after the bounded rounds the close FAILS with an alert."""
+    """B1: the call closes, the put is retried every tick, no net short at any moment;
+    after the bounded rounds the close is marked exhausted, says what is still held, and
+    goes on retrying (never abandoned: runner.execution.retry)."""
     trade = long_strangle()
     desk = held_desk(trade)
     step = start_close(trade, FAST, "max_hold", PUT_WITHOUT_BIDS, T0)
     (call,) = places(step)
     assert call.request.symbol == CALL
-    steps = drive(step, desk, [(at(s), PUT_WITHOUT_BIDS) for s in range(5, 70, 5)],
+    steps = drive(step, desk, [(at(s), PUT_WITHOUT_BIDS) for s in range(5, 130, 5)],
                   fills={at(5): [(call.request.client_order_id, "1")]})
     retried = [s for s in steps[1:-1] if any("not priced" in n and PUT in n for n in s.notes)]
-    assert len(retried) >= 10  # the put is tried again on every tick
+    assert len(retried) >= 20  # the put is tried again on every tick, before and after
     assert len(desk.placed) == 1  # only the call ever had an order
     assert min(desk.worst_position.values()) >= 0
     final = steps[-1]
-    assert final.state is None
-    assert final.trade.stage is TradeStage.FAILED
+    assert final.state is not None  # still working
+    assert final.trade.stage is TradeStage.PENDING_CLOSE
     assert final.trade.legs[0].open_qty == 0
     assert final.trade.legs[1].open_qty == D(1)
-    assert any("gave up" in alert and PUT in alert for alert in final.alerts)
+    (exhausted,) = [t for t in final.trade.transitions if "used its budget" in t.reason]
+    assert PUT in exhausted.reason
+    assert exhausted.at == at(65)  # 2 rounds of 30 s, then the grace tick
 
 
 def test_the_leg_that_could_not_be_priced_is_placed_as_soon_as_it_can_be():

@@ -8,8 +8,9 @@ no answer) at `rate`; and now and then a price freeze of a couple of minutes (le
 `run_campaign(...)` assembles the service on `FaultyExchange(SimVenue)` exactly like
 `runner simulate --faults`, runs it, then lifts the faults and lets every execution
 finish at a quiet moment, and returns figures plus the invariant audit of
-`tests.crash.helpers_crash` (no unknown order or fill, no orphan, fills equal on both
-sides, positions explained, limits kept) and whatever is still in flight.
+`tests.crash.helpers_audit` (no unknown order or fill, no orphan, fills equal on both
+sides, positions explained, limits kept, fees booked once, and no strategy opening while
+an older trade of it holds legs from a failed close) and whatever is still in flight.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class CampaignResult:
     faults_fired: int = 0
     freezes_fired: int = 0
     alerts: list[str] = field(default_factory=list)
+    concerns: list[str] = field(default_factory=list)  # raised, with blocks_entries
     errors: list[str] = field(default_factory=list)
     failed_ticks: int = 0
     trades: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -75,7 +77,8 @@ class CampaignResult:
             f"simulated {self.hours:g} h in {self.wall_s:.1f} s wall ({self.ticks} ticks)",
             f"faults fired: {self.faults_fired} (+{self.freezes_fired} price freezes)",
             f"trades: {self.trades}",
-            f"alerts: {len(self.alerts)}, strategy errors: {len(self.errors)},"
+            f"alerts: {len(self.alerts)}, entry-blocking concerns raised: {len(self.concerns)},"
+            f" strategy errors: {len(self.errors)},"
             f" failed ticks: {self.failed_ticks}, loop crashed: {self.crashed}",
             f"invariant violations: {len(self.violations)}, in flight at the end:"
             f" {len(self.in_flight)}",
@@ -84,11 +87,23 @@ class CampaignResult:
         ]
 
 
+def with_fill_timeout(text: str, seconds: int | None) -> str:
+    """A strategy text whose limit executions (and RFQ fallbacks) use this fill timeout."""
+    if seconds is None:
+        return text
+    return text.replace("fill_timeout: 30s", f"fill_timeout: {seconds}s")
+
+
 def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float = 0.03,
-                 seed: int = 7, start: datetime = START,
-                 micro: str = BUSY_MICRO) -> CampaignResult:
-    """Hours of both strategies under faults; then faults off until a quiet moment."""
-    specs = load_specs(directory / "strategies", micro, BUSY_RFQ)
+                 seed: int = 7, start: datetime = START, micro: str = BUSY_MICRO,
+                 fill_timeout_s: int | None = None) -> CampaignResult:
+    """Hours of both strategies under faults; then faults off until a quiet moment.
+
+    `fill_timeout_s`: a short fill timeout for every limit execution (issue 7: one lost
+    close order used to consume a short close budget and fail the trade holding a leg).
+    """
+    specs = load_specs(directory / "strategies", with_fill_timeout(micro, fill_timeout_s),
+                       with_fill_timeout(BUSY_RFQ, fill_timeout_s))
     world = World(specs, directory / "state", seed=seed)
     world.clock.set(start)
     plan = campaign_plan(rate, seed)
@@ -103,6 +118,8 @@ def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float 
         if kind == "tick_failed":
             result.failed_ticks += 1
             result.errors.append(f"tick failed: {data.get('error')}")
+        elif kind == "concern_raised" and data.get("blocks_entries"):
+            result.concerns.append(f"{data.get('key')}: {data.get('text')}")
 
     began = time.perf_counter()
     runtime = world.start(faulty, listener=on_event)

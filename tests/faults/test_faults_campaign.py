@@ -50,3 +50,19 @@ def test_trading_the_nearest_expiry_through_0800_under_faults_keeps_the_store_tr
     assert result.trades["micro"].get("failed", 0) == 0, report  # no unsellable leg bought
     assert result.trades["micro"].get("closed", 0) >= 1, report
     assert result.alerts == [], report
+
+
+def test_faults_with_a_short_fill_timeout_leave_no_failed_close_and_no_pile_up(
+        tmp_path) -> None:
+    """Issue 7: at 3 % faults with a 5 s fill timeout, a lost close order used to wait out
+    the 30 s missing-order grace, use up the close budget and leave a FAILED trade holding a
+    leg while the strategy kept opening. The audit now counts that pile-up as a violation."""
+    result = run_campaign(tmp_path, hours=2, tick=timedelta(seconds=3), rate=0.03, seed=7,
+                          fill_timeout_s=5)
+    report = "\n".join(result.lines())
+    assert result.crashed is None, report
+    assert result.errors == [], report
+    assert result.violations == [], report
+    assert result.in_flight == [], report
+    assert result.trades["micro"].get("closed", 0) >= 8, report
+    assert "failed" not in result.trades["micro"], report

@@ -1,5 +1,6 @@
-"""R-C4 / G1: a close that gave up leaves a FAILED trade holding a leg; when that leg
-expires, the exchange settles it, and the store books it as settled too (stage kept)."""
+"""R-C4 / G1: a close that used up its budget still holds a leg and keeps retrying; when
+that leg expires, the exchange settles it, the store books it as settled too, and the
+trade is CLOSED (its failed-close concern ends)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,19 @@ def test_expired_legs_of_a_failed_trade_are_booked_at_the_delivery_price(tmp_pat
     put = next(leg for leg in trade.legs if parse_symbol(leg.symbol).kind.letter == "P")
     scenario.venue.empty_book_side(put.symbol, Side.BUY)
     scenario.run_for(timedelta(minutes=3))
-    failed = scenario.trade(trade.trade_id)
-    assert failed.stage is TradeStage.FAILED
-    assert failed.legs[put.index].open_qty == put.qty  # the put is still held, and said so
+    exhausted = scenario.trade(trade.trade_id)
+    assert exhausted.stage.is_active  # retried, never abandoned (issue 7 item 8)
+    assert exhausted.legs[put.index].open_qty == put.qty  # the put is still held
+    assert scenario.service.attention.is_open(f"failed_close.{trade.trade_id}")
 
     expiry = parse_symbol(put.symbol).expiry
     scenario.run_until(expiry + timedelta(minutes=2), step=timedelta(minutes=5))
     scenario.run_for(timedelta(seconds=3))  # ticks after 08:00, when the price is out
     settled = scenario.trade(trade.trade_id)
-    assert settled.stage is TradeStage.FAILED  # the stage tells the story; the books agree
+    assert settled.stage is TradeStage.CLOSED
     assert settled.is_flat
     delivery = scenario.venue.delivery_price(parse_symbol(put.symbol).underlying, expiry)
     strike = parse_symbol(put.symbol).strike
     assert settled.legs[put.index].exit_price == max(strike - delivery, 0)
     assert put.symbol not in scenario.net_positions()
+    assert not scenario.service.attention.is_open(f"failed_close.{trade.trade_id}")
