@@ -12,6 +12,10 @@ random downtime (2 s to 2 min), and finally run on until everything is finished;
 the invariants of tests/crash/helpers_crash.py after every restart and at the end.
 Prints the number of runs, kills that landed, violations grouped by kind with an example,
 executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
+
+The venue is the in-process SimVenue, not a sim-server: it keeps its default taker key
+(rfqList refused as over HTTP) and has no HTTP, so `--rfq-body`/`--key-access` do not
+apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e.
 """
 
 from __future__ import annotations

@@ -64,10 +64,14 @@ class World:
 
 
 def world_of(*options: str) -> Iterator[World]:
-    with sim_server("--speed", SPEED, *options) as (_process, base_url):
+    rfq_body, maker_key = ("form" if "form" in options else "json"), "maker" in options
+    with sim_server("--speed", SPEED, *options) as (process, base_url):
+        assert process.stdout is not None
+        details = process.stdout.readline()  # the server says what it was started as
+        assert f"RFQ bodies {rfq_body}, {'maker' if maker_key else 'taker'} key" in details
         client = DocsClient(base_url, KEY, SECRET, resync=True)
         client.sync_time()
-        yield World(client, "form" if "form" in options else "json", "maker" in options)
+        yield World(client, rfq_body, maker_key)
         client.close()
 
 
