@@ -16,6 +16,10 @@ after every restart and at the end; once a damage lost the store's memory, the c
 that still mean something: no duplicate open, no unmanaged position.
 Prints the number of runs, kills that landed, violations grouped by kind with an example,
 executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
+
+The venue is the in-process SimVenue, not a sim-server: it keeps its default taker key
+(rfqList refused as over HTTP) and has no HTTP, so `--rfq-body`/`--key-access` do not
+apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e.
 """
 
 from __future__ import annotations

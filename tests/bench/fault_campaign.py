@@ -9,6 +9,10 @@ answers on every write; rare price freezes. Both strategy shapes trade all along
 per seed: trades by stage, faults injected, alerts, strategy errors, failed ticks, whether
 the loop gave up (TooManyFailures), invariant violations, what was left in flight, and
 the wall time. Exit code 1 when any seed broke an invariant or stopped the loop.
+
+The venue is the in-process SimVenue, not a sim-server: it keeps its default taker key
+(rfqList refused as over HTTP) and has no HTTP, so `--rfq-body`/`--key-access` do not
+apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e.
 """
 
 from __future__ import annotations

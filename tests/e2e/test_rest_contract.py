@@ -24,6 +24,7 @@ from runner.domain.orders import OrderRequest, OrderStatus, Side
 from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.snapshot import OptionQuote
 from runner.exchange.coincall.client import CoincallClient
+from runner.exchange.coincall.endpoints import BodyKind as AdapterBody
 from runner.exchange.coincall.http import Timeouts
 from runner.exchange.errors import (
     EndpointNotAvailable,
@@ -36,6 +37,7 @@ from runner.exchange.sim.access import KeyAccess
 from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.exchange.sim.server import SimServer
 from runner.exchange.sim.venue import SimVenue
+from runner.exchange.sim.wire_in import BodyKind
 
 KEY = "Zk3vT9qLw2XnB7pR5sY1uZ8cD4eH6jM0aQ2iN5oV7wE="
 SECRET = "9c4b1e7f2a6d8c0b3e5f7a9d1c2b4e6f8a0c2e4b6d8f0a1c3e5b7d9f1a3c5e7b"
@@ -79,12 +81,23 @@ def sleeps(sim_clock: ManualClock) -> RecordingSleep:
 
 
 @pytest.fixture
+def rfq_body() -> BodyKind:
+    """The RFQ accept/cancel encoding the server takes: the default (JSON); RFQ tests
+    parametrize it to run in the FORM world too (issue 8, "Done means")."""
+    return BodyKind.JSON
+
+
+BOTH_WORLDS = pytest.mark.parametrize("rfq_body", [BodyKind.JSON, BodyKind.FORM],
+                                      ids=["json-world", "form-world"])
+
+
+@pytest.fixture
 def client(venue: SimVenue, sim_clock: ManualClock, plan: FaultPlan,
-           sleeps: RecordingSleep) -> Iterator[CoincallClient]:
-    with SimServer(venue, KEY, SECRET, sim_clock, plan) as server, CoincallClient(
-            base_url=server.base_url, api_key=Secret(KEY), api_secret=Secret(SECRET),
-            clock=sim_clock, sleep=sleeps,
-            timeouts=Timeouts(connect=1.0, read=READ_TIMEOUT)) as rest:
+           sleeps: RecordingSleep, rfq_body: BodyKind) -> Iterator[CoincallClient]:
+    with SimServer(venue, KEY, SECRET, sim_clock, plan, rfq_body=rfq_body) as server, \
+            CoincallClient(base_url=server.base_url, api_key=Secret(KEY),
+                           api_secret=Secret(SECRET), clock=sim_clock, sleep=sleeps,
+                           timeouts=Timeouts(connect=1.0, read=READ_TIMEOUT)) as rest:
         yield rest
         assert server.throttled == 0, "the client tripped the venue's rate limits (section 7)"
 
@@ -230,6 +243,7 @@ def test_a_crossing_order_fills_and_shows_in_fills_positions_and_account(
     assert after != before
 
 
+@BOTH_WORLDS
 def test_the_rfq_taker_flow_over_rest(client: CoincallClient, venue: SimVenue,
                                       sim_clock: ManualClock) -> None:
     since = sim_clock.now()
@@ -380,15 +394,18 @@ def test_a_lost_cancel_answer_is_resolved_and_the_order_is_cancelled(
     assert found.status is OrderStatus.CANCELED
 
 
+@BOTH_WORLDS
 @pytest.mark.parametrize("kind", [FaultKind.LOST_RESPONSE, FaultKind.MALFORMED])
 def test_an_accept_whose_answer_is_lost_is_never_resent_and_block_trades_resolve_it(
         client: CoincallClient, venue: SimVenue, plan: FaultPlan, sim_clock: ManualClock,
         kind: FaultKind) -> None:
-    """Pitfall 8: accept is not idempotent; OutcomeUnknown, then look it up."""
+    """Pitfall 8: accept is not idempotent; OutcomeUnknown, then look it up. The encoding
+    the venue takes is known (learnt by an earlier cancel, as a running service would)."""
     since = sim_clock.now()
     call, put = _quote(venue, OptionKind.CALL), _quote(venue, OptionKind.PUT)
     legs = (RfqLeg(call.symbol, Side.BUY, Decimal("0.5")),
             RfqLeg(put.symbol, Side.BUY, Decimal("0.5")))
+    client.cancel_rfq(client.create_rfq(legs).request_id)
     rfq = client.create_rfq(legs)
     sim_clock.advance(timedelta(seconds=15))
     chosen = next(q for q in client.rfq_quotes(rfq.request_id) if q.matches_direction(legs))
@@ -399,3 +416,28 @@ def test_an_accept_whose_answer_is_lost_is_never_resent_and_block_trades_resolve
     assert trade.quote_id == chosen.quote_id
     assert len(venue.block_trades(since)) == 1
     assert plan.fired() == [1]
+
+
+@pytest.mark.parametrize("rfq_body", [BodyKind.FORM], ids=["form-world"])
+def test_a_lost_answer_to_a_first_accept_in_the_wrong_encoding_is_unknown_and_nothing_traded(
+        client: CoincallClient, venue: SimVenue, plan: FaultPlan,
+        sim_clock: ManualClock) -> None:
+    """The adapter starts with JSON; the FORM venue refuses it (10004) but that answer is
+    lost. The outcome is unknown, so nothing is retried in the other encoding and nothing
+    is learnt; the block trades show no trade, and the quote is still there to take."""
+    since = sim_clock.now()
+    call, put = _quote(venue, OptionKind.CALL), _quote(venue, OptionKind.PUT)
+    legs = (RfqLeg(call.symbol, Side.BUY, Decimal("0.5")),
+            RfqLeg(put.symbol, Side.BUY, Decimal("0.5")))
+    rfq = client.create_rfq(legs)
+    sim_clock.advance(timedelta(seconds=15))
+    chosen = next(q for q in client.rfq_quotes(rfq.request_id) if q.matches_direction(legs))
+    _fault(plan, "accept_quote", FaultKind.LOST_RESPONSE, count=1)
+    with pytest.raises(OutcomeUnknown):
+        client.accept_quote(rfq.request_id, chosen.quote_id)
+    assert client.block_trades(since) == []
+    assert venue.rfq_view(rfq.request_id).state is RfqState.ACTIVE
+    assert client.rfq_body is AdapterBody.JSON
+    trade = client.accept_quote(rfq.request_id, chosen.quote_id)  # 10004, then FORM
+    assert trade.quote_id == chosen.quote_id
+    assert client.rfq_body is AdapterBody.FORM

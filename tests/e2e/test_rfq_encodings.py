@@ -74,6 +74,7 @@ def serve(venue: SimVenue, clock: ManualClock, world: str, start: BodyKind,
                            timeouts=Timeouts(connect=1.0, read=2.0), session=session,
                            rfq_body=start, rfq_body_memory=memory) as client:
         yield client, session
+        assert server.throttled == 0, "the client tripped the venue's rate limits (section 7)"
 
 
 def strangle(venue: SimVenue) -> list[RfqLeg]:

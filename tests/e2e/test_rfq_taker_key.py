@@ -78,6 +78,7 @@ def rest(request: pytest.FixtureRequest, tmp_path, clock: ManualClock) -> Iterat
                            timeouts=Timeouts(connect=1.0, read=0.5)) as client:
         yield RestWorld(venue, store, Dispatcher(client, store, clock), legs, plan,
                         request.param)
+        assert server.throttled == 0, "the runner tripped the venue's rate limits (section 7)"
     store.close()
 
 

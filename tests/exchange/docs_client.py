@@ -9,7 +9,9 @@ shares no belief with the adapter or the simulator. This module imports nothing 
   + "uuid=" + KEY + "&ts=" + TS + "&x-req-ts-diff=" + DIFF; nulls dropped; scalars as
   written; lists and objects as compact JSON in body order; values not URL-encoded;
 - sign = upper(hex(HMAC-SHA256(secret, prehash))), UTF-8;
-- ts = local ms + the offset measured with GET /time (3.1: "Keep an offset").
+- ts = local ms + the offset measured with GET /time (3.1: "Keep an offset"); with
+  `resync` the offset is measured again before every signed call (for a venue whose
+  clock runs faster than ours, `sim-server --speed`).
 
 Every call returns the HTTP status and the decoded envelope (section 2) without judging
 it, so tests can check refusals as well as successes. Every knob (ts, window, sign,
@@ -79,13 +81,15 @@ class DocsClient:
     """Signed Coincall requests to `base_url` with one key, as the docs describe them."""
 
     def __init__(self, base_url: str, key: str, secret: str, *,
-                 window_ms: int = DEFAULT_WINDOW_MS, timeout: float = 10.0) -> None:
+                 window_ms: int = DEFAULT_WINDOW_MS, timeout: float = 10.0,
+                 resync: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
         self.key = key
         self.secret = secret
         self.window_ms = window_ms
         self.timeout = timeout
         self.offset_ms = 0
+        self.resync = resync
         self.session = requests.Session()
 
     def close(self) -> None:
@@ -108,6 +112,8 @@ class DocsClient:
     def headers(self, method: str, path: str, params: Mapping[str, Any] | None, *,
                 ts: int | None = None, window_ms: int | None = None, sign: str | None = None,
                 key: str | None = None) -> dict[str, str]:
+        if ts is None and self.resync:
+            self.sync_time()
         ts = self.now_ms() if ts is None else ts
         window = self.window_ms if window_ms is None else window_ms
         key = self.key if key is None else key

@@ -165,6 +165,8 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
         details.append(f"faults from {args.faults}")
     if not args.rate_limits:
         details.append("rate limits off")
+    details.append(f"RFQ bodies {getattr(args, 'rfq_body', 'json')}, "
+                   f"{getattr(args, 'key_access', 'taker')} key")
     step = getattr(args, "truncate_price_to", None)
     if step is not None:
         details.append(f"prices truncated to {step}")

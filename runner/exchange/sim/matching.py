@@ -1,20 +1,20 @@
 """Order matching against the simulated book, with Coincall's acceptance rules.
 
-Acceptance (coincall-api.md sections 6.2, 8, 10), checked in this order:
-unknown or delisted symbol 10574; clientOrderId reused 10577; qty below minimum 10558;
-qty off the 0.01 lot 10004 ("Invalid params", lessons F5); price truncated DOWN to the tick
-(pitfall 13: a 9.50 buy rests at 9.00), 10532 when that leaves nothing; reduce-only that
-would open or flip a position 10536; too many open orders 10535. Margin (10529) is checked
-by the venue, which knows the account.
+Acceptance (coincall-api.md sections 6.2, 8, 10), checked in this order: a timeInForce other
+than GTC or IOC 12012 (FOK too: Coincall's message names only GTC and IOC, and the
+sim-server refuses it the same way, issue 8 finding 11); unknown or delisted symbol 10574;
+clientOrderId reused 10577; qty below minimum 10558; qty off the 0.01 lot 10004 ("Invalid
+params", lessons F5); price truncated DOWN to the tick (pitfall 13: a 9.50 buy rests at
+9.00), 10532 when that leaves nothing; reduce-only that would open or flip a position 10536;
+too many open orders 10535. Margin (10529) is checked by the venue, which knows the account.
 
 Matching: an order that crosses fills at once against the book's levels (taker, at each
-level's price), partially when depth is short; what is left rests (GTC), is cancelled
-(IOC), or nothing fills unless all can (FOK). A post-only order that would cross is
-cancelled. Resting orders fill at their own price (maker) when the book moves through them,
-checked at every catch-up. Liquidity taken from a level stays taken for the rest of that
-minute (book sizes are redrawn once a minute). A reduce-only order never fills beyond the
-position; if the position is gone its remainder is cancelled. Orders of an expiring
-instrument end CANCELED_BY_EXERCISE at 08:00.
+level's price), partially when depth is short; what is left rests (GTC) or is cancelled
+(IOC). A post-only order that would cross is cancelled. Resting orders fill at their own
+price (maker) when the book moves through them, checked at every catch-up. Liquidity taken
+from a level stays taken for the rest of that minute (book sizes are redrawn once a minute).
+A reduce-only order never fills beyond the position; if the position is gone its remainder
+is cancelled. Orders of an expiring instrument end CANCELED_BY_EXERCISE at 08:00.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from runner.exchange.sim.records import (
 ORDER_ID_BASE: Final = 1_983_000_000_000_000_000
 TRADE_ID_BASE: Final = 1_984_000_000_000_000_000
 _LIQUIDITY_WINDOW_S: Final = 60
+ACCEPTED_TIME_IN_FORCE: Final = frozenset({TimeInForce.GTC, TimeInForce.IOC})
 
 StateAt = Callable[[str], OptionState | None]
 
@@ -69,6 +70,8 @@ class Matcher:
     # -- acceptance ----------------------------------------------------------------
     def normalise(self, request: OrderRequest, instrument: Instrument | None) -> Decimal:
         """Check a request against Coincall's rules; return its price truncated to tick."""
+        if request.time_in_force not in ACCEPTED_TIME_IN_FORCE:
+            raise reject(12012, "timeInForce only supports GTC, IOC")
         if instrument is None:
             raise reject(10574, f"symbol not tradable: {request.symbol}")
         if request.client_order_id in self.by_client:
@@ -109,9 +112,6 @@ class Matcher:
         self.by_client[request.client_order_id] = order.order_id
         crossing = self._crossing_levels(order, state, now)
         if request.post_only and crossing:
-            return self._finish(order, OrderStatus.CANCELED, now)
-        available = sum((size for _, size in crossing), ZERO)
-        if request.time_in_force is TimeInForce.FOK and available < order.qty:
             return self._finish(order, OrderStatus.CANCELED, now)
         self.open[order.order_id] = order
         for level_price, size in crossing:

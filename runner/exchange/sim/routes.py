@@ -150,6 +150,14 @@ class CoincallApi:
         """The `data` of the answer to one request (raise for an error answer)."""
         return self._handlers[route.name](request, path_args, api_key)
 
+    def envelope(self, route: Route, data: Any) -> dict[str, Any]:
+        """The success envelope of `data`; delivery prices carry `records_total` beside
+        `data`, as the docs' example does ([D26] "Call-over settlement price public data")."""
+        wrapped = wire_out.envelope(data)
+        if route.name == "delivery_price":
+            wrapped["records_total"] = len(data)
+        return wrapped
+
     # -- market data -----------------------------------------------------------------
     def _server_time(self, _r: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
         return wire_out_market.server_time(self._clock.now())

@@ -286,7 +286,7 @@ class SimServer:
             if not self._throttle.admit(route.name, user=api_key, address=client):
                 raise WireError(THROTTLE_CODE, THROTTLE_MESSAGE)
             data = self._api.answer(route, request, path_args, api_key)
-            return json_answer(wire_out.envelope(data))
+            return json_answer(self._api.envelope(route, data))
         except WireError as refused:
             return error_answer(refused.code, refused.msg)
         except ExchangeError as failed:

@@ -19,6 +19,7 @@ from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderStatus, Side
 from runner.domain.rfq import QuoteState, RfqState
 from runner.exchange.coincall.wire import account as wire_account
+from runner.exchange.coincall.wire import exercise as wire_exercise
 from runner.exchange.coincall.wire import market as wire_market
 from runner.exchange.coincall.wire import orders as wire_orders
 from runner.exchange.coincall.wire import rfq as wire_rfq
@@ -119,6 +120,18 @@ def test_a_fill_gives_ids_price_fee_time_and_maker_flag() -> None:
         Side.BUY, Decimal(2), Decimal(951), Decimal("0.001902"))
     assert (fill.at, fill.is_taker, fill.reduce_only) == (
         from_epoch_ms(1666667683034), False, False)
+
+
+def test_an_exercise_row_is_a_settled_position_signed_by_its_trade_side_with_its_fee(
+        ) -> None:
+    """Finding 12: the fee is outside netCashFlow (open + settlement cash flows)."""
+    (row,), has_next = wire_exercise.exercises(documented("exercise_history"))
+    assert has_next is True
+    assert (row.symbol, row.qty, row.fee) == ("ETHUSD-13SEP24-2200-C", Decimal(-2),
+                                              Decimal("0.72317826"))
+    assert (row.strike, row.settlement_price, row.net_cash_flow) == (
+        Decimal(2200), Decimal("2409.38569142"), Decimal("-51.17138284"))
+    assert row.at == from_epoch_ms(1726248852785)
 
 
 def test_a_position_is_signed_by_its_trade_side() -> None:

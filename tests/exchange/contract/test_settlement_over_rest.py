@@ -68,6 +68,7 @@ def scenario(tmp_path: Path) -> Iterator[Scenario]:
                            recorder, pager)
         yield running
         running.close()
+        assert server.throttled == 0, "the runner tripped the venue's rate limits (section 7)"
 
 
 def test_a_strangle_held_through_expiry_is_booked_at_the_published_delivery_price(

@@ -97,6 +97,15 @@ def _rfqs(caller: Caller, clock: ManualClock, venue: SimVenue, option: dict[str,
                            "rfqList": [wire_out.rfq_listed(listed, clock.now())]}
 
 
+def _exercises(caller: Caller, clock: ManualClock, option: dict[str, Any],
+               answers: dict[str, Any]) -> None:
+    """The position left by the orders and the RFQ, settled at its expiry (finding 12)."""
+    clock.set(from_epoch_ms(option["endTime"]) + timedelta(minutes=1))
+    answers["exercise_history"] = found = data_of(caller.get(
+        "/open/settle/exercise/history/v1", {"pageSize": 20}))
+    assert [row["symbol"] for row in found["list"]] == [option["symbol"]]
+
+
 @pytest.fixture(scope="module")
 def answers() -> Iterator[dict[str, Any]]:
     """The simulator's `data` for every fixture, from one session through real HTTP."""
@@ -108,6 +117,7 @@ def answers() -> Iterator[dict[str, Any]]:
         option = _market(caller, found)
         _orders(caller, option, found)
         _rfqs(caller, clock, venue, option, found)
+        _exercises(caller, clock, option, found)  # last: it moves the clock past expiry
         caller.close()
         yield found
 
@@ -116,7 +126,8 @@ def test_every_fixture_is_exercised() -> None:
     assert set(fixture_names()) == {
         "server_time", "instruments", "option_chain", "option_detail", "orderbook",
         "futures_symbol", "delivery_prices", "place_order", "cancel_order", "single_order",
-        "open_orders", "trade_history", "positions", "account_summary", "api_key_info",
+        "open_orders", "trade_history", "exercise_history", "positions", "account_summary",
+        "api_key_info",
         "rfq_create", "rfq_quotes", "rfq_accept", "rfq_cancel", "rfq_list", "block_trades"}
 
 

@@ -157,7 +157,7 @@ def test_orders_can_be_looked_up_by_client_order_id(venue):
     assert venue.get_order(client_order_id=4242).order_id == order_id
 
 
-def test_ioc_cancels_what_does_not_fill_and_fok_fills_all_or_nothing(venue):
+def test_ioc_cancels_what_does_not_fill(venue):
     quote = near_money(venue, OptionKind.CALL)
     best = venue.orderbook(quote.symbol).asks[0]
     too_many = str(best.size + 1)
@@ -165,12 +165,18 @@ def test_ioc_cancels_what_does_not_fill_and_fok_fills_all_or_nothing(venue):
         order(quote.symbol, Side.BUY, too_many, best.price, tif=TimeInForce.IOC)))
     assert ioc.status is OrderStatus.CANCELED
     assert ioc.filled_qty == best.size
-    other = near_money(venue, OptionKind.CALL, offset=1)
-    top = venue.orderbook(other.symbol).asks[0]
-    fok = venue.get_order(order_id=venue.place_order(
-        order(other.symbol, Side.BUY, str(top.size + 1), top.price, tif=TimeInForce.FOK)))
-    assert fok.status is OrderStatus.CANCELED
-    assert fok.filled_qty == 0
+
+
+def test_fok_is_refused_with_12012_as_the_sim_server_refuses_it(venue):
+    """Issue 8 finding 11: Coincall's 12012 names GTC and IOC only; in process as over HTTP."""
+    quote = near_money(venue, OptionKind.CALL)
+    top = venue.orderbook(quote.symbol).asks[0]
+    with pytest.raises(ExchangeRejected) as refused:
+        venue.place_order(order(quote.symbol, Side.BUY, "0.1", top.price,
+                                tif=TimeInForce.FOK))
+    assert refused.value.code == 12012
+    assert venue.open_orders() == []
+    assert venue.fills(venue.started_at) == []
 
 
 def test_a_post_only_order_that_would_cross_is_cancelled_unfilled(venue):

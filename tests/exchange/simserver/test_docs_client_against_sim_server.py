@@ -5,20 +5,19 @@ shares no code with the adapter or the simulator. The client's signer is first p
 to the documented vectors (coincall-api.md 3.4); then a real `python -m runner
 sim-server` process (real clock, rate limits on by default) is spoken to as the docs
 describe: signed calls succeed, bad signatures and stale timestamps are refused with
-the documented codes, throttling answers as section 7 says, bad requests get their
-codes (section 8), and `--no-rate-limits` turns the throttle off.
+the documented codes, throttling answers as section 7 says (item 5), bad requests get
+their codes (section 8, item 9), and `--no-rate-limits` turns the throttle off. Items 2
+(documented shapes and paging), 3 (RFQ body encodings) and 4 (rfqList and the key) are
+checked with the same client in `test_docs_client_history_and_rfq.py`.
 """
 
 from __future__ import annotations
 
 import ast
-import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/exchange: docs_client
 
 from docs_client import DocsClient, docs_prehash, docs_sign
+from helpers_docs_process import KEY, SECRET, sim_server
 
-KEY = "docs-client-key+/="  # 3.1: keys may contain + / =
-SECRET = "docs-client-secret"
 BAD_SIGNATURE = {10006, 10562}  # section 8
 STALE_TIMESTAMP = {10557, 10561}  # 3.1 and section 8
 THROTTLED = {10000, 10605}  # section 7: "Throttling shows as 10000 or 10605" (or HTTP 429)
@@ -79,28 +77,6 @@ def test_the_docs_clients_signer_reproduces_the_documented_vectors(
 
 
 # -- a real sim-server process -----------------------------------------------------------
-@contextmanager
-def sim_server(*extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runner", "sim-server", "--port", "0", "--seed", "5",
-         "--api-key", KEY, "--api-secret", SECRET, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline().strip()
-        assert first.startswith("listening on "), first
-        yield process, first.removeprefix("listening on ")
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-
-
 @pytest.fixture(scope="module")
 def venue_url() -> Iterator[str]:
     with sim_server() as (_process, base_url):
