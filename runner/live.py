@@ -37,8 +37,9 @@ from runner.runtime import (
     open_paper_exchange,
 )
 from runner.service import TickReport, TooManyFailures
-from runner.service_commands import DEFAULT_STRATEGY_GLOB, EXIT_FAILURE_STREAK
+from runner.service_commands import EXIT_FAILURE_STREAK
 from runner.spec.convert import duration as parse_duration
+from runner.spec.fileset import strategy_files
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 from runner.strategy_files import load_for_run, nothing_to_run, report_invalid_files
@@ -66,7 +67,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float) ->
     if settings.is_production:
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
         logger.critical("PRODUCTION: real money; orders go to {}", settings.base_url)
-    files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
+    files = strategy_files(args.files)  # named files and the profiles beside them
     loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
     if nothing_to_run(loaded, default_store_path(settings.state_dir)):
         return 2

@@ -63,9 +63,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from runner.exchange.sim.faults import FaultPlan
     from runner.simulation import report_json, simulate
     from runner.spec.convert import duration as parse_duration
+    from runner.spec.fileset import runnable_specs
     from runner.summary import print_simulation_summary
 
-    specs = _load_specs(args.files)
+    specs = runnable_specs(args.files, "simulate")  # named files that cannot run: exit 2
     if specs is None:
         return 2
     try:
