@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
                           help="treat warnings as errors for the exit code")
     validate.set_defaults(handler=run_validate)
 
-    schema = subparsers.add_parser("schema", help="print the path of the strategy JSON Schema")
+    schema = subparsers.add_parser(
+        "schema", help="print the path of the strategy JSON Schema (the installed copy)")
     schema.set_defaults(handler=run_schema)
 
     docs = subparsers.add_parser("docs", help="print the strategy key reference (Markdown)")
@@ -85,9 +86,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_schema(_args: argparse.Namespace) -> int:
-    from runner.spec.schema import SCHEMA_PATH
+    from runner.spec.schema import schema_resource
 
-    print(SCHEMA_PATH)
+    print(schema_resource())
     return EXIT_OK
 
 
