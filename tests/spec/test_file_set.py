@@ -84,7 +84,18 @@ def test_simulate_of_a_missing_file_is_a_usage_error(
     assert "no such file" in result.err
 
 
-def test_plan_validate_and_simulate_load_the_same_file_set(workdir: Path) -> None:
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_validate_and_plan_accept_every_shipped_file_named_alone(
+        command: str, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = ["--at", START] if command == "plan" else []
+    for path in sorted(Path("strategies.d").rglob("*.yaml")):
+        if path.name == "profiles.yaml":
+            continue
+        result = run_cli(capsys, command, str(path), *extra)
+        assert result.code == 0, (path, result.out, result.err)
+
+
+def test_a_named_file_brings_the_profiles_beside_it_or_in_its_parent(workdir: Path) -> None:
     named = [Path("strategies.d/rfq_endurance.yaml")]
     assert gather(named).files == (Path("strategies.d/rfq_endurance.yaml"),
                                    Path("strategies.d/profiles.yaml"))
