@@ -4,12 +4,17 @@ Each subcommand lives in the module that owns its concept and exposes
 `register(subparsers)`; the handler it sets returns the exit code. Exit codes: 0 ok,
 1 findings (invalid files, failed checks), 2 usage errors. Handlers import their
 heavy dependencies lazily so `runner validate` stays fast.
+
+A reader that closes stdout early (`runner status | head -4`) is handled here, once for
+every command: the process leaves quietly with exit 1, as the Python documentation
+recommends for SIGPIPE (`EXIT_CLOSED_PIPE`), never with a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Final
@@ -19,6 +24,7 @@ from runner import __version__
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_CLOSED_PIPE: Final = 1
 
 COMMAND_MODULES: Final = (
     "runner.spec.commands",
@@ -53,4 +59,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return int(handler(args))
+    try:
+        code = int(handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_CLOSED_PIPE
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush cannot fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a replaced stdout (tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)

@@ -45,7 +45,7 @@ from runner.runtime import (
     production_banner,
 )
 from runner.service import TickReport, TooManyFailures
-from runner.service_commands import DEFAULT_STRATEGY_GLOB
+from runner.spec.fileset import strategy_files
 from runner.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
@@ -105,7 +105,7 @@ def _unless_stopped(stop: StopRequest) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
            stop: StopRequest) -> int:
-    files = args.files or sorted(Path().glob(DEFAULT_STRATEGY_GLOB))
+    files = strategy_files(args.files)  # named files and the profiles beside them
     _prepare_state(settings)  # one store per environment: before anything reads it
     loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
     if nothing_to_run(loaded, default_store_path(settings.state_dir)):

@@ -91,25 +91,11 @@ def run_plan(args: argparse.Namespace) -> int:
     return _plan_spec(args, settings, spec, at)
 
 
-def _yaml_files(directory: Path, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in directory.glob(f"{pattern}.y*ml") if p.suffix in (".yaml", ".yml"))
-
-
-def _companions(path: Path) -> list[Path]:
-    """The other files of the strategy's directory (shared profiles resolve across them);
-    when none of them is a profiles file, the parent directory's profiles files too
-    (`strategies.d/examples/x.yaml` uses `strategies.d/profiles.yaml`)."""
-    siblings = [p for p in _yaml_files(path.parent) if p.resolve() != path.resolve()]
-    if any("profiles" in p.stem for p in siblings):
-        return siblings
-    return siblings + _yaml_files(path.parent.parent, "*profiles*")
-
-
 def _load_named(path: Path) -> Any:
-    """The strategy in `path`, loaded with its companion files; None when invalid."""
-    from runner.spec import load_strategies
+    """The strategy in `path`, loaded with the profiles beside it; None when invalid."""
+    from runner.spec.fileset import gather, load_file_set
 
-    result = load_strategies([path, *_companions(path)])
+    result = load_file_set(gather([path]))
     for diagnostic in result.diagnostics:
         if diagnostic.file == path:
             print(diagnostic.render(), file=sys.stderr)
@@ -206,9 +192,9 @@ def _load_specs(files: list[Path]) -> list[Any] | None:
         print(f"runner status: {path}: no such file", file=sys.stderr)
     if missing:
         return None
-    from runner.spec import load_strategies
+    from runner.spec.fileset import gather, load_file_set
 
-    result = load_strategies(files)
+    result = load_file_set(gather(files))
     for path in result.failed_files:
         print(f"runner status: {path} is not valid (runner validate {path}); skipped",
               file=sys.stderr)

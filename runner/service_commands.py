@@ -29,12 +29,15 @@ def register(subparsers: Any) -> None:
                      help="dotenv file to read (default .env; missing is fine)")
     run.add_argument("--fresh", action="store_true",
                      help="start with an empty store (the old one is archived, never deleted);"
-                          " refused while positions are open unless --adopt or --flatten (A9)")
+                          " refused while positions are open on the exchange, unless you"
+                          " also say what to do with them: --adopt or --flatten")
     decision = run.add_mutually_exclusive_group()
     decision.add_argument("--adopt", dest="decision", action="store_const", const="adopt",
-                          help="adopt exchange positions the store does not track (H6)")
+                          help="take over positions on the exchange that the runner does not"
+                               " know, and manage them as trades")
     decision.add_argument("--flatten", dest="decision", action="store_const",
-                          const="flatten", help="close every position before trading (H6)")
+                          const="flatten",
+                          help="close every position on the exchange before trading")
     run.add_argument("--seed", type=int, default=None, help="paper venue seed")
     run.add_argument("--yes", action="store_true",
                      help="production: start trading at once, without the 10 s wait after"
@@ -43,15 +46,25 @@ def register(subparsers: Any) -> None:
 
     sim = subparsers.add_parser(
         "simulate", help="run strategies over the simulator with an accelerated clock",
-        description="Simulate the service over the in-process exchange in accelerated time.")
-    sim.add_argument("files", nargs="+", type=Path, help="strategy files")
-    sim.add_argument("--duration", default="48h", help="simulated time to run (e.g. 48h, 2d)")
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--faults", type=Path, default=None, help="fault plan file (YAML/JSON)")
-    sim.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+        description="Run strategies against the built-in simulated exchange in accelerated "
+                    "time and print what they traded. Nothing is sent to Coincall.")
+    sim.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                     help="strategy files to run (each must be valid and enabled; the profiles"
+                          " files beside them are loaded too)")
+    sim.add_argument("--duration", default="48h",
+                     help="simulated time to run (default 48h; e.g. 30m, 2d, 7d)")
+    sim.add_argument("--seed", type=int, default=0,
+                     help="seed of the simulated market; the same seed gives the same run"
+                          " (default 0)")
+    sim.add_argument("--faults", type=Path, default=None, metavar="FILE",
+                     help="make the simulated exchange fail on purpose: a YAML or JSON file of"
+                          " rules such as {endpoint: place_order, kind: lost_response, count: 1}")
+    sim.add_argument("--report", type=Path, default=None, metavar="FILE",
+                     help="also write every trade and the totals to FILE as JSON")
     sim.add_argument("--start", default=None,
                      help="simulated launch time, UTC ISO 8601 (default: now)")
-    sim.add_argument("--tick", default="1s", help="loop period in simulated time")
+    sim.add_argument("--tick", default="1s",
+                     help="how often the service loop runs, in simulated time (default 1s)")
     sim.set_defaults(handler=_simulate)
 
 
@@ -68,9 +81,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from runner.exchange.sim.faults import FaultPlan
     from runner.simulation import report_json, simulate
     from runner.spec.convert import duration as parse_duration
+    from runner.spec.fileset import runnable_specs
     from runner.summary import print_simulation_summary
 
-    specs = _load_specs(args.files)
+    specs = runnable_specs(args.files, "simulate")  # named files that cannot run: exit 2
     if specs is None:
         return 2
     try:

@@ -9,8 +9,10 @@ from typing import TextIO
 from runner.simulation import SimulationResult
 
 
-def print_simulation_summary(result: SimulationResult, out: TextIO = sys.stdout) -> None:
-    """Print a short, readable account of a simulation."""
+def print_simulation_summary(result: SimulationResult, out: TextIO | None = None) -> None:
+    """Print a short, readable account of a simulation (to stdout unless `out` is given;
+    sys.stdout is read at call time, so a replaced stdout is honoured)."""
+    out = out or sys.stdout
     trades = result.trades
     stages = Counter(t.stage.value for t in trades)
     reasons = Counter(t.exit_reason or "-" for t in trades if t.stage.is_terminal)

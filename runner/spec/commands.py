@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from runner.spec.fileset import DEFAULT_GLOB
+
+if TYPE_CHECKING:
+    from runner.spec.fileset import FileSet
 
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
-DEFAULT_GLOB: Final = "strategies.d/*.yaml"
 
 
 def register(subparsers: Any) -> None:
@@ -30,21 +34,25 @@ def register(subparsers: Any) -> None:
                           help="treat warnings as errors for the exit code")
     validate.set_defaults(handler=run_validate)
 
-    schema = subparsers.add_parser("schema", help="print the path of the strategy JSON Schema")
+    schema = subparsers.add_parser(
+        "schema", help="print the path of the strategy JSON Schema (the installed copy)")
     schema.set_defaults(handler=run_schema)
 
     docs = subparsers.add_parser("docs", help="print the strategy key reference (Markdown)")
     docs.set_defaults(handler=run_docs)
 
 
-def _files(args: argparse.Namespace) -> list[Path] | None:
-    if args.files:
-        missing = [path for path in args.files if not path.is_file()]
-        for path in missing:
-            print(f"runner validate: {path}: no such file", file=sys.stderr)
-        return None if missing else list(args.files)
-    found = sorted(Path().glob(DEFAULT_GLOB))
-    if not found:
+def _files(args: argparse.Namespace) -> FileSet | None:
+    """The named files and the profiles beside them (`runner.spec.fileset`)."""
+    from runner.spec.fileset import gather
+
+    missing = [path for path in args.files if not path.is_file()]
+    for path in missing:
+        print(f"runner validate: {path}: no such file", file=sys.stderr)
+    if missing:
+        return None
+    found = gather(args.files)
+    if not found.named:
         print(f"runner validate: no files match {DEFAULT_GLOB}; name the files to check",
               file=sys.stderr)
         return None
@@ -53,29 +61,34 @@ def _files(args: argparse.Namespace) -> list[Path] | None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate the files; print one line per problem and a summary."""
-    files = _files(args)
-    if files is None:
+    file_set = _files(args)
+    if file_set is None:
         return EXIT_USAGE
     from runner.spec.diagnostics import render_json, summary_line
-    from runner.spec.validate import load_strategies
+    from runner.spec.fileset import load_file_set
 
-    result = load_strategies(files)
+    result = load_file_set(file_set)
     failed = list(result.failed_files)
     if args.strict:
         failed = list(dict.fromkeys([*failed, *(item.file for item in result.diagnostics)]))
+    # The files counted: those named, and a profiles file beside them only when it failed.
+    files = [*file_set.named, *(path for path in file_set.companions if path in failed)]
     if args.format == "json":
         print(render_json(files, failed, result.diagnostics))
     else:
         for diagnostic in result.diagnostics:
             print(diagnostic.render())
+        if file_set.companions:
+            print("loaded with the profiles beside them: "
+                  + ", ".join(str(path) for path in file_set.companions))
         print(summary_line(len(dict.fromkeys(files)), len(failed), result.diagnostics))
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def run_schema(_args: argparse.Namespace) -> int:
-    from runner.spec.schema import SCHEMA_PATH
+    from runner.spec.schema import schema_resource
 
-    print(SCHEMA_PATH)
+    print(schema_resource())
     return EXIT_OK
 
 

@@ -1,9 +1,16 @@
 """The JSON Schema pass: where the schema lives, and checking a document against it.
 
-The schema file `schemas/strategy.schema.json` is the single source of truth for the
-shape of a strategy: the editor reads it (the `yaml-language-server` modeline), this
-module validates with it, and `runner docs` renders the key reference from its
-descriptions. jsonschema's messages are never shown as they are; `wording.py` turns
+The schema file is the single source of truth for the shape of a strategy: this module
+validates with it, `runner docs` renders the key reference from its descriptions, and
+the editor reads it (the `yaml-language-server` modeline).
+
+It ships as package data, `runner/spec/strategy.schema.json`, found through the package
+(`importlib.resources`), so an installed wheel validates without the checkout. The
+strategies' modelines point at `schemas/strategy.schema.json` at the top level: an
+identical copy, kept so by `tests/test_packaging.py` (edit the package copy, then copy
+it over). A copy rather than a link: links do not survive a Windows checkout.
+
+jsonschema's messages are never shown as they are; `wording.py` turns
 each error into a `Diagnostic` a trader can act on.
 """
 
@@ -11,7 +18,8 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
@@ -20,14 +28,18 @@ from runner.spec.diagnostics import Diagnostic
 from runner.spec.load import Document
 from runner.spec.wording import translate
 
-SCHEMA_PATH: Final = (Path(__file__).resolve().parent.parent.parent
-                      / "schemas" / "strategy.schema.json")
+SCHEMA_FILE: Final = "strategy.schema.json"
+
+
+def schema_resource() -> Traversable:
+    """The packaged schema (a real file in a checkout and in an installed wheel)."""
+    return files("runner.spec").joinpath(SCHEMA_FILE)
 
 
 @cache
 def strategy_schema() -> dict[str, Any]:
     """The schema document (read once per process)."""
-    with SCHEMA_PATH.open(encoding="utf-8") as handle:
+    with schema_resource().open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = json.load(handle)
     return loaded
 

@@ -168,8 +168,8 @@ class _ProfileResolver:
         if name not in self.profiles:
             close = difflib.get_close_matches(name, list(self.profiles), n=1, cutoff=0.6)
             fix = (f"did you mean '{close[0]}'?" if close else
-                   "define it under 'profiles:' in this file, or validate this file together "
-                   "with the file that defines it (e.g. strategies.d/profiles.yaml)")
+                   "define it under 'profiles:' in this file, or in a profiles file beside "
+                   "it (e.g. strategies.d/profiles.yaml)")
             return [at(self.document, where, f"unknown profile '{name}'", fix)]
         if self.mode_of({"profile": name}) is None:
             return [at(self.document, where, f"profile '{name}' refers to itself",

@@ -39,6 +39,14 @@ _PATTERN_HINTS: Final = {
 }
 
 
+# A value of the wrong type where a text format is expected: its own words, not "text".
+_TEXT_FORMATS: Final = {
+    "duration": ("a duration", _PATTERN_HINTS["duration"][1]),
+    "timeOfDay": ("a UTC time of day", _PATTERN_HINTS["timeOfDay"][1]),
+    "utcDateTime": ("a UTC date-time", _PATTERN_HINTS["utcDateTime"][1]),
+}
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -174,7 +182,21 @@ def _type(error: ValidationError, context: _Context) -> Iterator[Diagnostic]:
     expected = error.validator_value
     first = expected[0] if isinstance(expected, list) else expected
     word, fix = _TYPE_WORDS.get(first, (str(first), f"write {first}"))
+    word, fix = _TEXT_FORMATS.get(_pattern_name(error, context), (word, fix))
+    if word == "a duration" and isinstance(error.instance, int | Decimal):
+        number = error.instance if isinstance(error.instance, int) and error.instance >= 0 else 10
+        fix = f"a duration needs a unit: write {number}s (or {number}m, {number}h)"
     yield context.at_value(_path(error), f"expected {word}, got {_kind_of(error.instance)}", fix)
+
+
+def _pattern_name(error: ValidationError, context: _Context) -> str | None:
+    """The `$defs` name of the text format the failing value should have (e.g. duration)."""
+    pattern = error.schema.get("pattern") if isinstance(error.schema, Mapping) else None
+    if pattern is None:
+        return None
+    definitions = context.schema.get("$defs", {})
+    return next((name for name in _PATTERN_HINTS
+                 if definitions.get(name, {}).get("pattern") == pattern), None)
 
 
 def _enum(error: ValidationError, context: _Context) -> Iterator[Diagnostic]:

@@ -88,4 +88,5 @@ def test_ctrl_c_during_the_production_wait_stops_before_any_order(tmp_path: Path
         stop_server(server)
     assert code == 0, stderr_of(tmp_path, "service")
     assert took < 2.0
-    assert not (tmp_path / "state" / "production" / "runner.sqlite3").exists()  # the store was never opened
+    # the store was never opened
+    assert not (tmp_path / "state" / "production" / "runner.sqlite3").exists()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.helpers_scenarios import REPO, STRATEGIES
+from tests.scenarios.helpers_scenarios import REPO
+from tests.shipped import copy_shipped
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,7 +66,7 @@ def _wait_for(condition, what: str, process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def fresh_copy(tmp_path: Path) -> Path:
-    shutil.copytree(STRATEGIES, tmp_path / "strategies.d")
+    copy_shipped(tmp_path)  # the shipped files, never whatever the user added
     assert not (tmp_path / ".env").exists()
     return tmp_path
 

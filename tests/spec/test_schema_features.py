@@ -300,8 +300,8 @@ def test_every_exit_rule_is_accepted_with_its_default_basis(tmp_path: Path, line
     ("- leg_greek_limit: {leg: 5, greek: delta, above: 0.01}",
      "exits[0].leg_greek_limit.leg: there is no leg 5; use a leg index from 0 to 1"),
     ("- max_hold: 0s", "exits[0].max_hold: max_hold is zero; give a duration above zero"),
-    ("- max_hold: 10", "exits[0].max_hold: expected text, got the number 10; write text; quote "
-                       'it if it looks like a number, e.g. "22:00"'),
+    ("- max_hold: 10", "exits[0].max_hold: expected a duration, got the number 10; a duration "
+                       "needs a unit: write 10s (or 10m, 10h)"),
 ])
 def test_a_wrong_exit_rule_is_reported_in_words(tmp_path: Path, line: str, wording: str) -> None:
     result = load_text(tmp_path, with_lines(MINIMAL, "  - max_hold: 10s", f"  {line}"))

@@ -27,11 +27,9 @@ from runner.spec.model import (
     RfqExecution,
 )
 from runner.spec.reference import render_reference
+from tests.shipped import EXAMPLES, SHIPPED, copy_shipped
 
 from .helpers_spec import REPO
-
-SHIPPED = sorted((REPO / "strategies.d").glob("*.yaml"))
-EXAMPLES = sorted((REPO / "strategies.d" / "examples").glob("*.yaml"))
 
 
 def _specs() -> dict[str, object]:
@@ -50,8 +48,10 @@ def test_validate_accepts_every_shipped_strategy_and_example(
 
 
 def test_validate_without_arguments_checks_strategies_d(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    copy_shipped(tmp_path)
+    monkeypatch.chdir(tmp_path)
     assert main(["validate"]) == 0
     assert f"{len(SHIPPED)} files checked" in capsys.readouterr().out
 
@@ -148,7 +148,9 @@ def test_every_schema_property_has_a_description() -> None:
 
 def test_schema_prints_the_schema_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
-    assert Path(capsys.readouterr().out.strip()) == REPO / "schemas" / "strategy.schema.json"
+    printed = Path(capsys.readouterr().out.strip())
+    assert printed == REPO / "runner" / "spec" / "strategy.schema.json"  # the packaged copy
+    assert printed.read_bytes() == (REPO / "schemas" / "strategy.schema.json").read_bytes()
 
 
 def test_a_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str],

@@ -7,14 +7,14 @@ from pathlib import Path
 from runner.spec import load_strategies
 from runner.spec.copies import CopyRefused, rebuild
 from runner.spec.origin import SpecOrigin
+from tests.shipped import SHIPPED
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGIES = REPO / "strategies.d"
 
 
 def test_a_loaded_strategy_carries_its_file_and_the_profile_files_it_resolved() -> None:
-    files = sorted(STRATEGIES.glob("*.yaml"))
-    specs = {spec.name: spec for spec in load_strategies(files).specs}
+    specs = {spec.name: spec for spec in load_strategies(list(SHIPPED)).specs}
     endurance = specs["rfq_endurance"].origin
     assert endurance is not None
     assert [Path(p).name for p, _ in endurance.documents] == ["rfq_endurance.yaml",

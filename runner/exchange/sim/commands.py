@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--api-secret", default=None, help="secret of --api-key")
     parser.add_argument("--seed", type=int, default=0, help="seed of the simulated market")
     parser.add_argument("--faults", default=None, metavar="FILE",
-                        help="fault plan (YAML or JSON), see runner.exchange.sim.faults")
+                        help="make the simulated exchange fail on purpose: a YAML or JSON "
+                             "file of rules such as {endpoint: place_order, kind: "
+                             "lost_response, count: 1}")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="simulated seconds per real second (default 1)")
     parser.add_argument("--no-rate-limits", dest="rate_limits", action="store_false",
