@@ -86,7 +86,7 @@ def start_runner(tmp_path: Path, env: dict[str, str], name: str) -> subprocess.P
 
 def test_kill_9_after_a_close_rfq_accept_books_each_fee_once(tmp_path: Path) -> None:
     (tmp_path / "rfq_kill.yaml").write_text(STRATEGY, encoding="utf-8")
-    store_path = tmp_path / "state" / "runner.sqlite3"
+    store_path = tmp_path / "state" / "testnet" / "runner.sqlite3"  # one per environment
     began = datetime.now(UTC) - timedelta(minutes=1)
     server, base_url = start_sim_server(tmp_path)
     try:

@@ -81,7 +81,7 @@ def stop(process: subprocess.Popen[str], output: Path) -> None:
 def test_a_trade_whose_file_was_broken_is_closed_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "keeper.yaml"
     path.write_text(STRATEGY, encoding="utf-8")
-    store = tmp_path / "state" / "runner.sqlite3"
+    store = tmp_path / "state" / "paper" / "runner.sqlite3"  # one per environment
     env = paper_env(tmp_path)
     first = run_keeper(tmp_path, env, "first")
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
 from runner.engine.expiries import held_expiries
+from runner.reconcile.external import declare_external
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
 ENTRY = """
@@ -43,6 +44,9 @@ def test_a_held_expiry_outside_the_strategies_is_fetched_for_an_account_delta_ru
     spec = strategy_from_yaml(tmp_path, "delta_gated", ENTRY % "max_account_delta: 0.5")
     scenario = Scenario.start(tmp_path, [spec])
     held = _hold_a_far_call(scenario)
+    # The operator declares the manual trade someone else's, so the store explains it and
+    # entries are not held back by the store check (issue 7 item 1).
+    declare_external(scenario.runtime.store, scenario.venue, [held], scenario.now)
     scenario.tick()  # nothing seen yet: the first read learns what is held
     for _ in range(10):
         scenario.tick()
