@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
@@ -181,7 +182,7 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
     """Settings, banner, guards, session; then the action, audited; the exit code."""
     from runner.config import ConfigError, load_settings_from_env
     from runner.domain.clock import SystemClock
-    from runner.operator import Refused, open_session, service_running, write_refusal
+    from runner.operator import service_running, write_refusal
 
     try:
         settings = load_settings_from_env(args.env_file)
@@ -198,6 +199,20 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         write_refusal(settings, args.yes) if writes else None)
     if refusal is not None:
         return _fail(name, refusal)
+    with ExitStack() as held:
+        if writes:  # a service started meanwhile is refused until this decision is done
+            refusal = _hold_state_lock(state_dir, held)
+            if refusal is not None:
+                return _fail(name, refusal)
+        return _in_session(settings, state_dir, clock, name, action, detail, writes=writes,
+                           create_store=create_store)
+
+
+def _in_session(settings: Any, state_dir: Path, clock: Any, name: str,
+                action: Callable[[Any], Any], detail: dict[str, Any], *, writes: bool,
+                create_store: bool) -> int:
+    from runner.operator import Refused, open_session
+
     try:
         session = open_session(settings, state_dir, clock, read_only=not writes,
                                create_store=create_store)
@@ -209,6 +224,22 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         return _act(session, name, action, detail)
     finally:
         session.close()
+
+
+def _hold_state_lock(state_dir: Path, held: ExitStack) -> str | None:
+    """Take the state directory's instance lock for the whole write (the store has one
+    writer at a time: this command or the service); why not, or None when taken."""
+    from runner.instance_lock import InstanceLock, LockHeld
+
+    lock = InstanceLock.for_state_dir(state_dir)
+    try:
+        lock.acquire(patience=0)
+    except LockHeld as busy:
+        return str(busy)
+    except OSError as error:
+        return f"the state directory {state_dir} is not writable: {error}"
+    held.callback(lock.release)
+    return None
 
 
 def _act(session: Any, name: str, action: Callable[[Any], Any], detail: dict[str, Any]) -> int:
