@@ -356,6 +356,10 @@ def _log_event(kind: str, data: dict[str, object]) -> None:
         verb = "NEEDS ATTENTION" if kind == "concern_raised" else "resolved"
         logger.bind(strategy=strategy).log(level, "{}: {}", verb, data.get("text"))
         return
+    if kind == "legs_unresolved":  # a strategy that cannot trade says why, once per window
+        logger.bind(strategy=strategy).warning("cannot open in the window opened at {}: {}",
+                                               data.get("window"), data.get("reason"))
+        return
     logger.bind(strategy=strategy).info("{}: {}", kind.replace("_", " "),
                                         ", ".join(f"{k}={v}" for k, v in data.items()))
 
