@@ -136,6 +136,7 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
     store = tmp_path / "state" / "testnet" / "runner.sqlite3"  # one directory per environment
     began = datetime.now(UTC) - timedelta(minutes=1)
     server, base_url = start_sim_server(tmp_path, held)
+    first = None  # reaped below even when a wait fails (no runner outlives its test)
     try:
         env = runner_env(tmp_path, base_url)
         first = start_runner(tmp_path, env, "first")
@@ -158,6 +159,9 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
         assert query(store, "SELECT stage FROM trades") == [("closed",)]
         check_the_exchange(env, base_url, began)
     finally:
+        if first is not None and first.poll() is None:
+            first.kill()
+            first.wait(10)
         server.send_signal(signal.SIGTERM)
         server.wait(10)
         said = server.stdout.read() if server.stdout is not None else ""

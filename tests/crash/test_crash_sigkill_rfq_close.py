@@ -89,6 +89,7 @@ def test_kill_9_after_a_close_rfq_accept_books_each_fee_once(tmp_path: Path) -> 
     store_path = tmp_path / "state" / "testnet" / "runner.sqlite3"  # one per environment
     began = datetime.now(UTC) - timedelta(minutes=1)
     server, base_url = start_sim_server(tmp_path)
+    first = None  # reaped below even when a wait fails (no runner outlives its test)
     try:
         env = runner_env(tmp_path, base_url)
         first = start_runner(tmp_path, env, "first")
@@ -117,6 +118,9 @@ def test_kill_9_after_a_close_rfq_accept_books_each_fee_once(tmp_path: Path) -> 
         assert charged > Decimal(0)
         assert trade.fees() == charged  # once each: the open's fee and the close's fee
     finally:
+        if first is not None and first.poll() is None:
+            first.kill()
+            first.wait(10)
         server.send_signal(signal.SIGTERM)
         server.wait(10)
         if server.stdout is not None:
