@@ -3,7 +3,9 @@ one control request and say in one line what they requested and whether a servic
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,28 @@ def test_no_store_yet_is_exit_2_with_the_path(tmp_path, monkeypatch, capsys):
     assert result.code == 2
     assert "no store at" in result.err
     assert not (tmp_path / "empty").exists()  # nothing was created
+
+
+def test_status_shows_pauses_and_requests_pending_and_applied(state, capsys):
+    state_dir, _ = state
+    assert run_cli(capsys, "pause", "alpha").code == 0
+    assert run_cli(capsys, "resume", "beta").code == 0
+    connection = control_store.open_for_request(default_store_path(state_dir))
+    try:  # what the service does when it applies the first request
+        control_store.set_paused(connection, "alpha", datetime(2026, 3, 2, tzinfo=UTC), 1)
+        control_store.mark_done(connection, 1, control_store.APPLIED,
+                                datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC), "paused alpha")
+    finally:
+        connection.close()
+    shown = run_cli(capsys, "status", "--format", "json")
+    assert shown.code == 0, shown.err
+    control = json.loads(shown.out)["control"]
+    assert control["paused"] == [{"strategy": "alpha", "since": "2026-03-02T00:00:00+00:00"}]
+    assert [(r["request_id"], r["status"]) for r in control["requests"]] == [
+        (2, "pending"), (1, "applied")]
+    text = run_cli(capsys, "status").out
+    assert "PAUSED (no new entries): alpha since 2026-03-02T00:00:00+00:00" in text
+    assert "#2 resume beta" in text
+    assert "PENDING: applied at the next tick or start" in text
+    assert "#1 pause alpha" in text
+    assert "applied 2026-03-02T00:00:01+00:00: paused alpha" in text
