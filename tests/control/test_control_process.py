@@ -9,13 +9,17 @@ operator's doing.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from runner.cli import EXIT_CLOSED_PIPE
+from tests.ops_cli.helpers_ops_cli import populate_store
 from tests.process.helpers_process import (
     STRATEGY,
     kill,
@@ -104,3 +108,20 @@ def test_pause_resume_close_and_flatten_steer_the_running_service(tmp_path: Path
         assert "Traceback" not in logged
     finally:
         kill(runner)
+
+
+def test_a_control_command_whose_reader_closed_the_pipe_leaves_without_a_traceback(
+        tmp_path: Path) -> None:
+    populate_store(tmp_path / "state" / "paper")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `runner pause | head` with the reader gone
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "runner", "pause", "micro_strangle"], cwd=tmp_path,
+            env=paper_env(tmp_path), stdout=write_end, stderr=subprocess.PIPE, text=True,
+            timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert "Exception ignored" not in completed.stderr, completed.stderr
+    assert completed.returncode == EXIT_CLOSED_PIPE, completed.stderr

@@ -125,3 +125,14 @@ def test_a_pause_survives_a_restart_until_resumed(one):
     assert any("paused" in line for line in one.service.attention.lines())
     request(one, "resume")
     open_trades(one, 1, within=timedelta(seconds=30))
+
+
+def test_a_request_made_while_stopped_is_applied_at_the_first_tick_after_the_start(two):
+    alpha = open_trades(two, 2, "alpha")
+    two.runtime.store.close()  # the service stopped
+    flattened = request(two, "flatten", "alpha")
+    two.restart()
+    report = two.tick()
+    assert report is not None
+    assert sorted(report.closing) == sorted(alpha)
+    assert request_row(two, flattened).status == control_store.APPLIED
