@@ -124,17 +124,26 @@ class ControlDesk:
 
     def _carry_out(self, service: Service, request: ControlRequest, snapshot: MarketSnapshot,
                    now: datetime, report: TickReport) -> None:
-        handlers = {"pause": self._pause, "resume": self._resume}
-        if request.action in handlers:
-            ok, outcome = handlers[request.action](service, request, now)
-        elif request.action == "flatten":
-            ok, outcome = self._flatten(service, request, snapshot, now, report)
-        else:
-            ok, outcome = self._close_one(service, request, snapshot, now, report)
+        try:
+            ok, outcome = self._handle(service, request, snapshot, now, report)
+        except Exception as error:  # refused, never retried every tick (no runaway)
+            ok, outcome = False, f"failed: {error!r}"
         status = control_store.APPLIED if ok else control_store.REFUSED
         with self._store.transaction() as tx:
             control_store.mark_done(tx, request.request_id, status, now, outcome)
         self._tell(request, status, outcome)
+
+    def _handle(self, service: Service, request: ControlRequest, snapshot: MarketSnapshot,
+                now: datetime, report: TickReport) -> tuple[bool, str]:
+        if request.action == "pause":
+            return self._pause(request, now)
+        if request.action == "resume":
+            return self._resume(service, request, now)
+        if request.action == "flatten":
+            return self._flatten(service, request, snapshot, now, report)
+        if request.action == "close":
+            return self._close_one(service, request, snapshot, now, report)
+        return False, f"unknown action {request.action!r}"
 
     def _tell(self, request: ControlRequest, status: str, outcome: str) -> None:
         self._listener("control_" + status, {"request": request.request_id,
@@ -147,8 +156,7 @@ class ControlDesk:
                                 level=AlertLevel.WARNING)
 
     # -- pause and resume ------------------------------------------------------------------
-    def _pause(self, _service: Service, request: ControlRequest,
-               now: datetime) -> tuple[bool, str]:
+    def _pause(self, request: ControlRequest, now: datetime) -> tuple[bool, str]:
         names = request.targets or (EVERY_STRATEGY,)
         with self._store.transaction() as tx:
             for name in names:
@@ -203,8 +211,11 @@ class ControlDesk:
                 continue
             spec = service._rules_for(trade)
             close = most_aggressive(spec.execution.close if spec else LimitExecution())
-            parts.append(self._start(service, trade, close, FLATTEN_REASON, snapshot, now,
-                                     report))
+            try:
+                parts.append(self._start(service, trade, close, FLATTEN_REASON, snapshot, now,
+                                         report))
+            except Exception as error:  # one trade's failure never stops the others
+                parts.append(f"{trade.trade_id}: not started: {error!r}")
         return True, "; ".join(parts)
 
     def _close_one(self, service: Service, request: ControlRequest, snapshot: MarketSnapshot,

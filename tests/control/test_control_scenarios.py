@@ -136,3 +136,13 @@ def test_a_request_made_while_stopped_is_applied_at_the_first_tick_after_the_sta
     assert report is not None
     assert sorted(report.closing) == sorted(alpha)
     assert request_row(two, flattened).status == control_store.APPLIED
+
+
+def test_a_request_that_fails_is_refused_once_and_never_retried_every_tick(one):
+    broken = request(one, "close")  # no trade named: carrying it out raises
+    one.tick()
+    row = request_row(one, broken)
+    assert row.status == control_store.REFUSED
+    assert (row.outcome or "").startswith("failed: ValueError")
+    one.run_for(timedelta(seconds=5))
+    assert [k for k, d in one.events if d.get("request") == broken] == ["control_refused"]
