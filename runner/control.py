@@ -100,8 +100,9 @@ class ControlDesk:
 
     def apply(self, service: Service, snapshot: MarketSnapshot, now: datetime,
               report: TickReport) -> None:
-        """Restore the pauses once, then carry out every pending request; a failure is
-        logged and the request stays pending for the next tick."""
+        """Restore the pauses once, then carry out every pending request. A request that
+        fails is refused with the error; only a store that cannot be read or written leaves
+        it pending (logged) for the next tick."""
         if not self._enabled:
             return
         try:
