@@ -33,6 +33,7 @@ COMMAND_MODULES: Final = (
     "runner.ops_commands",
     "runner.service_commands",
     "runner.trades_commands",
+    "runner.control_commands",
 )
 
 

@@ -194,4 +194,21 @@ def render_status(report: dict[str, Any]) -> str:
     lines += [_order_line(order) for order in report["live_orders"]]
     if report["schedules"]:
         lines += ["entry windows", *(_schedule_status_line(s) for s in report["schedules"])]
+    lines += _control_lines(report.get("control") or {})
     return "\n".join(lines)
+
+
+def _control_lines(control: dict[str, Any]) -> list[str]:
+    """Paused strategies and the operator's latest requests (runner pause ... close)."""
+    paused = [("every strategy" if p["strategy"] == "*" else p["strategy"]) + f" since {p['since']}"
+              for p in control.get("paused", [])]
+    lines = [f"PAUSED (no new entries): {'; '.join(paused)}" if paused else "paused: none"]
+    requests = control.get("requests", [])
+    lines.append(f"control requests (latest {len(requests)})")
+    for item in requests:
+        what = ", ".join(item["targets"]) or "every strategy"
+        done = (f"{item['status']} {item['applied_at']}: {item['outcome']}"
+                if item["applied_at"] else "PENDING: applied at the next tick or start")
+        lines.append(f"  #{item['request_id']} {item['action']} {what} at"
+                     f" {item['requested_at']}: {done}")
+    return lines

@@ -24,6 +24,7 @@ from typing import Final
 
 from runner.alerts import Alerter, AlertLevel
 from runner.attention import Attention, Concern
+from runner.control import ControlDesk
 from runner.domain.clock import Clock
 from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
@@ -114,6 +115,8 @@ class Service:
         self._alerter = alerter
         # What needs the operator; a concern may block new entries (never exits).
         self.attention = Attention(self._on_concern)
+        # The operator's requests (runner pause/resume/flatten/close), read every tick.
+        self.control = ControlDesk(store, self.attention, self._listener, alerter)
         # Trades in flight managed from the strategy copy they opened with (held_rules.py).
         self.held = HeldRules()
         self._origins: dict[str, SpecOrigin | None] = {}  # checked once per strategy
@@ -216,6 +219,7 @@ class Service:
         self._settle_failed_holdings(now)
         self._advance_executions(snapshot, events, now, report)
         self._book.watch_failed_closes(self.attention)
+        self.control.apply(self, snapshot, now, report)  # before any entry is decided
         for spec in self.all_specs:
             try:
                 self._decide_strategy(spec, snapshot, now, report)

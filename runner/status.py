@@ -33,6 +33,7 @@ from runner.domain.ledger import LedgerOrder
 from runner.domain.trades import Trade, TradeStage
 from runner.spec.model import CycleSchedule, StrategySpec
 from runner.store import order_rows, schema, trade_rows
+from runner.store.control_store import read_control
 from runner.store.meta import TRUTH_KEY
 from runner.store.store import default_store_path
 
@@ -101,6 +102,7 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         today = [_counts(connection, name, now) for name in names]
         starts = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
         store_check = _store_check(connection)
+        control = read_control(connection)  # runner pause/resume/flatten/close
         schedules = [_next_window(spec, _cycle_launch(connection, spec, starts, now), now)
                      for spec in specs]
     return {
@@ -115,6 +117,7 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         "heartbeat": read_heartbeat(state_dir / HEARTBEAT_FILE, now),
         "schedules": schedules,
         "store_check": store_check,
+        "control": control,
     }
 
 
