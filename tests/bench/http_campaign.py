@@ -1,7 +1,8 @@
 """Benchmark (on demand, not collected): hours of faults and kills over HTTP, with figures.
 
 Run: `PYTHONPATH=$PWD python tests/bench/http_campaign.py [--hours 3] [--seed 7]
-[--faults 0.03] [--rfq-body json|form] [--kills 0] [--tick 3] [--read-timeout 0.25]`
+[--faults 0.03] [--rfq-body json|form] [--kills 0] [--downtime 2 120] [--tick 3]
+[--read-timeout 0.25]`
 
 The real service and the real Coincall REST adapter (`CoincallClient`) against an
 in-thread `SimServer` on loopback with the simulator's defaults: a taker key, rate limits
@@ -42,6 +43,9 @@ def main() -> int:
                         help="the RFQ accept/cancel encoding the sim-server takes")
     parser.add_argument("--kills", type=int, default=0,
                         help="restart the service this many times after a SIGKILL-like drop")
+    parser.add_argument("--downtime", type=int, nargs=2, default=[2, 120],
+                        metavar=("MIN", "MAX"),
+                        help="simulated seconds a killed service stays down (deployed: 30)")
     parser.add_argument("--tick", type=float, default=3.0, help="simulated seconds per tick")
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT_S,
                         help="the adapter's read timeout, real seconds (timeout faults"
@@ -52,7 +56,8 @@ def main() -> int:
         result = run_http_campaign(Path(scratch), hours=args.hours, seed=args.seed,
                                    rate=args.faults, rfq_body=args.rfq_body, kills=args.kills,
                                    tick=timedelta(seconds=args.tick),
-                                   read_timeout=args.read_timeout)
+                                   read_timeout=args.read_timeout,
+                                   downtime_s=(args.downtime[0], args.downtime[1]))
     print(f"== seed {args.seed}, faults {args.faults:.0%} per kind, RFQ body {args.rfq_body},"
           f" kills {args.kills}, rate limits on, taker key")
     for line in result.lines():

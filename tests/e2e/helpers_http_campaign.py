@@ -239,17 +239,22 @@ def _campaign(directory: Path, *, hours: float, seed: int, rate: float, rfq_body
 def run_http_campaign(directory: Path, *, hours: float, seed: int = 7, rate: float = 0.03,
                       rfq_body: str = "json", kills: int = 0,
                       tick: timedelta = timedelta(seconds=3),
-                      read_timeout: float = READ_TIMEOUT_S,
-                      start: datetime = START) -> HttpCampaignResult:
+                      read_timeout: float = READ_TIMEOUT_S, start: datetime = START,
+                      downtime_s: tuple[int, int] = (2, 120)) -> HttpCampaignResult:
     """Hours of both strategies over HTTP under faults (and kills); then faults off until
-    every execution finished; the audit and the venue's counters."""
+    every execution finished; the audit and the venue's counters.
+
+    `downtime_s`: the range a killed service stays down. The deployment restarts after
+    30 s; a restart inside the second of the killed process's last reads can meet the
+    venue's window still holding them (a new process's limiter starts empty), which a
+    downtime of 0 shows as throttled answers."""
     began = time.perf_counter()
     with _campaign(directory, hours=hours, seed=seed, rate=rate, rfq_body=rfq_body,
                    tick=tick, read_timeout=read_timeout, start=start) as campaign:
         result = campaign.result
         result.kills_planned = kills
         end = start + timedelta(hours=hours)
-        runtime = _run_with_kills(campaign, end, kills, random.Random(seed))
+        runtime = _run_with_kills(campaign, end, kills, random.Random(seed), downtime_s)
         fired = campaign.server.faults.fired()
         result.freezes_fired, result.faults_fired = fired[-1], sum(fired[:-1])
         campaign.server.faults.clear()
@@ -268,8 +273,8 @@ def run_http_campaign(directory: Path, *, hours: float, seed: int = 7, rate: flo
     return result
 
 
-def _run_with_kills(campaign: _Campaign, end: datetime, kills: int,
-                    rng: random.Random) -> Runtime:
+def _run_with_kills(campaign: _Campaign, end: datetime, kills: int, rng: random.Random,
+                    downtime_s: tuple[int, int]) -> Runtime:
     """Run to `end`, killed `kills` times at random calls; the runtime left running.
 
     Each restart is audited right after it assembled (store reconciled with the venue),
@@ -285,7 +290,7 @@ def _run_with_kills(campaign: _Campaign, end: datetime, kills: int,
         if number == kills:
             break
         campaign.drop(runtime)
-        clock.advance(timedelta(seconds=rng.randint(2, 120)))
+        clock.advance(timedelta(seconds=rng.randint(*downtime_s)))
         runtime, killer = _start_killable(campaign)
         campaign.result.restarts += 1
         campaign.result.violations += [
