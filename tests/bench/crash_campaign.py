@@ -19,7 +19,8 @@ executions left in flight, trades by stage, and wall time. Exit code 1 on any vi
 
 The venue is the in-process SimVenue, not a sim-server: it keeps its default taker key
 (rfqList refused as over HTTP) and has no HTTP, so `--rfq-body`/`--key-access` do not
-apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e.
+apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e, and the
+same campaign over the throttling sim-server is tests/bench/http_campaign.py.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ the wall time. Exit code 1 when any seed broke an invariant or stopped the loop.
 
 The venue is the in-process SimVenue, not a sim-server: it keeps its default taker key
 (rfqList refused as over HTTP) and has no HTTP, so `--rfq-body`/`--key-access` do not
-apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e.
+apply here; the RFQ flows over HTTP in both body encodings are in tests/e2e, and the
+same campaign over the throttling sim-server is tests/bench/http_campaign.py.
 """
 
 from __future__ import annotations

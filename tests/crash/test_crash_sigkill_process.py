@@ -144,6 +144,9 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
                  lambda: len(query(store, "SELECT 1 FROM orders")) > held, 60, first)
         first.send_signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
+        # The restart waits out the venue's 1 s rate window of the killed process's reads
+        # (a new limiter starts empty; the service managers restart after 30 s).
+        time.sleep(1.2)
 
         second = start_runner(tmp_path, env, "second")
         try:
