@@ -18,6 +18,7 @@ is missing (the service would not be running then, and the probe says so: stale)
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE_SECONDS,
                         metavar="SECONDS",
                         help=f"oldest acceptable heartbeat (default {DEFAULT_MAX_AGE_SECONDS:g})")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object instead: level (ok, degraded or down), "
+                             "reasons, the line, and the state directory read")
     parser.set_defaults(handler=run_health)
 
 
@@ -65,5 +69,33 @@ def run_health(args: argparse.Namespace) -> int:
         print(f"runner health: {error}", file=sys.stderr)
         return EXIT_USAGE
     verdict = check_heartbeat(state_dir, SystemClock().now(), timedelta(seconds=args.max_age))
-    print(verdict.text, flush=True)
+    if args.json:
+        print(json.dumps(health_report(verdict.ok, verdict.text, state_dir)), flush=True)
+    else:
+        print(verdict.text, flush=True)
     return EXIT_OK if verdict.ok else EXIT_STALE
+
+
+def health_report(ok: bool, line: str, state_dir: Path) -> dict[str, object]:
+    """The verdict for machines: a level a monitor can switch on, and the reasons in words.
+
+    ok: alive with nothing to do; degraded: alive, but the operator is needed (the
+    service's open concerns, from its heartbeat); down: stopped, stale or missing.
+    """
+    level, _, rest = line.partition(": ")
+    if not ok:
+        return {"level": "down", "reasons": [line], "line": line, "state_dir": str(state_dir)}
+    reasons: list[str] = []
+    if level == "degraded":
+        reasons = _open_problems(state_dir) or [rest]
+    return {"level": "degraded" if level == "degraded" else "ok", "reasons": reasons,
+            "line": line, "state_dir": str(state_dir)}
+
+
+def _open_problems(state_dir: Path) -> list[str]:
+    from runner.health import HeartbeatUnreadable, read_heartbeat
+
+    try:
+        return list(read_heartbeat(state_dir).problems)
+    except HeartbeatUnreadable:
+        return []

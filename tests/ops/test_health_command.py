@@ -96,3 +96,47 @@ def test_the_heartbeat_read_is_the_configured_environments(
     assert capsys.readouterr().out.startswith("stale: heartbeat 6")
     monkeypatch.setenv("TRADING_ENVIRONMENT", "paper")
     assert main(["health", "--state-dir", str(tmp_path)]) == 0
+
+
+def _json_of(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    import json
+
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one object on one line, for a monitor to parse
+    return json.loads(out)
+
+
+def test_json_says_ok_with_no_reasons_for_a_fresh_quiet_service(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _beat_aged(tmp_path, timedelta(seconds=5))
+    assert main(["health", "--state-dir", str(tmp_path), "--json"]) == 0
+    report = _json_of(capsys)
+    assert report["level"] == "ok"
+    assert report["reasons"] == []
+    assert str(report["line"]).startswith("ok: heartbeat ")
+    assert report["state_dir"] == str(tmp_path / "paper")
+
+
+def test_json_says_degraded_with_each_open_concern_as_a_reason(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9 item 3: a level and the reasons; a degraded service still exits 0."""
+    problems = ("micro_strangle: paused by the operator (entries blocked)",
+                "store: DECISION NEEDED: positions the store does not explain (entries blocked)")
+    write_heartbeat(tmp_path / "paper", Heartbeat(
+        at=datetime.now(UTC), tick=3, environment="paper", strategies=("micro_strangle",),
+        problems=problems))
+    assert main(["health", "--state-dir", str(tmp_path), "--json"]) == 0
+    report = _json_of(capsys)
+    assert report["level"] == "degraded"
+    assert report["reasons"] == list(problems)
+
+
+def test_json_says_down_for_a_stale_or_missing_heartbeat(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _beat_aged(tmp_path, timedelta(minutes=10))
+    assert main(["health", "--state-dir", str(tmp_path), "--json"]) == 1
+    report = _json_of(capsys)
+    assert report["level"] == "down"
+    assert str(report["reasons"][0]).startswith("stale: heartbeat 6")  # type: ignore[index]
+    assert main(["health", "--state-dir", str(tmp_path / "nowhere"), "--json"]) == 1
+    assert _json_of(capsys)["level"] == "down"
