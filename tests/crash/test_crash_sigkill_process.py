@@ -12,7 +12,6 @@ exchange: no working order, flat, each leg bought once and sold once.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -30,7 +29,7 @@ from runner.config import load_settings
 from runner.domain.clock import SystemClock
 from runner.domain.orders import Side
 from runner.exchange.coincall.client import CoincallClient
-from runner.exchange.sim.commands import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from tests.process.helpers_process import exchange_env
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")]
@@ -85,14 +84,8 @@ def start_sim_server(tmp_path: Path, held: int) -> tuple[subprocess.Popen[str], 
 
 
 def runner_env(tmp_path: Path, base_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COINCALL_", "TRADING_", "RUNNER_", "TELEGRAM_"))}
-    env.update({"TRADING_ENVIRONMENT": "testnet", "COINCALL_BASE_URL": base_url,
-                "COINCALL_API_KEY_TEST": DEFAULT_API_KEY,
-                "COINCALL_API_SECRET_TEST": DEFAULT_API_SECRET,
-                "RUNNER_STATE_DIR": str(tmp_path / "state"),
-                "RUNNER_LOG_DIR": str(tmp_path / "logs")})
-    return env
+    """Testnet pointed at the loopback sim-server (the process tests' one builder)."""
+    return exchange_env(tmp_path, base_url)
 
 
 def start_runner(tmp_path: Path, env: dict[str, str], name: str) -> subprocess.Popen[str]:

@@ -11,7 +11,6 @@ its `max_hold` exit fires, the invalid file is in logs/ in `runner validate`'s w
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.crash.test_crash_sigkill_process import query, wait_for
+from tests.process.helpers_process import paper_env
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")]
@@ -47,14 +47,6 @@ exits:
   - max_hold: 15s
 """
 BROKEN = "version: 1\nname: keeper\nlegs: [oops\n"
-
-
-def paper_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COINCALL_", "TRADING_", "RUNNER_", "TELEGRAM_"))}
-    env.update({"TRADING_ENVIRONMENT": "paper", "RUNNER_STATE_DIR": str(tmp_path / "state"),
-                "RUNNER_LOG_DIR": str(tmp_path / "logs")})
-    return env
 
 
 def runner(tmp_path: Path, env: dict[str, str], name: str,

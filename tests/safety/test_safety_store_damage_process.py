@@ -10,7 +10,6 @@ opened a second strangle one second later. Now: nothing opens, DECISION NEEDED i
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from runner.exchange.sim.persistence import PAPER_VENUE_FILE_NAME
-from tests.scenarios.helpers_scenarios import REPO
+from tests.process.helpers_process import paper_env
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
@@ -53,14 +52,9 @@ exits:
   - max_hold: 1h
 """
 WAIT_S = 30.0
-_SCRUBBED = ("COINCALL_", "TRADING_ENVIRONMENT", "RUNNER_", "TELEGRAM_")
-
-
 def environment(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update({"PYTHONPATH": str(REPO), "RUNNER_STATE_DIR": str(tmp_path / "state"),
-                "RUNNER_LOG_DIR": str(tmp_path / "logs")})
-    return env
+    """A paper service whose state and logs live in tmp_path (the process tests' builder)."""
+    return paper_env(tmp_path)
 
 
 def start(tmp_path: Path, name: str) -> subprocess.Popen[str]:
