@@ -60,6 +60,6 @@ def test_the_tests_of_the_shipped_strategies_pass_with_a_strategy_added_by_the_t
     assert validated.returncode == 0, validated.stdout  # valid, with one warning
     assert "4 files checked: 4 valid, 0 invalid (0 errors, 1 warning)" in validated.stdout
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow", *AFFECTED],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-m", "not slow", *AFFECTED],
         cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]

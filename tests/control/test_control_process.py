@@ -1,9 +1,10 @@
 """Issue 9 item 1, done means: the real `runner run` (paper, seeded) steered by real
 `runner pause|resume|close|flatten` processes, each taking effect within a few ticks.
 
-The strategy enters at once and holds for an hour, up to three trades at a time, so
-without control the trades only ever accumulate: every change seen in the store is the
-operator's doing.
+The strategy enters at once and holds for an hour, with room for far more trades than the
+test can open (so a resume always has room for a new one, however late a loaded machine
+applies the pause), so without control the trades only ever accumulate: every change seen in
+the store is the operator's doing.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from tests.process.helpers_process import (
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")]
 
-MANY = (STRATEGY.replace("max_concurrent_trades: 1", "max_concurrent_trades: 3")
-        .replace("max_trades_per_day: 1", "max_trades_per_day: 20")
-        .replace("max_attempts_per_day: 1", "max_attempts_per_day: 20"))
-EFFECT_SECONDS = 8.0  # a few 1 s ticks, on a loaded machine
+MANY = (STRATEGY.replace("max_concurrent_trades: 1", "max_concurrent_trades: 100")
+        .replace("max_trades_per_day: 1", "max_trades_per_day: 100")
+        .replace("max_attempts_per_day: 1", "max_attempts_per_day: 100"))
+EFFECT_SECONDS = 30.0  # one tick idle; a generous bound for a loaded machine (waits end early)
 
 
 def trades(tmp_path: Path) -> dict[str, str]:
