@@ -141,13 +141,9 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
 
 def _venue(settings: Any, clock: Any, seed: int) -> Any:
     """Paper: the simulated venue at the clock's moment; otherwise the REST client."""
-    if settings.is_paper:
-        from runner.sim.venue import SimVenue
+    from runner.service.venues import open_venue
 
-        return SimVenue(clock, seed=seed)
-    from runner.service.venues import coincall_client
-
-    return coincall_client(settings, clock)
+    return open_venue(settings, clock, seed=seed).exchange
 
 
 def run_status(args: argparse.Namespace) -> int:
