@@ -118,3 +118,10 @@ TOLERATED_CYCLES: Final[dict[frozenset[str], str]] = {
         "an `if TYPE_CHECKING:` import only (control annotates with Service and TickReport); "
         "it goes when the lead splits loop.py and TickReport leaves it",
 }
+
+# The one place a command (an order or RFQ write) reaches the exchange is `dispatch`: intent
+# in the store, call, outcome. Reads (positions, open orders, chains) may use the port from
+# reconcile, service and cli. The venues themselves implement the writes.
+EXCHANGE_WRITES: Final = ("place_order", "cancel_order", "create_rfq", "accept_quote",
+                          "cancel_rfq")
+WRITERS: Final = ("runner.dispatch", "runner.sim", "runner.exchange.coincall")
