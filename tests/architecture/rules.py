@@ -105,7 +105,6 @@ OVERSIZE_FOR_NOW: Final = frozenset({
     "runner/service/loop.py",
     "runner/service/health.py",
     # split in the next commits of this branch
-    "runner/sim/routes.py",
     "runner/execution/limit.py",
 })
 
