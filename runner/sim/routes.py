@@ -43,6 +43,7 @@ from runner.sim import paging, wire_exercise, wire_out, wire_out_market
 from runner.sim import venue_records as records
 from runner.sim.access import KeyAccess
 from runner.sim.faults import ENDPOINTS
+from runner.sim.records import TRADE_TYPE_LIMIT, TRADE_TYPE_POST_ONLY
 from runner.sim.rfq_routes import RFQ_BODIES, RfqRoutes
 from runner.sim.wire_in import (
     CODE_BAD_PARAMS,
@@ -224,8 +225,8 @@ class CoincallApi(RfqRoutes):
             raise WireError(10005, "symbol is required")
         side = {1: Side.BUY, 2: Side.SELL}.get(int_param(params.get("tradeSide"), "tradeSide"))
         trade_type = int_param(params.get("tradeType"), "tradeType")
-        if side is None or trade_type not in (wire_out.TRADE_TYPE_LIMIT,
-                                              wire_out.TRADE_TYPE_POST_ONLY):
+        if side is None or trade_type not in (TRADE_TYPE_LIMIT,
+                                              TRADE_TYPE_POST_ONLY):
             raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
         tif_text = params.get("timeInForce") or "GTC"
         if tif_text not in _ACCEPTED_TIF:
@@ -238,7 +239,7 @@ class CoincallApi(RfqRoutes):
             client_order_id=(int_param(client_id, "clientOrderId") if client_id is not None
                              else next(self._client_ids)),
             reduce_only=int_param(params.get("reduceOnly", 0), "reduceOnly") == 1,
-            post_only=trade_type == wire_out.TRADE_TYPE_POST_ONLY,
+            post_only=trade_type == TRADE_TYPE_POST_ONLY,
             time_in_force=TimeInForce(tif_text),
         )
 
