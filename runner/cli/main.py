@@ -27,8 +27,8 @@ EXIT_USAGE: Final = 2
 EXIT_CLOSED_PIPE: Final = 1
 
 COMMAND_MODULES: Final = (
-    "runner.strategy.commands",
-    "runner.sim.commands",
+    "runner.cli.validate",
+    "runner.cli.sim_server",
     "runner.cli.health",
     "runner.cli.plan_status",
     "runner.cli.run_simulate",

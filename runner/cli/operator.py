@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from runner.dispatch import Dispatcher
 from runner.domain.clock import Clock
@@ -52,15 +52,14 @@ from runner.reconcile.decisions import (
     signed_holdings,
 )
 from runner.reconcile.external import without_external
+from runner.reconcile.start_decision import adopted_line, nothing_to_reduce
 from runner.reconcile.startup import reconcile
 from runner.service.health import check_heartbeat
 from runner.service.instance_lock import lock_is_held, lock_path, read_holder_pid
 from runner.service.settings import Settings
-from runner.service.venues import coincall_client
+from runner.service.venues import PaperAccount, PaperAccountUnreadable, open_venue
 from runner.store.store import Store, StoreUnreadable, default_store_path
 
-StartDecisionName = Literal["adopt", "flatten"]
-START_DECISIONS: Final = ("adopt", "flatten")
 _CHANGES: Final = ("reconcile: credited", "reconcile: cancelled", "reconcile: settled")
 
 
@@ -141,27 +140,13 @@ def open_exchange(settings: Settings, clock: Clock, state_dir: Path, *,
     again after every write); `list` restores it without saving. With no saved account,
     a new empty one that is never saved (nothing on it needs a decision).
     """
-    if not settings.is_paper:
-
-        return coincall_client(settings, clock), ()
-    from runner.sim.persistence import paper_venue_path, read_state
-    from runner.sim.venue import SimVenue
-
-    path = paper_venue_path(state_dir)
-    if not path.exists():
-        return SimVenue(clock), (f"paper: no saved paper account at {path}; this command"
-                                 " sees a new, empty simulated account",)
+    paper: PaperAccount = "existing_read_only" if read_only else "existing"
     try:
-        venue = SimVenue.from_state(clock, read_state(path))
-    except Exception as error:  # any failure to restore is reported, never a crash
-        raise Refused(f"the saved paper account {path} cannot be read ({error}); the"
-                      " paper service quarantines it at its next start") from None
-    if read_only:
-        return venue, (f"paper: the simulated account saved in {path} (read-only)",)
-    from runner.service.runtime import open_paper_exchange
-
-    saved, lines, _ = open_paper_exchange(replace(settings, state_dir=state_dir), clock, 0)
-    return saved, tuple(lines)  # type: ignore[return-value]
+        where = replace(settings, state_dir=state_dir) if settings.is_paper else settings
+        opened = open_venue(where, clock, paper=paper)
+    except PaperAccountUnreadable as error:
+        raise Refused(str(error)) from None
+    return opened.exchange, opened.lines
 
 
 def open_session(settings: Settings, state_dir: Path, clock: Clock, *, read_only: bool,
@@ -341,24 +326,6 @@ def flatten_trade_now(session: Session, trade_id: str,
     return Outcome(outcome.is_done, (*lines, *outcome.lines))
 
 
-def nothing_to_reduce(exchange: Exchange, trade: Trade) -> str | None:
-    """Why flattening this trade cannot place a single order, or None when it can.
-
-    A trade that holds something the exchange does not show at all needs "closed
-    externally", not an order; its stage is left alone. Raises ExchangeError.
-    """
-    held = [leg for leg in trade.legs if leg.open_qty > 0]
-    if not held:
-        return None
-    found = {p.symbol: p.qty for p in exchange.positions()}
-    if any(found.get(leg.symbol, ZERO) * leg.side.sign > 0 for leg in held):
-        return None
-    legs = ", ".join(f"{leg.side.value} {leg.open_qty} {leg.symbol}" for leg in held)
-    return (f"the exchange shows none of trade {trade.trade_id}'s positions ({legs}); nothing"
-            " to flatten. If they were closed by hand: runner trades close-externally"
-            f" {trade.trade_id}")
-
-
 def adopt(session: Session, symbols: Sequence[str] = (),
           strategy: str = ADOPTED_STRATEGY) -> Outcome:
     """Track positions the store does not know (all, or the named symbols) as OPEN trades."""
@@ -366,7 +333,7 @@ def adopt(session: Session, symbols: Sequence[str] = (),
     lines = reconcile_first(session)
     adopted = adopt_positions(store, session.exchange, session.clock.now(), strategy,
                               set(symbols) if symbols else None)
-    lines += [_adopted_line(trade) for trade in adopted]
+    lines += [adopted_line(trade) for trade in adopted]
     missing = sorted(set(symbols) - {t.legs[0].symbol for t in adopted})
     if missing:
         lines.append(f"not adopted (no untracked, unexpired position on the exchange):"
@@ -374,12 +341,6 @@ def adopt(session: Session, symbols: Sequence[str] = (),
     if not adopted and not symbols:
         lines.append("nothing to adopt: every position on the exchange is tracked")
     return Outcome(not missing, tuple(lines))
-
-
-def _adopted_line(trade: Trade) -> str:
-    leg = trade.legs[0]
-    return (f"adopted {leg.side.value} {leg.open_qty} {leg.symbol} @ {leg.entry_price} as"
-            f" trade {trade.trade_id} (strategy {trade.strategy})")
 
 
 def _active_trade(store: Store, trade_id: str) -> Trade:
@@ -397,62 +358,3 @@ def audit_command(session: Session, command: str, outcome: str, **detail: Any) -
     if session.store is not None and not session.read_only:
         session.store.audit("operator", f"trades {command}", outcome,
                             environment=session.settings.environment.value, **detail)
-
-
-# -- runner run --adopt / --flatten ------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class StartDecision:
-    """What a start-up decision did; `ok` is False when something is still unresolved."""
-
-    decision: str | None
-    ok: bool
-    lines: tuple[str, ...]
-
-
-def apply_start_decision(store: Store, exchange: Exchange, now: datetime,
-                         decision: StartDecisionName | None, *,
-                         limits: FlattenLimits | None = None) -> StartDecision:
-    """Apply `runner run --adopt` or `--flatten` to a store (lessons A9, H6).
-
-    adopt: every exchange position the store does not track becomes an OPEN trade of
-    the strategy "adopted". flatten: the same, then every active trade is flattened
-    (reduce-only, followed, bounded); `ok` is False if anything is still held or the
-    exchange could not be read. Reconciles first. Uses the store's clock for waits.
-    """
-    if decision is None:
-        return StartDecision(None, True, ())
-    if decision not in START_DECISIONS:
-        raise ValueError(f"unknown start decision {decision!r}; expected adopt or flatten")
-    report = reconcile(store, exchange, now)
-    if not report.complete:
-        return StartDecision(decision, False, report.lines)
-    adopted = adopt_positions(store, exchange, now)
-    lines = [f"start --{decision}: {_adopted_line(t)}" for t in adopted]
-    ok = True
-    if decision == "flatten":
-        ok, flattened = _flatten_all(store, exchange, limits)
-        lines += flattened
-    store.audit("operator", f"run --{decision}", "done" if ok else "incomplete",
-                adopted=[t.trade_id for t in adopted])
-    return StartDecision(decision, ok, tuple(lines) or (f"start --{decision}: nothing to do",))
-
-
-def _flatten_all(store: Store, exchange: Exchange,
-                 limits: FlattenLimits | None) -> tuple[bool, list[str]]:
-    dispatcher = Dispatcher(exchange, store, store.clock)
-    ok, lines = True, []
-    for trade in store.load_active_trades():
-        prefix = f"start --flatten: {trade.trade_id}"
-        try:
-            gone = nothing_to_reduce(exchange, trade)
-        except ExchangeError as error:
-            return False, [*lines, f"{prefix}: positions could not be read ({error}); stopped"]
-        if gone is not None:
-            ok = False
-            lines.append(f"{prefix}: {gone}")
-            continue
-        outcome = flatten(store, dispatcher, exchange, store.clock, trade.trade_id, limits)
-        ok = ok and outcome.is_done
-        lines += [f"{prefix}: {line}" for line in outcome.lines]
-    return ok, lines
-

@@ -19,14 +19,15 @@ Invariants:
 Deliberate choices:
 - Gates count the strategy's real history when the caller passes its trades (read-only from
   the store); schedules are counted from `launch` (default now: "if the service started now").
-- Future expiry listings are not known to any venue API. The calendar uses the listing
-  calendar of the simulated venue (Coincall-style dailies, weeklies, monthlies, quarterlies)
-  plus what is listed now; for paper that is exactly what the venue will list.
+- Future expiry listings are not known to any venue API. In paper the caller passes the
+  simulated venue's own listing calendar, which is exactly what it will list; on testnet and
+  production the calendar shows only what the venue lists now (read through the port), and
+  a day past the last listed expiry is a gap, never a projection of the simulator's rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -49,8 +50,6 @@ from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.exchange.read_only import ReadOnlyExchange
 from runner.service.snapshots import MarketNeeds, SnapshotReader
-from runner.sim.config import SimConfig
-from runner.sim.listing import listed_expiries
 from runner.strategy.model import (
     NOTIONAL_DEFINITION,
     AutoExecution,
@@ -65,6 +64,8 @@ from runner.strategy.model import (
 )
 
 DEFAULT_CALENDAR_DAYS: Final = 30
+# the expiries a venue will have listed at a moment (paper: the simulator's calendar)
+ListingCalendar = Callable[[datetime], Iterable[datetime]]
 _SUFFIXES: Final = ("Strike", "Expiry", "Exit", "Execution", "Condition", "Schedule")
 
 
@@ -93,7 +94,7 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
               environment: str = "paper", seed: int | None = None,
               history: Sequence[Trade] | None = None, history_source: str | None = None,
               launch: datetime | None = None, calendar_days: int = DEFAULT_CALENDAR_DAYS,
-              listing: SimConfig | None = None) -> Plan:
+              listing: ListingCalendar | None = None) -> Plan:
     """Read the market once, resolve and evaluate `spec` at `now`; never trade."""
     reader = SnapshotReader(ReadOnlyExchange(exchange))
     underlyings = frozenset({spec.underlying, *(leg.underlying for leg in spec.legs)})
@@ -231,9 +232,9 @@ def limits(spec: StrategySpec) -> dict[str, Any]:
 
 
 def expiry_calendar(spec: StrategySpec, listed: dict[Underlying, tuple[datetime, ...]],
-                    now: datetime, days: int, listing: SimConfig | None) -> list[dict[str, Any]]:
+                    now: datetime, days: int,
+                    listing: ListingCalendar | None) -> list[dict[str, Any]]:
     """For each distinct expiry rule: the expiry chosen on each of the next `days` days."""
-    config = listing or SimConfig()  # the venue's own calendar in paper, else projected
     rules: dict[tuple[Underlying, str], ExpiryRule] = {}
     for leg in spec.legs:
         rules.setdefault((leg.underlying, describe(leg.expiry)), leg.expiry)
@@ -243,7 +244,8 @@ def expiry_calendar(spec: StrategySpec, listed: dict[Underlying, tuple[datetime,
         for offset in range(days):
             moment = now + timedelta(days=offset)
             known = {e for e in listed.get(underlying, ()) if e > moment}
-            known.update(listed_expiries(moment, config))
+            if listing is not None:  # paper: what the simulated venue will list then
+                known.update(listing(moment))
             found = expiry_candidates(rule, known, moment)
             rows.append({"day": moment.date().isoformat(),
                          "expiry": found[0].isoformat() if found else None,
@@ -251,8 +253,7 @@ def expiry_calendar(spec: StrategySpec, listed: dict[Underlying, tuple[datetime,
                          if found else None, "candidates": len(found)})
         calendars.append({"underlying": underlying.value, "rule": text, "days": days,
                           "listing": "the paper venue's listing calendar" if listing else
-                          "projected: listed now plus Coincall-style dailies, weeklies, "
-                          "monthlies and quarterlies",
+                          "listed now on the venue (later listings are not known ahead)",
                           "gaps": [row["day"] for row in rows if row["expiry"] is None],
                           "by_day": rows})
     return calendars

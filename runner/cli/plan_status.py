@@ -127,7 +127,7 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
                          seed=args.seed if settings.is_paper else None, history=history,
                          history_source=str(default_store_path(state_dir)) if history is not None
                          else None, calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
-                         listing=exchange.config if settings.is_paper else None)
+                         listing=_paper_listing(exchange) if settings.is_paper else None)
     except ExchangeError as error:
         return _fail("plan", f"the exchange could not be read: {error}", EXIT_FINDINGS)
     finally:
@@ -139,15 +139,18 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
     return EXIT_OK if plan.resolved else EXIT_FINDINGS
 
 
+def _paper_listing(venue: Any) -> Any:
+    """The simulated venue's listing calendar: exactly what paper will list (not a forecast)."""
+    from runner.sim.listing import listed_expiries
+
+    return lambda moment: listed_expiries(moment, venue.config)
+
+
 def _venue(settings: Any, clock: Any, seed: int) -> Any:
     """Paper: the simulated venue at the clock's moment; otherwise the REST client."""
-    if settings.is_paper:
-        from runner.sim.venue import SimVenue
+    from runner.service.venues import open_venue
 
-        return SimVenue(clock, seed=seed)
-    from runner.service.venues import coincall_client
-
-    return coincall_client(settings, clock)
+    return open_venue(settings, clock, seed=seed).exchange
 
 
 def run_status(args: argparse.Namespace) -> int:

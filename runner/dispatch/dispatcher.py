@@ -25,10 +25,10 @@ state again (nothing is sent), so a requester that missed it learns it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
+from runner.dispatch.limits import DispatchLimits
 from runner.dispatch.poll import OrderPolling
 from runner.dispatch.rfqs import RfqCommands
 from runner.domain.clock import Clock
@@ -54,14 +54,6 @@ from runner.store import Store
 ALREADY_FINAL_CODES: Final = frozenset({11101, 11102, 10584})  # cancelled / filled / unknown
 DUPLICATE_ID_CODES: Final = frozenset({10576, 10577})  # the exchange already holds this id
 
-
-
-@dataclass(frozen=True, slots=True)
-class DispatchLimits:
-    max_orders_per_trade: int = 30
-    max_live_orders_per_symbol: int = 4
-    missing_grace: timedelta = timedelta(seconds=30)  # D2, pitfall 21
-    intent_ttl: timedelta = timedelta(seconds=60)  # an unsent intent older than this expires
 
 
 class Dispatcher(OrderPolling, RfqCommands):

@@ -20,7 +20,7 @@ from runner.domain.orders import Order
 from runner.exchange.errors import ExchangeError
 
 if TYPE_CHECKING:
-    from runner.dispatch.dispatcher import DispatchLimits
+    from runner.dispatch.limits import DispatchLimits
     from runner.exchange.port import Exchange
     from runner.store import Store
 

@@ -205,6 +205,23 @@ class RfqCommands:
                              error=str(exc))
         self.store.mark_rfq_state(record.rfq_key, record.state, None, SETTLE_CANCEL_ANSWERED)
 
+    def cancel_unwanted_rfq(self, record: RfqRecord, reason: str) -> str | None:
+        """Cancel an active request no execution waits on (start-up reconciliation).
+
+        The exchange's answer in words ("cancelled", or why a refusal means the request is
+        final already), or None when the cancel could not be sent and nothing is known.
+        The caller records the request's new state."""
+        request_id = record.request_id or ""
+        self.store.audit("cancel_rfq", request_id, "sending", reason=reason)
+        try:
+            self.exchange.cancel_rfq(request_id)
+        except ExchangeError as exc:
+            if not cancel_refused_as_final(exc):
+                self.store.audit("cancel_rfq", request_id, "failed", error=str(exc))
+                return None
+            return f"its cancel was refused, it is final ({exc})"
+        return "cancelled"
+
     def _cancel_rfq(self, command: CancelRfq) -> list[Event]:
         record = self.store.find_rfq(command.request_id)
         if record is None:

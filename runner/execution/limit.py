@@ -27,14 +27,12 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Final
 
 from runner.domain.commands import (
-    CancelOrder,
-    Command,
     Event,
     OrderKey,
     OrderPurpose,
@@ -45,6 +43,13 @@ from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.fills import apply_order_events
+from runner.execution.limit_tick import (
+    LimitTick,
+    cancel,
+    cancel_live,
+    presume_final,
+    resend_cancels,
+)
 from runner.execution.pause import pause_budget
 from runner.execution.phases import (
     guards_of,
@@ -82,12 +87,6 @@ from runner.execution.truncation import changed_prices
 from runner.execution.wording import fills_text, held_text, trade_leg
 from runner.strategy.model import LimitLike
 
-CANCEL_RESEND_AFTER: Final = timedelta(seconds=5)
-# A cancelled order missing from the exchange's open orders this long is taken as final:
-# its last report was lost (a crash between dispatch and the next step); the store's
-# recovery credits its fills from the ledger, so only the bookkeeping is missing.
-PRESUME_FINAL_AFTER: Final = timedelta(seconds=30)
-CANCEL_ALERT_AFTER_SENDS: Final = 6
 ATTEMPTS_PER_EXECUTION: Final = 1000
 
 
@@ -105,38 +104,6 @@ def new_limit_progress(trade: Trade, spec: LimitLike, now: datetime, first_attem
                          next_attempt=first_attempt)
 
 
-@dataclass(slots=True)
-class _Tick:
-    """Mutable scratch for one step; only its result leaves this module."""
-
-    state: ExecutionState
-    progress: LimitProgress
-    trade: Trade
-    now: datetime
-    commands: list[Command] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    learned_ticks: dict[str, Decimal] = field(default_factory=dict)
-    finished: bool = False
-
-    @property
-    def purpose(self) -> OrderPurpose:
-        return self.state.purpose
-
-    @property
-    def opening(self) -> bool:
-        return self.purpose is OrderPurpose.OPEN
-
-    def step(self) -> Step:
-        state = None if self.finished else replace(self.state, limit=self.progress)
-        return Step(state, self.trade, tuple(self.commands), tuple(self.alerts),
-                    tuple(self.notes), tuple(self.learned_ticks.items()))
-
-    def move(self, stage: TradeStage, reason: str) -> None:
-        if self.trade.stage is not stage:
-            self.trade = self.trade.moved_to(stage, reason, self.now)
-
-
 def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
               events: Sequence[Event], now: datetime) -> Step:
     """Advance a limit execution by one tick."""
@@ -144,11 +111,11 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     if progress is None:
         raise ValueError(f"execution of {state.trade_id} has no limit progress")
     applied = apply_order_events(progress, trade, events)
-    tick = _Tick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
+    tick = LimitTick(state, applied.progress, applied.trade, now, alerts=list(applied.alerts),
                  notes=list(applied.notes))
     _hold_rejected(tick, applied.rejected_legs)
     tick.progress = pause_budget(tick.progress, now)  # unknown orders cost no budget (D2)
-    _presume_final(tick, snapshot)
+    presume_final(tick, snapshot)
     _requote_changed_prices(tick, snapshot)
     if tick.progress.exhausted_at is not None:
         _settle(tick, snapshot)
@@ -159,7 +126,7 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
     return tick.step()
 
 
-def _work(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _work(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     index = phase_index(tick.progress.spec, tick.progress.started_at, tick.now)
     if index is None:
         _exhaust(tick)
@@ -168,19 +135,19 @@ def _work(tick: _Tick, snapshot: MarketSnapshot) -> None:
         tick.progress = replace(tick.progress, phase=index, next_reprice_at=tick.now)
     _reprice_if_due(tick, snapshot)
     _place_missing(tick, snapshot)
-    _resend_cancels(tick)
+    resend_cancels(tick)
 
 
 # -- goal, exhaustion, settling -------------------------------------------------------------
-def _goal_reached(tick: _Tick) -> bool:
+def _goal_reached(tick: LimitTick) -> bool:
     return tick.trade.is_fully_open if tick.opening else tick.trade.is_flat
 
 
-def _complete(tick: _Tick) -> None:
+def _complete(tick: LimitTick) -> None:
     """The goal is reached: cancel leftovers (an inherited resting order), then finish."""
     if tick.progress.live_orders():
-        _cancel_live(tick, "goal reached")
-        _resend_cancels(tick)
+        cancel_live(tick, "goal reached")
+        resend_cancels(tick)
         return
     tick.finished = True
     if tick.opening:
@@ -192,19 +159,19 @@ def _complete(tick: _Tick) -> None:
                                      f" {fills_text(tick.trade, opening=False)}")
 
 
-def _exhaust(tick: _Tick) -> None:
+def _exhaust(tick: LimitTick) -> None:
     rounds = rounds_of(tick.progress.spec)
     tick.notes.append(f"trade {tick.trade.trade_id}: {tick.purpose.value} used its {rounds}"
                       " pricing rounds; cancelling working orders, one more tick for late fills")
     tick.progress = replace(tick.progress, exhausted_at=tick.now)
-    _cancel_live(tick, "attempts exhausted")
+    cancel_live(tick, "attempts exhausted")
 
 
-def _settle(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _settle(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     """Exhausted: wait for every cancel to be confirmed and at least one more tick (B8)."""
     if tick.progress.live_orders():
-        _cancel_live(tick, "attempts exhausted")
-        _resend_cancels(tick)
+        cancel_live(tick, "attempts exhausted")
+        resend_cancels(tick)
         return
     exhausted_at = tick.progress.exhausted_at
     if exhausted_at is None or tick.now <= exhausted_at:
@@ -217,7 +184,7 @@ def _settle(tick: _Tick, snapshot: MarketSnapshot) -> None:
         _retry_close(tick, snapshot)
 
 
-def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _fail_open(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     missing = ", ".join(f"leg {leg.index} {leg.filled_qty}/{leg.qty}"
                         for leg in tick.trade.legs if not leg.is_filled)
     rounds = rounds_of(tick.progress.spec)
@@ -239,7 +206,7 @@ def _fail_open(tick: _Tick, snapshot: MarketSnapshot) -> None:
     _work(tick, snapshot)
 
 
-def _retry_close(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _retry_close(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     """Budget used, legs still held: the close goes on, a round a minute (`retry`)."""
     if close_exhausted_at(tick.trade) is None:
         tick.trade = mark_exhausted(tick.trade, tick.state, tick.progress.spec, tick.now)
@@ -254,7 +221,7 @@ def _retry_close(tick: _Tick, snapshot: MarketSnapshot) -> None:
 
 
 # -- repricing and placing ------------------------------------------------------------------
-def _reprice_if_due(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _reprice_if_due(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     progress = tick.progress
     if progress.next_reprice_at is None or tick.now < progress.next_reprice_at:
         return
@@ -269,10 +236,10 @@ def _reprice_if_due(tick: _Tick, snapshot: MarketSnapshot) -> None:
         outcome = _leg_price(tick, trade_leg(tick.trade, order.key.leg_index), order.side,
                              snapshot)
         if isinstance(outcome, Priced) and moved_enough(outcome.price, order.price, threshold):
-            _cancel(tick, order, f"requote {order.price} -> {outcome.price}")
+            cancel(tick, order, f"requote {order.price} -> {outcome.price}")
 
 
-def _place_missing(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _place_missing(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     wanted = [(leg, qty) for leg in tick.trade.legs
               if (qty := _qty_to_place(tick, leg, snapshot)) > 0 and _may_place(tick, leg)]
     priced: list[tuple[TradeLeg, Decimal, Decimal]] = []
@@ -293,24 +260,25 @@ def _place_missing(tick: _Tick, snapshot: MarketSnapshot) -> None:
         _place(tick, leg, qty, price)
 
 
-def _qty_to_place(tick: _Tick, leg: TradeLeg, snapshot: MarketSnapshot) -> Decimal:
+def _qty_to_place(tick: LimitTick, leg: TradeLeg, snapshot: MarketSnapshot) -> Decimal:
     lot = leg_market(snapshot, leg.symbol).lot
     remaining = leg.unfilled_qty if tick.opening else leg.open_qty  # never more than held
     return snap_qty(remaining, lot)
 
 
-def _may_place(tick: _Tick, leg: TradeLeg) -> bool:
+def _may_place(tick: LimitTick, leg: TradeLeg) -> bool:
     if any(o.key.leg_index == leg.index for o in tick.progress.live_orders()):
         return False  # B2, B3: one live order per leg, a replacement only after the cancel
     hold = tick.progress.leg(leg.index).hold_until
     return hold is None or tick.now >= hold
 
 
-def _side(tick: _Tick, leg: TradeLeg) -> Side:
+def _side(tick: LimitTick, leg: TradeLeg) -> Side:
     return leg.side if tick.opening else leg.close_side
 
 
-def _leg_price(tick: _Tick, leg: TradeLeg, side: Side, snapshot: MarketSnapshot) -> PriceOutcome:
+def _leg_price(tick: LimitTick, leg: TradeLeg, side: Side,
+               snapshot: MarketSnapshot) -> PriceOutcome:
     progress = tick.progress
     phase = phase_plan(progress.spec)[progress.phase]
     memory = progress.leg(leg.index)
@@ -325,7 +293,7 @@ def _leg_price(tick: _Tick, leg: TradeLeg, side: Side, snapshot: MarketSnapshot)
     return Priced(snap_price(held, market.tick, round_up=side is Side.SELL))
 
 
-def _place(tick: _Tick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
+def _place(tick: LimitTick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
     progress = tick.progress
     closing = not tick.opening
     key = OrderKey(tick.trade.trade_id, leg.index, tick.purpose, tick.state.reason,
@@ -346,50 +314,7 @@ def _place(tick: _Tick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:
                                       f" ({tick.state.reason})")
 
 
-# -- cancels -----------------------------------------------------------------------------
-def _cancel_live(tick: _Tick, reason: str) -> None:
-    for order in tick.progress.live_orders():
-        if order.cancel_sent_at is None:
-            _cancel(tick, order, reason)
-
-
-def _cancel(tick: _Tick, order: TrackedOrder, reason: str) -> None:
-    tick.commands.append(CancelOrder(tick.trade.trade_id, order.client_order_id,
-                                     order.order_id, reason))
-    tick.progress = tick.progress.with_order(
-        replace(order, cancel_sent_at=tick.now, cancel_sends=order.cancel_sends + 1,
-                cancel_first_at=order.cancel_first_at or tick.now))
-
-
-def _resend_cancels(tick: _Tick) -> None:
-    """A cancel not confirmed after a while is sent again; after several, page someone."""
-    for order in tick.progress.live_orders():
-        sent = order.cancel_sent_at
-        if sent is None or tick.now - sent < CANCEL_RESEND_AFTER:
-            continue
-        _cancel(tick, order, "cancel not yet confirmed")
-        if order.cancel_sends + 1 == CANCEL_ALERT_AFTER_SENDS:
-            tick.alerts.append(f"trade {tick.trade.trade_id}: order {order.client_order_id}"
-                               f" ({order.symbol}) still not confirmed cancelled after"
-                               f" {CANCEL_ALERT_AFTER_SENDS} cancels")
-
-
-def _presume_final(tick: _Tick, snapshot: MarketSnapshot) -> None:
-    if snapshot.open_orders is None:
-        return  # a failed read proves nothing (lessons C5)
-    working = {o.client_order_id for o in snapshot.open_orders}
-    for order in tick.progress.live_orders():
-        first = order.cancel_first_at
-        if first is None or tick.now - first < PRESUME_FINAL_AFTER \
-                or order.client_order_id in working:
-            continue
-        tick.progress = tick.progress.with_order(replace(
-            order, state=OrderState.FINAL, message="gone from the open orders after its cancel"))
-        tick.notes.append(f"trade {tick.trade.trade_id}: order {order.client_order_id} is gone"
-                          " from the open orders since its cancel; taken as final")
-
-
-def _requote_changed_prices(tick: _Tick, snapshot: MarketSnapshot) -> None:
+def _requote_changed_prices(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     """An order resting at another price than sent: learn the tick, requote on it (see
     truncation.py for the rule)."""
     learned = {leg.symbol: memory.tick for leg in tick.trade.legs
@@ -405,11 +330,11 @@ def _requote_changed_prices(tick: _Tick, snapshot: MarketSnapshot) -> None:
         tick.progress = tick.progress.with_leg(replace(
             memory, tick=found.tick, last_price=found.requote_at or found.kept))
         if found.requote_at is not None:
-            _cancel(tick, order, f"requote {found.kept} -> {found.requote_at}:"
+            cancel(tick, order, f"requote {found.kept} -> {found.requote_at}:"
                                  f" the exchange keeps tick {found.tick}")
 
 
-def _hold_rejected(tick: _Tick, legs: tuple[int, ...]) -> None:
+def _hold_rejected(tick: LimitTick, legs: tuple[int, ...]) -> None:
     """A refused order is not retried at once: the leg waits for the next requote time."""
     if not legs:
         return

@@ -18,7 +18,8 @@ Invariant: after `settle_active_rfqs`, every ACTIVE record either belongs to an 
 execution that is still collecting quotes on it (its expiry is the dispatcher's to
 report), or its cancel could not be sent (nothing is changed then; the next start tries
 again). Accepts in flight are not touched here: the dispatcher resolves them from the
-block trades (pitfall 8).
+block trades (pitfall 8). The cancel goes through the dispatcher, the one place a command
+reaches the exchange (intent in the audit log, call, outcome); this module only decides.
 """
 
 from __future__ import annotations
@@ -26,15 +27,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.dispatch.rfqs import cancel_refused_as_final
+from runner.dispatch import Dispatcher
 from runner.domain.ledger import RfqLedgerState, RfqRecord
-from runner.exchange.errors import ExchangeError
-from runner.exchange.port import Exchange
 from runner.execution import execution_state_from_dict
 from runner.store import Store
 
 
-def settle_active_rfqs(store: Store, exchange: Exchange) -> list[str]:
+def settle_active_rfqs(store: Store, dispatcher: Dispatcher) -> list[str]:
     """Bring ACTIVE RFQ records in line with the exchange; return what was done, in words."""
     waited_on, unreadable = _collecting(store.load_executions())
     done: list[str] = []
@@ -42,13 +41,13 @@ def settle_active_rfqs(store: Store, exchange: Exchange) -> list[str]:
         if record.state is not RfqLedgerState.ACTIVE or record.request_id is None \
                 or record.trade_id in unreadable:
             continue  # an unreadable execution state: never cancel on a guess
-        line = _settle_one(store, exchange, record, waited_on)
+        line = _settle_one(store, dispatcher, record, waited_on)
         if line is not None:
             done.append(line)
     return done
 
 
-def _settle_one(store: Store, exchange: Exchange, record: RfqRecord,
+def _settle_one(store: Store, dispatcher: Dispatcher, record: RfqRecord,
                 waited_on: set[tuple[str, str, int]]) -> str | None:
     request_id = record.request_id or ""
     if (record.trade_id, record.purpose.value, record.attempt) in waited_on:
@@ -56,16 +55,10 @@ def _settle_one(store: Store, exchange: Exchange, record: RfqRecord,
     if record.expires_at is not None and store.now() >= record.expires_at:
         state, why = RfqLedgerState.EXPIRED, "no execution waited on it; past its expiry"
     else:
-        store.audit("cancel_rfq", request_id, "sending", reason="reconcile: no execution"
-                    " waits on it")
-        try:
-            exchange.cancel_rfq(request_id)
-            why = "no execution waited on it; cancelled"
-        except ExchangeError as exc:
-            if not cancel_refused_as_final(exc):
-                store.audit("cancel_rfq", request_id, "failed", error=str(exc))
-                return None
-            why = f"no execution waited on it; its cancel was refused, it is final ({exc})"
+        answer = dispatcher.cancel_unwanted_rfq(record, "reconcile: no execution waits on it")
+        if answer is None:
+            return None
+        why = f"no execution waited on it; {answer}"
         state = RfqLedgerState.CANCELLED
     store.mark_rfq_state(record.rfq_key, state, None, f"reconcile: {why}")
     store.audit("rfq", request_id, state.value, reason=why)

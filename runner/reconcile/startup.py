@@ -90,7 +90,7 @@ def reconcile(store: Store, exchange: Exchange, clock: Clock | datetime,
             " changed and it runs again at the next start or when called",))
     dispatcher = Dispatcher(exchange, store, clock)
     _refresh_ledger(dispatcher, store, working, now)
-    rfq_lines = settle_active_rfqs(store, exchange)
+    rfq_lines = settle_active_rfqs(store, dispatcher)
     credited = credit_fills(store)
     trades = store.load_active_trades()
     plan = plan_reconciliation(trades, store.all_orders(), working, positions, now)

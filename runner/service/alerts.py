@@ -21,7 +21,6 @@ never stalls the trading loop; its queue is bounded and `close()` drains it at s
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +33,7 @@ from loguru import logger
 
 from runner.domain.clock import Clock
 from runner.service.log import ALERT_CHANNEL, redact, register_secrets
-from runner.service.settings import ConfigError, Secret
+from runner.service.settings import ConfigError, Secret, environ_with_dotenv
 
 TOKEN_VARIABLE: Final = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - a variable name, not a value
 CHAT_VARIABLE: Final = "TELEGRAM_CHAT_ID"
@@ -306,17 +305,7 @@ def build_alerter(clock: Clock, environ: Mapping[str, str] | None = None, *,
                   source: str = "runner", dotenv_path: str | None = ".env") -> LogAlerter:
     """The service's alerter: the log, plus Telegram when configured (env, then .env)."""
     if environ is None:
-        environ = _environment_with_dotenv(dotenv_path)
+        environ = environ_with_dotenv(dotenv_path or None)
     sink = telegram_sink_from_env(environ)
     sinks: list[AlertSink] = [BackgroundSink(sink)] if sink else []
     return LogAlerter(clock, sinks=sinks, source=source)
-
-
-def _environment_with_dotenv(dotenv_path: str | None) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    if dotenv_path and os.path.isfile(dotenv_path):
-        from dotenv import dotenv_values
-
-        merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    merged.update(os.environ)
-    return merged

@@ -15,6 +15,7 @@ the two from drifting apart.
 
 from __future__ import annotations
 
+import sys
 from typing import Final
 
 STOPPED: Final = 0
@@ -77,3 +78,9 @@ def classify(error: BaseException) -> tuple[int, str]:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or "no message"
     return f"{type(error).__name__}: {text}"
+
+
+def refuse(code: int, reason: str) -> int:
+    """Print the one-line reason `runner run` stops with on stderr and return `code`."""
+    print(f"runner run: {reason}", file=sys.stderr, flush=True)
+    return code

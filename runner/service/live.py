@@ -27,12 +27,11 @@ from runner.domain.clock import SystemClock
 from runner.reconcile import fresh_start_blocked
 from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
-from runner.service.exit_codes import ServiceExit
+from runner.service.exit_codes import ServiceExit, refuse
 from runner.service.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.service.log import configure_logging, shutdown_logging
 from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
-from runner.service.process import refuse
 from runner.service.runtime import (
     PRODUCTION_GRACE_SECONDS,
     Runtime,
@@ -209,7 +208,7 @@ def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,
     With --flatten the old store's positions are closed first; with --adopt they are
     adopted into the new store after the start.
     """
-    from runner.cli.operator import apply_start_decision
+    from runner.reconcile.start_decision import apply_start_decision
     from runner.store.recovery import open_store
 
     if not store_path.exists():
@@ -235,7 +234,7 @@ def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,
 
 def _apply_decision(runtime: Runtime, decision: str) -> bool:
     """Apply --adopt / --flatten to the running store, then reload the trades (H6)."""
-    from runner.cli.operator import apply_start_decision
+    from runner.reconcile.start_decision import apply_start_decision
 
     result = apply_start_decision(runtime.store, runtime.exchange, runtime.clock.now(),
                                   decision)  # type: ignore[arg-type]

@@ -16,9 +16,9 @@ Every exit is one of `runner.service.exit_codes`, with a one-line reason on stde
 from __future__ import annotations
 
 import argparse
-import sys
 
 from runner.service import exit_codes
+from runner.service.exit_codes import refuse
 from runner.service.instance_lock import InstanceLock, LockHeld
 from runner.service.settings import ConfigError, load_settings_from_env
 from runner.service.stopping import StopRequest, install_stop_signals, restore_signals
@@ -56,12 +56,6 @@ def _run(args: argparse.Namespace, stop: StopRequest) -> int:
         return run_service(args, settings, tick_seconds, stop)
     finally:
         lock.release()
-
-
-def refuse(code: int, reason: str) -> int:
-    """Print the one-line reason on stderr and return `code`."""
-    print(f"runner run: {reason}", file=sys.stderr, flush=True)
-    return code
 
 
 def _tick_seconds(text: str) -> float:

@@ -15,8 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from runner.dispatch import Dispatcher
 from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
@@ -24,12 +22,9 @@ from runner.reconcile import ReconcileReport, reconcile
 from runner.reconcile.settlement import settlement_price_from
 from runner.service.alerts import Alerter
 from runner.service.loop import Listener, Service
-from runner.service.settings import Environment, Settings
-from runner.service.venues import coincall_client
+from runner.service.settings import Settings
+from runner.service.venues import SavedPaperVenue, open_venue
 from runner.sim.faults import FaultPlan
-from runner.sim.faulty import FaultyExchange
-from runner.sim.persistence import PaperVenueSaver, open_paper_venue
-from runner.sim.venue import SimVenue
 from runner.store.meta import ENVIRONMENT_KEY
 from runner.store.recovery import StoreOpening, open_store
 from runner.store.store import Store, default_store_path
@@ -71,56 +66,15 @@ def describe_key(info: Any) -> str:
 
 def build_exchange(settings: Settings, clock: Clock, *, seed: int = 0,
                    faults: FaultPlan | None = None) -> Exchange:
-    """The venue for the settings' environment (faults only ever wrap the simulator)."""
-    if settings.environment is Environment.PAPER:
-        venue: Exchange = SimVenue(clock, seed=seed)
-        return FaultyExchange(venue, faults, clock) if faults is not None else venue
-
-    return coincall_client(settings, clock)
-
-
-WRITE_METHODS = frozenset({"place_order", "cancel_order", "create_rfq", "accept_quote",
-                           "cancel_rfq"})
-
-
-class SavedPaperVenue:
-    """The paper venue, saved to the state directory after every write (and every tick).
-
-    Saving right after each write leaves no window in which a kill loses an order the
-    store already knows about; reads pass straight through.
-    """
-
-    def __init__(self, venue: SimVenue, saver: PaperVenueSaver) -> None:
-        self._saver = saver
-        self._venue = venue
-
-    def save(self) -> None:
-        try:
-            self._saver.save_if_changed()
-        except OSError as error:
-            logger.error("paper venue could not be saved to {}: {}", self._saver.path, error)
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._venue, name)
-        if name not in WRITE_METHODS:
-            return target
-
-        def write_then_save(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return target(*args, **kwargs)
-            finally:
-                self.save()
-
-        return write_then_save
+    """A new venue for the settings' environment (faults only ever wrap the simulator)."""
+    return open_venue(settings, clock, seed=seed, faults=faults).exchange
 
 
 def open_paper_exchange(settings: Settings, clock: Clock,
                         seed: int) -> tuple[SavedPaperVenue, list[str], bool]:
     """The persistent paper venue of the state directory: (venue, report lines, alert?)."""
-    opening = open_paper_venue(settings.state_dir, clock, seed)
-    venue = SavedPaperVenue(opening.venue, PaperVenueSaver(opening.venue, opening.path))
-    venue.save()  # the seed is fixed from the first start on
-    return venue, list(opening.lines()), opening.needs_alert
+    opened = open_venue(settings, clock, seed=seed, paper="saved")
+    return opened.exchange, list(opened.lines), opened.needs_alert  # type: ignore[return-value]
 
 
 @dataclass(slots=True)

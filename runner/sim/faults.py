@@ -294,12 +294,3 @@ class FaultPlan:
             return False
         state.fired += 1
         return True
-
-
-def __getattr__(name: str) -> Any:
-    """`FaultyExchange` and `PriceFreezer` live in `sim.faulty`; importable from here too."""
-    if name in ("FaultyExchange", "PriceFreezer"):
-        from runner.sim import faulty
-
-        return getattr(faulty, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,24 +38,24 @@ from typing import Any, Final
 from runner.domain.clock import Clock, from_epoch_ms
 from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Order, OrderRequest, OrderStatus, Side, TimeInForce
-from runner.domain.rfq import BlockTrade
 from runner.exchange.port import Exchange
 from runner.sim import paging, wire_exercise, wire_out, wire_out_market
 from runner.sim import venue_records as records
 from runner.sim.access import KeyAccess
 from runner.sim.faults import ENDPOINTS
+from runner.sim.records import TRADE_TYPE_LIMIT, TRADE_TYPE_POST_ONLY
+from runner.sim.rfq_routes import RFQ_BODIES, RfqRoutes
 from runner.sim.wire_in import (
     CODE_BAD_PARAMS,
     BodyKind,
     WireError,
     WireRequest,
     decimal_param,
+    from_id_param,
     index_param,
     int_param,
     order_ids,
     page_size,
-    rfq_leg,
-    text_param,
     time_param,
     underlying_param,
 )
@@ -63,8 +63,6 @@ from runner.sim.wire_in import (
 SIM_USER_ID: Final = wire_out.SIM_USER_ID
 HISTORY_WINDOW: Final = timedelta(hours=24)
 _ACCEPTED_TIF: Final = ("GTC", "IOC")
-RFQ_LIST_WINDOW: Final = timedelta(days=3)
-BLOCK_TRADE_WINDOW: Final = timedelta(days=90)
 EXERCISE_WINDOW: Final = timedelta(days=30)  # without startTime (the docs name no default)
 
 Handler = Callable[[WireRequest, Mapping[str, str], str], Any]
@@ -94,8 +92,6 @@ _POST_BODIES: Final[Mapping[str, frozenset[BodyKind]]] = {
     "cancel_rfq": _FORM | _JSON,
 }
 _MAKER_ONLY: Final = frozenset({"get_rfq"})  # rfqList: 404 to a taker-only key (pitfall 7)
-_RFQ_BODIES: Final[Mapping[BodyKind, frozenset[BodyKind]]] = {BodyKind.JSON: _JSON,
-                                                               BodyKind.FORM: _FORM}
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -121,13 +117,13 @@ def find_route(path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-class CoincallApi:
+class CoincallApi(RfqRoutes):
     """Answers parsed Coincall requests from an Exchange; thread-safe if the exchange is."""
 
     def __init__(self, exchange: Exchange, clock: Clock, *,
                  rfq_body: BodyKind = BodyKind.JSON,
                  key_access: KeyAccess = KeyAccess.TAKER) -> None:
-        if rfq_body not in _RFQ_BODIES:
+        if rfq_body not in RFQ_BODIES:
             raise ValueError(f"RFQ bodies are JSON or FORM, not {rfq_body}")
         self._exchange = exchange
         self._clock = clock
@@ -229,8 +225,8 @@ class CoincallApi:
             raise WireError(10005, "symbol is required")
         side = {1: Side.BUY, 2: Side.SELL}.get(int_param(params.get("tradeSide"), "tradeSide"))
         trade_type = int_param(params.get("tradeType"), "tradeType")
-        if side is None or trade_type not in (wire_out.TRADE_TYPE_LIMIT,
-                                              wire_out.TRADE_TYPE_POST_ONLY):
+        if side is None or trade_type not in (TRADE_TYPE_LIMIT,
+                                              TRADE_TYPE_POST_ONLY):
             raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
         tif_text = params.get("timeInForce") or "GTC"
         if tif_text not in _ACCEPTED_TIF:
@@ -243,7 +239,7 @@ class CoincallApi:
             client_order_id=(int_param(client_id, "clientOrderId") if client_id is not None
                              else next(self._client_ids)),
             reduce_only=int_param(params.get("reduceOnly", 0), "reduceOnly") == 1,
-            post_only=trade_type == wire_out.TRADE_TYPE_POST_ONLY,
+            post_only=trade_type == TRADE_TYPE_POST_ONLY,
             time_in_force=TimeInForce(tif_text),
         )
 
@@ -292,7 +288,7 @@ class CoincallApi:
         start, end = self._window(request.params, HISTORY_WINDOW)
         found = paging.fills_page(records.fill_history(self._exchange, start, end),
                                   lambda row: row.fill.trade_id,
-                                  from_id=_cursor(request.params),
+                                  from_id=from_id_param(request.params),
                                   size=page_size(request.params), paging=self.fills_paging)
         return wire_out.cursor_page([wire_out.fill(r) for r in found.rows],
                                     has_next=found.has_next, has_prev=found.has_prev)
@@ -326,79 +322,6 @@ class CoincallApi:
         return {"userId": SIM_USER_ID, "apiKey": api_key, "readOnly": 0, "isMaster": True,
                 "parentUid": "0"}
 
-    # -- RFQ -------------------------------------------------------------------------
-    def _create_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        legs = request.params.get("legs")
-        if not isinstance(legs, list) or not legs:
-            raise WireError(CODE_BAD_PARAMS, "legs is required")
-        created = self._exchange.create_rfq([rfq_leg(leg) for leg in legs])
-        with self._lock:
-            self._rfq_ids.append(created.request_id)
-        return wire_out.rfq_created(created)
-
-    def _rfq_quotes(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        request_id = text_param(request.params, "requestId")
-        now = self._clock.now()
-        made = records.quote_times(self._exchange, request_id)
-        return [wire_out.quote(q, user_id=SIM_USER_ID, created_at=made.get(q.quote_id, now))
-                for q in self._exchange.rfq_quotes(request_id)]
-
-    def _rfq_body_accepted(self, request: WireRequest) -> None:
-        """Accept and cancel take one encoding; the other is 10004, nothing executed."""
-        if request.body_kind not in _RFQ_BODIES[self._rfq_body]:
-            raise WireError(CODE_BAD_PARAMS, "Parameter illegal")
-
-    def _accept_quote(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        self._rfq_body_accepted(request)
-        params = request.params
-        trade = self._exchange.accept_quote(text_param(params, "requestId"),
-                                            text_param(params, "quoteId"))
-        return wire_out.block_trade(trade)
-
-    def _cancel_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        self._rfq_body_accepted(request)
-        self._exchange.cancel_rfq(text_param(request.params, "requestId"))
-        return True
-
-    def _get_rfq(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        params = request.params
-        start, end = self._window(params, RFQ_LIST_WINDOW)
-        if params.get("requestId"):
-            ids = [str(params["requestId"])]
-        else:
-            with self._lock:
-                ids = list(dict.fromkeys([*records.request_ids(self._exchange),
-                                          *self._rfq_ids]))
-        found = [rfq for rfq in (records.rfq(self._exchange, i) for i in ids)
-                 if rfq is not None and start <= rfq.created_at <= end]
-        state = str(params.get("state", "")).upper()
-        if state in ("OPEN", "CLOSED"):
-            found = [r for r in found if r.state.is_final == (state == "CLOSED")]
-        if str(params.get("role", "TAKER")).upper() != "TAKER":
-            found = []
-        now = self._clock.now()
-        return {"userId": SIM_USER_ID, "rfqList": [wire_out.rfq_listed(r, now) for r in found]}
-
-    def _block_trades(self, request: WireRequest, _a: Mapping[str, str], _k: str) -> Any:
-        """Paged by the docs' rule: NEXT (default) older ids, newest first (finding 4)."""
-        params = request.params
-        start, _end = self._window(params, BLOCK_TRADE_WINDOW)
-        trades = self._exchange.block_trades(start)
-        wanted = params.get("blocktradeId") or params.get("blockTradeId")
-        if wanted:
-            trades = [t for t in trades if t.block_trade_id == str(wanted)]
-        index = params.get("symbol")
-        if index:
-            trades = [t for t in trades if all(leg.symbol.startswith(f"{index}-")
-                                               for leg in t.legs)]
-        direction = paging.direction_of(params.get("direction"))
-        if direction is None:
-            raise WireError(CODE_BAD_PARAMS, "direction must be NEXT or PREV")
-        found = paging.cursor_page(trades, _block_trade_number, from_id=_cursor(params),
-                                   direction=direction, size=min(page_size(params), 49))
-        return {"list": [wire_out.block_trade_detail(t) for t in found.rows],
-                "hasNext": found.has_next, "hasPrev": found.has_prev}
-
     def _window(self, params: Mapping[str, Any], default: timedelta) -> tuple[datetime,
                                                                               datetime]:
         now = self._clock.now()
@@ -409,18 +332,6 @@ class CoincallApi:
 
 
 _EPOCH: Final = from_epoch_ms(0)
-
-
-def _block_trade_number(trade: BlockTrade) -> int:
-    """The numeric id the client pages with (`fromId`); a non-numeric id sorts first."""
-    text = trade.block_trade_id
-    return int(text) if text.isdigit() else 0
-
-
-def _cursor(params: Mapping[str, Any]) -> int:
-    """`fromId`: absent, empty or 0 means the first (most recent) page."""
-    from_id = params.get("fromId")
-    return 0 if from_id in (None, "") else int_param(from_id, "fromId")
 
 
 def _created_key(order: Order) -> tuple[datetime, int]:

@@ -21,9 +21,8 @@ from runner.domain.instruments import Underlying, expiry_at
 from runner.domain.orders import Fill, Order
 from runner.domain.rfq import Rfq
 from runner.exchange.port import Exchange
-from runner.sim.records import order_view
+from runner.sim.records import TRADE_TYPE_LIMIT, order_view
 
-TRADE_TYPE_LIMIT: Final = 1
 ZERO: Final = Decimal(0)
 DELIVERY_LOOKBACK_DAYS: Final = 30
 

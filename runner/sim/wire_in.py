@@ -231,6 +231,12 @@ def int_param(value: Any, name: str) -> int:
     return bounded_int(value, name)
 
 
+def from_id_param(params: Mapping[str, Any]) -> int:
+    """`fromId`: absent, empty or 0 means the first (most recent) page."""
+    from_id = params.get("fromId")
+    return 0 if from_id in (None, "") else int_param(from_id, "fromId")
+
+
 def time_param(value: Any, name: str) -> datetime:
     """Read epoch milliseconds (1970 to 9999); 10004 otherwise."""
     return bounded_time(value, name)

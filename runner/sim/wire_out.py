@@ -28,28 +28,19 @@ from typing import Any, Final
 
 from runner.domain.clock import to_epoch_ms
 from runner.domain.instruments import OptionKind
-from runner.domain.orders import Order, OrderStatus, Side
+from runner.domain.orders import Order, Side
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, QuoteLeg, Rfq, RfqLeg, RfqQuote
 from runner.domain.snapshot import Account, Position
+from runner.sim.records import (  # the Coincall codes, defined once (coincall-api.md 5)
+    COINCALL_STATE,
+    TRADE_TYPE_LIMIT,
+)
 from runner.sim.venue_records import HistoryFill, HistoryOrder
 
 NO_LAST_PRICE: Final = sys.float_info.max  # 1.7976931348623157E308 in the docs
 SIM_USER_ID: Final = 1695796692726153
 SUCCESS_MSG: Final = "Success"
 
-ORDER_STATE: Final = {
-    OrderStatus.PENDING: -1,
-    OrderStatus.NEW: 0,
-    OrderStatus.FILLED: 1,
-    OrderStatus.PARTIALLY_FILLED: 2,
-    OrderStatus.CANCELED: 3,
-    OrderStatus.CANCELING: 5,
-    OrderStatus.REJECTED: 6,
-    OrderStatus.CANCELED_BY_EXERCISE: 10,
-}
-TRADE_TYPE_LIMIT: Final = 1
-TRADE_TYPE_POST_ONLY: Final = 3
-TRADE_TYPE_BLOCK: Final = 14
 
 
 def envelope(data: Any, *, code: int = 0, msg: str | None = SUCCESS_MSG) -> dict[str, Any]:
@@ -127,7 +118,7 @@ def order(item: Order) -> dict[str, Any]:
         "tradeType": TRADE_TYPE_LIMIT, "reduceOnly": int(item.reduce_only),
         "fee": num(item.fee), "createTime": ms(item.created_at),
         "updateTime": ms(item.updated_at or item.created_at),
-        "mmp": False, "state": ORDER_STATE[item.status],
+        "mmp": False, "state": COINCALL_STATE[item.status],
     }
 
 

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from runner.cli.operator import apply_start_decision
 from runner.domain.client_ids import read_tags, strategy_tag
+from runner.reconcile.start_decision import apply_start_decision
 from runner.reconcile.truth import position_gaps
 from runner.service.runtime import Runtime
 from runner.service.store_guard import POSITIONS_KEY, holdings

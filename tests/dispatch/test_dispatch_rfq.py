@@ -27,7 +27,8 @@ from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.trades import TradeLeg
 from runner.exchange.errors import EndpointNotAvailable
 from runner.sim.access import KeyAccess
-from runner.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
 from runner.sim.venue import SimVenue
 from tests.dispatch.helpers_dispatch import CountingExchange, make_venue
 from tests.store.helpers_store import make_trade, open_fresh

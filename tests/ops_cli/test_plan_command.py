@@ -419,3 +419,27 @@ def test_an_expiry_rule_no_listed_expiry_fits_is_the_reason_plan_gives(plan_cli,
     assert result.code == 1
     assert ("CANNOT RESOLVE: the legs cannot be resolved: leg 0: no listed BTC expiry fits "
             "dte 40" in result.out)
+
+
+def test_outside_paper_the_calendar_shows_only_what_the_venue_lists_never_the_simulators_rules(
+        ) -> None:
+    """Issue 10: testnet and production do not project the simulator's listing calendar; a
+    day past the venue's last listed expiry is a gap. Paper passes the venue's own calendar."""
+    from runner.domain.instruments import Underlying
+    from runner.sim.listing import listed_expiries
+
+    spec = load_strategies([Path(MICRO), STRATEGIES / "profiles.yaml"]).specs[0]
+    venue = SimVenue(ManualClock(NOW), seed=7)
+    last = max(i.expiry for i in venue.instruments(Underlying.BTC))
+    days = (last.date() - NOW.date()).days + 3
+    (listed_only,) = make_plan(spec, venue, NOW, seed=None, calendar_days=days
+                               ).data["expiry_calendar"]
+    assert listed_only["listing"].startswith("listed now on the venue")
+    beyond = [row for row in listed_only["by_day"] if row["day"] > last.date().isoformat()]
+    assert beyond
+    assert all(row["expiry"] is None for row in beyond)
+    (paper,) = make_plan(spec, venue, NOW, seed=7, calendar_days=days,
+                         listing=lambda moment: listed_expiries(moment, venue.config)
+                         ).data["expiry_calendar"]
+    assert paper["listing"] == "the paper venue's listing calendar"
+    assert all(row["expiry"] is not None for row in paper["by_day"][-3:])

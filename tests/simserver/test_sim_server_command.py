@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from runner.cli import sim_server as commands
 from runner.domain.clock import to_epoch_ms
 from runner.exchange.coincall.signing import signature
-from runner.sim import commands
 
 EXAMPLE_PLAN = Path(__file__).resolve().parent / "faults-example.yaml"
 

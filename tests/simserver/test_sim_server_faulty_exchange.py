@@ -170,9 +170,3 @@ def test_scenario_controls_pass_through_to_the_venue(venue: SimVenue,
     exchange.set_index(Underlying.BTC, Decimal(90_000))
     assert venue.index_price(Underlying.BTC) == Decimal(90_000)
     assert exchange.inner is venue
-
-
-def test_faulty_exchange_is_importable_from_the_faults_module_too() -> None:
-    from runner.sim import faults
-
-    assert faults.FaultyExchange is FaultyExchange

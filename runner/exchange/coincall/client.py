@@ -22,11 +22,11 @@ limits and the market-data cache, and adds the decisions that need the port's vi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import requests
 
@@ -35,20 +35,19 @@ from runner.domain.clock import Clock, to_epoch_ms
 from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
 from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus
-from runner.domain.rfq import BlockTrade, Rfq, RfqLeg, RfqQuote
 from runner.domain.snapshot import Account, Book, OptionQuote, Position
 from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.cache import DEFAULT_MAX_ENTRIES, DEFAULT_TTL, TtlCache
-from runner.exchange.coincall.endpoints import BodyKind, Endpoint, RateClass, RateLimit
+from runner.exchange.coincall.endpoints import BodyKind, RateClass, RateLimit
 from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.paging import read_pages
 from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.rfq_bodies import FIRST_ENCODING, RfqBodies
+from runner.exchange.coincall.rfq_calls import RfqCalls
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import exercise as wire_exercise
 from runner.exchange.coincall.wire import market as wire_market
 from runner.exchange.coincall.wire import orders as wire_orders
-from runner.exchange.coincall.wire import rfq as wire_rfq
 from runner.exchange.errors import (
     AuthenticationFailed,
     ExchangeError,
@@ -59,21 +58,17 @@ from runner.exchange.errors import (
     OutcomeUnknown,
 )
 
-T = TypeVar("T")
-
 DUPLICATE_CLIENT_ORDER_ID: Final = 10577
 ALREADY_FINAL_CODES: Final = frozenset({11101, 11102})  # cancel: already cancelled / filled
 _PAGE_LIMIT: Final = 50  # pages read per listing before giving up (a runaway guard)
 _HISTORY_PAGE_SIZE: Final = 100
 _OPEN_ORDERS_PAGE_SIZE: Final = 500
-_BLOCK_TRADE_PAGE_SIZE: Final = 49  # "less than 50"
-_BLOCK_TRADE_PAGES: Final = 5  # pages read per check, newest first, back to `since`
 _EXERCISE_PAGE_SIZE: Final = 50  # the documented maximum
 _MAX_HISTORY_SPAN: Final = timedelta(days=89)
 _DELIVERY_CACHE_ENTRIES: Final = 2000  # published settlement prices kept (never stale)
 
 
-class CoincallClient:
+class CoincallClient(RfqCalls):
     """Coincall REST (testnet or production) behind the `Exchange` port."""
 
     def __init__(self, *, base_url: str, api_key: Secret, api_secret: Secret, clock: Clock,
@@ -360,63 +355,3 @@ class CoincallClient:
 
     def account(self) -> Account:
         return wire_account.account(self._call(ep.ACCOUNT_SUMMARY))
-
-    # -- RFQ, taker side ---------------------------------------------------------------
-    def create_rfq(self, legs: Sequence[RfqLeg]) -> Rfq:
-        data = self._transport.call(ep.RFQ_CREATE, wire_rfq.create_body(legs))
-        return self._written(ep.RFQ_CREATE, lambda: wire_rfq.rfq(data))
-
-    def rfq_quotes(self, request_id: str) -> list[RfqQuote]:
-        data = self._call(ep.RFQ_QUOTES, {"requestId": request_id})
-        return [q for q in wire_rfq.quotes(data, request_id) if q.request_id == request_id]
-
-    @property
-    def rfq_body(self) -> BodyKind:
-        """The encoding RFQ accept and cancel are sent in now (the last seen to work)."""
-        return self._rfq_bodies.current
-
-    def accept_quote(self, request_id: str, quote_id: str) -> BlockTrade:
-        body = wire_rfq.accept_body(request_id, quote_id)
-        data = self._rfq_bodies.send(ep.RFQ_ACCEPT,
-                                     lambda endpoint: self._transport.call(endpoint, body))
-        return self._written(ep.RFQ_ACCEPT, lambda: wire_rfq.block_trade(data))
-
-    def cancel_rfq(self, request_id: str) -> None:
-        """Withdraw a request by the id the runner recorded. A refusal is raised as it
-        came: whether the request is already final cannot be looked up with a taker key
-        (rfqList is HTTP 404), so the caller decides what a refusal means."""
-        body = wire_rfq.cancel_body(request_id)
-        self._rfq_bodies.send(ep.RFQ_CANCEL,
-                              lambda endpoint: self._transport.call(endpoint, body))
-
-    def get_rfq(self, request_id: str) -> Rfq | None:
-        """rfqList, for maker keys and diagnostics only: a taker-only key (the normal
-        case) gets HTTP 404, raised as EndpointNotAvailable. Nothing decides on it."""
-        data = self._call(ep.RFQ_LIST, {"requestId": request_id})
-        return next((r for r in wire_rfq.rfq_list(data) if r.request_id == request_id), None)
-
-    def block_trades(self, since: datetime) -> list[BlockTrade]:
-        """Block trades since `since`: newest-first pages (NEXT), read until one reaches a
-        trade older than `since` (finding 4), at most `_BLOCK_TRADE_PAGES` pages."""
-        params: dict[str, object] = {"fromId": 0, "direction": "NEXT",
-                                     "pageSize": _BLOCK_TRADE_PAGE_SIZE}
-        found = read_pages(
-            lambda query: wire_rfq.block_trades(self._call(ep.BLOCK_TRADES, query)), params,
-            row_id=lambda trade: trade.block_trade_id, row_at=lambda trade: trade.at,
-            since=since, max_pages=_BLOCK_TRADE_PAGES)
-        recent = (t for t in found if t.at is None or t.at >= since)
-        return sorted(recent, key=lambda t: (t.at or since, t.block_trade_id))
-
-    # -- plumbing ----------------------------------------------------------------------
-    def _call(self, endpoint: Endpoint, params: Mapping[str, object] | None = None,
-              **path_args: str) -> Any:
-        return self._transport.call(endpoint, params, path_args=path_args)
-
-    @staticmethod
-    def _written(endpoint: Endpoint, parse: Callable[[], T]) -> T:
-        """Parse the answer of a write that succeeded; unreadable means outcome unknown."""
-        try:
-            return parse()
-        except MalformedResponse as error:
-            raise OutcomeUnknown(f"accepted (code 0) but the answer is unreadable: "
-                                 f"{error.message}", endpoint=endpoint.name) from None

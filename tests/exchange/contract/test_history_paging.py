@@ -23,6 +23,7 @@ from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.rfq import BlockTrade, RfqLeg
 from runner.exchange.coincall import client as client_module
+from runner.exchange.coincall import rfq_calls as rfq_calls_module
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.paging import read_pages
 from runner.service.settings import Secret
@@ -145,7 +146,7 @@ def test_block_trades_stop_at_the_first_page_reaching_before_since(
         client: CoincallClient, session: CountingSession, venue: SimVenue,
         sim_clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding 4: 8 trades, pages of 2, `since` between the 4th and 5th newest: 3 pages."""
-    monkeypatch.setattr(client_module, "_BLOCK_TRADE_PAGE_SIZE", 2)
+    monkeypatch.setattr(rfq_calls_module, "_BLOCK_TRADE_PAGE_SIZE", 2)
     trades = block_trades_a_minute_apart(venue, sim_clock, 8)
     since = trades[4].at
     assert since is not None
