@@ -52,6 +52,7 @@ from runner.snapshots import MarketNeeds, SnapshotReader
 from runner.spec.model import LimitExecution, StrategySpec
 from runner.spec.origin import SpecOrigin
 from runner.store_guard import StoreGuard
+from runner.tick_cadence import seconds_until_next_tick
 from runner.tracking import ExecutionBook, with_launch
 from runner.watch import MarketWatch
 
@@ -174,8 +175,9 @@ class Service:
             report = self.safe_tick()
             if on_tick is not None and report is not None:
                 on_tick(report)
-            if not self._stop.is_set():
-                self._clock.sleep(tick_interval)
+            if not self._stop.is_set():  # slower while the exchange is unreachable (C4)
+                self._clock.sleep(seconds_until_next_tick(
+                    tick_interval, reachable=self.watch.verdict.reachable))
 
     def safe_tick(self) -> TickReport | None:
         """One tick; a failure is counted, and a streak of them raises TooManyFailures."""
