@@ -45,6 +45,7 @@ from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, budget_spent, start_close, start_open
+from runner.execution.entry_index import with_entry_index_at_open
 from runner.held_rules import HeldRules, faithful_origin, resolve_held_rules
 from runner.reconcile.resync import missed_events
 from runner.settlement import expired_series, read_exercises, settle_trade
@@ -272,7 +273,10 @@ class Service:
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
             self._learn_ticks(trade_id, step.learned_ticks)
-            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+            rules = self._rules_for(trade)  # the index at entry is the fill's (E7)
+            stepped = with_entry_index_at_open(trade, step.trade, snapshot,
+                                               rules.underlying if rules else None)
+            self._apply(stepped, step.state, step.commands, step.alerts, report, step.notes)
 
     def _learn_ticks(self, trade_id: str, learned: Sequence[tuple[str, Decimal]]) -> None:
         for symbol, tick in learned:
