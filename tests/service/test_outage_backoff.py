@@ -15,10 +15,10 @@ from itertools import pairwise
 import pytest
 
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.faults import FaultPlan, FaultRule
-from runner.service import TickReport
-from runner.tick_cadence import SLOWER_BY, SLOWEST_SECONDS, seconds_until_next_tick
-from runner.watch import STALE_KEY, UNREACHABLE_AFTER, UNREACHABLE_KEY
+from runner.service.loop import TickReport
+from runner.service.tick_cadence import SLOWER_BY, SLOWEST_SECONDS, seconds_until_next_tick
+from runner.service.watch import STALE_KEY, UNREACHABLE_AFTER, UNREACHABLE_KEY
+from runner.sim.faults import FaultPlan, FaultRule
 from tests.scenarios.helpers_scenarios import Scenario, shipped
 
 NORMAL_S = 1.0
