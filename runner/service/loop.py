@@ -42,6 +42,7 @@ from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.execution import advance, budget_spent, start_close, start_open
+from runner.execution.entry_index import with_entry_index_at_open
 from runner.reconcile.resync import missed_events
 from runner.reconcile.settlement import expired_series, read_exercises, settle_trade
 from runner.service.alerts import Alerter, AlertLevel
@@ -50,6 +51,7 @@ from runner.service.control import ControlDesk
 from runner.service.held_rules import HeldRules, faithful_origin, resolve_held_rules
 from runner.service.snapshots import MarketNeeds, SnapshotReader
 from runner.service.store_guard import StoreGuard
+from runner.service.tick_cadence import seconds_until_next_tick
 from runner.service.tracking import ExecutionBook, with_launch
 from runner.service.watch import MarketWatch
 from runner.strategy.model import LimitExecution, StrategySpec
@@ -174,8 +176,9 @@ class Service:
             report = self.safe_tick()
             if on_tick is not None and report is not None:
                 on_tick(report)
-            if not self._stop.is_set():
-                self._clock.sleep(tick_interval)
+            if not self._stop.is_set():  # slower while the exchange is unreachable (C4)
+                self._clock.sleep(seconds_until_next_tick(
+                    tick_interval, reachable=self.watch.verdict.reachable))
 
     def safe_tick(self) -> TickReport | None:
         """One tick; a failure is counted, and a streak of them raises TooManyFailures."""
@@ -270,7 +273,10 @@ class Service:
                 self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
                 continue
             self._learn_ticks(trade_id, step.learned_ticks)
-            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
+            rules = self._rules_for(trade)  # the index at entry is the fill's (E7)
+            stepped = with_entry_index_at_open(trade, step.trade, snapshot,
+                                               rules.underlying if rules else None)
+            self._apply(stepped, step.state, step.commands, step.alerts, report, step.notes)
 
     def _learn_ticks(self, trade_id: str, learned: Sequence[tuple[str, Decimal]]) -> None:
         for symbol, tick in learned:

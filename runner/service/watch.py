@@ -5,7 +5,8 @@
   index-move exit) ever evaluates on it.
 - Reachability (lessons C4): three consecutive ticks whose essential reads failed make
   the exchange "unreachable"; while it is, no new entry is opened (exits and executions
-  go on trying). One alert when it goes down, one when it comes back.
+  go on trying). One alert when it goes down, one when it comes back. Meanwhile the
+  loop ticks slower (`runner.service.tick_cadence`).
 """
 
 from __future__ import annotations

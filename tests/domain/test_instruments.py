@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,8 @@ from runner.domain.instruments import (
     snap_qty,
     to_decimal,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_symbol_is_parsed_into_underlying_expiry_at_0800_strike_and_kind() -> None:
@@ -63,6 +67,43 @@ def test_a_price_never_snaps_to_zero() -> None:
     """F4: snapping to the tick must not produce 0 (the exchange rejects it)."""
     assert snap_price(Decimal("0.3"), Decimal(1)) == Decimal(1)
     assert snap_price(Decimal(0), Decimal("0.1")) == Decimal("0.1")
+
+
+def test_f3_a_small_price_keeps_its_digits_it_is_only_ever_snapped_to_its_own_tick() -> None:
+    """F3: `round(price, 2)` turned 0.0035 into 0.00. Prices are snapped to the
+    instrument's tick (the listing's `tickSize`), never rounded to decimal places."""
+    assert snap_price(Decimal("0.0035"), Decimal("0.0005")) == Decimal("0.0035")
+    assert snap_price(Decimal("0.00351"), Decimal("0.0001")) == Decimal("0.0035")
+    assert snap_price(Decimal("0.00351"), Decimal("0.0001"), round_up=True) == Decimal("0.0036")
+
+
+def test_f3_the_core_never_rounds_a_number_to_decimal_places() -> None:
+    """F3: no `round(x, digits)` and no `quantize` to a fixed exponent in the pure core;
+    the one `quantize` there is snap_qty's, to the lot step itself."""
+    core = [REPO / "runner" / part for part in ("domain", "engine", "execution", "dispatch")]
+    offenders = []
+    for path in sorted(p for package in core for p in package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "round" and len(node.args) + len(node.keywords) > 1:
+                offenders.append(f"{path.name}:{node.lineno} round(..., digits)")
+            if name == "quantize" and not (node.args and ast.unparse(node.args[0]) == "lot"):
+                offenders.append(f"{path.name}:{node.lineno} quantize")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("symbol", ["BTC-27MAR26-90000-C", "ETH-27MAR26-3000-P",
+                                    "BTCUSDC-27MAR26-90000-C", "BTCEUR-27MAR26-90000-C"])
+def test_f6_an_instrument_not_quoted_in_usd_cannot_enter_the_core(symbol: str) -> None:
+    """F6: every price in the core is USD per coin, the denomination of Coincall's options
+    (`<BASE>USD-...`). A symbol quoted in anything else (Deribit's BTC-quoted
+    `BTC-27MAR26-90000-C`) is refused where symbols are parsed, so a BTC price can never
+    be mistaken for a USD one; docs/lessons.md says why no Price(amount, currency) type."""
+    with pytest.raises(ValueError, match="symbol"):
+        parse_symbol(symbol)
+    assert parse_symbol("BTCUSD-27MAR26-90000-C").underlying is Underlying.BTC
 
 
 def test_quantities_snap_down_to_the_lot() -> None:

@@ -441,3 +441,37 @@ def test_a_lost_answer_to_a_first_accept_in_the_wrong_encoding_is_unknown_and_no
     trade = client.accept_quote(rfq.request_id, chosen.quote_id)  # 10004, then FORM
     assert trade.quote_id == chosen.quote_id
     assert client.rfq_body is AdapterBody.FORM
+
+
+# -- reconciliation on real-shaped payloads (D1) -------------------------------------------------
+def test_d1_our_order_in_the_wire_open_orders_reconciles_with_zero_warnings(
+        client: CoincallClient, venue: SimVenue, sim_clock: ManualClock, tmp_path) -> None:
+    """D1: live, reconciliation looked for `orderId` where the normalized list said
+    `order_id`, and warned every 60 s. Here the open-orders answer is the wire's own
+    (served over HTTP, parsed by the adapter into the one `Order` model): our working
+    order is recognised by its client order id, with no warning, no orphan, nothing
+    foreign and nothing cancelled."""
+    from runner.dispatch import Dispatcher
+    from runner.domain.commands import OrderAccepted
+    from runner.domain.ledger import LedgerStatus
+    from runner.domain.trades import TradeLeg, TradeStage
+    from runner.reconcile import reconcile
+    from tests.store.helpers_store import make_trade, open_fresh, place
+
+    store = open_fresh(tmp_path, sim_clock)
+    resting = _resting_buy(venue)
+    trade = make_trade("t1", legs=(TradeLeg(0, resting.symbol, Side.BUY, resting.qty),),
+                       at=sim_clock.now())
+    store.save_trade(trade.moved_to(TradeStage.OPENING, "orders placed", sim_clock.now()))
+    command = place(symbol=resting.symbol, qty=str(resting.qty), price=str(resting.price))
+    assert [type(e) for e in Dispatcher(client, store, sim_clock).execute([command])] == [
+        OrderAccepted]
+    report = reconcile(store, client, sim_clock)
+    assert report.complete
+    assert not report.needs_attention, report.lines
+    assert (report.foreign_orders, report.cancelled, report.discrepancies) == ((), (), ())
+    row = store.find_by_client_order_id(command.request.client_order_id)
+    assert row is not None
+    assert row.status is LedgerStatus.ACCEPTED
+    assert len(_orders_with(venue, command.request.client_order_id)) == 1
+    store.close()

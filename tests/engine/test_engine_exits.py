@@ -90,6 +90,18 @@ def test_the_close_detail_gives_the_basis_pnl_and_the_mark_pnl_beside_it() -> No
                             "mark PnL +10.00 USD (+10.00 %)")
 
 
+def test_e3_each_rule_of_one_strategy_reads_its_own_price_basis() -> None:
+    """E3: a take-profit on mid and a stop-loss on executable in the same strategy; on the
+    documented book mid shows 0 % (the TP waits) while executable shows -20 % (the SL
+    fires). Moving the TP to mark (+10 %) makes it fire first: each rule, its own basis."""
+    take_on_mid = ProfitTargetExit(Decimal(10), PriceBasis.MID)
+    stop_on_executable = MaxLossPctExit(Decimal(20), PriceBasis.EXECUTABLE)
+    assert [c.reason for c in _closes((take_on_mid, stop_on_executable))] == ["max_loss"]
+    take_on_mark = ProfitTargetExit(Decimal(10), PriceBasis.MARK)
+    assert [c.reason for c in _closes((take_on_mark, stop_on_executable))] == [
+        "profit_target"]
+
+
 WIDE_PUT = make_quote(PUT, bid=20, ask=46, mark=33)
 
 

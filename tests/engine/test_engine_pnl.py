@@ -60,6 +60,19 @@ def test_fair_is_the_mark_inside_the_book_else_mid_with_one_sided_fallbacks(
     assert fair_price(_d(bid), _d(ask), _d(mark)) == _d(fair)
 
 
+def test_c3_a_book_without_a_mark_is_priced_with_the_chain_quotes_mark() -> None:
+    """C3: Coincall's orderbook carries no mark (a `Book` has none); the mark comes from the
+    option's chain quote, so fair and mark still price the leg. With no mark anywhere the
+    fair basis falls back to the mid: a missing piece never leaves the leg unpriced."""
+    book = make_book(CALL, bid=95, ask=105)
+    market = snapshot_of([make_quote(CALL, bid=80, ask=120, mark=101)], books={CALL: book})
+    assert price_on_basis(market, CALL, Side.BUY, PriceBasis.MARK) == 101
+    assert price_on_basis(market, CALL, Side.BUY, PriceBasis.FAIR) == 101
+    no_mark = snapshot_of([make_quote(CALL, bid=80, ask=120, mark=None)], books={CALL: book})
+    assert price_on_basis(no_mark, CALL, Side.BUY, PriceBasis.MARK) is None
+    assert price_on_basis(no_mark, CALL, Side.BUY, PriceBasis.FAIR) == 100  # the book's mid
+
+
 def test_a_fetched_book_is_fresher_than_the_chain_quote_for_bid_and_ask() -> None:
     market = snapshot_of([make_quote(CALL, bid=80, ask=120, mark=110)],
                          books={CALL: make_book(CALL, bid=95, ask=105)})

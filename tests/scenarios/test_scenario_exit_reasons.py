@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from runner.domain.commands import OrderPurpose
 from runner.domain.trades import TradeStage
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
@@ -79,4 +80,43 @@ def test_the_record_at_open_has_the_fill_prices_and_the_entry_cost(tmp_path):
     fills = scenario.runtime.store.fills_for_trade(trade.trade_id)
     paid = sum(f.price * f.qty for f in fills if f.side.value == "buy")
     assert opened.entry_cost() == paid
+    scenario.close()
+
+
+TARGETS = ("      - profit_target: {pct: 80, basis: mid}\n"
+           "      - max_loss: {pct: 80, basis: fair}\n"
+           "      - max_hold: 20s\n")
+
+
+def test_b5_take_profit_and_stop_loss_are_evaluated_conditions_never_resting_orders(tmp_path):
+    """B5: with a take-profit and a stop-loss declared, nothing of the trade rests at the
+    exchange while it is OPEN (no resting TP order to collide with an SL, B4); its only
+    close orders are the ones placed on the tick a rule fired (here max_hold), with that
+    rule as their reason. Order purposes are open, close and unwind: there is no resting
+    take-profit purpose."""
+    spec = strategy_from_yaml(tmp_path, "targets", BASE + TARGETS)
+    scenario = Scenario.start(tmp_path, [spec])
+    resting_while_open: list[int] = []
+    open_ticks: list[object] = []
+
+    def look(s: Scenario, _report: object) -> None:
+        for trade in s.in_stage(TradeStage.OPEN):
+            open_ticks.append(s.now)
+            ours = {o.client_order_id for o in s.orders_of(trade.trade_id)}
+            resting_while_open.extend(o.client_order_id for o in s.venue.open_orders()
+                                      if o.client_order_id in ours)
+
+    assert scenario.run_until(scenario.now + timedelta(minutes=2), probe=look,
+                              stop=lambda s: bool(s.in_stage(TradeStage.CLOSED)))
+    (trade,) = scenario.trades()
+    assert trade.exit_reason == "max_hold"
+    assert len(open_ticks) >= 15  # looked at every tick of the 20 s hold
+    assert resting_while_open == []
+    orders = scenario.orders_of(trade.trade_id)
+    assert {o.key.purpose.value for o in orders} == {"open", "close"}
+    fired = next(t.at for t in trade.transitions if t.to_stage is TradeStage.PENDING_CLOSE)
+    closes = [o for o in orders if o.key.purpose.value == "close"]
+    assert all(o.key.reason == "max_hold" for o in closes)
+    assert min(o.created_at for o in closes) >= fired
+    assert {p.value for p in OrderPurpose} == {"open", "close", "unwind"}
     scenario.close()

@@ -67,7 +67,7 @@ def test_no_order_is_sent_for_the_trade_at_or_after_the_expiry(through_expiry):
 
 
 def test_the_legs_are_booked_at_intrinsic_value_of_the_delivery_price(through_expiry):
-    """G2: settlement at intrinsic value, never at 0 whatever the moneyness."""
+    """G2, I6: settlement at intrinsic value, never at 0 whatever the moneyness."""
     (trade,) = through_expiry.trades()
     (delivery,) = [d for d in through_expiry.venue.delivery_prices(Underlying.BTC)
                    if d.expiry == EXPIRY]

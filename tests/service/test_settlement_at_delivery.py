@@ -127,7 +127,7 @@ def test_start_up_books_the_fee_share_or_says_it_booked_without():
 
 @pytest.mark.parametrize("price", [None, Decimal(0)])
 def test_without_a_delivery_price_the_trade_is_left_untouched(price):
-    """G2: not published yet is never a settlement at 0."""
+    """G2, I6: not published yet is never a settlement at 0."""
     trade = _strangle()
     assert settle_trade(trade, {(Underlying.BTC, EXPIRY): price}, AFTER) == trade
     assert settle_trade(trade, {}, AFTER) == trade

@@ -145,7 +145,7 @@ def test_positions_and_account_are_read_live(client: CoincallClient, coincall: F
 
 def test_a_failed_positions_read_raises_and_is_never_an_empty_portfolio(
         client: CoincallClient, coincall: FakeCoincall) -> None:
-    """C5: a failed read is an error, never `[]` (flat)."""
+    """C5, I5: a failed read is an error, never `[]` (flat)."""
     coincall.always("GET", ep.POSITIONS.path, Reply(status=500))
     with pytest.raises(ExchangeUnavailable):
         client.positions()

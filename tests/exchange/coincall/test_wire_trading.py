@@ -57,6 +57,14 @@ def test_a_price_that_cannot_travel_exactly_is_refused_not_rounded(price: Decima
         orders.order_body(_request(price=price))
 
 
+def test_f3_f6_the_order_body_sends_the_cores_usd_price_exactly_unconverted_unrounded() -> None:
+    """F3: a small price travels with every digit (0.0035 stays 0.0035, never 0.00).
+    F6: the adapter sends the core's price as it is: USD per coin, the denomination of
+    Coincall's option prices; nothing converts or rescales it on the way out."""
+    assert orders.order_body(_request(price=Decimal("0.0035")))["price"] == 0.0035
+    assert orders.order_body(_request(price=Decimal("1250.5")))["price"] == 1250.5
+
+
 def test_order_references_are_json_integers_and_exactly_one_is_required() -> None:
     assert orders.order_reference(order_id=1983131927527428096, client_order_id=None) == {
         "orderId": 1983131927527428096}
