@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli_options import add_env_file, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
@@ -31,10 +33,8 @@ _WAIT_POLL_SECONDS: Final = 0.2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state)")
-    common.add_argument("--env-file", type=Path, default=Path(".env"),
-                        help="dotenv file to read (default .env; missing is fine)")
+    add_state_dir(common)
+    add_env_file(common)
     common.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to SECONDS for the running service to apply it")
     confirm = argparse.ArgumentParser(add_help=False)
@@ -95,8 +95,7 @@ def _request(args: argparse.Namespace, action: str, targets: tuple[str, ...]) ->
         settings = load_settings_from_env(args.env_file)
     except ConfigError as error:
         return _fail(action, str(error), EXIT_USAGE)
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     path = default_store_path(state_dir)
     if not path.is_file():
         return _fail(action, f"no store at {path}: the service has not run in the"

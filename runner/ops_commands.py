@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli_options import add_env_file, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
@@ -30,11 +32,8 @@ def register(subparsers: Any) -> None:
     plan.add_argument("--at", default=None, metavar="ISO-UTC",
                       help="paper only: the simulated moment (default now)")
     plan.add_argument("--seed", type=int, default=0, help="paper venue seed (default 0)")
-    plan.add_argument("--env-file", type=Path, default=Path(".env"),
-                      help="dotenv file to read (default .env; missing is fine)")
-    plan.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                      help="state root whose <ROOT>/<environment> store gives the strategy's"
-                           " trades for the gates (default RUNNER_STATE_DIR, else state)")
+    add_env_file(plan)
+    add_state_dir(plan)
     plan.add_argument("--days", type=int, default=None, metavar="N",
                       help="print the expiry each rule would choose on each of the next N days")
     plan.add_argument("--format", choices=("text", "json"), default="text")
@@ -43,9 +42,7 @@ def register(subparsers: Any) -> None:
     status = subparsers.add_parser(
         "status", help="show strategies, trades, orders and the heartbeat (read-only)",
         description="Read the store without writing to it and print what the runner holds.")
-    status.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state); the store"
-                             " read is <ROOT>/<environment> of TRADING_ENVIRONMENT")
+    add_state_dir(status)
     status.add_argument("--strategies", nargs="*", type=Path, default=(), metavar="FILE",
                         help="strategy files, to show the next entry window of each schedule")
     status.add_argument("--recent", type=int, default=10, help="closed trades to show")
@@ -118,8 +115,7 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
 
     clock = (ManualClock(at or datetime.now(UTC).replace(microsecond=0)) if settings.is_paper
              else SystemClock())
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     history = strategy_trades(state_dir, spec.name)
     exchange = _venue(settings, clock, args.seed)
     try:

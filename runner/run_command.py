@@ -19,6 +19,7 @@ import argparse
 import sys
 
 from runner import exit_codes
+from runner.cli_options import located
 from runner.config import ConfigError, load_settings_from_env
 from runner.instance_lock import InstanceLock, LockHeld
 from runner.stopping import StopRequest, install_stop_signals, restore_signals
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, stop: StopRequest) -> int:
     try:
-        settings = load_settings_from_env(args.env_file)
+        settings = located(load_settings_from_env(args.env_file), args)
         tick_seconds = _tick_seconds(args.tick)
     except (ConfigError, ValueError) as error:
         return refuse(exit_codes.CONFIGURATION, str(error))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from runner import exit_codes
+from runner.cli_options import add_env_file, add_log_dir, add_state_dir
 
 EXIT_FAILURE_STREAK: Final = exit_codes.LOOP_FAILED
 DEFAULT_STRATEGY_GLOB: Final = "strategies.d/*.yaml"
@@ -25,8 +26,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("files", nargs="*", type=Path,
                      help=f"strategy files (default {DEFAULT_STRATEGY_GLOB})")
     run.add_argument("--tick", default="2s", help="loop period (default 2s)")
-    run.add_argument("--env-file", type=Path, default=Path(".env"),
-                     help="dotenv file to read (default .env; missing is fine)")
+    add_env_file(run)
+    add_state_dir(run)
+    add_log_dir(run)
     run.add_argument("--fresh", action="store_true",
                      help="start with an empty store (the old one is archived, never deleted);"
                           " refused while positions are open on the exchange, unless you"

@@ -22,6 +22,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli_options import add_env_file, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
@@ -29,11 +31,8 @@ EXIT_USAGE: Final = 2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state); the"
-                             " store used is <ROOT>/<environment> of TRADING_ENVIRONMENT")
-    common.add_argument("--env-file", type=Path, default=Path(".env"),
-                        help="dotenv file to read (default .env; missing is fine)")
+    add_state_dir(common)
+    add_env_file(common)
     confirm = argparse.ArgumentParser(add_help=False)
     confirm.add_argument("--yes", action="store_true",
                          help="confirm a write in production (required there)")
@@ -192,8 +191,7 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         from runner.runtime import PRODUCTION_BANNER
 
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     clock = SystemClock()
     refusal = service_running(state_dir, clock.now()) or (
         write_refusal(settings, args.yes) if writes else None)
