@@ -34,6 +34,7 @@ COMMAND_MODULES: Final = (
     "runner.service_commands",
     "runner.trades_commands",
     "runner.control_commands",
+    "runner.paper_commands",
 )
 
 

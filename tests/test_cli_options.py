@@ -14,7 +14,7 @@ from runner.config import load_settings
 
 STATEFUL = ("run", "plan", "status", "health", "pause", "resume", "flatten", "close",
             "trades list", "trades adopt", "trades close-externally", "trades flatten",
-            "trades external")
+            "trades external", "paper reset")
 
 
 def _subparser(command: str) -> argparse.ArgumentParser:
