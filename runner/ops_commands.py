@@ -27,16 +27,26 @@ def register(subparsers: Any) -> None:
     plan = subparsers.add_parser(
         "plan", help="show what a strategy would trade now, without trading",
         description="Resolve one strategy against the current market of the configured "
-                    "environment (read-only) and print what it would trade now.")
+                    "environment (read-only) and print what it would trade now. In paper "
+                    "mode it plans against the paper account the service saved (equity, "
+                    "margin, positions) and counts cycle schedules from the running "
+                    "service's start (or from now when none runs); it says which. "
+                    "Never trades.")
     plan.add_argument("file", type=Path, metavar="FILE", help="the strategy file")
     plan.add_argument("--at", default=None, metavar="ISO-UTC",
-                      help="paper only: the simulated moment (default now)")
-    plan.add_argument("--seed", type=int, default=0, help="paper venue seed (default 0)")
+                      help="paper only: plan at this moment instead of now, on a new"
+                           " simulated account (not the saved one), as if the service"
+                           " started then")
+    plan.add_argument("--seed", type=int, default=None,
+                      help="paper only: plan on a new simulated account with this market"
+                           " seed instead of the saved paper account (default: the saved"
+                           " account)")
     add_env_file(plan)
     add_state_dir(plan)
     plan.add_argument("--days", type=int, default=None, metavar="N",
                       help="print the expiry each rule would choose on each of the next N days")
-    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--format", choices=("text", "json"), default="text",
+                      help="text for a person, json for a program (default text)")
     plan.set_defaults(handler=run_plan)
 
     status = subparsers.add_parser(
@@ -110,6 +120,7 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
     from runner.exchange.errors import ExchangeError
     from runner.ops_render import render_plan
     from runner.plan import DEFAULT_CALENDAR_DAYS, make_plan
+    from runner.plan_inputs import PlanInputError, plan_account, service_launch
     from runner.status import strategy_trades
     from runner.store.store import default_store_path
 
@@ -117,12 +128,23 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
              else SystemClock())
     state_dir = located(settings, args).state_dir
     history = strategy_trades(state_dir, spec.name)
-    exchange = _venue(settings, clock, args.seed)
+    hypothetical = at is not None or args.seed is not None
+    launch, launch_source = ((clock.now(), "--at: counted as if the service started then")
+                             if hypothetical else service_launch(state_dir, spec.name,
+                                                                 clock.now()))
+    try:
+        account = plan_account(settings, state_dir, clock, seed=args.seed,
+                               hypothetical=hypothetical)
+    except PlanInputError as error:
+        return _fail("plan", str(error), EXIT_FINDINGS)
+    exchange = account.exchange
     try:
         plan = make_plan(spec, exchange, clock.now(), environment=settings.environment.value,
-                         seed=args.seed if settings.is_paper else None, history=history,
+                         seed=account.seed, history=history,
                          history_source=str(default_store_path(state_dir)) if history is not None
-                         else None, calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
+                         else None, launch=launch, launch_source=launch_source,
+                         account=account.to_json(),
+                         calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
                          listing=exchange.config if settings.is_paper else None)
     except ExchangeError as error:
         return _fail("plan", f"the exchange could not be read: {error}", EXIT_FINDINGS)
@@ -133,17 +155,6 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
     else:
         print(render_plan(plan.data, full_calendar=args.days is not None))
     return EXIT_OK if plan.resolved else EXIT_FINDINGS
-
-
-def _venue(settings: Any, clock: Any, seed: int) -> Any:
-    """Paper: the simulated venue at the clock's moment; otherwise the REST client."""
-    if settings.is_paper:
-        from runner.exchange.sim.venue import SimVenue
-
-        return SimVenue(clock, seed=seed)
-    from runner.exchange.coincall.client import CoincallClient
-
-    return CoincallClient.from_settings(settings, clock)
 
 
 def run_status(args: argparse.Namespace) -> int:

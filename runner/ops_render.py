@@ -2,7 +2,7 @@
 
 The reports are JSON-safe dicts built by `runner.plan` and `runner.status`; this module
 only lays them out for a person, so `--format json` and the text show the same facts.
-Warnings that need attention (A8: nothing bounds re-entry; a disabled strategy; a leg that
+Warnings that need attention (lessons A8: nothing bounds re-entry; a disabled strategy; a leg that
 cannot resolve; a stale heartbeat) are printed in capitals where the eye lands on them.
 """
 
@@ -60,11 +60,13 @@ def _check_lines(plan: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _schedule_lines(schedule: dict[str, Any] | None) -> list[str]:
+def _schedule_lines(schedule: dict[str, Any] | None, launch_source: str | None) -> list[str]:
     if schedule is None:
         return ["schedule: none (entry is checked every check interval)"]
     origin = f", counted from launch {schedule['launch']}" if schedule["launch"] else ""
     lines = [f"schedule ({schedule['type']}{origin})"]
+    if schedule["launch"] and launch_source:
+        lines.append(f"  launch: {launch_source}")
     for w in schedule["windows"]:
         start, end = (datetime.fromisoformat(w[k]) for k in ("open_start", "open_end"))
         when = (f"opens in {w['opens_in']}" if w["state"] == "upcoming" else
@@ -112,6 +114,8 @@ def render_plan(plan: dict[str, Any], *, full_calendar: bool = False) -> str:
     lines = [f"plan: {plan['strategy']} ({plan['file']})",
              f"  {plan['description']}",
              f"environment {plan['environment']}{seed}, at {plan['at']}; {index or 'no index'}"]
+    if plan.get("account"):
+        lines.append(f"account: {plan['account']['detail']}")
     lines += [f"  READ FAILED: {failure}" for failure in plan["read_failures"]]
     if plan["legs"] is None:
         lines.append(f"CANNOT RESOLVE: {plan['problem']}")
@@ -121,7 +125,7 @@ def render_plan(plan: dict[str, Any], *, full_calendar: bool = False) -> str:
     lines += ["execution", f"  open:  {plan['execution']['open']}",
               f"  close: {plan['execution']['close']}"]
     lines += _check_lines(plan)
-    lines += _schedule_lines(plan["schedule"])
+    lines += _schedule_lines(plan["schedule"], plan.get("launch_source"))
     lines += ["exits (first to fire closes the trade)", *(f"  {e}" for e in plan["exits"])]
     lines += _limit_lines(plan["limits"])
     lines += _calendar_lines(plan["expiry_calendar"], full_calendar)
