@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 STATE_DIR_HELP: Final = (
     "the folder holding the runner's state, one subfolder per environment (paper, testnet,"
-    " production); give the same one as the service (default: RUNNER_STATE_DIR, else"
-    " state)")
+    " production; default: RUNNER_STATE_DIR, else state); a command about a running"
+    " service needs the same one as the service")
 LOG_DIR_HELP: Final = "the folder for the log files (default: RUNNER_LOG_DIR, else logs)"
 ENV_FILE_HELP: Final = "the settings file to read (default .env; a missing file is fine)"
+TRADE_ID_HELP: Final = "the trade's id, as runner status or runner trades list shows it"
+FORMAT_HELP: Final = "text for a person, json for a program (default text)"
 
 
 def add_state_dir(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +47,12 @@ def add_env_file(parser: argparse.ArgumentParser) -> None:
     """`--env-file FILE`: the dotenv file completing the environment."""
     parser.add_argument("--env-file", type=Path, default=Path(".env"), metavar="FILE",
                         help=ENV_FILE_HELP)
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    """`--format text|json`: for a person, or for a program."""
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help=FORMAT_HELP)
 
 
 def located(settings: Settings, args: argparse.Namespace) -> Settings:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from runner.cli_options import add_env_file, add_state_dir, located
+from runner.cli_options import TRADE_ID_HELP, add_env_file, add_state_dir, located
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -46,13 +46,16 @@ def register(subparsers: Any) -> None:
         description="No new entries for the named strategies (none named: every strategy);"
                     " exits, closes and working orders go on. Lasts across restarts until"
                     " runner resume.")
-    pause.add_argument("strategies", nargs="*", metavar="STRATEGY")
+    pause.add_argument("strategies", nargs="*", metavar="STRATEGY",
+                       help="strategy names, as runner status shows them (none: every"
+                            " strategy)")
     pause.set_defaults(handler=lambda args: _request(args, "pause", tuple(args.strategies)))
 
     resume = subparsers.add_parser(
         "resume", parents=[common], help="allow entries again after runner pause",
         description="End the pause of the named strategies (none named: every pause).")
-    resume.add_argument("strategies", nargs="*", metavar="STRATEGY")
+    resume.add_argument("strategies", nargs="*", metavar="STRATEGY",
+                        help="strategy names (none: every pause ends)")
     resume.set_defaults(handler=lambda args: _request(args, "resume", tuple(args.strategies)))
 
     flatten = subparsers.add_parser(
@@ -69,7 +72,7 @@ def register(subparsers: Any) -> None:
     close = subparsers.add_parser(
         "close", parents=[common, confirm], help="close one open trade now",
         description="Close TRADE_ID with its strategy's close execution.")
-    close.add_argument("trade_id", metavar="TRADE_ID")
+    close.add_argument("trade_id", metavar="TRADE_ID", help=TRADE_ID_HELP)
     close.set_defaults(handler=lambda args: _request(args, "close", (args.trade_id,)))
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from runner.cli_options import add_env_file, add_state_dir, located
+from runner.cli_options import add_env_file, add_format, add_state_dir, located
 
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
@@ -45,8 +45,7 @@ def register(subparsers: Any) -> None:
     add_state_dir(plan)
     plan.add_argument("--days", type=int, default=None, metavar="N",
                       help="print the expiry each rule would choose on each of the next N days")
-    plan.add_argument("--format", choices=("text", "json"), default="text",
-                      help="text for a person, json for a program (default text)")
+    add_format(plan)
     plan.set_defaults(handler=run_plan)
 
     status = subparsers.add_parser(
@@ -55,10 +54,11 @@ def register(subparsers: Any) -> None:
     add_state_dir(status)
     status.add_argument("--strategies", nargs="*", type=Path, default=(), metavar="FILE",
                         help="strategy files, to show the next entry window of each schedule")
-    status.add_argument("--recent", type=int, default=10, help="closed trades to show")
+    status.add_argument("--recent", type=int, default=10, metavar="N",
+                        help="how many closed trades to show (default 10)")
     status.add_argument("--at", default=None, metavar="ISO-UTC",
                         help="report as of this moment (today's counts, ages; default now)")
-    status.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(status)
     status.set_defaults(handler=run_status)
 
 
