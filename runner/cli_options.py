@@ -14,7 +14,6 @@ variable and the `.env` file.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -57,10 +56,4 @@ def add_format(parser: argparse.ArgumentParser) -> None:
 
 def located(settings: Settings, args: argparse.Namespace) -> Settings:
     """`settings` with the state root and log folder the command line names, if any."""
-    state_root = getattr(args, "state_dir", None)
-    if state_root is not None:
-        settings = settings.with_state_root(state_root)
-    log_dir = getattr(args, "log_dir", None)
-    if log_dir is not None:
-        settings = replace(settings, log_dir=log_dir)
-    return settings
+    return settings.located(getattr(args, "state_dir", None), getattr(args, "log_dir", None))

@@ -128,10 +128,10 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
              else SystemClock())
     state_dir = located(settings, args).state_dir
     history = strategy_trades(state_dir, spec.name)
-    hypothetical = at is not None or args.seed is not None
-    launch, launch_source = ((clock.now(), "--at: counted as if the service started then")
-                             if hypothetical else service_launch(state_dir, spec.name,
-                                                                 clock.now()))
+    hypothetical = settings.is_paper and (at is not None or args.seed is not None)
+    launch, launch_source = ((clock.now(), "--at or --seed: counted as if the service "
+                              "started at the planned moment") if hypothetical
+                             else service_launch(state_dir, spec.name, clock.now()))
     try:
         account = plan_account(settings, state_dir, clock, seed=args.seed,
                                hypothetical=hypothetical)

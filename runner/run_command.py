@@ -19,7 +19,6 @@ import argparse
 import sys
 
 from runner import exit_codes
-from runner.cli_options import located
 from runner.config import ConfigError, load_settings_from_env
 from runner.instance_lock import InstanceLock, LockHeld
 from runner.stopping import StopRequest, install_stop_signals, restore_signals
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, stop: StopRequest) -> int:
     try:
-        settings = located(load_settings_from_env(args.env_file), args)
+        settings = load_settings_from_env(args.env_file).located(args.state_dir, args.log_dir)
         tick_seconds = _tick_seconds(args.tick)
     except (ConfigError, ValueError) as error:
         return refuse(exit_codes.CONFIGURATION, str(error))
