@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import build_parser
-from runner.cli_options import LOG_DIR_HELP, STATE_DIR_HELP, located
-from runner.config import load_settings
+from runner.cli.main import build_parser
+from runner.cli.options import LOG_DIR_HELP, STATE_DIR_HELP, located
+from runner.service.settings import load_settings
 
 STATEFUL = ("run", "plan", "status", "health", "pause", "resume", "flatten", "close",
             "trades list", "trades adopt", "trades close-externally", "trades flatten",

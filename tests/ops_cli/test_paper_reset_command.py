@@ -9,7 +9,7 @@ import pytest
 
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import Side
-from runner.instance_lock import InstanceLock
+from runner.service.instance_lock import InstanceLock
 from runner.store.store import default_store_path
 from tests.ops_cli.helpers_ops_cli import run_cli
 from tests.ops_trades.helpers_ops_trades import (

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from runner.cli.plan_report import make_plan
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.exchange.sim.venue import SimVenue
-from runner.health import Heartbeat, write_heartbeat
-from runner.instance_lock import InstanceLock
-from runner.plan import make_plan
-from runner.spec import load_strategies
-from runner.tracking import with_launch
+from runner.service.health import Heartbeat, write_heartbeat
+from runner.service.instance_lock import InstanceLock
+from runner.service.tracking import with_launch
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
 from tests.ops_cli.helpers_ops_cli import STRATEGIES, CliResult, run_cli
 from tests.ops_trades.helpers_ops_trades import saved_paper_account
 
