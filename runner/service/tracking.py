@@ -139,8 +139,8 @@ class ExecutionBook:
         """
         if not isinstance(spec.schedule, CycleSchedule):
             return launch
-        earlier = {e for t in self._history(spec.name) if (e := _launch_of(t)) is not None}
-        return resumed_launch(spec.schedule, launch, earlier, self._active_launches_at_load)
+        return resumed_launch(spec.schedule, launch, launches_of(self._history(spec.name)),
+                              self._active_launches_at_load)
 
     def next_trade_id(self, strategy: str, now: datetime) -> str:
         """A readable id, unique per strategy: name, UTC time, sequence in the history."""
