@@ -64,7 +64,8 @@ def _check_lines(plan: dict[str, Any]) -> list[str]:
 def _schedule_lines(schedule: dict[str, Any] | None, launch_source: str | None) -> list[str]:
     if schedule is None:
         return ["schedule: none (entry is checked every check interval)"]
-    origin = f", counted from launch {schedule['launch']}" if schedule["launch"] else ""
+    origin = (f", counted from launch {_utc(schedule['launch'])}" if schedule["launch"]
+              else "")
     lines = [f"schedule ({schedule['type']}{origin})"]
     if schedule["launch"] and launch_source:
         lines.append(f"  launch: {launch_source}")
@@ -73,8 +74,13 @@ def _schedule_lines(schedule: dict[str, Any] | None, launch_source: str | None) 
         when = (f"opens in {w['opens_in']}" if w["state"] == "upcoming" else
                 "OPEN NOW" if w["state"] == "open" else "passed")
         lines.append(f"  {w['label']}: entries {start:%Y-%m-%d %H:%M:%S} to "
-                     f"{end:%H:%M:%S} UTC ({when}), closes {w['close_at']}")
+                     f"{end:%H:%M:%S} UTC ({when}), closes {_utc(w['close_at'])}")
     return lines
+
+
+def _utc(moment: str) -> str:
+    """An ISO time to the second, as a person reads it: `2026-03-02 10:01:00 UTC`."""
+    return f"{datetime.fromisoformat(moment):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _limit_lines(limits: dict[str, Any]) -> list[str]:

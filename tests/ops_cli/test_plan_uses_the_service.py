@@ -162,3 +162,16 @@ def test_a_restart_inside_a_schedule_resumes_it_with_its_trades_as_the_service_d
     assert "resumes the schedule launched" in plan.data["launch_source"]
     states = [w["state"] for w in plan.data["schedule"]["windows"]]
     assert states == ["past", "open", "upcoming"]  # cycle 1 opened at +16 min
+
+
+def test_the_text_names_the_launch_it_counts_from_to_the_second(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, state_dir: Path) -> None:
+    launched = datetime.now(UTC) - timedelta(minutes=3)  # with microseconds, as a service's
+    lock = _running_service(state_dir, launched, "rfq_endurance")
+    try:
+        result = run_cli(capsys, "plan", RFQ, "--env-file", str(tmp_path / "absent.env"))
+    finally:
+        lock.release()
+    assert f"counted from launch {launched:%Y-%m-%d %H:%M:%S} UTC)" in result.out
+    assert f"  launch: the running service's start (pid {os.getpid()}" in result.out
+    assert f"{launched:.%f}" not in result.out
