@@ -39,6 +39,7 @@ COMMANDS = {
     "status": ["status", "--state-dir", "state", "--at", AT],
     "trades list": ["trades", "list", "--state-dir", "state"],
     "health": ["health", "--state-dir", "state"],
+    "paper reset": ["paper", "reset", "--state-dir", "state"],
     "schema": ["schema"],
     "docs": ["docs"],
     "simulate": ["simulate", "strategies.d/micro_strangle.yaml", "--duration", "1m",

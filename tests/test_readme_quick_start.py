@@ -40,3 +40,29 @@ def test_it_names_every_enabled_shipped_strategy_and_how_it_stops() -> None:
 
 def test_the_one_test_command_is_unchanged() -> None:
     assert "python -m pytest -q\n" in _blocks()
+
+
+def test_it_says_how_to_reset_the_paper_account() -> None:
+    assert QUICK_START is not None
+    text = QUICK_START.group(1)
+    assert "runner paper reset --yes" in text
+    assert "nothing is deleted" in text
+
+
+def test_every_runner_command_it_shows_exists() -> None:
+    """A command the README shows that the parser does not know would exit 2."""
+    import argparse
+
+    from runner.cli.main import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    shown = [line.split() for block in _blocks() for line in block.splitlines()
+             if line.startswith("runner ")]
+    assert shown
+    for words in shown:
+        assert words[1] in commands.choices, " ".join(words)
+        sub = commands.choices[words[1]]
+        actions = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if actions and len(words) > 2 and not words[2].startswith("-"):
+            assert words[2] in actions[0].choices, " ".join(words)

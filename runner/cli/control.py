@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli.options import TRADE_ID_HELP, add_env_file, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
@@ -31,10 +33,8 @@ _WAIT_POLL_SECONDS: Final = 0.2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state)")
-    common.add_argument("--env-file", type=Path, default=Path(".env"),
-                        help="dotenv file to read (default .env; missing is fine)")
+    add_state_dir(common)
+    add_env_file(common)
     common.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to SECONDS for the running service to apply it")
     confirm = argparse.ArgumentParser(add_help=False)
@@ -46,13 +46,16 @@ def register(subparsers: Any) -> None:
         description="No new entries for the named strategies (none named: every strategy);"
                     " exits, closes and working orders go on. Lasts across restarts until"
                     " runner resume.")
-    pause.add_argument("strategies", nargs="*", metavar="STRATEGY")
+    pause.add_argument("strategies", nargs="*", metavar="STRATEGY",
+                       help="strategy names, as runner status shows them (none: every"
+                            " strategy)")
     pause.set_defaults(handler=lambda args: _request(args, "pause", tuple(args.strategies)))
 
     resume = subparsers.add_parser(
         "resume", parents=[common], help="allow entries again after runner pause",
         description="End the pause of the named strategies (none named: every pause).")
-    resume.add_argument("strategies", nargs="*", metavar="STRATEGY")
+    resume.add_argument("strategies", nargs="*", metavar="STRATEGY",
+                        help="strategy names (none: every pause ends)")
     resume.set_defaults(handler=lambda args: _request(args, "resume", tuple(args.strategies)))
 
     flatten = subparsers.add_parser(
@@ -69,7 +72,7 @@ def register(subparsers: Any) -> None:
     close = subparsers.add_parser(
         "close", parents=[common, confirm], help="close one open trade now",
         description="Close TRADE_ID with its strategy's close execution.")
-    close.add_argument("trade_id", metavar="TRADE_ID")
+    close.add_argument("trade_id", metavar="TRADE_ID", help=TRADE_ID_HELP)
     close.set_defaults(handler=lambda args: _request(args, "close", (args.trade_id,)))
 
 
@@ -95,8 +98,7 @@ def _request(args: argparse.Namespace, action: str, targets: tuple[str, ...]) ->
         settings = load_settings_from_env(args.env_file)
     except ConfigError as error:
         return _fail(action, str(error), EXIT_USAGE)
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     path = default_store_path(state_dir)
     if not path.is_file():
         return _fail(action, f"no store at {path}: the service has not run in the"

@@ -24,6 +24,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from runner.cli.options import add_state_dir
+
 EXIT_OK: Final = 0
 EXIT_STALE: Final = 1
 EXIT_USAGE: Final = 2
@@ -41,9 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "bad arguments. Log files are never consulted."
         ),
     )
-    parser.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="state root (default: RUNNER_STATE_DIR, else ./state); the"
-                             " heartbeat read is <ROOT>/<environment> of TRADING_ENVIRONMENT")
+    add_state_dir(parser)
     parser.add_argument("--max-age", type=float, default=DEFAULT_MAX_AGE_SECONDS,
                         metavar="SECONDS",
                         help=f"oldest acceptable heartbeat (default {DEFAULT_MAX_AGE_SECONDS:g})")

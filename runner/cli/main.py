@@ -34,6 +34,7 @@ COMMAND_MODULES: Final = (
     "runner.cli.run_simulate",
     "runner.cli.trades",
     "runner.cli.control",
+    "runner.cli.paper",
 )
 
 

@@ -18,7 +18,10 @@ Invariants:
 
 Deliberate choices:
 - Gates count the strategy's real history when the caller passes its trades (read-only from
-  the store); schedules are counted from `launch` (default now: "if the service started now").
+  the store); cycle schedules are counted from `launch` (the running service's start, or
+  now: "if the service started now"; `runner.cli.plan_inputs` chooses and says which), resumed
+  to an earlier launch still in force exactly as the service does at a restart
+  (`runner.service.tracking.resumed_launch`), with the trades already made in its cycles.
 - Future expiry listings are not known to any venue API. In paper the caller passes the
   simulated venue's own listing calendar, which is exactly what it will list; on testnet and
   production the calendar shows only what the venue lists now (read through the port), and
@@ -50,6 +53,7 @@ from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.exchange.read_only import ReadOnlyExchange
 from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.service.tracking import cycle_counts, launches_of, resumed_launch
 from runner.strategy.model import (
     NOTIONAL_DEFINITION,
     AutoExecution,
@@ -93,7 +97,9 @@ def _held_chains(spec: StrategySpec, exchange: Exchange,
 def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
               environment: str = "paper", seed: int | None = None,
               history: Sequence[Trade] | None = None, history_source: str | None = None,
-              launch: datetime | None = None, calendar_days: int = DEFAULT_CALENDAR_DAYS,
+              launch: datetime | None = None, launch_source: str | None = None,
+              account: dict[str, Any] | None = None,
+              calendar_days: int = DEFAULT_CALENDAR_DAYS,
               listing: ListingCalendar | None = None) -> Plan:
     """Read the market once, resolve and evaluate `spec` at `now`; never trade."""
     reader = SnapshotReader(ReadOnlyExchange(exchange))
@@ -102,11 +108,9 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
     chains = frozenset(expiries_needed([spec], listed, now)) | _held_chains(spec, exchange, now)
     snapshot = reader.read(MarketNeeds(underlyings=underlyings, chains=chains), now, listed)
     resolved = resolve_legs(spec, snapshot, now)
-    start = launch or now
-    # A run launched at `start` has no trades in its cycles yet; earlier runs' cycle
-    # numbers mean other windows, so only the daily counts, cooldown and actives carry over.
+    start = planned_launch(spec, launch or now, history or ())
     state = replace(state_from_trades(start, history or (), now),
-                    trades_per_cycle=MappingProxyType({}))
+                    trades_per_cycle=MappingProxyType(cycle_counts(history or (), start)))
     checks, opening = evaluate_entry(spec, state, snapshot, now)  # disabled ones too
     if not spec.enabled:
         checks = (CheckResult("enabled", False, "the strategy is disabled (enabled: false)"),
@@ -115,6 +119,8 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
         "strategy": spec.name, "file": str(spec.source), "description": spec.description,
         "enabled": spec.enabled, "environment": environment, "seed": seed,
         "at": now.isoformat(), "launch": start.isoformat(),
+        "launch_source": _launch_text(launch_source, launch or now, start),
+        "account": account,
         "index_prices": {u.value: str(p) for u, p in snapshot.index_prices.items()},
         "read_failures": list(snapshot.failures),
         "history": _history(history, history_source, state),
@@ -135,6 +141,23 @@ def make_plan(spec: StrategySpec, exchange: Exchange, now: datetime, *,
     data["legs"] = [_leg(leg, now) for leg in resolved]
     data["structure"] = structure(spec, resolved, snapshot)
     return Plan(data, resolved=True)
+
+
+def planned_launch(spec: StrategySpec, launch: datetime, history: Sequence[Trade]) -> datetime:
+    """The launch the service counts `spec`'s cycles from, had it launched at `launch`."""
+    if not isinstance(spec.schedule, CycleSchedule):
+        return launch
+    active_then = launches_of(t for t in history if t.created_at < launch
+                              and (t.closed_at is None or t.closed_at > launch))
+    return resumed_launch(spec.schedule, launch, launches_of(history), active_then)
+
+
+def _launch_text(source: str | None, launch: datetime, start: datetime) -> str:
+    text = source or "counted as if the service started now"
+    if start != launch:
+        text += (f"; it resumes the schedule launched {start:%Y-%m-%d %H:%M:%S} UTC, still "
+                 "in force (a restart never starts a schedule again)")
+    return text
 
 
 def _history(trades: Sequence[Trade] | None, source: str | None, state: Any) -> dict[str, Any]:
@@ -218,7 +241,7 @@ def limits(spec: StrategySpec) -> dict[str, Any]:
     warnings = []
     if timing.max_trades_per_day is None and timing.cooldown <= timedelta(0):
         warnings.append("no daily trade limit and no cooldown: after each close the strategy "
-                        "may open again at once, all day long (lessons A8)")
+                        "may open again at once, all day long")
     if not spec.enabled:
         warnings.append("the strategy is disabled (enabled: false): the service will not "
                         "open trades for it")

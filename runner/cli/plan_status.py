@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli.options import add_env_file, add_format, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
@@ -25,33 +27,38 @@ def register(subparsers: Any) -> None:
     plan = subparsers.add_parser(
         "plan", help="show what a strategy would trade now, without trading",
         description="Resolve one strategy against the current market of the configured "
-                    "environment (read-only) and print what it would trade now.")
+                    "environment (read-only) and print what it would trade now. In paper "
+                    "mode it plans against the paper account the service saved (equity, "
+                    "margin, positions) and counts cycle schedules from the running "
+                    "service's start (or from now when none runs); it says which. "
+                    "Never trades.")
     plan.add_argument("file", type=Path, metavar="FILE", help="the strategy file")
     plan.add_argument("--at", default=None, metavar="ISO-UTC",
-                      help="paper only: the simulated moment (default now)")
-    plan.add_argument("--seed", type=int, default=0, help="paper venue seed (default 0)")
-    plan.add_argument("--env-file", type=Path, default=Path(".env"),
-                      help="dotenv file to read (default .env; missing is fine)")
-    plan.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                      help="state root whose <ROOT>/<environment> store gives the strategy's"
-                           " trades for the gates (default RUNNER_STATE_DIR, else state)")
+                      help="paper only: plan at this moment instead of now, on a new"
+                           " simulated account (not the saved one), as if the service"
+                           " started then")
+    plan.add_argument("--seed", type=int, default=None,
+                      help="paper only: plan on a new simulated account with this market"
+                           " seed instead of the saved paper account (default: the saved"
+                           " account)")
+    add_env_file(plan)
+    add_state_dir(plan)
     plan.add_argument("--days", type=int, default=None, metavar="N",
                       help="print the expiry each rule would choose on each of the next N days")
-    plan.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(plan)
     plan.set_defaults(handler=run_plan)
 
     status = subparsers.add_parser(
         "status", help="show strategies, trades, orders and the heartbeat (read-only)",
         description="Read the store without writing to it and print what the runner holds.")
-    status.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state); the store"
-                             " read is <ROOT>/<environment> of TRADING_ENVIRONMENT")
+    add_state_dir(status)
     status.add_argument("--strategies", nargs="*", type=Path, default=(), metavar="FILE",
                         help="strategy files, to show the next entry window of each schedule")
-    status.add_argument("--recent", type=int, default=10, help="closed trades to show")
+    status.add_argument("--recent", type=int, default=10, metavar="N",
+                        help="how many closed trades to show (default 10)")
     status.add_argument("--at", default=None, metavar="ISO-UTC",
                         help="report as of this moment (today's counts, ages; default now)")
-    status.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(status)
     status.set_defaults(handler=run_status)
 
 
@@ -109,6 +116,7 @@ def _load_named(path: Path) -> Any:
 
 
 def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime | None) -> int:
+    from runner.cli.plan_inputs import PlanInputError, plan_account, service_launch
     from runner.cli.plan_report import DEFAULT_CALENDAR_DAYS, make_plan
     from runner.cli.render import render_plan
     from runner.cli.status_report import strategy_trades
@@ -118,15 +126,25 @@ def _plan_spec(args: argparse.Namespace, settings: Any, spec: Any, at: datetime 
 
     clock = (ManualClock(at or datetime.now(UTC).replace(microsecond=0)) if settings.is_paper
              else SystemClock())
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     history = strategy_trades(state_dir, spec.name)
-    exchange = _venue(settings, clock, args.seed)
+    hypothetical = settings.is_paper and (at is not None or args.seed is not None)
+    launch, launch_source = ((clock.now(), "--at or --seed: counted as if the service "
+                              "started at the planned moment") if hypothetical
+                             else service_launch(state_dir, spec.name, clock.now()))
+    try:
+        account = plan_account(settings, state_dir, clock, seed=args.seed,
+                               hypothetical=hypothetical)
+    except PlanInputError as error:
+        return _fail("plan", str(error), EXIT_FINDINGS)
+    exchange = account.exchange
     try:
         plan = make_plan(spec, exchange, clock.now(), environment=settings.environment.value,
-                         seed=args.seed if settings.is_paper else None, history=history,
+                         seed=account.seed, history=history,
                          history_source=str(default_store_path(state_dir)) if history is not None
-                         else None, calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
+                         else None, launch=launch, launch_source=launch_source,
+                         account=account.to_json(),
+                         calendar_days=args.days or DEFAULT_CALENDAR_DAYS,
                          listing=_paper_listing(exchange) if settings.is_paper else None)
     except ExchangeError as error:
         return _fail("plan", f"the exchange could not be read: {error}", EXIT_FINDINGS)
@@ -144,13 +162,6 @@ def _paper_listing(venue: Any) -> Any:
     from runner.sim.listing import listed_expiries
 
     return lambda moment: listed_expiries(moment, venue.config)
-
-
-def _venue(settings: Any, clock: Any, seed: int) -> Any:
-    """Paper: the simulated venue at the clock's moment; otherwise the REST client."""
-    from runner.service.venues import open_venue
-
-    return open_venue(settings, clock, seed=seed).exchange
 
 
 def run_status(args: argparse.Namespace) -> int:

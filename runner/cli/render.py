@@ -61,18 +61,26 @@ def _check_lines(plan: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _schedule_lines(schedule: dict[str, Any] | None) -> list[str]:
+def _schedule_lines(schedule: dict[str, Any] | None, launch_source: str | None) -> list[str]:
     if schedule is None:
         return ["schedule: none (entry is checked every check interval)"]
-    origin = f", counted from launch {schedule['launch']}" if schedule["launch"] else ""
+    origin = (f", counted from launch {_utc(schedule['launch'])}" if schedule["launch"]
+              else "")
     lines = [f"schedule ({schedule['type']}{origin})"]
+    if schedule["launch"] and launch_source:
+        lines.append(f"  launch: {launch_source}")
     for w in schedule["windows"]:
         start, end = (datetime.fromisoformat(w[k]) for k in ("open_start", "open_end"))
         when = (f"opens in {w['opens_in']}" if w["state"] == "upcoming" else
                 "OPEN NOW" if w["state"] == "open" else "passed")
         lines.append(f"  {w['label']}: entries {start:%Y-%m-%d %H:%M:%S} to "
-                     f"{end:%H:%M:%S} UTC ({when}), closes {w['close_at']}")
+                     f"{end:%H:%M:%S} UTC ({when}), closes {_utc(w['close_at'])}")
     return lines
+
+
+def _utc(moment: str) -> str:
+    """An ISO time to the second, as a person reads it: `2026-03-02 10:01:00 UTC`."""
+    return f"{datetime.fromisoformat(moment):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _limit_lines(limits: dict[str, Any]) -> list[str]:
@@ -113,6 +121,8 @@ def render_plan(plan: dict[str, Any], *, full_calendar: bool = False) -> str:
     lines = [f"plan: {plan['strategy']} ({plan['file']})",
              f"  {plan['description']}",
              f"environment {plan['environment']}{seed}, at {plan['at']}; {index or 'no index'}"]
+    if plan.get("account"):
+        lines.append(f"account: {plan['account']['detail']}")
     lines += [f"  READ FAILED: {failure}" for failure in plan["read_failures"]]
     if plan["legs"] is None:
         lines.append(f"CANNOT RESOLVE: {plan['problem']}")
@@ -122,7 +132,7 @@ def render_plan(plan: dict[str, Any], *, full_calendar: bool = False) -> str:
     lines += ["execution", f"  open:  {plan['execution']['open']}",
               f"  close: {plan['execution']['close']}"]
     lines += _check_lines(plan)
-    lines += _schedule_lines(plan["schedule"])
+    lines += _schedule_lines(plan["schedule"], plan.get("launch_source"))
     lines += ["exits (first to fire closes the trade)", *(f"  {e}" for e in plan["exits"])]
     lines += _limit_lines(plan["limits"])
     lines += _calendar_lines(plan["expiry_calendar"], full_calendar)

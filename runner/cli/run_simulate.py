@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli.options import add_env_file, add_log_dir, add_state_dir
 from runner.service import exit_codes
 
 EXIT_FAILURE_STREAK: Final = exit_codes.LOOP_FAILED
@@ -21,12 +22,20 @@ DEFAULT_STRATEGY_GLOB: Final = "strategies.d/*.yaml"
 def register(subparsers: Any) -> None:
     run = subparsers.add_parser(
         "run", help="run the enabled strategies (paper by default; see TRADING_ENVIRONMENT)",
-        description="Run every enabled strategy in strategies.d/ until stopped.")
-    run.add_argument("files", nargs="*", type=Path,
-                     help=f"strategy files (default {DEFAULT_STRATEGY_GLOB})")
-    run.add_argument("--tick", default="2s", help="loop period (default 2s)")
-    run.add_argument("--env-file", type=Path, default=Path(".env"),
-                     help="dotenv file to read (default .env; missing is fine)")
+        description="Run every enabled strategy in strategies.d/ until you press Ctrl+C "
+                    "(working orders are cancelled, trades kept as they are). By default "
+                    "it paper-trades against the built-in simulated exchange: no keys, no "
+                    "real money. With TRADING_ENVIRONMENT=testnet or production (and the "
+                    "keys, e.g. in .env) it trades on Coincall.")
+    run.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                     help=f"strategy files (default {DEFAULT_STRATEGY_GLOB}; the profiles"
+                          " files beside them are loaded too)")
+    run.add_argument("--tick", default="2s",
+                     help="how often the service reads the market and checks every strategy"
+                          " (default 2s)")
+    add_env_file(run)
+    add_state_dir(run)
+    add_log_dir(run)
     run.add_argument("--fresh", action="store_true",
                      help="start with an empty store (the old one is archived, never deleted);"
                           " refused while positions are open on the exchange, unless you"
@@ -38,7 +47,9 @@ def register(subparsers: Any) -> None:
     decision.add_argument("--flatten", dest="decision", action="store_const",
                           const="flatten",
                           help="close every position on the exchange before trading")
-    run.add_argument("--seed", type=int, default=None, help="paper venue seed")
+    run.add_argument("--seed", type=int, default=None,
+                     help="paper: the market seed of a new paper account (default: from the"
+                          " start time); a saved account keeps its own")
     run.add_argument("--yes", action="store_true",
                      help="production: start trading at once, without the 10 s wait after"
                           " the banner (for scripted starts)")
@@ -61,8 +72,9 @@ def register(subparsers: Any) -> None:
                           " rules such as {endpoint: place_order, kind: lost_response, count: 1}")
     sim.add_argument("--report", type=Path, default=None, metavar="FILE",
                      help="also write every trade and the totals to FILE as JSON")
-    sim.add_argument("--start", default=None,
-                     help="simulated launch time, UTC ISO 8601 (default: now)")
+    sim.add_argument("--start", default=None, metavar="ISO-UTC",
+                     help="simulated launch time in UTC, e.g. 2026-03-02T10:00:00Z"
+                          " (default: now)")
     sim.add_argument("--tick", default="1s",
                      help="how often the service loop runs, in simulated time (default 1s)")
     sim.set_defaults(handler=_simulate)

@@ -22,6 +22,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli.options import TRADE_ID_HELP, add_env_file, add_format, add_state_dir, located
+
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
@@ -29,11 +31,8 @@ EXIT_USAGE: Final = 2
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--state-dir", type=Path, default=None, metavar="ROOT",
-                        help="the state root (default RUNNER_STATE_DIR, else state); the"
-                             " store used is <ROOT>/<environment> of TRADING_ENVIRONMENT")
-    common.add_argument("--env-file", type=Path, default=Path(".env"),
-                        help="dotenv file to read (default .env; missing is fine)")
+    add_state_dir(common)
+    add_env_file(common)
     confirm = argparse.ArgumentParser(add_help=False)
     confirm.add_argument("--yes", action="store_true",
                          help="confirm a write in production (required there)")
@@ -50,7 +49,7 @@ def register(subparsers: Any) -> None:
         "list", parents=[common], help="active trades and what needs a decision (read-only)",
         description="Compare the store with the exchange without changing either. Exit 1 "
                     "when something needs a decision, 0 otherwise.")
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(listing)
     listing.set_defaults(handler=run_list)
 
     close = actions.add_parser(
@@ -58,9 +57,10 @@ def register(subparsers: Any) -> None:
         help="mark a trade closed by hand outside the runner",
         description="Mark TRADE_ID CLOSED with reason closed_externally (its working orders "
                     "are cancelled). Refused while the exchange still shows its positions.")
-    close.add_argument("trade_id", metavar="TRADE_ID")
+    close.add_argument("trade_id", metavar="TRADE_ID", help=TRADE_ID_HELP)
     close.add_argument("--note", default="closed outside the runner",
-                       help="why, recorded with the transition")
+                       help="why, recorded with the transition (default: closed outside the"
+                            " runner)")
     close.add_argument("--force", action="store_true",
                        help="even though the exchange still shows the positions")
     close.set_defaults(handler=run_close_externally)
@@ -70,7 +70,7 @@ def register(subparsers: Any) -> None:
         help="close what a trade holds with reduce-only orders",
         description="Place reduce-only orders at the touch for what TRADE_ID still holds, "
                     "follow them, and requote up to --rounds times.")
-    flat.add_argument("trade_id", metavar="TRADE_ID")
+    flat.add_argument("trade_id", metavar="TRADE_ID", help=TRADE_ID_HELP)
     flat.add_argument("--rounds", type=int, default=5, help="placement rounds (default 5)")
     flat.add_argument("--requote-after", type=float, default=10.0, metavar="SECONDS",
                       help="wait for fills before requoting (default 10)")
@@ -81,7 +81,9 @@ def register(subparsers: Any) -> None:
         help="track exchange positions the store does not know as trades",
         description="Adopt positions the runner did not open (all, or the named symbols) as "
                     "OPEN trades, so a strategy's exits can manage them or flatten close them.")
-    adopt.add_argument("symbols", nargs="*", metavar="SYMBOL")
+    adopt.add_argument("symbols", nargs="*", metavar="SYMBOL",
+                       help="the option symbols to adopt, e.g. BTCUSD-4DEC26-90000-C"
+                            " (none: every position the runner does not know)")
     adopt.add_argument("--strategy", default="adopted",
                        help="strategy the trades belong to (default: adopted)")
     adopt.set_defaults(handler=run_adopt)
@@ -92,7 +94,8 @@ def register(subparsers: Any) -> None:
         description="Record the quantity of each SYMBOL the exchange shows beyond what the "
                     "store's trades hold as not the runner's: it no longer blocks entries. "
                     "--clear forgets the declaration. Nothing is sent to the exchange.")
-    external.add_argument("symbols", nargs="+", metavar="SYMBOL")
+    external.add_argument("symbols", nargs="+", metavar="SYMBOL",
+                          help="the option symbols, as runner trades list shows them")
     external.add_argument("--clear", action="store_true", help="forget the declaration")
     external.set_defaults(handler=run_external)
 
@@ -192,8 +195,7 @@ def _run(args: argparse.Namespace, name: str, action: Callable[[Any], Any], *, w
         from runner.service.runtime import PRODUCTION_BANNER
 
         print(PRODUCTION_BANNER, file=sys.stderr, flush=True)
-    state_dir = (settings.with_state_root(args.state_dir) if args.state_dir
-                 else settings).state_dir
+    state_dir = located(settings, args).state_dir
     clock = SystemClock()
     refusal = service_running(state_dir, clock.now()) or (
         write_refusal(settings, args.yes) if writes else None)

@@ -35,10 +35,15 @@ def register(subparsers: Any) -> None:
     validate.set_defaults(handler=run_validate)
 
     schema = subparsers.add_parser(
-        "schema", help="print the path of the strategy JSON Schema (the installed copy)")
+        "schema", help="print the path of the strategy JSON Schema (the installed copy)",
+        description="Print where the JSON Schema of strategy files is installed, for an "
+                    "editor that checks YAML as you type.")
     schema.set_defaults(handler=run_schema)
 
-    docs = subparsers.add_parser("docs", help="print the strategy key reference (Markdown)")
+    docs = subparsers.add_parser(
+        "docs", help="print the strategy key reference (Markdown)",
+        description="Print the reference of every key a strategy file may hold, with its "
+                    "type, default and an example (Markdown).")
     docs.set_defaults(handler=run_docs)
 
 

@@ -79,11 +79,11 @@ def schedule_checks(schedule: Schedule | None, state: StrategyState,
     window = open_cycle(schedule, state.launch, now)
     if window is None:
         upcoming = next_cycle(schedule, state.launch, now)
-        when = (f"next window opens at {upcoming.open_start.isoformat()}" if upcoming
-                else "every cycle of this run has passed")
+        when = (f"next window opens at {upcoming.open_start.isoformat(timespec='seconds')}"
+                if upcoming else "every cycle of this run has passed")
         return (CheckResult("schedule", False, f"outside every open window; {when}"),), None
     inside = CheckResult("schedule", True, f"cycle {window.index} open until "
-                                           f"{window.open_end.isoformat()}")
+                                           f"{window.open_end.isoformat(timespec='seconds')}")
     made = state.trades_per_cycle.get(window.index, 0)
     limit = schedule.trades_per_cycle
     per_cycle = CheckResult("trades_per_cycle", made < limit,

@@ -72,13 +72,16 @@ class Heartbeat:
     problems: tuple[str, ...] = ()
     # "stopped" is the last beat of a service that ended (its reason in last_error).
     state: str = RUNNING
+    # When this service process started (its schedules' launch); absent in older beats.
+    launched_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
                 "environment": self.environment, "strategies": list(self.strategies),
                 "last_error": redact(str(self.last_error)) if self.last_error else None,
                 "problems": [redact(problem) for problem in self.problems],
-                "state": self.state}
+                "state": self.state,
+                "launched_at": self.launched_at.isoformat() if self.launched_at else None}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
@@ -101,7 +104,18 @@ class Heartbeat:
                    strategies=tuple(str(name) for name in strategies),
                    last_error=str(last_error) if last_error is not None else None,
                    pid=_typed(data, "pid", int),
-                   problems=tuple(str(problem) for problem in problems), state=state)
+                   problems=tuple(str(problem) for problem in problems), state=state,
+                   launched_at=_optional_time(data, "launched_at"))
+
+
+def _optional_time(data: Mapping[str, Any], name: str) -> datetime | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(_typed(data, name, str))
+    if moment.tzinfo is None:
+        raise ValueError(f"{name!r} has no time zone")
+    return moment
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type) -> Any:

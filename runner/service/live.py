@@ -137,7 +137,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         raise ServiceExit(exit_codes.CONFIGURATION, "--fresh refused (see above)")
     _unless_stopped(stop)
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
-    _beat(settings, 0, launch, tuple(spec.name for spec in specs))
+    _beat(settings, 0, launch, tuple(spec.name for spec in specs), launch=launch)
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
     runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
                        launch=launch, store_path=store_path, listener=_log_event,
@@ -272,7 +272,7 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
-              runtime.service.attention.lines())
+              runtime.service.attention.lines(), launch=runtime.service.launch)
         if paper is not None:
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
@@ -301,11 +301,11 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
           last_error: str | None = None, problems: tuple[str, ...] = (),
-          state: str = RUNNING) -> None:
+          state: str = RUNNING, launch: datetime | None = None) -> None:
     """Write the heartbeat (H1); a failed write is logged once, never fatal to the loop."""
     quietly("the heartbeat", lambda: write_heartbeat(settings.state_dir, Heartbeat(
         at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-        last_error=last_error, problems=problems, state=state)))
+        last_error=last_error, problems=problems, state=state, launched_at=launch)))
 
 
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:

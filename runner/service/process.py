@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, stop: StopRequest) -> int:
     try:
-        settings = load_settings_from_env(args.env_file)
+        settings = load_settings_from_env(args.env_file).located(args.state_dir, args.log_dir)
         tick_seconds = _tick_seconds(args.tick)
     except (ConfigError, ValueError) as error:
         return refuse(exit_codes.CONFIGURATION, str(error))

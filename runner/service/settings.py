@@ -91,6 +91,12 @@ class Settings:
         return replace(self, state_root=root, state_dir=environment_state_dir(root,
                                                                               self.environment))
 
+    def located(self, state_root: Path | None, log_dir: Path | None) -> Settings:
+        """These settings with the state root and log folder a command line names (None:
+        as the environment says; `--state-dir`, `--log-dir`)."""
+        moved = self.with_state_root(state_root) if state_root is not None else self
+        return replace(moved, log_dir=log_dir) if log_dir is not None else moved
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION

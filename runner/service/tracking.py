@@ -9,6 +9,7 @@ one without the other.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -125,11 +126,8 @@ class ExecutionBook:
                               self._recounts.get(spec.name), now)
         if not isinstance(spec.schedule, CycleSchedule):
             return state
-        cycles: dict[int, int] = {}
-        for trade in history:
-            if trade.cycle is not None and _launch_of(trade) == effective:
-                cycles[trade.cycle] = cycles.get(trade.cycle, 0) + 1
-        return replace(state, trades_per_cycle=MappingProxyType(cycles))
+        return replace(state, trades_per_cycle=MappingProxyType(cycle_counts(history,
+                                                                              effective)))
 
     def launch_for(self, spec: StrategySpec, launch: datetime, now: datetime) -> datetime:
         """The launch a cycle schedule counts from: a restart inside a schedule resumes it.
@@ -141,14 +139,8 @@ class ExecutionBook:
         """
         if not isinstance(spec.schedule, CycleSchedule):
             return launch
-        earlier = {_launch_of(t) for t in self._history(spec.name)}
-        for previous in sorted((e for e in earlier if e is not None and e < launch),
-                               reverse=True):
-            windows = spec.schedule.windows(previous)
-            still_running = bool(windows) and windows[-1].close_at > launch
-            if still_running or previous in self._active_launches_at_load:
-                return previous
-        return launch
+        return resumed_launch(spec.schedule, launch, launches_of(self._history(spec.name)),
+                              self._active_launches_at_load)
 
     def next_trade_id(self, strategy: str, now: datetime) -> str:
         """A readable id, unique per strategy: name, UTC time, sequence in the history."""
@@ -222,6 +214,33 @@ def _with_recount(state: StrategyState, recount: Recount | None,
     return replace(state, trades_today=state.trades_today + recount.trades,
                    attempts_today=state.attempts_today + recount.trades,
                    last_created_at=last)
+
+
+def resumed_launch(schedule: CycleSchedule, launch: datetime, earlier: Iterable[datetime],
+                   active_at_launch: Collection[datetime]) -> datetime:
+    """The launch cycles count from for a process launched at `launch`: the latest earlier
+    launch (recorded on the strategy's trades) whose schedule still ran at `launch`, or
+    that had a trade still active then; otherwise `launch` itself (see `launch_for`)."""
+    for previous in sorted((e for e in earlier if e < launch), reverse=True):
+        windows = schedule.windows(previous)
+        still_running = bool(windows) and windows[-1].close_at > launch
+        if still_running or previous in active_at_launch:
+            return previous
+    return launch
+
+
+def launches_of(trades: Iterable[Trade]) -> set[datetime]:
+    """The launches recorded on `trades` (metadata "launch")."""
+    return {launch for trade in trades if (launch := _launch_of(trade)) is not None}
+
+
+def cycle_counts(trades: Iterable[Trade], launch: datetime) -> dict[int, int]:
+    """Trades per cycle of the schedule launched at `launch`."""
+    cycles: dict[int, int] = {}
+    for trade in trades:
+        if trade.cycle is not None and _launch_of(trade) == launch:
+            cycles[trade.cycle] = cycles.get(trade.cycle, 0) + 1
+    return cycles
 
 
 LAUNCH_KEY = "launch"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,7 +49,13 @@ def test_the_heartbeat_file_holds_the_documented_json(tmp_path: Path) -> None:
     data = json.loads(heartbeat_path(tmp_path).read_text(encoding="utf-8"))
     assert data == {"pid": os.getpid(), "at": "2026-03-02T10:00:00+00:00", "tick": 42,
                     "environment": "paper", "strategies": ["micro_strangle", "rfq_endurance"],
-                    "last_error": None, "problems": [], "state": "running"}
+                    "last_error": None, "problems": [], "state": "running", "launched_at": None}
+
+
+def test_the_heartbeat_carries_the_service_launch_for_runner_plan(tmp_path: Path) -> None:
+    """`runner plan` counts a running service's cycles from this (issue 9 item 5)."""
+    write_heartbeat(tmp_path, replace(_beat(), launched_at=NOW - timedelta(hours=1)))
+    assert read_heartbeat(tmp_path).launched_at == NOW - timedelta(hours=1)
 
 
 def test_rewriting_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
