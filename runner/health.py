@@ -2,7 +2,7 @@
 
 Owns three things the service loop feeds and the supervisors read:
 - the heartbeat, `<state dir>/heartbeat.json` = {pid, at, tick, environment, strategies,
-  last_error, problems, state}, rewritten by the loop every tick, and once more with
+  last_error, problems, state, view}, rewritten by the loop every tick, and once more with
   `state: "stopped"` when the service stops. Liveness is the heartbeat's age, never a
   log file's age (lessons H1: an idle bot logs rarely and was restarted every 45 min),
   and a "running" beat is believed only while the service's instance lock is held
@@ -72,13 +72,15 @@ class Heartbeat:
     problems: tuple[str, ...] = ()
     # "stopped" is the last beat of a service that ended (its reason in last_error).
     state: str = RUNNING
+    # The tick's live numbers for `runner status` (runner.tick_view.TickView.to_json).
+    view: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
                 "environment": self.environment, "strategies": list(self.strategies),
                 "last_error": redact(str(self.last_error)) if self.last_error else None,
                 "problems": [redact(problem) for problem in self.problems],
-                "state": self.state}
+                "state": self.state, "view": self.view}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
@@ -101,7 +103,8 @@ class Heartbeat:
                    strategies=tuple(str(name) for name in strategies),
                    last_error=str(last_error) if last_error is not None else None,
                    pid=_typed(data, "pid", int),
-                   problems=tuple(str(problem) for problem in problems), state=state)
+                   problems=tuple(str(problem) for problem in problems), state=state,
+                   view=view if isinstance(view := data.get("view"), dict) else None)
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type) -> Any:

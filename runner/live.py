@@ -32,6 +32,7 @@ from runner.exit_codes import ServiceExit
 from runner.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
 from runner.loop_guard import StorageStreak, quietly
+from runner.narrator import Narrator
 from runner.reconcile import fresh_start_blocked
 from runner.run_command import refuse
 from runner.runtime import (
@@ -50,6 +51,7 @@ from runner.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_o
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 from runner.strategy_files import load_for_run, nothing_to_run, report_invalid_files
+from runner.tick_view import gather
 
 HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
@@ -266,14 +268,18 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
     _record_health(runtime, monitor)
     storage = StorageStreak()
+    narrator = Narrator(_narrate)  # the summary and state-change lines (issue 9)
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
         storage.observe(report.strategy_errors)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
+        view = quietly("the status view", lambda: gather(runtime.service, runtime.store,
+                                                         report.at))
+        quietly("the narrator", lambda: narrator.hear(report, view))
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
-              runtime.service.attention.lines())
+              runtime.service.attention.lines(), view=view.to_json() if view else None)
         if paper is not None:
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
@@ -302,11 +308,11 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
           last_error: str | None = None, problems: tuple[str, ...] = (),
-          state: str = RUNNING) -> None:
+          state: str = RUNNING, view: dict[str, Any] | None = None) -> None:
     """Write the heartbeat (H1); a failed write is logged once, never fatal to the loop."""
     quietly("the heartbeat", lambda: write_heartbeat(settings.state_dir, Heartbeat(
         at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-        last_error=last_error, problems=problems, state=state)))
+        last_error=last_error, problems=problems, state=state, view=view)))
 
 
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:
@@ -346,6 +352,11 @@ def _log_tick(report: TickReport) -> None:
         logger.bind(strategy=name).error("strategy isolated for this tick: {}", error)
     if report.snapshot_failures:
         logger.warning("reads failed this tick: {}", "; ".join(report.snapshot_failures))
+
+
+def _narrate(strategy: str | None, text: str) -> None:
+    """A narrator line (runner.narrator): INFO, on the console and in trading.log."""
+    (logger.bind(strategy=strategy) if strategy else logger).info(text)
 
 
 def _log_event(kind: str, data: dict[str, object]) -> None:

@@ -103,7 +103,7 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         starts = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
         store_check = _store_check(connection)
         control = read_control(connection)  # runner pause/resume/flatten/close
-        schedules = [_next_window(spec, _cycle_launch(connection, spec, starts, now), now)
+        schedules = [next_window(spec, cycle_launch(connection, spec, starts, now), now)
                      for spec in specs]
     return {
         "at": now.isoformat(),
@@ -220,7 +220,7 @@ def read_heartbeat(path: Path, now: datetime) -> dict[str, Any]:
             "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1)}
 
 
-def _cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
+def cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
                   starts: dict[str, datetime], now: datetime) -> datetime | None:
     """The launch the service counts this strategy's cycles from: the last start, unless
     an earlier launch recorded on its trades (metadata "launch", runner.tracking) still has
@@ -240,7 +240,7 @@ def _cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
     return start
 
 
-def _next_window(spec: StrategySpec, launch: datetime | None, now: datetime) -> dict[str, Any]:
+def next_window(spec: StrategySpec, launch: datetime | None, now: datetime) -> dict[str, Any]:
     from runner.engine.windows import next_cycle, open_cycle
 
     base: dict[str, Any] = {"strategy": spec.name, "enabled": spec.enabled}
