@@ -269,6 +269,7 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     _record_health(runtime, monitor)
     storage = StorageStreak()
     narrator = Narrator(_narrate)  # the summary and state-change lines (issue 9)
+    last_view: list[dict[str, Any] | None] = [None]  # kept in the "stopped" beat
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
@@ -276,10 +277,11 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
         view = quietly("the status view", lambda: gather(runtime.service, runtime.store,
                                                          report.at))
-        quietly("the narrator", lambda: narrator.hear(report, view))
+        told = quietly("the narrator", lambda: narrator.hear(report, view))
+        last_view[:] = [told]
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
-              runtime.service.attention.lines(), view=view.to_json() if view else None)
+              runtime.service.attention.lines(), view=told)
         if paper is not None:
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
@@ -298,7 +300,7 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         if stop.signum is not None:
             logger.warning("signal {} received: stopping (cancelling working orders and RFQs)",
                            stop.signum)
-        _stop(runtime, reason, stop)
+        _stop(runtime, reason, stop, last_view[0])
         if paper is not None:
             paper.save()
     if code:
@@ -330,7 +332,8 @@ def _write_snapshot(runtime: Runtime) -> None:
         runtime.clock.now()))
 
 
-def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
+def _stop(runtime: Runtime, reason: str | None, stop: StopRequest,
+          view: dict[str, Any] | None = None) -> None:
     """Cancel what works on the exchange within the stop budget, keep trade state as it is
     (A4), write the snapshot, close the store, say "stopped" in the heartbeat."""
     way_out = quietly("cancelling on the way out", lambda: cancel_on_the_way_out(
@@ -339,7 +342,7 @@ def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
     quietly("closing the store", runtime.store.close)
     # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
     _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
-          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
+          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED, view=view)
     logger.info("stopped cleanly: {} working orders and {} RFQs cancelled; trade state kept"
                 " as it was", way_out.orders_cancelled if way_out else 0,
                 way_out.rfqs_cancelled if way_out else 0)

@@ -19,6 +19,7 @@ known (the start-up lines told them); windows, limits and pauses are told as the
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ from runner.domain.trades import Trade
 from runner.tick_view import StrategyView, TickView, TradeView
 
 SUMMARY_EVERY: Final = timedelta(minutes=5)
+ALERTS_KEPT: Final = 10
 _BEFORE_OPEN: Final = ("pending_open", "opening")
 
 Say = Callable[[str | None, str], None]
@@ -54,13 +56,32 @@ class Narrator:
         self._last_summary: datetime | None = None
         self._known_open: set[str] | None = None  # None until the first view
         self._strategies: dict[str, StrategyView] = {}
+        self.alerts: deque[dict[str, str | None]] = deque(maxlen=ALERTS_KEPT)
 
-    def hear(self, report: Any, view: TickView | None) -> None:
-        """Tell what changed in this tick, and the summary when it is due."""
+    def hear(self, report: Any, view: TickView | None) -> dict[str, Any] | None:
+        """Tell what changed in this tick, and the summary when it is due; return what the
+        heartbeat carries for `runner status`: the view's JSON with the last alerts."""
+        self._remember_alerts(report)
         for trade in getattr(report, "finished", ()):
             self._tell_finished(trade)
         if view is None:
-            return
+            return None
+        self._tell(view)
+        return view.to_json() | {"alerts": list(self.alerts)}
+
+    def _remember_alerts(self, report: Any) -> None:
+        at = report.at.isoformat() if report is not None else None
+        for text in getattr(report, "alerts", ()):
+            self.alerts.append({"at": at, "strategy": None, "text": str(text)})
+        for name, error in getattr(report, "strategy_errors", ()):
+            self.alerts.append({"at": at, "strategy": name,
+                                "text": f"strategy isolated for this tick: {error}"})
+        for trade in getattr(report, "finished", ()):
+            if trade.stage.value == "failed":
+                self.alerts.append({"at": at, "strategy": trade.strategy,
+                                    "text": finished_line(trade)})
+
+    def _tell(self, view: TickView) -> None:
         self._tell_opened(view)
         for strategy in view.strategies:
             self._tell_strategy(self._strategies.get(strategy.name), strategy)

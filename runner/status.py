@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from runner import status_live
 from runner.domain.ledger import LedgerOrder
 from runner.domain.trades import Trade, TradeStage
 from runner.spec.model import CycleSchedule, StrategySpec
@@ -105,7 +106,8 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         control = read_control(connection)  # runner pause/resume/flatten/close
         schedules = [next_window(spec, cycle_launch(connection, spec, starts, now), now)
                      for spec in specs]
-    return {
+        closed_today = _closed_today(connection, now)
+    report = {
         "at": now.isoformat(),
         "store": str(default_store_path(state_dir)),
         "strategies": [{"name": row["name"], "first_seen": _iso(row["first_seen"]),
@@ -119,6 +121,26 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         "store_check": store_check,
         "control": control,
     }
+    return _with_live(report, state_dir, now, specs, closed_today)
+
+
+def _with_live(report: dict[str, Any], state_dir: Path, now: datetime,
+               specs: Sequence[StrategySpec], closed_today: list[Trade]) -> dict[str, Any]:
+    """Join the service's last tick view (marks, greeks, account; runner.status_live)."""
+    view = status_live.read_view(state_dir / HEARTBEAT_FILE)
+    report["live"] = status_live.live_section(view, now)
+    status_live.attach_trade_views(report["active_trades"], view)
+    report["per_strategy"] = status_live.per_strategy(report, view, specs)
+    report["totals"] = status_live.totals(report, status_live.closed_today_sums(closed_today))
+    return report
+
+
+def _closed_today(connection: sqlite3.Connection, now: datetime) -> list[Trade]:
+    start, end = trade_rows.day_bounds(now.date())
+    marks = ", ".join("?" for _ in _TERMINAL)  # placeholders only: no value in the text
+    return trade_rows.load_trades_where(
+        connection, f"stage IN ({marks}) AND closed_at >= ? AND closed_at < ?",
+        (*_TERMINAL, start, end))
 
 
 def _store_check(connection: sqlite3.Connection) -> str | None:
@@ -187,6 +209,8 @@ def _closed(trade: Trade) -> dict[str, Any]:
         "closed_at": trade.closed_at.isoformat() if trade.closed_at else None,
         "exit_reason": trade.exit_reason or trade.transitions[-1].reason,
         "pnl_gross_usd": str(gross), "fees_usd": str(fees), "pnl_net_usd": str(gross - fees),
+        # why a failed trade failed (simreport adds Trade.failure_reason); None otherwise
+        "failure_reason": getattr(trade, "failure_reason", None),
         "still_held": [f"{leg.symbol} {leg.open_qty}" for leg in trade.legs if leg.open_qty],
     }
 
@@ -217,7 +241,8 @@ def read_heartbeat(path: Path, now: datetime) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         return {"file": str(path), "problem": f"heartbeat unreadable ({error})"}
     return {"file": str(path), "at": at.isoformat(), "tick": data.get("tick"),
-            "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1)}
+            "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1),
+            "state": data.get("state") or "running", "problems": data.get("problems") or []}
 
 
 def cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
