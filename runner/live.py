@@ -269,6 +269,7 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     _record_health(runtime, monitor)
     storage = StorageStreak()
     narrator = Narrator(_narrate)  # the summary and state-change lines (issue 9)
+    alerter.add_sink(narrator)  # the last alerts, for runner status
     last_view: list[dict[str, Any] | None] = [None]  # kept in the "stopped" beat
 
     def after_tick(report: TickReport) -> None:

@@ -69,10 +69,16 @@ class Narrator:
         self._tell(view)
         return view.to_json() | {"alerts": list(self.alerts)}
 
+    def send(self, message: Any) -> None:
+        """An alert channel (`runner.alerts.AlertSink`): every alert the service sends is
+        kept among the last alerts that `runner status` shows."""
+        self.alerts.append({"at": message.at.isoformat(), "strategy": message.strategy,
+                            "text": message.render()})
+
     def _remember_alerts(self, report: Any) -> None:
+        """What is worth an operator's eye but not paged: isolated strategies, failed trades
+        (execution alerts are paged, and reach `send`)."""
         at = report.at.isoformat() if report is not None else None
-        for text in getattr(report, "alerts", ()):
-            self.alerts.append({"at": at, "strategy": None, "text": str(text)})
         for name, error in getattr(report, "strategy_errors", ()):
             self.alerts.append({"at": at, "strategy": name,
                                 "text": f"strategy isolated for this tick: {error}"})

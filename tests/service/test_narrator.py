@@ -172,3 +172,17 @@ def test_a_window_that_moves_to_the_next_cycle_closes_the_old_one_and_opens_the_
                                          "10:21:00 UTC"]
     assert window_changes(first, first) == []
     assert window_changes(None, {"open_now": False, "cycle": 0}) == []
+
+
+def test_every_alert_the_service_sends_is_kept_among_the_last_alerts_for_status() -> None:
+    from runner.alerts import AlertLevel, LogAlerter
+
+    clock = ManualClock(START)
+    narrator = Narrator(lambda _who, _text: None)
+    alerter = LogAlerter(clock)
+    alerter.add_sink(narrator)
+    alerter.alert("trade.t-1", "close gave up", level=AlertLevel.CRITICAL, strategy="s")
+    told = narrator.hear(None, _view(START, _strategy()))
+    assert told is not None
+    assert told["alerts"] == [{"at": START.isoformat(), "strategy": "s",
+                               "text": "[CRITICAL] trade.t-1: close gave up (strategy s)"}]
