@@ -217,12 +217,11 @@ def build_view(now: datetime, specs: Iterable[StrategySpec], trades: Iterable[Tr
 def gather(service: Any, store: Any, now: datetime) -> TickView:
     """Read what the view needs from the service (its last snapshot, its strategies) and
     the store (active trades, today's counts, pauses), after a tick."""
-    from runner.status import cycle_launch, next_window
+    from runner.status import next_window
     from runner.store.control_store import paused
 
     connection = store.connection
-    starts = {spec.name: service.launch for spec in service.all_specs}
-    windows = {spec.name: next_window(spec, cycle_launch(connection, spec, starts, now), now)
+    windows = {spec.name: next_window(spec, service.launch_for(spec, now), now)
                for spec in service.all_specs}
     counts = {spec.name: (store.trades_created_on(spec.name, now.date()),
                           store.attempts_on(spec.name, now.date()))
