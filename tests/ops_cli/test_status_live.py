@@ -1,7 +1,7 @@
 """`runner status` with the service's live numbers: text and JSON pinned (issue 9).
 
 The store is the one `populate_store` writes (a closed, a failed, an opening and a pending
-trade); the heartbeat carries the view the service writes each tick (`runner.tick_view`),
+trade); the heartbeat carries the view the service writes each tick (`runner.service.tick_view`),
 built here from a hand-made snapshot: marks, greeks and the account as of 30 s ago.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from runner.cli.status_render import render_status
+from runner.cli.status_report import read_status
 from runner.domain.clock import ManualClock
 from runner.domain.snapshot import Greeks
-from runner.health import Heartbeat, write_heartbeat
-from runner.narrator import Narrator
-from runner.spec import load_strategies
-from runner.status import read_status
-from runner.status_render import render_status
+from runner.service.health import Heartbeat, write_heartbeat
+from runner.service.narrator import Narrator
+from runner.service.tick_view import build_view
 from runner.store.store import Store, default_store_path
-from runner.tick_view import build_view
+from runner.strategy import load_strategies
 from tests.builders import make_account, make_quote, snapshot_of
 from tests.ops_cli.helpers_ops_cli import AT, CALL, NOW, PUT, populate_store, run_cli
 from tests.shipped import SHIPPED

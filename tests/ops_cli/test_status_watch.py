@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from runner.status_watch import HOME_AND_CLEAR, watch
+from runner.cli.status_watch import HOME_AND_CLEAR, watch
 from tests.ops_cli.helpers_ops_cli import REPO, populate_store, run_cli
 from tests.process.helpers_process import paper_env
 

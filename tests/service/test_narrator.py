@@ -2,7 +2,7 @@
 
 The service runs the shipped strategies over the in-process simulator on a ManualClock,
 and after each tick the narrator is fed exactly as `runner run` feeds it
-(`runner.live`: `gather` the tick's view, then `hear` the report and the view).
+(`runner.service.live`: `gather` the tick's view, then `hear` the report and the view).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.venue import SimVenue
-from runner.narrator import Narrator, finished_line, summary_line, window_changes
-from runner.runtime import Runtime, assemble
-from runner.spec import load_strategies
+from runner.service.narrator import Narrator, finished_line, summary_line, window_changes
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import Environment, Settings
+from runner.service.tick_view import LegView, StrategyView, TickView, TradeView, gather
+from runner.sim.venue import SimVenue
 from runner.store import control_store
-from runner.tick_view import LegView, StrategyView, TickView, TradeView, gather
+from runner.strategy import load_strategies
 from tests.builders import make_account, make_trade
 from tests.shipped import SHIPPED
 
@@ -175,7 +175,7 @@ def test_a_window_that_moves_to_the_next_cycle_closes_the_old_one_and_opens_the_
 
 
 def test_every_alert_the_service_sends_is_kept_among_the_last_alerts_for_status() -> None:
-    from runner.alerts import AlertLevel, LogAlerter
+    from runner.service.alerts import AlertLevel, LogAlerter
 
     clock = ManualClock(START)
     narrator = Narrator(lambda _who, _text: None)

@@ -1,4 +1,4 @@
-"""The tick's live numbers (runner.tick_view): marks, unrealized PnL and greeks per leg and
+"""The tick's live numbers (runner.service.tick_view): marks, unrealized PnL and greeks per leg and
 structure, never a guessed zero for what the tick did not read (lessons C5, E1)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from runner.domain.snapshot import Greeks
-from runner.tick_view import build_view, trade_view
+from runner.service.tick_view import build_view, trade_view
 from tests.builders import NOW, make_position, make_quote, make_trade, snapshot_of
 
 CALL = "BTCUSD-3MAR26-90000-C"
