@@ -4,6 +4,8 @@ Owns the read-only view of the state directory: strategies seen, active trades a
 legs, recent closed trades with realised PnL gross and net of fees (lessons E6), today's
 trade and attempt counts (lessons I3), live orders in the ledger, the heartbeat's age
 (lessons H1) and, given the strategy files, the next entry window of each schedule.
+The running service's live numbers (marks, PnL, greeks, account, last alerts) come from
+the view it writes into the heartbeat each tick, joined in by `runner.cli.status_live`.
 
 Invariants:
 - The store is opened through a separate SQLite connection in read-only URI mode

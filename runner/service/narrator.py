@@ -15,6 +15,8 @@ It is pure: it compares each view with the previous one and hands each line to `
 (strategy or None, text); `runner.service.live` logs them at INFO, to the console and the log.
 Every money figure says USD. At the first tick the trades already open are taken as
 known (the start-up lines told them); windows, limits and pauses are told as they stand.
+It also keeps the last alerts (every alert the service sends, as an alert channel, plus
+isolated strategies and failed trades), redacted, for the heartbeat `runner status` reads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from runner.domain.trades import Trade
+from runner.service.log import redact
 from runner.service.tick_view import StrategyView, TickView, TradeView
 
 SUMMARY_EVERY: Final = timedelta(minutes=5)
@@ -73,7 +76,7 @@ class Narrator:
         """An alert channel (`runner.service.alerts.AlertSink`): every alert the service sends is
         kept among the last alerts that `runner status` shows."""
         self.alerts.append({"at": message.at.isoformat(), "strategy": message.strategy,
-                            "text": message.render()})
+                            "text": redact(message.render())})
 
     def _remember_alerts(self, report: Any) -> None:
         """What is worth an operator's eye but not paged: isolated strategies, failed trades
@@ -81,11 +84,11 @@ class Narrator:
         at = report.at.isoformat() if report is not None else None
         for name, error in getattr(report, "strategy_errors", ()):
             self.alerts.append({"at": at, "strategy": name,
-                                "text": f"strategy isolated for this tick: {error}"})
+                                "text": redact(f"strategy isolated for this tick: {error}")})
         for trade in getattr(report, "finished", ()):
             if trade.stage.value == "failed":
                 self.alerts.append({"at": at, "strategy": trade.strategy,
-                                    "text": finished_line(trade)})
+                                    "text": redact(finished_line(trade))})
 
     def _tell(self, view: TickView) -> None:
         self._tell_opened(view)
