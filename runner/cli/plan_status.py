@@ -59,6 +59,8 @@ def register(subparsers: Any) -> None:
     status.add_argument("--at", default=None, metavar="ISO-UTC",
                         help="report as of this moment (today's counts, ages; default now)")
     add_format(status)
+    status.add_argument("--watch", type=float, default=None, metavar="SECONDS",
+                        help="redraw every SECONDS until Ctrl+C (in place on a terminal)")
     status.set_defaults(handler=run_status)
 
 
@@ -166,36 +168,51 @@ def _paper_listing(venue: Any) -> Any:
 
 def run_status(args: argparse.Namespace) -> int:
     """Print the store's view; 0, or 1 when the store is missing or unreadable."""
-    from runner.cli.render import render_status
-    from runner.cli.status_report import StatusUnavailable, read_status
-
     if args.recent < 0:
         return _fail("status", "--recent must be 0 or more", EXIT_USAGE)
+    if args.watch is not None and (args.watch <= 0 or args.at):
+        return _fail("status", "--watch takes a number of seconds above 0, and no --at "
+                               "(a watch shows the present)", EXIT_USAGE)
     try:
-        now = _parse_at(args.at) if args.at else datetime.now(UTC)
+        at = _parse_at(args.at) if args.at else None
     except ValueError as error:
         return _fail("status", str(error), EXIT_USAGE)
     specs = _load_specs(list(args.strategies))
     if specs is None:
         return EXIT_USAGE
     from runner.service.settings import ConfigError, environ_with_dotenv, state_location
-    from runner.store.layout import legacy_hint
 
     try:
         _, state_dir = state_location(environ_with_dotenv(), args.state_dir)
     except ConfigError as error:
         return _fail("status", str(error), EXIT_USAGE)
-    try:
-        report = read_status(state_dir, now, specs=specs, recent=args.recent)
-    except StatusUnavailable as error:
-        hint = legacy_hint(state_dir.parent)
-        return _fail("status", f"{error}{'; ' + hint if hint else ''}", EXIT_FINDINGS)
-    if args.format == "json":
-        print(json.dumps(report, indent=2))
-    else:
-        print(render_status(report))
+    if args.watch is not None:
+        from runner.cli.status_watch import watch
+
+        return watch(lambda: _status_text(args, state_dir, specs, None)[1], args.watch)
+    code, text = _status_text(args, state_dir, specs, at)
+    if code != EXIT_OK:
+        return _fail("status", text, code)
+    print(text)
     return EXIT_OK
 
+
+def _status_text(args: argparse.Namespace, state_dir: Path, specs: list[Any],
+                 at: datetime | None) -> tuple[int, str]:
+    """(exit code, the report as text or JSON); on a failure the text is the reason."""
+    from runner.cli.status_render import render_status
+    from runner.cli.status_report import StatusUnavailable, read_status
+    from runner.store.layout import legacy_hint
+
+    try:
+        report = read_status(state_dir, at or datetime.now(UTC), specs=specs,
+                             recent=args.recent)
+    except StatusUnavailable as error:
+        hint = legacy_hint(state_dir.parent)
+        return EXIT_FINDINGS, f"{error}{'; ' + hint if hint else ''}"
+    if args.format == "json":
+        return EXIT_OK, json.dumps(report, indent=2)
+    return EXIT_OK, render_status(report)
 
 
 def _load_specs(files: list[Path]) -> list[Any] | None:

@@ -1,18 +1,15 @@
-"""Text rendering of `runner plan` and `runner status` reports.
+"""Text rendering of `runner plan` reports (`runner status`: runner.cli.status_render).
 
-The reports are JSON-safe dicts built by `runner.cli.plan_report` and
-`runner.cli.status_report`; this module only lays them out for a person, so `--format json`
-and the text show the same facts.
+The reports are JSON-safe dicts built by `runner.cli.plan_report`; this module only lays
+them out for a person, so `--format json` and the text show the same facts.
 Warnings that need attention (A8: nothing bounds re-entry; a disabled strategy; a leg that
 cannot resolve; a stale heartbeat) are printed in capitals where the eye lands on them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Final
-
-STALE_HEARTBEAT_SECONDS: Final = 120
+from datetime import datetime
+from typing import Any
 
 
 def _money(value: str | None) -> str:
@@ -137,89 +134,3 @@ def render_plan(plan: dict[str, Any], *, full_calendar: bool = False) -> str:
     lines += _limit_lines(plan["limits"])
     lines += _calendar_lines(plan["expiry_calendar"], full_calendar)
     return "\n".join(lines)
-
-
-def _age(seconds: float) -> str:
-    return str(timedelta(seconds=int(seconds)))
-
-
-def _heartbeat_line(beat: dict[str, Any]) -> str:
-    if "problem" in beat:
-        return f"heartbeat: {beat['problem']} ({beat['file']})"
-    stale = " STALE" if beat["age_seconds"] > STALE_HEARTBEAT_SECONDS else ""
-    return (f"heartbeat: {_age(beat['age_seconds'])} ago{stale} (tick {beat['tick']}, "
-            f"pid {beat['pid']}, at {beat['at']})")
-
-
-def _trade_lines(trade: dict[str, Any]) -> list[str]:
-    lines = [f"  {trade['trade_id']} {trade['strategy']} {trade['stage'].upper()} for "
-             f"{_age(trade['in_stage_seconds'])} (age {_age(trade['age_seconds'])}, "
-             f"{trade['execution']}): {trade['last_reason']}"]
-    lines += [f"    {leg['side']:<4} {leg['symbol']:<24} qty {leg['qty']} filled "
-              f"{leg['filled_qty']} at {leg['entry_price'] or '-'}, open {leg['open_qty']}"
-              for leg in trade["legs"]]
-    return lines
-
-
-def _closed_line(trade: dict[str, Any]) -> str:
-    held = f"; STILL HELD {', '.join(trade['still_held'])}" if trade["still_held"] else ""
-    return (f"  {trade['trade_id']} {trade['strategy']} {trade['stage']} "
-            f"{trade['closed_at'] or '-'} reason {trade['exit_reason']}: gross "
-            f"{trade['pnl_gross_usd']} USD, fees {trade['fees_usd']}, net "
-            f"{trade['pnl_net_usd']} USD{held}")
-
-
-def _order_line(order: dict[str, Any]) -> str:
-    return (f"  {order['client_order_id']} {order['status']} {order['trade_id']} leg "
-            f"{order['leg']} {order['purpose']}/{order['reason']}: {order['side']} "
-            f"{order['qty']} {order['symbol']} at {order['price']}, filled "
-            f"{order['filled_qty']}{' reduce-only' if order['reduce_only'] else ''}")
-
-
-def _schedule_status_line(item: dict[str, Any]) -> str:
-    if "open_start" not in item:
-        return f"  {item['strategy']}: {item['next']}"
-    state = "OPEN NOW until " + item["open_end"] if item["open_now"] else (
-        f"next entries {item['open_start']} to {item['open_end']}")
-    return f"  {item['strategy']} ({item['schedule']}, cycle {item['cycle']}): {state}"
-
-
-def render_status(report: dict[str, Any]) -> str:
-    """The status for a person."""
-    lines = [f"status at {report['at']} from {report['store']}",
-             _heartbeat_line(report["heartbeat"])]
-    check = report.get("store_check") or "no difference at the last check"
-    lines.append(f"store vs exchange: {check}")
-    lines.append("strategies seen")
-    lines += [f"  {s['name']} (first {s['first_seen']}, last start {s['last_seen']})"
-              for s in report["strategies"]] or ["  none"]
-    lines.append("today (UTC)")
-    lines += [f"  {c['strategy']}: {c['trades']} trades, {c['attempts']} attempts"
-              for c in report["today"]] or ["  none"]
-    lines.append(f"active trades ({len(report['active_trades'])})")
-    for trade in report["active_trades"]:
-        lines += _trade_lines(trade)
-    lines.append(f"recent closed trades ({len(report['recent_closed'])})")
-    lines += [_closed_line(trade) for trade in report["recent_closed"]]
-    lines.append(f"live orders in the ledger ({len(report['live_orders'])})")
-    lines += [_order_line(order) for order in report["live_orders"]]
-    if report["schedules"]:
-        lines += ["entry windows", *(_schedule_status_line(s) for s in report["schedules"])]
-    lines += _control_lines(report.get("control") or {})
-    return "\n".join(lines)
-
-
-def _control_lines(control: dict[str, Any]) -> list[str]:
-    """Paused strategies and the operator's latest requests (runner pause ... close)."""
-    paused = [("every strategy" if p["strategy"] == "*" else p["strategy"]) + f" since {p['since']}"
-              for p in control.get("paused", [])]
-    lines = [f"PAUSED (no new entries): {'; '.join(paused)}" if paused else "paused: none"]
-    requests = control.get("requests", [])
-    lines.append(f"control requests (latest {len(requests)})")
-    for item in requests:
-        what = ", ".join(item["targets"]) or "every strategy"
-        done = (f"{item['status']} {item['applied_at']}: {item['outcome']}"
-                if item["applied_at"] else "PENDING: applied at the next tick or start")
-        lines.append(f"  #{item['request_id']} {item['action']} {what} at"
-                     f" {item['requested_at']}: {done}")
-    return lines

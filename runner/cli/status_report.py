@@ -4,6 +4,8 @@ Owns the read-only view of the state directory: strategies seen, active trades a
 legs, recent closed trades with realised PnL gross and net of fees (lessons E6), today's
 trade and attempt counts (lessons I3), live orders in the ledger, the heartbeat's age
 (lessons H1) and, given the strategy files, the next entry window of each schedule.
+The running service's live numbers (marks, PnL, greeks, account, last alerts) come from
+the view it writes into the heartbeat each tick, joined in by `runner.cli.status_live`.
 
 Invariants:
 - The store is opened through a separate SQLite connection in read-only URI mode
@@ -29,8 +31,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from runner.cli import status_live
 from runner.domain.ledger import LedgerOrder
 from runner.domain.trades import Trade, TradeStage
+from runner.service.tick_view import next_window
 from runner.store import order_rows, schema, trade_rows
 from runner.store.control_store import read_control
 from runner.store.meta import TRUTH_KEY
@@ -103,9 +107,10 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         starts = {row["name"]: datetime.fromisoformat(row["last_seen"]) for row in seen}
         store_check = _store_check(connection)
         control = read_control(connection)  # runner pause/resume/flatten/close
-        schedules = [_next_window(spec, _cycle_launch(connection, spec, starts, now), now)
+        schedules = [next_window(spec, cycle_launch(connection, spec, starts, now), now)
                      for spec in specs]
-    return {
+        closed_today = _closed_today(connection, now)
+    report = {
         "at": now.isoformat(),
         "store": str(default_store_path(state_dir)),
         "strategies": [{"name": row["name"], "first_seen": _iso(row["first_seen"]),
@@ -119,6 +124,26 @@ def read_status(state_dir: Path, now: datetime, *, specs: Sequence[StrategySpec]
         "store_check": store_check,
         "control": control,
     }
+    return _with_live(report, state_dir, now, specs, closed_today)
+
+
+def _with_live(report: dict[str, Any], state_dir: Path, now: datetime,
+               specs: Sequence[StrategySpec], closed_today: list[Trade]) -> dict[str, Any]:
+    """Join the service's last tick view (marks, greeks, account; runner.cli.status_live)."""
+    view = status_live.read_view(state_dir / HEARTBEAT_FILE)
+    report["live"] = status_live.live_section(view, now)
+    status_live.attach_trade_views(report["active_trades"], view)
+    report["per_strategy"] = status_live.per_strategy(report, view, specs)
+    report["totals"] = status_live.totals(report, status_live.closed_today_sums(closed_today))
+    return report
+
+
+def _closed_today(connection: sqlite3.Connection, now: datetime) -> list[Trade]:
+    start, end = trade_rows.day_bounds(now.date())
+    marks = ", ".join("?" for _ in _TERMINAL)  # placeholders only: no value in the text
+    return trade_rows.load_trades_where(
+        connection, f"stage IN ({marks}) AND closed_at >= ? AND closed_at < ?",
+        (*_TERMINAL, start, end))
 
 
 def _store_check(connection: sqlite3.Connection) -> str | None:
@@ -187,6 +212,8 @@ def _closed(trade: Trade) -> dict[str, Any]:
         "closed_at": trade.closed_at.isoformat() if trade.closed_at else None,
         "exit_reason": trade.exit_reason or trade.transitions[-1].reason,
         "pnl_gross_usd": str(gross), "fees_usd": str(fees), "pnl_net_usd": str(gross - fees),
+        # why a failed trade failed (simreport adds Trade.failure_reason); None otherwise
+        "failure_reason": getattr(trade, "failure_reason", None),
         "still_held": [f"{leg.symbol} {leg.open_qty}" for leg in trade.legs if leg.open_qty],
     }
 
@@ -217,10 +244,11 @@ def read_heartbeat(path: Path, now: datetime) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         return {"file": str(path), "problem": f"heartbeat unreadable ({error})"}
     return {"file": str(path), "at": at.isoformat(), "tick": data.get("tick"),
-            "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1)}
+            "pid": data.get("pid"), "age_seconds": round((now - at).total_seconds(), 1),
+            "state": data.get("state") or "running", "problems": data.get("problems") or []}
 
 
-def _cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
+def cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
                   starts: dict[str, datetime], now: datetime) -> datetime | None:
     """The launch the service counts this strategy's cycles from: the last start, unless
     an earlier launch recorded on its trades (metadata "launch", runner.service.tracking) still has
@@ -238,25 +266,3 @@ def _cycle_launch(connection: sqlite3.Connection, spec: StrategySpec,
         if windows and windows[-1].close_at > now and previous < start:
             return previous
     return start
-
-
-def _next_window(spec: StrategySpec, launch: datetime | None, now: datetime) -> dict[str, Any]:
-    from runner.engine.windows import next_cycle, open_cycle
-
-    base: dict[str, Any] = {"strategy": spec.name, "enabled": spec.enabled}
-    schedule = spec.schedule
-    if schedule is None:
-        return {**base, "schedule": None, "next": "no schedule: entry is checked every "
-                f"{spec.timing.check_interval} when the gates and conditions pass"}
-    kind = "cycles" if isinstance(schedule, CycleSchedule) else "daily"
-    if kind == "cycles" and launch is None:
-        return {**base, "schedule": kind, "next": "no run recorded: cycles start at launch"}
-    origin = launch or now
-    window = open_cycle(schedule, origin, now) or next_cycle(schedule, origin, now)
-    if window is None:
-        return {**base, "schedule": kind, "launch": origin.isoformat(),
-                "next": "every cycle of this run has passed"}
-    return {**base, "schedule": kind, "launch": origin.isoformat() if launch else None,
-            "cycle": window.index, "open_start": window.open_start.isoformat(),
-            "open_end": window.open_end.isoformat(), "close_at": window.close_at.isoformat(),
-            "open_now": window.is_open(now)}

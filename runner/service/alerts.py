@@ -164,6 +164,10 @@ class LogAlerter:
                                    strategy, recovered=True, down_for=down_for))
         return True
 
+    def add_sink(self, sink: AlertSink) -> None:
+        """One more channel (e.g. the narrator's memory of the last alerts for status)."""
+        self._sinks = (*self._sinks, sink)
+
     @property
     def sinks(self) -> tuple[AlertSink, ...]:
         """The channels besides the log."""

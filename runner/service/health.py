@@ -2,7 +2,7 @@
 
 Owns three things the service loop feeds and the supervisors read:
 - the heartbeat, `<state dir>/heartbeat.json` = {pid, at, tick, environment, strategies,
-  last_error, problems, state}, rewritten by the loop every tick, and once more with
+  last_error, problems, state, view}, rewritten by the loop every tick, and once more with
   `state: "stopped"` when the service stops. Liveness is the heartbeat's age, never a
   log file's age (lessons H1: an idle bot logs rarely and was restarted every 45 min),
   and a "running" beat is believed only while the service's instance lock is held
@@ -74,6 +74,8 @@ class Heartbeat:
     state: str = RUNNING
     # When this service process started (its schedules' launch); absent in older beats.
     launched_at: datetime | None = None
+    # The tick's live numbers for `runner status` (runner.service.tick_view.TickView.to_json).
+    view: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"pid": self.pid, "at": self.at.isoformat(), "tick": self.tick,
@@ -81,7 +83,8 @@ class Heartbeat:
                 "last_error": redact(str(self.last_error)) if self.last_error else None,
                 "problems": [redact(problem) for problem in self.problems],
                 "state": self.state,
-                "launched_at": self.launched_at.isoformat() if self.launched_at else None}
+                "launched_at": self.launched_at.isoformat() if self.launched_at else None,
+                "view": self.view}
 
     @classmethod
     def from_json(cls, data: object) -> Heartbeat:
@@ -105,7 +108,8 @@ class Heartbeat:
                    last_error=str(last_error) if last_error is not None else None,
                    pid=_typed(data, "pid", int),
                    problems=tuple(str(problem) for problem in problems), state=state,
-                   launched_at=_optional_time(data, "launched_at"))
+                   launched_at=_optional_time(data, "launched_at"),
+                   view=view if isinstance(view := data.get("view"), dict) else None)
 
 
 def _optional_time(data: Mapping[str, Any], name: str) -> datetime | None:

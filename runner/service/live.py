@@ -32,6 +32,8 @@ from runner.service.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, wr
 from runner.service.log import configure_logging, shutdown_logging
 from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
+from runner.service.narrator import Narrator
+from runner.service.process import refuse
 from runner.service.runtime import (
     PRODUCTION_GRACE_SECONDS,
     Runtime,
@@ -45,6 +47,7 @@ from runner.service.runtime import (
 from runner.service.settings import Environment, Settings
 from runner.service.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.service.strategy_files import load_for_run, nothing_to_run, report_invalid_files
+from runner.service.tick_view import gather
 from runner.sim.venue_state import VenueStateTooNew
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
@@ -265,14 +268,21 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
     jobs.every(SNAPSHOT_EVERY_SECONDS).seconds.do(_write_snapshot, runtime)
     _record_health(runtime, monitor)
     storage = StorageStreak()
+    narrator = Narrator(_narrate)  # the summary and state-change lines (issue 9)
+    alerter.add_sink(narrator)  # the last alerts, for runner status
+    last_view: list[dict[str, Any] | None] = [None]  # kept in the "stopped" beat
 
     def after_tick(report: TickReport) -> None:
         _log_tick(report)
         storage.observe(report.strategy_errors)
         last_error = report.strategy_errors[-1][1] if report.strategy_errors else None
+        view = quietly("the status view", lambda: gather(runtime.service, runtime.store,
+                                                         report.at))
+        told = quietly("the narrator", lambda: narrator.hear(report, view))
+        last_view[:] = [told]
         _beat(runtime.settings, runtime.service.ticks, report.at,
               tuple(s.name for s in runtime.service.specs), last_error,
-              runtime.service.attention.lines(), launch=runtime.service.launch)
+              runtime.service.attention.lines(), launch=runtime.service.launch, view=told)
         if paper is not None:
             paper.save()  # fills found by the tick's reads (resting orders, expiries)
         jobs.run_pending()
@@ -291,7 +301,7 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
         if stop.signum is not None:
             logger.warning("signal {} received: stopping (cancelling working orders and RFQs)",
                            stop.signum)
-        _stop(runtime, reason, stop)
+        _stop(runtime, reason, stop, last_view[0])
         if paper is not None:
             paper.save()
     if code:
@@ -301,11 +311,13 @@ def _loop(runtime: Runtime, tick_seconds: float, alerter: LogAlerter,
 
 def _beat(settings: Settings, tick: int, at: datetime, strategies: tuple[str, ...],
           last_error: str | None = None, problems: tuple[str, ...] = (),
-          state: str = RUNNING, launch: datetime | None = None) -> None:
+          state: str = RUNNING, launch: datetime | None = None,
+          view: dict[str, Any] | None = None) -> None:
     """Write the heartbeat (H1); a failed write is logged once, never fatal to the loop."""
     quietly("the heartbeat", lambda: write_heartbeat(settings.state_dir, Heartbeat(
         at=at, tick=tick, environment=settings.environment.value, strategies=strategies,
-        last_error=last_error, problems=problems, state=state, launched_at=launch)))
+        last_error=last_error, problems=problems, state=state, launched_at=launch,
+        view=view)))
 
 
 def _record_health(runtime: Runtime, monitor: HealthMonitor) -> None:
@@ -323,7 +335,8 @@ def _write_snapshot(runtime: Runtime) -> None:
         runtime.clock.now()))
 
 
-def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
+def _stop(runtime: Runtime, reason: str | None, stop: StopRequest,
+          view: dict[str, Any] | None = None) -> None:
     """Cancel what works on the exchange within the stop budget, keep trade state as it is
     (A4), write the snapshot, close the store, say "stopped" in the heartbeat."""
     way_out = quietly("cancelling on the way out", lambda: cancel_on_the_way_out(
@@ -332,7 +345,7 @@ def _stop(runtime: Runtime, reason: str | None, stop: StopRequest) -> None:
     quietly("closing the store", runtime.store.close)
     # At once, so `runner health` and `runner trades` know the service is gone (issue 7).
     _beat(runtime.settings, runtime.service.ticks, runtime.clock.now(),
-          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED)
+          tuple(s.name for s in runtime.service.specs), reason, state=STOPPED, view=view)
     logger.info("stopped cleanly: {} working orders and {} RFQs cancelled; trade state kept"
                 " as it was", way_out.orders_cancelled if way_out else 0,
                 way_out.rfqs_cancelled if way_out else 0)
@@ -345,6 +358,11 @@ def _log_tick(report: TickReport) -> None:
         logger.bind(strategy=name).error("strategy isolated for this tick: {}", error)
     if report.snapshot_failures:
         logger.warning("reads failed this tick: {}", "; ".join(report.snapshot_failures))
+
+
+def _narrate(strategy: str | None, text: str) -> None:
+    """A narrator line (runner.service.narrator): INFO, on the console and in trading.log."""
+    (logger.bind(strategy=strategy) if strategy else logger).info(text)
 
 
 def _log_event(kind: str, data: dict[str, object]) -> None:

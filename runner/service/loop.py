@@ -453,6 +453,10 @@ class Service:
         return self._book.strategy_state(spec, self.launch, now,
                                          self._last_entry_check.get(spec.name))
 
+    def launch_for(self, spec: StrategySpec, now: datetime) -> datetime:
+        """The launch this strategy's cycles count from (a restart resumes a schedule, A1)."""
+        return self._book.launch_for(spec, self.launch, now)
+
     def _open(self, spec: StrategySpec, decision: OpenDecision, snapshot: MarketSnapshot,
               now: datetime, report: TickReport) -> None:
         trade_id = self._book.next_trade_id(spec.name, now)

@@ -49,7 +49,8 @@ def test_the_heartbeat_file_holds_the_documented_json(tmp_path: Path) -> None:
     data = json.loads(heartbeat_path(tmp_path).read_text(encoding="utf-8"))
     assert data == {"pid": os.getpid(), "at": "2026-03-02T10:00:00+00:00", "tick": 42,
                     "environment": "paper", "strategies": ["micro_strangle", "rfq_endurance"],
-                    "last_error": None, "problems": [], "state": "running", "launched_at": None}
+                    "last_error": None, "problems": [], "state": "running", "launched_at": None,
+                    "view": None}
 
 
 def test_the_heartbeat_carries_the_service_launch_for_runner_plan(tmp_path: Path) -> None:

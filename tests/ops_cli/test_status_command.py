@@ -50,19 +50,16 @@ def test_status_prints_strategies_trades_pnl_counts_and_live_orders(capsys, stat
     result = run_cli(capsys, "status", "--at", AT)
     assert result.code == 0, result.err
     out = result.out
-    assert "micro_strangle (first" in out
-    assert "rfq_endurance (first" in out
-    assert "micro_strangle: 1 trades, 3 attempts" in out
-    assert "rfq_endurance: 0 trades, 1 attempts" in out
-    assert "active trades (2)" in out
-    assert "micro_strangle-3 micro_strangle OPENING" in out
-    assert "filled 0.01 at 181, open 0.01" in out
-    assert "rfq_endurance-1 rfq_endurance PENDING_OPEN" in out
-    assert "micro_strangle-1 micro_strangle closed" in out
-    assert "reason max_hold" in out
+    assert "micro_strangle: enabled unknown, running; today 1 trade, 3 attempts" in out
+    assert "rfq_endurance: enabled unknown, running; today 0 trades, 1 attempt;" in out
+    assert "open trades (2)" in out
+    assert "micro_strangle-3 OPENING" in out
+    assert "filled 0.01 at 181.00 USD, open 0.01" in out
+    assert "rfq_endurance-1 PENDING_OPEN" in out
     # (200 - 180) x 0.01 + (160 - 190) x 0.01 = -0.10 gross; fees 4 x 0.26 = 1.04
-    assert "gross -0.10 USD, fees 1.04, net -1.14 USD" in out
-    assert "micro_strangle-2 micro_strangle failed" in out
+    assert ("micro_strangle-1 closed 2026-03-02 08:00:20 UTC (max_hold): net -1.14 USD "
+            "(gross -0.10 USD, fees 1.04 USD)") in out
+    assert "micro_strangle-2 FAILED 2026-03-02 09:30:00 UTC (no fill after 10 rounds" in out
     assert "live orders in the ledger (2)" in out
     assert "accepted micro_strangle-3 leg 1 open/entry: buy 0.01" in out
     assert "intent micro_strangle-3 leg 0 open/entry" in out
@@ -124,8 +121,8 @@ def test_heartbeat_age_tick_and_pid_are_shown(capsys, state_dir) -> None:
     assert beat["pid"] == 4321
     assert beat["age_seconds"] == 30.0
     text = run_cli(capsys, "status", "--at", AT).out
-    assert "heartbeat: 0:00:3" in text
-    assert "(tick 1234, pid 4321" in text
+    assert "service: running, heartbeat 0:00:30 ago (tick 1234, pid 4321, at 09:59:30 UTC)" \
+        in text
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x00\x00", b'{"tick": 1}', b'{"at": "soon"}'])
@@ -164,8 +161,8 @@ def test_given_strategy_files_status_shows_the_next_entry_window(capsys, state_d
     assert cycle["open_now"] is True
     assert cycle["open_start"] == (launch + timedelta(minutes=16)).isoformat()
     text = run_cli(capsys, "status", "--at", AT, "--strategies", *files).out
-    assert "entry windows" in text
-    assert "micro_strangle: no schedule" in text
+    assert "micro_strangle: enabled, running; today 1 of 2 trades, 3 of 4 attempts; no schedule"\
+        in text
 
 
 def test_a_daily_schedule_shows_the_window_that_is_open_or_next(state_dir) -> None:
