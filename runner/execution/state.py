@@ -154,6 +154,8 @@ class RfqProgress:
     book_cost: Decimal | None = None  # last orderbook baseline (B15)
     accept_sent_at: datetime | None = None
     alerted: bool = False
+    quotes_judged: int = 0  # usable quotes seen so far (for the failure reason)
+    best_improvement: Decimal | None = None  # the best of them against the book, percent
 
 
 @dataclass(frozen=True, slots=True)
