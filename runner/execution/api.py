@@ -65,8 +65,8 @@ def _start_rfq_open(trade: Trade, chosen: Route, snapshot: MarketSnapshot, now: 
                f" {spec.min_notional_usd}")
         if spec.fallback is None:
             failed = trade.with_failure_reason(
-                f"the trade's notional {notional} USD is below the RFQ minimum"
-                f" {spec.min_notional_usd} USD; fallback none")
+                f"below the RFQ minimum notional of {spec.min_notional_usd} USD: the trade's"
+                f" is {notional} USD; fallback none")
             failed = failed.moved_to(TradeStage.FAILED, f"not opened: {why}; no fallback", now)
             return Step(None, failed, ())
         return start_limit_open(trade, spec.fallback, snapshot, now, f"{why}; limit fallback",

@@ -2,10 +2,11 @@
 
 The executors call these when an open fails, so the trade's `failure_reason` (the
 report, the simulation summary, the live log and `runner status` all show it) says what
-was tried and what stood in the way: "no acceptable quote: none beat the book by 0.5 %
-within 3m (best quote was 1.8 % worse); fallback none", "entry orders not filled within
-2m (2 pricing rounds, 11 requotes): leg 0 0/0.01 BTC-...; nothing was held". Pure text
-from the execution's own memory; nothing here decides anything.
+was tried and what stood in the way: "no quote beat the book by 0.5 % within 3m: best
+quote was 1.8 % worse (4 quotes); fallback none", "entry orders not filled within 2m: 2
+pricing rounds, 11 requotes; missing leg 0 0/0.01 BTC-...; nothing was held". Worded
+"kind: details", the kind free of per-trade particulars, so a report can count failures
+by kind. Pure text from the execution's own memory; nothing here decides anything.
 """
 
 from __future__ import annotations
@@ -31,20 +32,25 @@ def _percent(value: Decimal) -> str:
 
 
 def rfq_timeout_why(rfq: RfqProgress) -> str:
-    """No quote was accepted by the deadline: what came, and how far from the book."""
+    """No quote was accepted by the deadline: what came, and how far from the book.
+
+    Worded "kind: details" (the kind is what a report counts failures by)."""
     within = span_text(rfq.spec.timeout)
     minimum = _percent(rfq.spec.min_improvement_pct)
-    if rfq.quotes_judged == 0:
-        return f"no acceptable quote: no usable quote arrived within {within}"
+    quotes = len(rfq.quotes_seen)
+    if quotes == 0:
+        return f"no quote arrived within {within}: the makers sent no usable quote"
+    counted = f"{quotes} quote{'' if quotes == 1 else 's'}"
     best = rfq.best_improvement
     if best is None:
-        return (f"no acceptable quote: {rfq.quotes_judged} quotes within {within}, but the"
-                " orderbook had no price for every leg to judge them against")
+        gaps = ", ".join(rfq.unpriced_legs) or "no price for every leg"
+        return (f"no quote could be judged within {within}: the orderbook had {gaps} to"
+                f" compare {counted} with")
     if best < 0:
-        standing = f"best quote was {_percent(-best)} % worse than the book"
+        standing = f"best quote was {_percent(-best)} % worse"
     else:
         standing = f"best quote beat it by only {_percent(best)} %"
-    return f"no acceptable quote: none beat the book by {minimum} % within {within} ({standing})"
+    return f"no quote beat the book by {minimum} % within {within}: {standing} ({counted})"
 
 
 def without_fallback(why: str) -> str:
@@ -65,5 +71,5 @@ def limit_open_why(trade: Trade, progress: LimitProgress) -> str:
     for order in progress.orders:
         placed[order.key.leg_index] = placed.get(order.key.leg_index, 0) + 1
     requotes = max(placed.values()) - 1
-    return (f"entry orders not filled within {span_text(budget)} ({rounds} pricing rounds,"
-            f" {requotes} requote{'' if requotes == 1 else 's'}): {missing}")
+    return (f"entry orders not filled within {span_text(budget)}: {rounds} pricing rounds,"
+            f" {requotes} requote{'' if requotes == 1 else 's'}; missing {missing}")

@@ -77,6 +77,16 @@ def legs_to_send(wanted: tuple[RfqLeg, ...]) -> tuple[RfqLeg, ...]:
     return wanted
 
 
+def book_gaps(wanted: Sequence[RfqLeg], snapshot: MarketSnapshot) -> tuple[str, ...]:
+    """The legs the orderbook has no price for: "no bid for X" (a leg we sell) or ask."""
+    gaps = []
+    for leg in wanted:
+        market = leg_market(snapshot, leg.symbol)
+        if (market.ask if leg.side is Side.BUY else market.bid) is None:
+            gaps.append(f"no {'ask' if leg.side is Side.BUY else 'bid'} for {leg.symbol}")
+    return tuple(gaps)
+
+
 def book_cost(wanted: Sequence[RfqLeg], snapshot: MarketSnapshot) -> Decimal | None:
     """What the same legs cost on the orderbook: + ask x qty bought, - bid x qty sold (B15)."""
     total = Decimal(0)
@@ -207,6 +217,7 @@ def _judge(tick: _Tick, snapshot: MarketSnapshot) -> None:
     rfq = tick.rfq
     book = book_cost(rfq.wanted, snapshot)
     if book is None:
+        rfq = replace(rfq, unpriced_legs=book_gaps(rfq.wanted, snapshot))
         book = rfq.book_cost
     judged = judge_quotes(tick.quotes, rfq.wanted, book, tick.now, rfq.refused_quotes)
     best = best_acceptable(judged, rfq.spec.min_improvement_pct)
@@ -231,7 +242,8 @@ def _remember_best(rfq: RfqProgress, judged: Sequence[Judged]) -> RfqProgress:
     improvements = [j.improvement for j in judged if j.improvement is not None]
     if rfq.best_improvement is not None:
         improvements.append(rfq.best_improvement)
-    return replace(rfq, quotes_judged=rfq.quotes_judged + len(judged),
+    seen = tuple(j.quote.quote_id for j in judged if j.quote.quote_id not in rfq.quotes_seen)
+    return replace(rfq, quotes_seen=(*rfq.quotes_seen, *seen),
                    best_improvement=max(improvements, default=None))
 
 

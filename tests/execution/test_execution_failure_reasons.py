@@ -83,6 +83,16 @@ def rfq_quotes_worse_than_the_book_without_fallback() -> Trade:
     return advance(step.state, step.trade, BOOK, [], at(180)).trade
 
 
+def rfq_quotes_without_a_book_price_without_fallback() -> Trade:
+    no_put_ask = market(CALL=("100", "102", "101"), PUT=("50", None, "51"))
+    desk = Desk(quotes=(WORSE,))
+    step = start_open(strangle(), NO_FALLBACK, no_put_ask, T0)
+    step = advance(step.state, step.trade, no_put_ask,
+                   [*desk.execute(step.commands), desk.quote_event("r1")], at(10))
+    step = advance(step.state, step.trade, no_put_ask, [desk.quote_event("r1")], at(20))
+    return advance(step.state, step.trade, no_put_ask, [], at(180)).trade
+
+
 def rfq_no_quote_at_all_without_fallback() -> Trade:
     desk = Desk()
     step = start_open(strangle(), NO_FALLBACK, BOOK, T0)
@@ -131,8 +141,8 @@ def service_gives_up_a_stale_pending_open() -> Trade:
 CASES: dict[str, tuple[Callable[[], Trade], tuple[str, ...]]] = {
     "limit open, nothing filled": (
         limit_open_nothing_filled,
-        ("entry orders not filled within 1m", "2 pricing rounds", "0 requotes",
-         f"leg 0 0/0.5 {CALL}", "nothing was held")),
+        ("entry orders not filled within 1m: 2 pricing rounds, 0 requotes",
+         f"missing leg 0 0/0.5 {CALL}", "nothing was held")),
     "limit open, one leg partly filled and unwound": (
         limit_open_partly_filled_then_unwound,
         ("entry orders not filled within 1m", f"leg 0 0.2/0.5 {CALL}", "was unwound")),
@@ -140,14 +150,19 @@ CASES: dict[str, tuple[Callable[[], Trade], tuple[str, ...]]] = {
         limit_open_unpriced, ("no order placed", CALL)),
     "rfq below its minimum notional, no fallback": (
         rfq_below_its_minimum_without_fallback,
-        ("notional 87500", "below the RFQ minimum 1000000 USD", "fallback none")),
+        ("below the RFQ minimum notional of 1000000 USD: the trade's is 87500",
+         "fallback none")),
     "rfq quotes worse than the book, no fallback": (
         rfq_quotes_worse_than_the_book_without_fallback,
-        ("no acceptable quote", "none beat the book by 0.5 % within 3m", "best quote was 2 % worse",
+        ("no quote beat the book by 0.5 % within 3m: best quote was 2 % worse (1 quote)",
          "fallback none")),
     "rfq without any quote, no fallback": (
         rfq_no_quote_at_all_without_fallback,
-        ("no usable quote arrived within 3m", "fallback none")),
+        ("no quote arrived within 3m", "fallback none")),
+    "rfq quotes unjudged, the book lacks a price, no fallback": (
+        rfq_quotes_without_a_book_price_without_fallback,
+        (f"no quote could be judged within 3m: the orderbook had no ask for {PUT}",
+         "compare 1 quote with", "fallback none")),
     "rfq refused by the exchange, no fallback": (
         rfq_refused_by_the_exchange_without_fallback,
         ("the RFQ failed: Parameter illegal", "fallback none")),
