@@ -1,9 +1,9 @@
 """The progress line `runner simulate` draws on a terminal (issue 9 item 5).
 
 A long simulation says how far it is: the simulated time reached (and the share of the
-run), the trades finished and their net PnL so far, redrawn in place at most a few times
-a second of wall time. Only on a terminal: piped or redirected output gets nothing extra,
-so a report read by a tool is never mixed with carriage returns.
+run), the trades finished and their net PnL so far, redrawn in place a few times a second
+of wall time and whenever a trade finishes. Only on a terminal: piped or redirected
+output gets nothing extra, so a report read by a tool is never mixed with carriage returns.
 
 It is told after every simulated tick (`runner.simulation.Progress`); the wall clock here
 only paces the redraws, it never touches the simulation.
@@ -38,6 +38,7 @@ class ProgressLine:
         self.drawn = 0
 
     def __call__(self, now: datetime, report: TickReport | None) -> None:
+        counted = self.trades
         if report is not None:
             for trade in report.finished:
                 if trade.trade_id not in self._finished:
@@ -45,7 +46,8 @@ class ProgressLine:
                     self.trades += 1
                     self.net_pnl += trade.net_pnl()
         moment = self._wall()
-        if self._last_draw is None or moment - self._last_draw >= self._every:
+        if self._last_draw is None or moment - self._last_draw >= self._every \
+                or self.trades != counted:  # a finished trade is shown at once
             self._last_draw = moment
             self.draw(now)
 

@@ -70,6 +70,7 @@ class SeedOutcome:
     seed: int
     strategies: dict[str, StrategyRun]
     wall_seconds: float
+    process: int = 0  # the worker's process id
 
     @property
     def net_pnl(self) -> Decimal:
@@ -92,7 +93,7 @@ def run_one_seed(job: SeedJob) -> SeedOutcome:
                       faults=faults, tick=job.tick)
     figures = strategy_figures(result.trades, result.strategies)
     return SeedOutcome(job.seed, {f.strategy: StrategyRun(f.net_pnl, f.trades, f.failed_count)
-                                  for f in figures}, time.monotonic() - began)
+                                  for f in figures}, time.monotonic() - began, os.getpid())
 
 
 def run_seeds(jobs: Sequence[SeedJob], *, workers: int | None = None,
@@ -182,6 +183,7 @@ def seed_line(outcome: SeedOutcome) -> str:
 
 def spread_json(outcomes: Sequence[SeedOutcome]) -> dict[str, Any]:
     return {"seeds": [{"seed": o.seed, "net_pnl_usd": float(o.net_pnl), "trades": o.trades,
+                       "process": o.process, "wall_seconds": round(o.wall_seconds, 3),
                        "strategies": {name: {"net_pnl_usd": float(run.net_pnl),
                                              "trades": run.trades, "failed": run.failed}
                                       for name, run in o.strategies.items()}}
