@@ -20,7 +20,9 @@ from typing import Final, TextIO
 from runner.service import TickReport
 
 REDRAW_EVERY: Final = 0.25  # seconds of wall time between redraws
-CLEAR_LINE: Final = "\r\x1b[2K"
+# Redrawn with a carriage return and spaces over the previous text, no escape codes:
+# a Windows console (PowerShell 5.1, the trader's VPS) would print them as they are.
+RETURN: Final = "\r"
 
 
 class ProgressLine:
@@ -36,6 +38,7 @@ class ProgressLine:
         self.net_pnl = Decimal(0)
         self.trades = 0
         self.drawn = 0
+        self._width = 0
 
     def __call__(self, now: datetime, report: TickReport | None) -> None:
         counted = self.trades
@@ -58,14 +61,16 @@ class ProgressLine:
                 f" trades finished, net PnL {self.net_pnl:.2f} USD")
 
     def draw(self, now: datetime) -> None:
-        self._out.write(CLEAR_LINE + self.text(now))
+        text = self.text(now)
+        self._out.write(RETURN + text.ljust(self._width))
         self._out.flush()
+        self._width = max(self._width, len(text))
         self.drawn += 1
 
     def close(self) -> None:
-        """Clear the line, so the summary starts on a clean one."""
+        """Blank the line, so the summary starts on a clean one."""
         if self.drawn:
-            self._out.write(CLEAR_LINE)
+            self._out.write(RETURN + " " * self._width + RETURN)
             self._out.flush()
 
 

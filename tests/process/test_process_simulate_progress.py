@@ -2,7 +2,8 @@
 (issue 9 item 5; the terminal is a pseudo-terminal from python's `pty`).
 
 On a terminal the line "simulating <time> (<share>): N trades finished, net PnL X USD"
-is redrawn in place (carriage return, clear line) and cleared before the summary; with
+is redrawn in place (a carriage return, then the text padded over the previous one; no
+escape codes, which a Windows console would print) and blanked before the summary; with
 stdout piped the output is the summary alone, no carriage return in it.
 """
 
@@ -21,7 +22,6 @@ from tests.process.helpers_process import REPO, paper_env
 ARGS = ("-m", "runner", "simulate", str(REPO / "strategies.d" / "micro_strangle.yaml"),
         str(REPO / "strategies.d" / "profiles.yaml"), "--duration", "1h",
         "--start", "2026-03-02T10:00:00Z", "--seed", "1")
-CLEAR = "\r\x1b[2K"
 
 
 def run_on_a_terminal(tmp_path: Path) -> tuple[int, str]:
@@ -53,17 +53,20 @@ def run_on_a_terminal(tmp_path: Path) -> tuple[int, str]:
     return code, b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def test_on_a_terminal_the_progress_line_is_drawn_in_place_then_cleared(tmp_path) -> None:
+def test_on_a_terminal_the_progress_line_is_drawn_in_place_then_blanked(tmp_path) -> None:
     code, screen = run_on_a_terminal(tmp_path)
     assert code == 0, (screen, (tmp_path / "stderr.txt").read_text(encoding="utf-8"))
-    assert f"{CLEAR}simulating 2026-03-02 10:00Z (0%): 0 trades finished, net PnL 0.00 USD" \
-        in screen
-    before_summary, _, summary = screen.partition("simulated 2026-03-02 10:00:00Z")
-    assert before_summary.endswith(CLEAR)  # the line is cleared before the summary starts
-    drawn = before_summary.split(CLEAR)[1:-1]
-    assert len(drawn) >= 3, drawn  # redrawn in place: at least at each of the two trades
-    assert "2 trades finished, net PnL -2." in drawn[-1]
-    assert drawn[-1] > drawn[0]  # a later simulated time (the text sorts by time)
+    assert "\x1b" not in screen
+    progress, _, summary = screen.partition("simulated 2026-03-02 10:00:00Z")
+    assert progress.startswith("\rsimulating 2026-03-02 10:00Z (0%): 0 trades finished,"
+                               " net PnL 0.00 USD")
+    drawn = progress.split("\r")[1:]
+    assert drawn[-1] == ""  # the blanking ends with a return to the line's start
+    assert drawn[-2].strip() == ""  # spaces over the last progress text
+    lines = [line.rstrip() for line in drawn[:-2]]
+    assert len(lines) >= 3, lines  # redrawn in place: at least at each of the two trades
+    assert "2 trades finished, net PnL -2." in lines[-1]
+    assert lines[-1] > lines[0]  # a later simulated time (the text sorts by time)
     assert "per strategy:" in summary
     assert "simulating" not in summary
 
