@@ -19,7 +19,7 @@ from runner.domain.rfq import BlockTrade, BlockTradeLeg
 from runner.domain.trades import Trade, TradeStage
 from runner.execution import advance, start_close, start_open
 from runner.execution.failure import span_text
-from runner.spec.model import LimitExecution, RfqExecution
+from runner.strategy.model import LimitExecution, RfqExecution
 from tests.execution.helpers_execution import (
     CALL,
     PUT,
@@ -133,7 +133,7 @@ def open_abandoned_before_any_fill() -> Trade:
 
 
 def service_gives_up_a_stale_pending_open() -> Trade:
-    """The service's own moves to FAILED (runner/service.py) pass their reason as is."""
+    """The service's own moves to FAILED (runner/service/loop.py) pass their reason as is."""
     return strangle().moved_to(TradeStage.FAILED, "interrupted before any order was sent;"
                                " too old to open now", at(600))
 

@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from runner.simulation import simulate
-from runner.simulation_report import strategy_figures
-from runner.simulation_seeds import parse_seeds, percentile
+from runner.service.simulation import simulate
+from runner.service.simulation_report import strategy_figures
+from runner.service.simulation_seeds import parse_seeds, percentile
 from tests.cli_helpers import run_cli
 from tests.scenarios.helpers_scenarios import PROFILES, STRATEGIES, shipped
 

@@ -18,17 +18,17 @@ from decimal import Decimal
 
 import pytest
 
-from runner.cli import main
+from runner.cli.main import main
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.simulation_report import (
+from runner.service.simulation_report import (
     cycle_words,
     equity_curve,
     failure_kind,
     max_drawdown,
     strategy_figures,
 )
-from runner.spec.model import CycleSchedule, DailySchedule
+from runner.strategy.model import CycleSchedule, DailySchedule
 from tests.scenarios.helpers_scenarios import PROFILES, REPO
 
 CONDOR = REPO / "strategies.d" / "examples" / "reverse_iron_condor_rfq.yaml"

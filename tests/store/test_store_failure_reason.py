@@ -11,8 +11,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from runner.cli.status_report import strategy_trades
 from runner.domain.trades import TradeStage
-from runner.status import strategy_trades
 from runner.store import Store, schema
 from runner.store.store import default_store_path
 from tests.store.helpers_store import START, make_trade
