@@ -4,7 +4,10 @@ Owns the numbers a trader reads after `runner simulate` (issue 12 item 4, issue 
 per strategy the trades, how many failed and why (grouped by kind), the win rate, net
 PnL, fees, the worst trade and the maximum drawdown of realised equity; the equity curve
 (realised, net of fees, stepped at each trade's close); and the JSON report, a stable
-contract (issue 4 item 7): keys are added, never renamed.
+contract (issue 4 item 7): keys are added, never renamed. A trade's `cycle` is the cycle
+in words ("daily cycle of 2026-03-03", "cycle 2 of 3 (opened ...)"); it was the engine's
+index, which for a daily schedule is the day's ordinal (739955), a number no trader can
+read; that index is kept as `cycle_index`.
 
 Net PnL is `Trade.net_pnl()` everywhere (the one definition, lessons E6). A trade counts
 for the win rate when it reached CLOSED (a failed open is not a bet that won or lost, its
