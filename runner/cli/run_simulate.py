@@ -71,12 +71,17 @@ def register(subparsers: Any) -> None:
                      help="make the simulated exchange fail on purpose: a YAML or JSON file of"
                           " rules such as {endpoint: place_order, kind: lost_response, count: 1}")
     sim.add_argument("--report", type=Path, default=None, metavar="FILE",
-                     help="also write every trade and the totals to FILE as JSON")
+                     help="also write every trade, the per-strategy figures and the totals"
+                          " to FILE as JSON, and the equity curve beside it as CSV")
     sim.add_argument("--start", default=None, metavar="ISO-UTC",
                      help="simulated launch time in UTC, e.g. 2026-03-02T10:00:00Z"
                           " (default: now)")
     sim.add_argument("--tick", default="1s",
                      help="how often the service loop runs, in simulated time (default 1s)")
+    sim.add_argument("--seeds", default=None, metavar="SEEDS",
+                     help="run the same strategies over many simulated markets, e.g. 1-20 or"
+                          " 3,5,7, in parallel, and print per strategy the median, 5th and"
+                          " 95th percentile of net PnL (replaces --seed)")
     sim.set_defaults(handler=_simulate)
 
 
@@ -87,38 +92,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    import json
-    from datetime import UTC, datetime
+    from runner.cli.simulate_command import simulate_command
 
-    from runner.cli.summary import print_simulation_summary
-    from runner.service.simulation import report_json, simulate
-    from runner.sim.faults import FaultPlan
-    from runner.strategy.convert import duration as parse_duration
-    from runner.strategy.fileset import runnable_specs
-
-    specs = runnable_specs(args.files, "simulate")  # named files that cannot run: exit 2
-    if specs is None:
-        return 2
-    try:
-        duration = parse_duration(args.duration)
-        tick = parse_duration(args.tick)
-        start = (datetime.fromisoformat(args.start.replace("Z", "+00:00"))
-                 if args.start else datetime.now(UTC).replace(microsecond=0))
-        faults = FaultPlan.load(args.faults, default_seed=args.seed) if args.faults else None
-    except (ValueError, OSError) as error:
-        print(f"runner simulate: {error}", file=sys.stderr)
-        return 2
-    if start.tzinfo is None:
-        print("runner simulate: --start must be UTC, e.g. 2026-03-02T10:00:00Z", file=sys.stderr)
-        return 2
-    result = simulate(specs, start=start, duration=duration, seed=args.seed, faults=faults,
-                      tick=tick)
-    print_simulation_summary(result)
-    if args.report:
-        args.report.write_text(json.dumps(report_json(result), indent=2) + "\n",
-                               encoding="utf-8")
-        print(f"report written to {args.report}")
-    return 0
+    return simulate_command(args)
 
 
 def _load_specs(files: list[Path]) -> list[Any] | None:

@@ -210,10 +210,9 @@ def _closed(trade: Trade) -> dict[str, Any]:
         "trade_id": trade.trade_id, "strategy": trade.strategy, "stage": trade.stage.value,
         "created_at": trade.created_at.isoformat(),
         "closed_at": trade.closed_at.isoformat() if trade.closed_at else None,
-        "exit_reason": trade.exit_reason or trade.transitions[-1].reason,
-        "pnl_gross_usd": str(gross), "fees_usd": str(fees), "pnl_net_usd": str(gross - fees),
-        # why a failed trade failed (simreport adds Trade.failure_reason); None otherwise
-        "failure_reason": getattr(trade, "failure_reason", None),
+        "exit_reason": trade.exit_reason or trade.failure_reason or trade.transitions[-1].reason,
+        "failure_reason": trade.failure_reason,
+        "pnl_gross_usd": str(gross), "fees_usd": str(fees), "pnl_net_usd": str(trade.net_pnl()),
         "still_held": [f"{leg.symbol} {leg.open_qty}" for leg in trade.legs if leg.open_qty],
     }
 

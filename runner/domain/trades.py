@@ -19,6 +19,11 @@ unwind: FAILED), settled at expiry (CLOSED), or decided by the operator. Meanwhi
 strategy opens nothing new. FAILED therefore holds legs only in stores written before
 this rule, and those legs are still reported and settled at expiry
 (runner.execution.retry).
+
+Every FAILED trade says why, in a trader's words (`failure_reason`, issue 12 item 3): the
+executor that gives an open up records the why first (`with_failure_reason`; the first
+one is kept, so an unwind that follows does not hide it), and a move to FAILED without
+one takes the transition's reason. So no failed trade is ever without a reason.
 """
 
 from __future__ import annotations
@@ -158,6 +163,7 @@ class Trade:
     index_at_entry: Decimal | None = None
     execution: str = "limit"
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    failure_reason: str | None = None  # why a FAILED trade failed (set before or on the move)
 
     @classmethod
     def create(cls, trade_id: str, strategy: str, legs: tuple[TradeLeg, ...], at: datetime,
@@ -181,6 +187,8 @@ class Trade:
             changes["opened_at"] = at
         if stage.is_terminal:
             changes["closed_at"] = at
+        if stage is TradeStage.FAILED and not self.failure_reason:
+            changes["failure_reason"] = reason
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def with_leg(self, leg: TradeLeg) -> Trade:
@@ -190,6 +198,10 @@ class Trade:
     def with_exit_reason(self, reason: str) -> Trade:
         """Record the first exit rule that fired; later rules never overwrite it (E5)."""
         return self if self.exit_reason else replace(self, exit_reason=reason)
+
+    def with_failure_reason(self, reason: str) -> Trade:
+        """Record why the open was given up; the first why is kept (an unwind follows it)."""
+        return self if self.failure_reason else replace(self, failure_reason=reason)
 
     @property
     def is_fully_open(self) -> bool:
@@ -210,3 +222,8 @@ class Trade:
     def realized_pnl(self) -> Decimal:
         """Gross realised PnL over every leg (USD); net is this minus `fees()` (E6)."""
         return sum((leg.realized_pnl() for leg in self.legs), ZERO)
+
+    def net_pnl(self) -> Decimal:
+        """Realised PnL net of every fee paid (USD, lessons E6): the one definition the
+        status, the simulation report and its summary all show."""
+        return self.realized_pnl() - self.fees()

@@ -64,7 +64,10 @@ def _start_rfq_open(trade: Trade, chosen: Route, snapshot: MarketSnapshot, now: 
         why = (f"rfq skipped: notional {notional} USD is below the RFQ minimum"
                f" {spec.min_notional_usd}")
         if spec.fallback is None:
-            failed = trade.moved_to(TradeStage.FAILED, f"not opened: {why}; no fallback", now)
+            failed = trade.with_failure_reason(
+                f"below the RFQ minimum notional of {spec.min_notional_usd} USD: the trade's"
+                f" is {notional} USD; fallback none")
+            failed = failed.moved_to(TradeStage.FAILED, f"not opened: {why}; no fallback", now)
             return Step(None, failed, ())
         return start_limit_open(trade, spec.fallback, snapshot, now, f"{why}; limit fallback",
                                 first_attempt, notes=(f"trade {trade.trade_id}: {why}",))
@@ -91,6 +94,8 @@ def start_close(trade: Trade, spec: ExecutionSpec, reason: str, snapshot: Market
         return Step(previous, trade, (), notes=(f"trade {trade.trade_id}: an RFQ accept is"
                                                 f" in flight; {reason} waits for it",))
     unwind = trade.opened_at is None
+    if unwind:
+        trade = trade.with_failure_reason(f"the open was abandoned before it filled: {reason}")
     purpose = OrderPurpose.UNWIND if unwind else OrderPurpose.CLOSE
     key_reason = "unwind" if unwind else reason
     trade = _to_pending_close(trade, reason, now)

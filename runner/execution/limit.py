@@ -42,6 +42,7 @@ from runner.domain.instruments import effective_tick, snap_price, snap_qty
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
+from runner.execution.failure import limit_open_why
 from runner.execution.fills import apply_order_events
 from runner.execution.limit_tick import (
     LimitTick,
@@ -188,12 +189,15 @@ def _fail_open(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     missing = ", ".join(f"leg {leg.index} {leg.filled_qty}/{leg.qty}"
                         for leg in tick.trade.legs if not leg.is_filled)
     rounds = rounds_of(tick.progress.spec)
+    why = limit_open_why(tick.trade, tick.progress)
     if tick.trade.is_flat:
+        tick.trade = tick.trade.with_failure_reason(f"{why}; nothing was held")
         tick.finished = True
         tick.move(TradeStage.FAILED, f"open failed after {rounds} rounds, nothing filled"
                                      f" ({missing})")
         return
     held = held_text(tick.trade)
+    tick.trade = tick.trade.with_failure_reason(f"{why}; what filled ({held}) was unwound")
     tick.move(TradeStage.PENDING_CLOSE, f"open failed after {rounds} rounds ({missing});"
                                         f" unwinding {held}")
     tick.alerts.append(f"trade {tick.trade.trade_id}: open failed ({missing}); unwinding {held}")

@@ -50,6 +50,7 @@ from runner.domain.rfq import (
 )
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
+from runner.execution.failure import rfq_timeout_why, without_fallback
 from runner.execution.launch import start_limit_close, start_limit_open
 from runner.execution.phases import unwind_spec
 from runner.execution.pricing import leg_market
@@ -74,6 +75,16 @@ def legs_to_send(wanted: tuple[RfqLeg, ...]) -> tuple[RfqLeg, ...]:
     if len(wanted) == 1:
         return (replace(wanted[0], side=Side.BUY),)
     return wanted
+
+
+def book_gaps(wanted: Sequence[RfqLeg], snapshot: MarketSnapshot) -> tuple[str, ...]:
+    """The legs the orderbook has no price for: "no bid for X" (a leg we sell) or ask."""
+    gaps = []
+    for leg in wanted:
+        market = leg_market(snapshot, leg.symbol)
+        if (market.ask if leg.side is Side.BUY else market.bid) is None:
+            gaps.append(f"no {'ask' if leg.side is Side.BUY else 'bid'} for {leg.symbol}")
+    return tuple(gaps)
 
 
 def book_cost(wanted: Sequence[RfqLeg], snapshot: MarketSnapshot) -> Decimal | None:
@@ -197,7 +208,7 @@ def _failed(tick: _Tick, event: RfqFailed) -> None:
         tick.rfq = replace(rfq, stage=RfqStage.COLLECTING, quote_id=None, expected_cost=None,
                            refused_quotes=(*rfq.refused_quotes, rfq.quote_id))
     else:
-        tick.fallback_why = f"rfq failed: {event.message}"
+        tick.fallback_why = f"the RFQ failed: {event.message}"
 
 
 def _judge(tick: _Tick, snapshot: MarketSnapshot) -> None:
@@ -206,10 +217,11 @@ def _judge(tick: _Tick, snapshot: MarketSnapshot) -> None:
     rfq = tick.rfq
     book = book_cost(rfq.wanted, snapshot)
     if book is None:
+        rfq = replace(rfq, unpriced_legs=book_gaps(rfq.wanted, snapshot))
         book = rfq.book_cost
     judged = judge_quotes(tick.quotes, rfq.wanted, book, tick.now, rfq.refused_quotes)
     best = best_acceptable(judged, rfq.spec.min_improvement_pct)
-    tick.rfq = replace(rfq, book_cost=book)
+    tick.rfq = _remember_best(replace(rfq, book_cost=book), judged)
     if best is None:
         if judged:
             top = judged[0]
@@ -223,6 +235,16 @@ def _judge(tick: _Tick, snapshot: MarketSnapshot) -> None:
                       f" cost {best.cost} vs book {book} ({best.improvement} %)")
     tick.rfq = replace(tick.rfq, stage=RfqStage.ACCEPTING, quote_id=best.quote.quote_id,
                        expected_cost=best.cost, accept_sent_at=tick.now)
+
+
+def _remember_best(rfq: RfqProgress, judged: Sequence[Judged]) -> RfqProgress:
+    """Keep how many usable quotes came and the best improvement any of them offered."""
+    improvements = [j.improvement for j in judged if j.improvement is not None]
+    if rfq.best_improvement is not None:
+        improvements.append(rfq.best_improvement)
+    seen = tuple(j.quote.quote_id for j in judged if j.quote.quote_id not in rfq.quotes_seen)
+    return replace(rfq, quotes_seen=(*rfq.quotes_seen, *seen),
+                   best_improvement=max(improvements, default=None))
 
 
 def _watch_accept(tick: _Tick) -> None:
@@ -239,7 +261,7 @@ def _time_out(tick: _Tick, snapshot: MarketSnapshot) -> Step:
     if rfq.request_id is not None:
         tick.commands.append(CancelRfq(tick.trade.trade_id, rfq.request_id,
                                        "no acceptable quote before the timeout"))
-    return fall_back(tick, snapshot, f"no acceptable quote within {rfq.spec.timeout}")
+    return fall_back(tick, snapshot, rfq_timeout_why(rfq))
 
 
 def _filled(tick: _Tick, snapshot: MarketSnapshot) -> Step:
@@ -302,11 +324,14 @@ def fall_back(tick: _Tick, snapshot: MarketSnapshot, why: str) -> Step:
 def _open_fallback(trade: Trade, rfq: RfqProgress, snapshot: MarketSnapshot, now: datetime,
                    why: str, first_attempt: int, notes: tuple[str, ...]) -> Step:
     if not trade.is_flat:  # a partial block trade: never leg in further, trade it back
+        trade = trade.with_failure_reason(f"the RFQ filled only part of the trade ({why});"
+                                          " what filled was unwound")
         trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"open by rfq incomplete ({why});"
                                " unwinding", now)
         return start_limit_close(trade, unwind_spec(rfq.fallback), OrderPurpose.UNWIND,
                                  "unwind", snapshot, now, first_attempt, notes=notes)
     if rfq.fallback is None:
+        trade = trade.with_failure_reason(without_fallback(why))
         trade = trade.moved_to(TradeStage.FAILED, f"not opened: {why}; no fallback", now)
         return Step(None, trade, (), notes=notes)
     return start_limit_open(trade, rfq.fallback, snapshot, now, f"rfq fallback: {why}",

@@ -154,6 +154,11 @@ class RfqProgress:
     book_cost: Decimal | None = None  # last orderbook baseline (B15)
     accept_sent_at: datetime | None = None
     alerted: bool = False
+    # for the failure reason: the usable quotes seen, the best improvement any offered
+    # (percent), and the legs the book had no price for when quotes came
+    quotes_seen: tuple[str, ...] = ()
+    best_improvement: Decimal | None = None
+    unpriced_legs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

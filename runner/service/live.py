@@ -33,7 +33,6 @@ from runner.service.log import configure_logging, shutdown_logging
 from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
 from runner.service.narrator import Narrator
-from runner.service.process import refuse
 from runner.service.runtime import (
     PRODUCTION_GRACE_SECONDS,
     Runtime,

@@ -369,7 +369,8 @@ class Service:
         if previous is None or previous.stage is not trade.stage:
             self._listener("trade_stage", {"trade": trade.trade_id, "strategy": trade.strategy,
                                            "stage": trade.stage.value,
-                                           "reason": trade.transitions[-1].reason})
+                                           "reason": trade.transitions[-1].reason,
+                                           **_failure_of(trade)})
         for note in notes:
             self._listener("execution_note", {"trade": trade.trade_id,
                                               "strategy": trade.strategy, "text": note})
@@ -538,3 +539,10 @@ class Service:
     def cancel_working_orders(self) -> int:
         """Cancel every live order we placed; trade state is left as it is (A4)."""
         return self._book.cancel_live_orders(self._dispatcher)
+
+
+def _failure_of(trade: Trade) -> dict[str, str]:
+    """A failed trade's log line says why it failed (issue 12 item 3)."""
+    if trade.stage is TradeStage.FAILED and trade.failure_reason:
+        return {"failure_reason": trade.failure_reason}
+    return {}

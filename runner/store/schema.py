@@ -12,6 +12,7 @@ audit log are append-only, enforced by triggers.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Final
 
 from runner.store import copy_store
@@ -162,8 +163,29 @@ CREATE TABLE executions (
 );
 """
 
-# Version 3: the strategy copy each trade opened with (copy_store.py).
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, copy_store.MIGRATION)
+# Version 4: why a FAILED trade failed, in a trader's words (issue 12 item 3). A trade
+# that failed before this version takes the reason of its move to FAILED.
+# Like the other steps it may meet a database that has it already (a version number set
+# back by hand): the column is then kept, only the backfill runs.
+_V4_BACKFILL: Final = """
+UPDATE trades SET failure_reason = (
+    SELECT reason FROM transitions WHERE transitions.trade_id = trades.trade_id
+    AND transitions.to_stage = 'failed' ORDER BY seq DESC LIMIT 1)
+WHERE stage = 'failed' AND failure_reason IS NULL;
+"""
+
+
+def _v4(connection: sqlite3.Connection) -> str:
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(trades)")}
+    add = "" if "failure_reason" in columns else \
+        "ALTER TABLE trades ADD COLUMN failure_reason TEXT;\n"
+    return add + _V4_BACKFILL
+
+
+# Version 3: the strategy copy each trade opened with (copy_store.py). A step is its SQL,
+# or a function of the database that returns it.
+Migration = str | Callable[[sqlite3.Connection], str]
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1, _V2, copy_store.MIGRATION, _v4)
 CURRENT_VERSION: Final = len(MIGRATIONS)
 EXPECTED_TABLES: Final = frozenset({"strategies", "trades", "trade_legs", "transitions",
                                     "orders", "rfqs", "fills", "audit", "executions",
@@ -182,9 +204,11 @@ def migrate(connection: sqlite3.Connection) -> int:
                           f" {CURRENT_VERSION}: upgrade the runner, do not delete the store")
     for version in range(start, CURRENT_VERSION):
         # executescript commits any open transaction first; the script is its own unit.
+        step = MIGRATIONS[version]
+        script = step(connection) if callable(step) else step
         try:
             connection.executescript(
-                f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\n"
+                f"BEGIN IMMEDIATE;\n{script}\n"
                 f"PRAGMA user_version = {version + 1};\nCOMMIT;"
             )
         except sqlite3.Error:

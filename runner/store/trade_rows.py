@@ -37,17 +37,19 @@ def save_trade(connection: sqlite3.Connection, trade: Trade, now: datetime) -> i
     """Upsert the trade and its legs, append new transitions; return how many were added."""
     connection.execute(
         "INSERT INTO trades (trade_id, strategy, stage, created_at, opened_at, closed_at,"
-        " exit_reason, cycle, index_at_entry, execution, metadata, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+        " exit_reason, cycle, index_at_entry, execution, metadata, updated_at,"
+        " failure_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT (trade_id) DO UPDATE SET strategy=excluded.strategy,"
         " stage=excluded.stage, opened_at=excluded.opened_at, closed_at=excluded.closed_at,"
         " exit_reason=excluded.exit_reason, cycle=excluded.cycle,"
         " index_at_entry=excluded.index_at_entry, execution=excluded.execution,"
-        " metadata=excluded.metadata, updated_at=excluded.updated_at",
+        " metadata=excluded.metadata, updated_at=excluded.updated_at,"
+        " failure_reason=excluded.failure_reason",
         (trade.trade_id, trade.strategy, trade.stage.value, time_text(trade.created_at),
          opt_time_text(trade.opened_at), opt_time_text(trade.closed_at), trade.exit_reason,
          trade.cycle, dec_text(trade.index_at_entry), trade.execution,
-         json.dumps([list(pair) for pair in trade.metadata]), time_text(now)),
+         json.dumps([list(pair) for pair in trade.metadata]), time_text(now),
+         trade.failure_reason),
     )
     for leg in trade.legs:
         _save_leg(connection, trade.trade_id, leg)
@@ -112,18 +114,29 @@ def _trade_from_row(connection: sqlite3.Connection, row: sqlite3.Row) -> Trade:
     trade_id = row["trade_id"]
     legs = connection.execute(
         "SELECT * FROM trade_legs WHERE trade_id = ? ORDER BY leg_index", (trade_id,)).fetchall()
-    transitions = connection.execute(
-        "SELECT * FROM transitions WHERE trade_id = ? ORDER BY seq", (trade_id,)).fetchall()
+    transitions = tuple(_transition_from_row(t) for t in connection.execute(
+        "SELECT * FROM transitions WHERE trade_id = ? ORDER BY seq", (trade_id,)).fetchall())
     return Trade(
         trade_id=trade_id, strategy=row["strategy"], stage=TradeStage(row["stage"]),
         created_at=must_time(row["created_at"]),
         legs=tuple(_leg_from_row(leg) for leg in legs),
-        transitions=tuple(_transition_from_row(t) for t in transitions),
+        transitions=transitions,
         opened_at=time_value(row["opened_at"]), closed_at=time_value(row["closed_at"]),
         exit_reason=row["exit_reason"], cycle=row["cycle"],
         index_at_entry=dec_value(row["index_at_entry"]), execution=row["execution"],
         metadata=tuple((str(k), str(v)) for k, v in json.loads(row["metadata"])),
+        failure_reason=_failure_reason(row, transitions),
     )
+
+
+def _failure_reason(row: sqlite3.Row, transitions: tuple[Transition, ...]) -> str | None:
+    """The stored reason; a store read before its migration to version 4 (read-only, by
+    `runner status`) has none: a FAILED trade then takes its move to FAILED's reason."""
+    stored = row["failure_reason"] if "failure_reason" in row.keys() else None  # noqa: SIM118
+    if stored or row["stage"] != TradeStage.FAILED.value:
+        return stored
+    return next((t.reason for t in reversed(transitions)
+                 if t.to_stage is TradeStage.FAILED), None)
 
 
 def _leg_from_row(row: sqlite3.Row) -> TradeLeg:

@@ -119,7 +119,7 @@ def test_no_acceptable_quote_by_the_timeout_cancels_the_request_and_falls_back_t
     assert [type(c) for c in step.commands[1:]] == [PlaceOrder, PlaceOrder]
     assert step.trade.execution == "limit"
     assert step.trade.stage is TradeStage.OPENING
-    assert any("no acceptable quote" in note for note in step.notes)
+    assert any("no quote beat the book" in note for note in step.notes)
     assert desk.accepts == []
 
 

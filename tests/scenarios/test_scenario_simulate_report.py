@@ -15,7 +15,8 @@ import pytest
 from runner.cli.main import main
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
-from runner.service.simulation import report_json, simulate
+from runner.service.simulation import simulate
+from runner.service.simulation_report import report_json
 from runner.store.store import Store, default_store_path
 from tests.scenarios.helpers_scenarios import PROFILES, STRATEGIES, strategy_from_yaml
 
