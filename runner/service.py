@@ -436,12 +436,24 @@ class Service:
             if not trades:
                 continue
             state = replace(self._strategy_state(spec, now), active_trades=trades)
+            market = self._held_market_due(spec, now)
             try:
-                for close in exit_decisions(spec, state, snapshot, now):
+                for close in exit_decisions(spec, state, snapshot, now, market=market):
                     self._close(spec, close, snapshot, now, report)
             except Exception as error:  # isolated like any strategy
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+
+    def _held_market_due(self, spec: StrategySpec, now: datetime) -> bool:
+        """A held copy's market exits are evaluated when its strategy was checked this
+        tick; a copy whose strategy file is gone keeps its own check interval."""
+        last = self._last_entry_check.get(spec.name)
+        if spec.name in self._specs_by_name:
+            return last == now
+        due = last is None or now - last >= spec.timing.check_interval
+        if due:
+            self._last_entry_check[spec.name] = now
+        return due
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,

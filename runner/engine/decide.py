@@ -1,9 +1,10 @@
 """The decision for one strategy at one moment, and the trade it creates.
 
 `decide(spec, state, snapshot, now)`:
-1. Exits, every call (whatever the check interval, even for a disabled strategy: closing
-   bookkeeping never pauses, lessons A3): an active trade whose nearest leg expiry has
-   passed settles (G1); an OPEN trade closes on its first exit rule that fires (E5).
+1. Exits, every call (even for a disabled strategy: closing bookkeeping never pauses,
+   lessons A3): an active trade whose nearest leg expiry has passed settles (G1); an OPEN
+   trade closes on its first exit rule that fires (E5). Rules of the clock are evaluated
+   every call, rules that read the market when the check interval has elapsed (exits.py).
 2. Entry, when the check interval has elapsed: the gates (concurrent trades, cooldown,
    trades per day, attempts per day), the schedule (window, trades per cycle), then the
    entry conditions, each reported in this order; when all pass, the legs are resolved
@@ -86,11 +87,12 @@ def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
     Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
     opened with): they still count for the gates, but their exits are not decided here.
     """
-    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere)
-    if not spec.enabled:
+    due = is_entry_due(spec.timing, state, now)
+    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere, market=due)
+    if not spec.enabled:  # its check still keeps the cadence of its market exits
         disabled = CheckResult("enabled", False, "the strategy is disabled (enabled: false)")
-        return Decision(spec.name, True, (disabled,), None, closes)
-    if not is_entry_due(spec.timing, state, now):
+        return Decision(spec.name, due, (disabled,), None, closes)
+    if not due:
         return Decision(spec.name, False, (), None, closes)
     checks, opening, failure = _evaluate(spec, state, snapshot, now)
     unresolved = (Unresolved(entry_window_start(spec, state, now), failure)
@@ -153,9 +155,10 @@ def describe_legs(legs: tuple[ResolvedLeg, ...]) -> str:
 
 
 def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-                   now: datetime, *, skip: frozenset[str] = frozenset(),
+                   now: datetime, *, skip: frozenset[str] = frozenset(), market: bool = True,
                    ) -> tuple[CloseDecision, ...]:
-    """Settlements of expired trades and the first exit that fires for each OPEN trade."""
+    """Settlements of expired trades and the first exit that fires for each OPEN trade
+    (`market`: the check interval has elapsed, the rules that read the market count too)."""
     closes: list[CloseDecision] = []
     for trade in state.active_trades:
         if trade.trade_id in skip:
@@ -165,7 +168,7 @@ def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSna
             detail = f"a leg expired at {expiry.isoformat() if expiry else '?'}: settle"
             closes.append(CloseDecision(trade.trade_id, EXPIRY_REASON, detail, True))
         elif trade.stage is TradeStage.OPEN:
-            fired = first_exit(spec, trade, state.launch, snapshot, now)
+            fired = first_exit(spec, trade, state.launch, snapshot, now, market=market)
             if fired is not None:
                 closes.append(CloseDecision(trade.trade_id, fired.reason, fired.detail))
     return tuple(closes)

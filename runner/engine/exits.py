@@ -14,6 +14,12 @@ Deliberate choices:
   exchange's position greeks are only written beside them in the detail (issue 8, #8).
 - index_move compares with `trade.index_at_entry`, on the strategy's underlying.
 - Expiry is not a rule: `settles_at_expiry` tells decide that a leg has expired (G1).
+- Rules that read the market (PnL, greeks, delta, index move: `MARKET_RULES`) are
+  evaluated at the strategy's check interval; rules of the clock (max_hold, time_of_day,
+  date_time, end_of_cycle, before_expiry) on every call, so they fire at their moment
+  whatever the cadence (`exit_checks(..., market=False)` leaves the market rules out).
+  Decisions then depend on the strategy's own cadence, never on how often the service
+  ticks, and an accelerated simulation may step from one moment that matters to the next.
 """
 
 from __future__ import annotations
@@ -76,17 +82,20 @@ def _skip(rule: ExitRule, why: str) -> ExitCheck:
 
 
 def exit_checks(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
-                now: datetime) -> Iterator[ExitCheck]:
-    """Every exit rule of `spec` evaluated for `trade`, in declaration order (lazily)."""
+                now: datetime, *, market: bool = True) -> Iterator[ExitCheck]:
+    """Every exit rule of `spec` evaluated for `trade`, in declaration order (lazily);
+    without `market`, only the rules of the clock (the check interval has not elapsed)."""
     context = _Context(spec, trade, launch, snapshot, now)
     for rule in spec.exits:
-        yield _EVALUATORS[type(rule)](rule, context)
+        if market or not isinstance(rule, MARKET_RULES):
+            yield _EVALUATORS[type(rule)](rule, context)
 
 
 def first_exit(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
-               now: datetime) -> ExitCheck | None:
+               now: datetime, *, market: bool = True) -> ExitCheck | None:
     """The first rule that fires (its reason is the exit reason), or None."""
-    return next((c for c in exit_checks(spec, trade, launch, snapshot, now) if c.fired), None)
+    checks = exit_checks(spec, trade, launch, snapshot, now, market=market)
+    return next((c for c in checks if c.fired), None)
 
 
 def nearest_expiry(trade: Trade) -> datetime | None:
@@ -226,6 +235,11 @@ def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
                      f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
                      f"exit at {rule.amount} {unit}")
 
+
+# Rules that read prices, greeks or positions: evaluated at the strategy's check interval.
+MARKET_RULES: tuple[type, ...] = (ProfitTargetExit, MaxLossPctExit, MaxLossUsdExit,
+                                  AccountDeltaExit, StructureDeltaExit, LegGreekExit,
+                                  IndexMoveExit)
 
 _EVALUATORS: dict[type, Callable[..., ExitCheck]] = {
     ProfitTargetExit: _profit_target,
