@@ -27,6 +27,7 @@ from runner.exchange.sim.faults import FaultPlan
 from runner.runtime import Runtime, assemble, build_exchange
 from runner.service import TickReport
 from runner.spec.model import StrategySpec
+from runner.stepping import Stepping, default_stepping, next_step, on_tick_grid
 
 DEFAULT_TICK = timedelta(seconds=1)
 
@@ -52,8 +53,15 @@ class SimulationResult:
 
 def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timedelta,
              seed: int = 0, faults: FaultPlan | None = None, tick: timedelta = DEFAULT_TICK,
-             state_dir: Path | None = None, keep_reports: bool = False) -> SimulationResult:
-    """Run the service over `duration` of simulated time and collect what it traded."""
+             state_dir: Path | None = None, keep_reports: bool = False,
+             stepping: Stepping | None = None) -> SimulationResult:
+    """Run the service over `duration` of simulated time and collect what it traded.
+
+    `stepping` (stepping.py) defaults to events: the clock jumps from one moment that
+    matters to the next (`default_stepping` says when it cannot).
+    """
+    if stepping is None:
+        stepping = default_stepping(specs, tick, faults)
     clock = ManualClock(start)
     with tempfile.TemporaryDirectory(prefix="runner-sim-") as scratch:
         directory = state_dir or Path(scratch)
@@ -61,10 +69,13 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
                             api_secret=None, log_dir=directory / "logs", state_dir=directory)
         exchange = build_exchange(settings, clock, seed=seed, faults=faults)
         runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=start)
+        if state_dir is None:
+            runtime.store.relax_durability()  # thrown away with the scratch directory
+        runtime.service.checks_on_grid = stepping is Stepping.EVENTS
         result = SimulationResult(started_at=start, ended_at=start, seed=seed,
                                   strategies=tuple(s.name for s in runtime.service.specs),
                                   trades=[], rest_calls=0, ticks=0)
-        _run(runtime, start + duration, tick, result, keep_reports)
+        _run(runtime, start + duration, tick, result, keep_reports, stepping)
         result.ended_at = clock.now()
         result.trades = runtime.store.load_trades()
         result.requotes = _requote_rounds(runtime, result.trades)
@@ -75,8 +86,8 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
 
 
 def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationResult,
-         keep_reports: bool) -> None:
-    """Tick like the live loop; with nothing in flight, jump to the next possible entry."""
+         keep_reports: bool, stepping: Stepping) -> None:
+    """Tick like the live loop, stepping the clock as `stepping` says."""
     service, clock = runtime.service, runtime.clock
     assert isinstance(clock, ManualClock)  # noqa: S101 - simulate() builds it
     while clock.now() < until:
@@ -87,18 +98,16 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
             if keep_reports:
                 result.reports.append(report)
         now = clock.now()
-        wake = service.idle_until(now)
+        if stepping is Stepping.EVENTS:
+            step = next_step(service, now, tick)
+            clock.set(min(step, until) if step is not None else until)
+            continue
+        wake = service.idle_until(now) if stepping is Stepping.IDLE_JUMPS else None
         if wake is None or wake - now <= tick:
             clock.advance(tick)
         else:
-            clock.set(min(_on_tick_grid(wake, now, tick), until))
+            clock.set(min(on_tick_grid(wake, now, tick), until))
         result.skipped_to = wake
-
-
-def _on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:
-    """The first tick at or after `wake`, keeping the tick grid (whole ticks from now)."""
-    steps = -((now - wake) // tick)  # ceiling division of timedeltas
-    return now + steps * tick
 
 
 def _requote_rounds(runtime: Runtime, trades: list[Trade]) -> dict[tuple[str, int], int]:

@@ -13,7 +13,9 @@
 Deliberate choices:
 - Every gate and condition is evaluated and reported even after one blocks (cheap, and
   `plan` and the logs show the full picture); the legs are resolved only when they are
-  needed: all checks passed, or a `no_existing_position` on the trade's own instruments.
+  needed: all checks passed, or a `no_existing_position` on the trade's own instruments
+  while every gate passes (with a gate closed it says so instead: resolving the legs
+  reads the greeks of a whole expiry).
 - Settling at expiry applies to trades in OPEN, PENDING_CLOSE or CLOSING (the stages that
   may move to CLOSED): the service cancels working orders, books settlement and places
   no close order. A trade still opening when its leg expires is the executor's to unwind.
@@ -81,13 +83,17 @@ class Decision:
 
 
 def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-           now: datetime, *, held_elsewhere: frozenset[str] = frozenset()) -> Decision:
+           now: datetime, *, held_elsewhere: frozenset[str] = frozenset(),
+           due: bool | None = None) -> Decision:
     """Decide exits for the strategy's trades and, when due, whether to open one.
 
     Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
     opened with): they still count for the gates, but their exits are not decided here.
+    `due` says whether this is one of the strategy's checks; by default, when the check
+    interval has elapsed (a simulation stepping by events checks on the grid instead).
     """
-    due = is_entry_due(spec.timing, state, now)
+    if due is None:
+        due = is_entry_due(spec.timing, state, now)
     closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere, market=due)
     if not spec.enabled:  # its check still keeps the cadence of its market exits
         disabled = CheckResult("enabled", False, "the strategy is disabled (enabled: false)")
@@ -112,9 +118,16 @@ class _Legs:
             self._result = resolve_legs(*self._args)
         return self._result
 
-    def symbols(self) -> tuple[str, ...] | None:
+    def symbols(self) -> tuple[str, ...] | str:
         resolved = self.get()
-        return None if isinstance(resolved, LegFailure) else tuple(leg.symbol for leg in resolved)
+        if isinstance(resolved, LegFailure):
+            return "the trade's own legs could not be resolved"
+        return tuple(leg.symbol for leg in resolved)
+
+
+def _blocked_by_a_gate() -> str:
+    """The own legs while a gate blocks: not resolved (it costs the chain's greeks)."""
+    return "not looked at: a gate blocks the entry, the trade's legs are not resolved"
 
 
 def evaluate_entry(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
@@ -130,8 +143,9 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     """The checks, the open decision, and the leg failure when it is what blocked."""
     schedule, cycle = schedule_checks(spec.schedule, state, now)
     legs = _Legs(spec, snapshot, now)
-    checks = (*gate_checks(spec.timing, state, now), *schedule,
-              *condition_checks(spec.entry, snapshot, now, legs.symbols))
+    gates = (*gate_checks(spec.timing, state, now), *schedule)
+    own = legs.symbols if all_passed(gates) else _blocked_by_a_gate
+    checks = (*gates, *condition_checks(spec.entry, snapshot, now, own))
     if not all_passed(checks):
         return checks, None, None
     resolved = legs.get()

@@ -109,6 +109,14 @@ def settles_at_expiry(trade: Trade, now: datetime) -> bool:
     return expiry is not None and expiry <= now
 
 
+def exit_moments(spec: StrategySpec, trade: Trade, launch: datetime) -> tuple[datetime, ...]:
+    """When the rules of the clock fire for `trade` (the market rules have no moment)."""
+    context = _Context(spec, trade, launch, MarketSnapshot(at=launch), launch)
+    found = (_MOMENTS[type(rule)](rule, context) for rule in spec.exits
+             if type(rule) in _MOMENTS)
+    return tuple(moment for moment in found if moment is not None)
+
+
 # -- PnL rules --------------------------------------------------------------------------
 def _pnl_rule(rule: ExitRule, basis: PriceBasis, ctx: _Context,
               judge: Callable[[TradePnl], tuple[bool, str] | None]) -> ExitCheck:
@@ -235,6 +243,36 @@ def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
                      f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
                      f"exit at {rule.amount} {unit}")
 
+
+def _max_hold_at(rule: MaxHoldExit, ctx: _Context) -> datetime | None:
+    return ctx.trade.opened_at + rule.limit if ctx.trade.opened_at is not None else None
+
+
+def _time_of_day_at(rule: TimeOfDayExit, ctx: _Context) -> datetime | None:
+    return next_time_of_day(rule.at, ctx.trade.opened_at or ctx.trade.created_at)
+
+
+def _end_of_cycle_at(rule: EndOfCycleExit, ctx: _Context) -> datetime | None:
+    schedule, cycle = ctx.spec.schedule, ctx.trade.cycle
+    if schedule is None or cycle is None:
+        return None
+    window = cycle_window(schedule, ctx.launch, cycle)
+    return window.close_at if window is not None else None
+
+
+def _before_expiry_at(rule: BeforeExpiryExit, ctx: _Context) -> datetime | None:
+    expiry = nearest_expiry(ctx.trade)
+    return expiry - rule.before if expiry is not None else None
+
+
+# The moment each rule of the clock fires (exit_moments); kept beside their evaluators.
+_MOMENTS: dict[type, Callable[..., datetime | None]] = {
+    MaxHoldExit: _max_hold_at,
+    TimeOfDayExit: _time_of_day_at,
+    DateTimeExit: lambda rule, _ctx: rule.at,
+    EndOfCycleExit: _end_of_cycle_at,
+    BeforeExpiryExit: _before_expiry_at,
+}
 
 # Rules that read prices, greeks or positions: evaluated at the strategy's check interval.
 MARKET_RULES: tuple[type, ...] = (ProfitTargetExit, MaxLossPctExit, MaxLossUsdExit,
