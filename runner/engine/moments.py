@@ -29,7 +29,7 @@ from runner.engine.exits import MARKET_RULES, exit_moments, nearest_expiry
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_reopen
 from runner.engine.windows import in_time_window, next_time_of_day, next_utc_midnight
-from runner.spec.model import (
+from runner.strategy.model import (
     AllOf,
     AnyOf,
     EntryCondition,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runner.simulation import simulate
-from runner.spec import load_strategies
-from runner.spec.model import StrategySpec
+from runner.service.simulation import simulate
+from runner.strategy import load_strategies
+from runner.strategy.model import StrategySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)

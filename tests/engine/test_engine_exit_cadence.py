@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from runner.domain.orders import Side
 from runner.engine.decide import exit_decisions
-from runner.spec.model import (
+from runner.strategy.model import (
     IndexMoveExit,
     MaxHoldExit,
     MaxLossPctExit,
