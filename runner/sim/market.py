@@ -76,6 +76,7 @@ class Market:
         self._priced: dict[str, Priced] = {}
         self._listed_at: dict[str, datetime] = {}
         self._cache: dict[tuple[Underlying, datetime, int], LazyExpiry] = {}
+        self._instrument_lists: dict[Underlying, tuple[Instrument, ...]] = {}
         self.options_priced = 0  # how many option states were computed (benchmarks)
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
         self._sizes = {underlying: size_table(market, config.depth_levels)
@@ -94,6 +95,7 @@ class Market:
                 if expiry not in listings:
                     listings[expiry] = self._list(underlying, expiry, moment, anchor)
         self._cache.clear()
+        self._instrument_lists.clear()
         return delisted
 
     def _list(self, underlying: Underlying, expiry: datetime, moment: datetime,
@@ -124,8 +126,13 @@ class Market:
         return self._listings[underlying].get(expiry)
 
     def instruments(self, underlying: Underlying) -> list[Instrument]:
-        listings = self._listings[underlying]
-        return [i for expiry in sorted(listings) for i in listings[expiry].instruments]
+        """Every listed instrument, by expiry (kept until the next roll changes them)."""
+        found = self._instrument_lists.get(underlying)
+        if found is None:
+            listings = self._listings[underlying]
+            found = tuple(i for expiry in sorted(listings) for i in listings[expiry].instruments)
+            self._instrument_lists[underlying] = found
+        return list(found)
 
     def instrument(self, symbol: str) -> Instrument | None:
         """Any instrument ever listed (expired ones included), by symbol."""
