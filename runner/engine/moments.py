@@ -70,13 +70,26 @@ def on_check_grid(timing: TimingSpec, last_check: datetime | None, now: datetime
 def next_moment(spec: StrategySpec, state: StrategyState, now: datetime) -> datetime | None:
     """The earliest moment after the decision at `now` that could decide something else;
     None when nothing of this strategy will ever change by the clock alone."""
+    found = [m for m in (fixed_moment(spec, state, now), market_check(spec, state, now))
+             if m is not None]
+    return min(found, default=None)
+
+
+def fixed_moment(spec: StrategySpec, state: StrategyState, now: datetime) -> datetime | None:
+    """The next moment known from the clock alone: an entry check that can open, an exit
+    of the clock, an expiry."""
     moments = _trade_moments(spec, state)
     entry = _entry_moment(spec, state, now)
     if entry is not None:
         moments.append(entry)
-    if _reads_the_market(spec, state):
-        moments.append(next_check(spec.timing, state.last_entry_check, now))
     return min(moments, default=None)
+
+
+def market_check(spec: StrategySpec, state: StrategyState, now: datetime) -> datetime | None:
+    """The next check at which an exit that reads the market may close a held trade."""
+    if not _reads_the_market(spec, state):
+        return None
+    return next_check(spec.timing, state.last_entry_check, now)
 
 
 def _entry_moment(spec: StrategySpec, state: StrategyState, now: datetime) -> datetime | None:

@@ -22,6 +22,7 @@ from typing import Any
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade, TradeStage
+from runner.service.exit_probe import ExitProbe
 from runner.service.loop import TickReport
 from runner.service.runtime import Runtime, assemble, build_exchange
 from runner.service.settings import Environment, Settings
@@ -90,6 +91,7 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
     """Tick like the live loop, stepping the clock as `stepping` says."""
     service, clock = runtime.service, runtime.clock
     assert isinstance(clock, ManualClock)  # noqa: S101 - simulate() builds it
+    probe = ExitProbe(runtime.exchange, clock) if not service.held.copies() else None
     while clock.now() < until:
         report = service.safe_tick()
         if report is not None:
@@ -99,7 +101,7 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
                 result.reports.append(report)
         now = clock.now()
         if stepping is Stepping.EVENTS:
-            step = next_step(service, now, tick)
+            step = next_step(service, now, tick, probe=probe, until=until)
             clock.set(min(step, until) if step is not None else until)
             continue
         wake = service.idle_until(now) if stepping is Stepping.IDLE_JUMPS else None

@@ -23,7 +23,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from runner.domain.instruments import parse_symbol
-from runner.engine.moments import next_moment
+from runner.engine.moments import fixed_moment, market_check, next_moment
+from runner.engine.state import StrategyState
+from runner.service.exit_probe import ExitProbe
 from runner.service.loop import Service
 from runner.sim.faults import FaultPlan
 from runner.strategy.model import StrategySpec
@@ -47,14 +49,52 @@ def default_stepping(specs: Sequence[StrategySpec], tick: timedelta,
     return Stepping.EVENTS
 
 
-def next_step(service: Service, now: datetime, tick: timedelta) -> datetime | None:
-    """When the next tick can change anything (at least one tick on); None: never."""
+def next_step(service: Service, now: datetime, tick: timedelta, *,
+              probe: ExitProbe | None = None, until: datetime | None = None) -> datetime | None:
+    """When the next tick can change anything (at least one tick on); None: never.
+
+    With a `probe`, the checks of held trades' market exits before the next moment of the
+    clock are looked at first (exit_probe.py), and only one at which an exit fires is
+    returned; the probe moves the clock, never past `until`.
+    """
     if service.in_flight() or service.failure_streak:
         return now + tick
-    wake = earliest_moment(service, now)
+    views = service.decision_states(now)
+    fixed = [moment for spec, state in views
+             if (moment := fixed_moment(spec, state, now)) is not None]
+    fixed.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
+                 for leg in trade.legs if leg.open_qty > 0)
+    checks = {index: moment for index, (spec, state) in enumerate(views)
+              if (moment := market_check(spec, state, now)) is not None}
+    if probe is not None and not all(probe.can_probe(views[i][0]) for i in checks):
+        probe = None
+    wake = _first_deciding_check(views, checks, min(fixed, default=None), now, tick,
+                                 probe, until)
     if wake is None:
         return None
     return on_tick_grid(max(wake, now + tick), now, tick)
+
+
+def _first_deciding_check(views: list[tuple[StrategySpec, StrategyState]],
+                          checks: dict[int, datetime], horizon: datetime | None,
+                          now: datetime, tick: timedelta, probe: ExitProbe | None,
+                          until: datetime | None) -> datetime | None:
+    """The first market check before `horizon` at which an exit may fire (each one, when
+    there is no probe), else `horizon`."""
+    while checks:
+        at = min(checks.values())
+        if horizon is not None and at >= horizon:
+            break
+        if probe is None or at != on_tick_grid(max(at, now + tick), now, tick):
+            return at
+        if until is not None and at >= until:
+            return until
+        due = [index for index, moment in checks.items() if moment == at]
+        if probe.fires([views[index] for index in due], at):
+            return at
+        for index in due:
+            checks[index] = at + views[index][0].timing.check_interval
+    return horizon
 
 
 def earliest_moment(service: Service, now: datetime) -> datetime | None:
