@@ -89,7 +89,10 @@ class Market:
         delisted: list[Instrument] = []
         for underlying, listings in self._listings.items():
             for expiry in [e for e in listings if e <= moment]:
-                delisted.extend(listings.pop(expiry).instruments)
+                gone = listings.pop(expiry)
+                delisted.extend(gone.instruments)
+                for symbol in gone.priced:  # never priced again (memory stays flat)
+                    self._priced.pop(symbol, None)
             anchor = self.index_float(underlying, epoch_second(moment))
             for expiry in listed_expiries(moment, self._config):
                 if expiry not in listings:
