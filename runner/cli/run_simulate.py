@@ -65,6 +65,10 @@ def register(subparsers: Any) -> None:
                      help="simulated launch time, UTC ISO 8601 (default: now)")
     sim.add_argument("--tick", default="1s",
                      help="how often the service loop runs, in simulated time (default 1s)")
+    sim.add_argument("--every-tick", action="store_true",
+                     help="run the loop at every tick, as live, instead of jumping from one"
+                          " moment that can change a decision to the next (slower; the same"
+                          " trades)")
     sim.set_defaults(handler=_simulate)
 
 
@@ -80,6 +84,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from runner.cli.summary import print_simulation_summary
     from runner.service.simulation import report_json, simulate
+    from runner.service.stepping import Stepping
     from runner.sim.faults import FaultPlan
     from runner.strategy.convert import duration as parse_duration
     from runner.strategy.fileset import runnable_specs
@@ -99,8 +104,9 @@ def _simulate(args: argparse.Namespace) -> int:
     if start.tzinfo is None:
         print("runner simulate: --start must be UTC, e.g. 2026-03-02T10:00:00Z", file=sys.stderr)
         return 2
+    stepping = Stepping.TICKS if args.every_tick else None
     result = simulate(specs, start=start, duration=duration, seed=args.seed, faults=faults,
-                      tick=tick)
+                      tick=tick, stepping=stepping)
     print_simulation_summary(result)
     if args.report:
         args.report.write_text(json.dumps(report_json(result), indent=2) + "\n",
