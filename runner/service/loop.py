@@ -542,7 +542,7 @@ class Service:
                 wakeups.append(wake)
         return min(wakeups, default=None)
 
-    # -- simulation stepping (runner/service/stepping.py) -----------------------------------------
+    # -- simulation stepping (service/stepping.py) ---------------------------------------
     def in_flight(self) -> bool:
         """Orders or RFQs working, answers pending, or a trade waiting to be worked: only
         the next tick can tell what became of them."""

@@ -25,7 +25,8 @@ import pytest
 
 from runner.domain.trades import Trade
 from runner.service.simulation import simulate
-from runner.service.stepping import Stepping
+from runner.service.stepping import Stepping, default_stepping
+from runner.sim.faults import FaultPlan
 from runner.strategy import load_strategies
 from runner.strategy.model import (
     IndexMoveExit,
@@ -109,3 +110,14 @@ def test_exits_that_read_the_market_close_at_the_same_check(start: datetime, str
     trades, fine, coarse = run_both(book, start, 40)
     assert [t[3] for t in trades if t[1] == strategy] == [reason]
     assert coarse * 5 < fine
+
+
+def test_faults_or_a_check_interval_off_the_tick_grid_keep_the_former_stepping() -> None:
+    """A fault plan times failures within a trade's life, and a 2 s tick cannot meet a
+    5 s grid: both tick every time while a trade is active, as before issue 12."""
+    shipped = _load("micro_strangle.yaml")  # checks every 5 s
+    second = timedelta(seconds=1)
+    assert default_stepping(shipped, second, None) is Stepping.EVENTS
+    assert default_stepping(shipped, second, FaultPlan()) is Stepping.IDLE_JUMPS
+    assert default_stepping(shipped, timedelta(seconds=2), None) is Stepping.IDLE_JUMPS
+    assert default_stepping(shipped, timedelta(seconds=5), None) is Stepping.EVENTS
