@@ -82,6 +82,10 @@ def register(subparsers: Any) -> None:
                      help="run the same strategies over many simulated markets, e.g. 1-20 or"
                           " 3,5,7, in parallel, and print per strategy the median, 5th and"
                           " 95th percentile of net PnL (replaces --seed)")
+    sim.add_argument("--every-tick", action="store_true",
+                     help="run the loop at every tick, as live, instead of jumping from one"
+                          " moment that can change a decision to the next (slower; the same"
+                          " trades)")
     sim.set_defaults(handler=_simulate)
 
 

@@ -60,6 +60,7 @@ def _one(args: argparse.Namespace, specs: list[StrategySpec], start: datetime,
     from runner.cli.summary import print_simulation_summary
     from runner.service.simulation import simulate
     from runner.service.simulation_report import equity_csv, report_json
+    from runner.service.stepping import Stepping
     from runner.sim.faults import FaultPlan
 
     try:
@@ -70,7 +71,8 @@ def _one(args: argparse.Namespace, specs: list[StrategySpec], start: datetime,
     progress = progress_for(sys.stdout, start, start + duration)
     try:
         result = simulate(specs, start=start, duration=duration, seed=args.seed,
-                          faults=faults, tick=tick, progress=progress)
+                          faults=faults, tick=tick, progress=progress,
+                          stepping=Stepping.TICKS if getattr(args, "every_tick", False) else None)
     finally:
         if progress is not None:
             progress.close()

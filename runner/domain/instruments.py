@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 EXPIRY_TIME_UTC: Final = time(8, 0, tzinfo=UTC)
@@ -83,6 +84,7 @@ class SymbolParts:
     kind: OptionKind
 
 
+@lru_cache(maxsize=4096)  # pure, and asked about the same few symbols every tick
 def parse_symbol(symbol: str) -> SymbolParts:
     """Split a Coincall option symbol; raise ValueError naming the symbol when malformed."""
     match = _SYMBOL_RE.match(symbol)

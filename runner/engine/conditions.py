@@ -13,8 +13,8 @@ Deliberate choices:
   qty (exposure.py); the exchange's position greeks are only logged beside it. A held
   position without a chain delta this tick makes it unknown: the condition blocks.
 - "No existing position" without symbols means the instruments this trade would open;
-  they are asked for through `own_symbols`, which resolves the legs lazily (None when
-  the legs cannot be resolved).
+  they are asked for through `own_symbols`, which resolves the legs lazily (a text
+  saying why when they cannot be resolved, or are not while a gate blocks).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from runner.strategy.model import (
     WeekdaysCondition,
 )
 
-OwnSymbols = Callable[[], tuple[str, ...] | None]
+# The instruments the trade would open, or why there are none to look at.
+OwnSymbols = Callable[[], tuple[str, ...] | str]
 
 ACCOUNT_NOT_READ = "the account was not read this tick (C5)"
 POSITIONS_NOT_READ = "positions were not read this tick (C5)"
@@ -142,8 +143,8 @@ def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> Chec
     if positions is None:
         return CheckResult(name, False, POSITIONS_NOT_READ)
     symbols = c.symbols if c.symbols else ctx.own_symbols()
-    if symbols is None:
-        return CheckResult(name, False, "the trade's own legs could not be resolved")
+    if isinstance(symbols, str):
+        return CheckResult(name, False, symbols)
     held = sorted(f"{p.symbol} {p.qty}" for p in positions if p.symbol in symbols and p.qty != 0)
     if held:
         return CheckResult(name, False, "already held: " + ", ".join(held))

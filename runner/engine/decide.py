@@ -1,9 +1,10 @@
 """The decision for one strategy at one moment, and the trade it creates.
 
 `decide(spec, state, snapshot, now)`:
-1. Exits, every call (whatever the check interval, even for a disabled strategy: closing
-   bookkeeping never pauses, lessons A3): an active trade whose nearest leg expiry has
-   passed settles (G1); an OPEN trade closes on its first exit rule that fires (E5).
+1. Exits, every call (even for a disabled strategy: closing bookkeeping never pauses,
+   lessons A3): an active trade whose nearest leg expiry has passed settles (G1); an OPEN
+   trade closes on its first exit rule that fires (E5). Rules of the clock are evaluated
+   every call, rules that read the market when the check interval has elapsed (exits.py).
 2. Entry, when the check interval has elapsed: the gates (concurrent trades, cooldown,
    trades per day, attempts per day), the schedule (window, trades per cycle), then the
    entry conditions, each reported in this order; when all pass, the legs are resolved
@@ -12,7 +13,9 @@
 Deliberate choices:
 - Every gate and condition is evaluated and reported even after one blocks (cheap, and
   `plan` and the logs show the full picture); the legs are resolved only when they are
-  needed: all checks passed, or a `no_existing_position` on the trade's own instruments.
+  needed: all checks passed, or a `no_existing_position` on the trade's own instruments
+  while every gate passes (with a gate closed it says so instead: resolving the legs
+  reads the greeks of a whole expiry).
 - Settling at expiry applies to trades in OPEN, PENDING_CLOSE or CLOSING (the stages that
   may move to CLOSED): the service cancels working orders, books settlement and places
   no close order. A trade still opening when its leg expires is the executor's to unwind.
@@ -80,17 +83,22 @@ class Decision:
 
 
 def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-           now: datetime, *, held_elsewhere: frozenset[str] = frozenset()) -> Decision:
+           now: datetime, *, held_elsewhere: frozenset[str] = frozenset(),
+           due: bool | None = None) -> Decision:
     """Decide exits for the strategy's trades and, when due, whether to open one.
 
     Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
     opened with): they still count for the gates, but their exits are not decided here.
+    `due` says whether this is one of the strategy's checks; by default, when the check
+    interval has elapsed (a simulation stepping by events checks on the grid instead).
     """
-    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere)
-    if not spec.enabled:
+    if due is None:
+        due = is_entry_due(spec.timing, state, now)
+    closes = exit_decisions(spec, state, snapshot, now, skip=held_elsewhere, market=due)
+    if not spec.enabled:  # its check still keeps the cadence of its market exits
         disabled = CheckResult("enabled", False, "the strategy is disabled (enabled: false)")
-        return Decision(spec.name, True, (disabled,), None, closes)
-    if not is_entry_due(spec.timing, state, now):
+        return Decision(spec.name, due, (disabled,), None, closes)
+    if not due:
         return Decision(spec.name, False, (), None, closes)
     checks, opening, failure = _evaluate(spec, state, snapshot, now)
     unresolved = (Unresolved(entry_window_start(spec, state, now), failure)
@@ -110,9 +118,16 @@ class _Legs:
             self._result = resolve_legs(*self._args)
         return self._result
 
-    def symbols(self) -> tuple[str, ...] | None:
+    def symbols(self) -> tuple[str, ...] | str:
         resolved = self.get()
-        return None if isinstance(resolved, LegFailure) else tuple(leg.symbol for leg in resolved)
+        if isinstance(resolved, LegFailure):
+            return "the trade's own legs could not be resolved"
+        return tuple(leg.symbol for leg in resolved)
+
+
+def _blocked_by_a_gate() -> str:
+    """The own legs while a gate blocks: not resolved (it costs the chain's greeks)."""
+    return "not looked at: a gate blocks the entry, the trade's legs are not resolved"
 
 
 def evaluate_entry(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
@@ -128,8 +143,9 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     """The checks, the open decision, and the leg failure when it is what blocked."""
     schedule, cycle = schedule_checks(spec.schedule, state, now)
     legs = _Legs(spec, snapshot, now)
-    checks = (*gate_checks(spec.timing, state, now), *schedule,
-              *condition_checks(spec.entry, snapshot, now, legs.symbols))
+    gates = (*gate_checks(spec.timing, state, now), *schedule)
+    own = legs.symbols if all_passed(gates) else _blocked_by_a_gate
+    checks = (*gates, *condition_checks(spec.entry, snapshot, now, own))
     if not all_passed(checks):
         return checks, None, None
     resolved = legs.get()
@@ -153,9 +169,10 @@ def describe_legs(legs: tuple[ResolvedLeg, ...]) -> str:
 
 
 def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-                   now: datetime, *, skip: frozenset[str] = frozenset(),
+                   now: datetime, *, skip: frozenset[str] = frozenset(), market: bool = True,
                    ) -> tuple[CloseDecision, ...]:
-    """Settlements of expired trades and the first exit that fires for each OPEN trade."""
+    """Settlements of expired trades and the first exit that fires for each OPEN trade
+    (`market`: the check interval has elapsed, the rules that read the market count too)."""
     closes: list[CloseDecision] = []
     for trade in state.active_trades:
         if trade.trade_id in skip:
@@ -165,7 +182,7 @@ def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSna
             detail = f"a leg expired at {expiry.isoformat() if expiry else '?'}: settle"
             closes.append(CloseDecision(trade.trade_id, EXPIRY_REASON, detail, True))
         elif trade.stage is TradeStage.OPEN:
-            fired = first_exit(spec, trade, state.launch, snapshot, now)
+            fired = first_exit(spec, trade, state.launch, snapshot, now, market=market)
             if fired is not None:
                 closes.append(CloseDecision(trade.trade_id, fired.reason, fired.detail))
     return tuple(closes)

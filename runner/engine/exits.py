@@ -14,6 +14,12 @@ Deliberate choices:
   exchange's position greeks are only written beside them in the detail (issue 8, #8).
 - index_move compares with `trade.index_at_entry`, on the strategy's underlying.
 - Expiry is not a rule: `settles_at_expiry` tells decide that a leg has expired (G1).
+- Rules that read the market (PnL, greeks, delta, index move: `MARKET_RULES`) are
+  evaluated at the strategy's check interval; rules of the clock (max_hold, time_of_day,
+  date_time, end_of_cycle, before_expiry) on every call, so they fire at their moment
+  whatever the cadence (`exit_checks(..., market=False)` leaves the market rules out).
+  Decisions then depend on the strategy's own cadence, never on how often the service
+  ticks, and an accelerated simulation may step from one moment that matters to the next.
 """
 
 from __future__ import annotations
@@ -76,17 +82,20 @@ def _skip(rule: ExitRule, why: str) -> ExitCheck:
 
 
 def exit_checks(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
-                now: datetime) -> Iterator[ExitCheck]:
-    """Every exit rule of `spec` evaluated for `trade`, in declaration order (lazily)."""
+                now: datetime, *, market: bool = True) -> Iterator[ExitCheck]:
+    """Every exit rule of `spec` evaluated for `trade`, in declaration order (lazily);
+    without `market`, only the rules of the clock (the check interval has not elapsed)."""
     context = _Context(spec, trade, launch, snapshot, now)
     for rule in spec.exits:
-        yield _EVALUATORS[type(rule)](rule, context)
+        if market or not isinstance(rule, MARKET_RULES):
+            yield _EVALUATORS[type(rule)](rule, context)
 
 
 def first_exit(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
-               now: datetime) -> ExitCheck | None:
+               now: datetime, *, market: bool = True) -> ExitCheck | None:
     """The first rule that fires (its reason is the exit reason), or None."""
-    return next((c for c in exit_checks(spec, trade, launch, snapshot, now) if c.fired), None)
+    checks = exit_checks(spec, trade, launch, snapshot, now, market=market)
+    return next((c for c in checks if c.fired), None)
 
 
 def nearest_expiry(trade: Trade) -> datetime | None:
@@ -98,6 +107,14 @@ def settles_at_expiry(trade: Trade, now: datetime) -> bool:
     """Whether a leg of the trade has reached its expiry (lessons G1)."""
     expiry = nearest_expiry(trade)
     return expiry is not None and expiry <= now
+
+
+def exit_moments(spec: StrategySpec, trade: Trade, launch: datetime) -> tuple[datetime, ...]:
+    """When the rules of the clock fire for `trade` (the market rules have no moment)."""
+    context = _Context(spec, trade, launch, MarketSnapshot(at=launch), launch)
+    found = (_MOMENTS[type(rule)](rule, context) for rule in spec.exits
+             if type(rule) in _MOMENTS)
+    return tuple(moment for moment in found if moment is not None)
 
 
 # -- PnL rules --------------------------------------------------------------------------
@@ -226,6 +243,41 @@ def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
                      f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
                      f"exit at {rule.amount} {unit}")
 
+
+def _max_hold_at(rule: MaxHoldExit, ctx: _Context) -> datetime | None:
+    return ctx.trade.opened_at + rule.limit if ctx.trade.opened_at is not None else None
+
+
+def _time_of_day_at(rule: TimeOfDayExit, ctx: _Context) -> datetime | None:
+    return next_time_of_day(rule.at, ctx.trade.opened_at or ctx.trade.created_at)
+
+
+def _end_of_cycle_at(rule: EndOfCycleExit, ctx: _Context) -> datetime | None:
+    schedule, cycle = ctx.spec.schedule, ctx.trade.cycle
+    if schedule is None or cycle is None:
+        return None
+    window = cycle_window(schedule, ctx.launch, cycle)
+    return window.close_at if window is not None else None
+
+
+def _before_expiry_at(rule: BeforeExpiryExit, ctx: _Context) -> datetime | None:
+    expiry = nearest_expiry(ctx.trade)
+    return expiry - rule.before if expiry is not None else None
+
+
+# The moment each rule of the clock fires (exit_moments); kept beside their evaluators.
+_MOMENTS: dict[type, Callable[..., datetime | None]] = {
+    MaxHoldExit: _max_hold_at,
+    TimeOfDayExit: _time_of_day_at,
+    DateTimeExit: lambda rule, _ctx: rule.at,
+    EndOfCycleExit: _end_of_cycle_at,
+    BeforeExpiryExit: _before_expiry_at,
+}
+
+# Rules that read prices, greeks or positions: evaluated at the strategy's check interval.
+MARKET_RULES: tuple[type, ...] = (ProfitTargetExit, MaxLossPctExit, MaxLossUsdExit,
+                                  AccountDeltaExit, StructureDeltaExit, LegGreekExit,
+                                  IndexMoveExit)
 
 _EVALUATORS: dict[type, Callable[..., ExitCheck]] = {
     ProfitTargetExit: _profit_target,

@@ -6,11 +6,13 @@ nothing in flight may jump the clock to the earliest moment any gate can reopen.
 gates with a known reopening time are used (check interval, cooldown, daily limits,
 schedule windows); entry conditions are not, so a strategy whose gates are open is always
 ticked normally. The answer is a lower bound: nothing can open earlier; the engine still
-decides at that moment.
+decides at that moment. `gates_reopen` is the same answer for stepping a simulation from
+one moment that matters to the next (moments.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
@@ -36,6 +38,27 @@ def next_entry_opportunity(spec: StrategySpec, state: StrategyState,
     None when they never will in this run (a disabled strategy, a finished schedule)."""
     if not spec.enabled:
         return None
+    reopening = _reopening(spec, state, now)
+    return now if reopening.slots_taken else reopening.at
+
+
+def gates_reopen(spec: StrategySpec, state: StrategyState, now: datetime) -> datetime | None:
+    """The earliest moment the gates could all be open again by the clock; None when no
+    moment will: a disabled strategy, a finished schedule, or every trade slot taken (a
+    trade finishing reopens that, not a time)."""
+    if not spec.enabled:
+        return None
+    reopening = _reopening(spec, state, now)
+    return None if reopening.slots_taken else reopening.at
+
+
+@dataclass(frozen=True, slots=True)
+class _Reopening:
+    at: datetime | None  # None: no cycle of the schedule is left
+    slots_taken: bool = False  # the concurrency gate: reopens when a trade finishes
+
+
+def _reopening(spec: StrategySpec, state: StrategyState, now: datetime) -> _Reopening:
     reopen = [now]
     if not is_entry_due(spec.timing, state, now) and state.last_entry_check is not None:
         reopen.append(state.last_entry_check + spec.timing.check_interval)
@@ -47,11 +70,11 @@ def next_entry_opportunity(spec: StrategySpec, state: StrategyState,
         elif check.name in _DAILY:
             reopen.append(next_utc_midnight(now))
         else:  # concurrency: reopens only when a trade finishes, which is not a time
-            return now
+            return _Reopening(None, slots_taken=True)
     schedule_results, _ = schedule_checks(spec.schedule, state, now)
     if spec.schedule is not None and not all(c.passed for c in schedule_results):
         upcoming = next_cycle(spec.schedule, state.launch, now)
         if upcoming is None:
-            return None
+            return _Reopening(None)
         reopen.append(upcoming.open_start)
-    return max(reopen)
+    return _Reopening(max(reopen))

@@ -37,6 +37,7 @@ from runner.engine.decide import (
 )
 from runner.engine.expiries import expiries_needed, held_expiries
 from runner.engine.exposure import uses_account_delta
+from runner.engine.moments import on_check_grid
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.errors import ExchangeError
@@ -131,6 +132,9 @@ class Service:
         self.learned_ticks: dict[str, Decimal] = {}
         self.failure_streak = 0
         self.ticks = 0
+        # A simulation stepping by events checks strategies only on their grid (last check
+        # + k x interval); the live loop checks when the interval has elapsed.
+        self.checks_on_grid = False
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -410,8 +414,10 @@ class Service:
     def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,
                          report: TickReport) -> None:
         state = self._states.get(spec.name) or self._strategy_state(spec, now)
+        due = (on_check_grid(spec.timing, state.last_entry_check, now)
+               if self.checks_on_grid else None)
         decision = decide(spec, state, snapshot, now,
-                          held_elsewhere=self.held.held_ids(spec.name))
+                          held_elsewhere=self.held.held_ids(spec.name), due=due)
         if decision.entry_checked:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
@@ -443,12 +449,24 @@ class Service:
             if not trades:
                 continue
             state = replace(self._strategy_state(spec, now), active_trades=trades)
+            market = self._held_market_due(spec, now)
             try:
-                for close in exit_decisions(spec, state, snapshot, now):
+                for close in exit_decisions(spec, state, snapshot, now, market=market):
                     self._close(spec, close, snapshot, now, report)
             except Exception as error:  # isolated like any strategy
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+
+    def _held_market_due(self, spec: StrategySpec, now: datetime) -> bool:
+        """A held copy's market exits are evaluated when its strategy was checked this
+        tick; a copy whose strategy file is gone keeps its own check interval."""
+        last = self._last_entry_check.get(spec.name)
+        if spec.name in self._specs_by_name:
+            return last == now
+        due = last is None or now - last >= spec.timing.check_interval
+        if due:
+            self._last_entry_check[spec.name] = now
+        return due
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,
@@ -534,6 +552,25 @@ class Service:
             if wake is not None:
                 wakeups.append(wake)
         return min(wakeups, default=None)
+
+    # -- simulation stepping (service/stepping.py) ---------------------------------------
+    def in_flight(self) -> bool:
+        """Orders or RFQs working, answers pending, or a trade waiting to be worked: only
+        the next tick can tell what became of them."""
+        return bool(self._pending_events or self._closes_to_renew
+                    or self._book.working_trade_ids() or self._book.unworked_trades())
+
+    def decision_states(self, now: datetime) -> list[tuple[StrategySpec, StrategyState]]:
+        """Every strategy, and every held copy with its trades, as the next tick sees it."""
+        views = [(spec, self._strategy_state(spec, now)) for spec in self.all_specs]
+        for spec, trade_ids in self.held.copies():
+            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
+            views.append((spec, replace(self._strategy_state(spec, now), active_trades=trades)))
+        return views
+
+    def failed_holdings(self) -> list[Trade]:
+        """Failed trades still holding legs (settled at their expiry, every tick)."""
+        return self._book.failed_holdings()
 
     # -- shutdown ------------------------------------------------------------------------
     def cancel_working_orders(self) -> int:

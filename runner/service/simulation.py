@@ -19,9 +19,11 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade
+from runner.service.exit_probe import ExitProbe
 from runner.service.loop import TickReport
 from runner.service.runtime import Runtime, assemble, build_exchange
 from runner.service.settings import Environment, Settings
+from runner.service.stepping import Stepping, default_stepping, next_step, on_tick_grid
 from runner.sim.faults import FaultPlan
 from runner.strategy.model import Schedule, StrategySpec
 
@@ -53,8 +55,15 @@ class SimulationResult:
 def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timedelta,
              seed: int = 0, faults: FaultPlan | None = None, tick: timedelta = DEFAULT_TICK,
              state_dir: Path | None = None, keep_reports: bool = False,
-             progress: Progress | None = None) -> SimulationResult:
-    """Run the service over `duration` of simulated time and collect what it traded."""
+             progress: Progress | None = None,
+             stepping: Stepping | None = None) -> SimulationResult:
+    """Run the service over `duration` of simulated time and collect what it traded.
+
+    `stepping` (stepping.py) defaults to events: the clock jumps from one moment that
+    matters to the next (`default_stepping` says when it cannot).
+    """
+    if stepping is None:
+        stepping = default_stepping(specs, tick, faults)
     clock = ManualClock(start)
     with tempfile.TemporaryDirectory(prefix="runner-sim-") as scratch:
         directory = state_dir or Path(scratch)
@@ -62,11 +71,14 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
                             api_secret=None, log_dir=directory / "logs", state_dir=directory)
         exchange = build_exchange(settings, clock, seed=seed, faults=faults)
         runtime = assemble(settings, specs, clock=clock, exchange=exchange, launch=start)
+        if state_dir is None:
+            runtime.store.relax_durability()  # thrown away with the scratch directory
+        runtime.service.checks_on_grid = stepping is Stepping.EVENTS
         result = SimulationResult(started_at=start, ended_at=start, seed=seed,
                                   strategies=tuple(s.name for s in runtime.service.specs),
                                   trades=[], rest_calls=0, ticks=0,
                                   schedules={s.name: s.schedule for s in runtime.service.specs})
-        _run(runtime, start + duration, tick, result, keep_reports, progress)
+        _run(runtime, start + duration, tick, result, keep_reports, stepping, progress)
         result.ended_at = clock.now()
         result.trades = runtime.store.load_trades()
         result.requotes = _requote_rounds(runtime, result.trades)
@@ -77,10 +89,11 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
 
 
 def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationResult,
-         keep_reports: bool, progress: Progress | None = None) -> None:
-    """Tick like the live loop; with nothing in flight, jump to the next possible entry."""
+         keep_reports: bool, stepping: Stepping, progress: Progress | None = None) -> None:
+    """Tick like the live loop, stepping the clock as `stepping` says."""
     service, clock = runtime.service, runtime.clock
     assert isinstance(clock, ManualClock)  # noqa: S101 - simulate() builds it
+    probe = ExitProbe(runtime.exchange, clock) if not service.held.copies() else None
     while clock.now() < until:
         report = service.safe_tick()
         if report is not None:
@@ -91,18 +104,16 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
         if progress is not None:
             progress(clock.now(), report)
         now = clock.now()
-        wake = service.idle_until(now)
+        if stepping is Stepping.EVENTS:
+            step = next_step(service, now, tick, probe=probe, until=until)
+            clock.set(min(step, until) if step is not None else until)
+            continue
+        wake = service.idle_until(now) if stepping is Stepping.IDLE_JUMPS else None
         if wake is None or wake - now <= tick:
             clock.advance(tick)
         else:
-            clock.set(min(_on_tick_grid(wake, now, tick), until))
+            clock.set(min(on_tick_grid(wake, now, tick), until))
         result.skipped_to = wake
-
-
-def _on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:
-    """The first tick at or after `wake`, keeping the tick grid (whole ticks from now)."""
-    steps = -((now - wake) // tick)  # ceiling division of timedeltas
-    return now + steps * tick
 
 
 def _requote_rounds(runtime: Runtime, trades: list[Trade]) -> dict[tuple[str, int], int]:

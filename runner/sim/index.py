@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Final
@@ -47,7 +48,9 @@ class IndexPath:
         self._block = block_seconds
         self._sigma = annual_vol / math.sqrt(SECONDS_PER_YEAR)
         self._coarse = random.Random(f"{seed}:{name}:blocks")
-        self._ends = [math.log(start_price)]
+        # Block-end log prices from the start: 8 bytes each in an array (a year of 60 s
+        # blocks is 4 MB per underlying; a list of floats would be four times that).
+        self._ends = array("d", [math.log(start_price)])
         self._bridges: dict[int, list[float]] = {}
         self._offset_at: list[int] = []
         self._offsets: list[float] = []

@@ -7,10 +7,11 @@ about; nothing depends on how often it is observed.
 - Index: one `IndexPath` per underlying (exact GBM on a 1-second grid).
 - Listing: `roll(moment)` at each 08:00 UTC removes expired instruments and lists the
   expiries that enter the schedule, with a strike grid around the index at that moment.
-- Quotes: computed lazily for one expiry at a time and cached per (underlying, expiry,
-  second); the cache is small (the venue only ever asks about recent seconds) and is cleared
-  when a control changes what quotes look like. While an underlying's feed is frozen its
-  quotes are those of the freeze second (a stale feed, lessons C1).
+- Quotes: one `LazyExpiry` per (underlying, expiry, second), cached; each option in it is
+  priced when first read (lazy_chain.py), so a step costs the options it reads, not the
+  strike grid. The cache is small (the venue only ever asks about recent seconds) and is
+  cleared when a control changes what quotes look like. While an underlying's feed is
+  frozen its quotes are those of the freeze second (a stale feed, lessons C1).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from typing import Final
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying, format_symbol
 from runner.domain.orders import Side
+from runner.domain.snapshot import OptionQuote
 from runner.sim.config import SimConfig
 from runner.sim.index import IndexPath
+from runner.sim.lazy_chain import LazyExpiry
 from runner.sim.listing import listed_expiries, strike_grid, years_between
 from runner.sim.quotes import (
     OptionState,
@@ -46,7 +49,7 @@ class ExpiryListing:
     listed_at: datetime
     anchor: Decimal
     instruments: tuple[Instrument, ...]
-    priced: tuple[Priced, ...]
+    priced: dict[str, Priced]  # by symbol, in instrument order
 
 
 def epoch_second(when: datetime) -> int:
@@ -72,7 +75,9 @@ class Market:
         self._by_symbol: dict[str, Instrument] = {}
         self._priced: dict[str, Priced] = {}
         self._listed_at: dict[str, datetime] = {}
-        self._cache: dict[tuple[Underlying, datetime, int], dict[str, OptionState]] = {}
+        self._cache: dict[tuple[Underlying, datetime, int], LazyExpiry] = {}
+        self._instrument_lists: dict[Underlying, tuple[Instrument, ...]] = {}
+        self.options_priced = 0  # how many option states were computed (benchmarks)
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
         self._sizes = {underlying: size_table(market, config.depth_levels)
                        for underlying, market in config.underlyings.items()}
@@ -84,12 +89,16 @@ class Market:
         delisted: list[Instrument] = []
         for underlying, listings in self._listings.items():
             for expiry in [e for e in listings if e <= moment]:
-                delisted.extend(listings.pop(expiry).instruments)
+                gone = listings.pop(expiry)
+                delisted.extend(gone.instruments)
+                for symbol in gone.priced:  # never priced again (memory stays flat)
+                    self._priced.pop(symbol, None)
             anchor = self.index_float(underlying, epoch_second(moment))
             for expiry in listed_expiries(moment, self._config):
                 if expiry not in listings:
                     listings[expiry] = self._list(underlying, expiry, moment, anchor)
         self._cache.clear()
+        self._instrument_lists.clear()
         return delisted
 
     def _list(self, underlying: Underlying, expiry: datetime, moment: datetime,
@@ -108,8 +117,8 @@ class Market:
                 self._by_symbol[instrument.symbol] = instrument
                 self._listed_at[instrument.symbol] = moment
         anchor_decimal = Decimal(repr(anchor)).quantize(_INDEX_PLACES)
-        priced = tuple(Priced.of(i) for i in instruments)
-        self._priced.update((p.instrument.symbol, p) for p in priced)
+        priced = {i.symbol: Priced.of(i) for i in instruments}
+        self._priced.update(priced)
         return ExpiryListing(underlying, expiry, moment, anchor_decimal, tuple(instruments),
                              priced)
 
@@ -120,8 +129,13 @@ class Market:
         return self._listings[underlying].get(expiry)
 
     def instruments(self, underlying: Underlying) -> list[Instrument]:
-        listings = self._listings[underlying]
-        return [i for expiry in sorted(listings) for i in listings[expiry].instruments]
+        """Every listed instrument, by expiry (kept until the next roll changes them)."""
+        found = self._instrument_lists.get(underlying)
+        if found is None:
+            listings = self._listings[underlying]
+            found = tuple(i for expiry in sorted(listings) for i in listings[expiry].instruments)
+            self._instrument_lists[underlying] = found
+        return list(found)
 
     def instrument(self, symbol: str) -> Instrument | None:
         """Any instrument ever listed (expired ones included), by symbol."""
@@ -150,7 +164,19 @@ class Market:
 
     def expiry_states(self, underlying: Underlying, expiry: datetime,
                       second: int) -> dict[str, OptionState]:
-        """Every option of one listed expiry at `second`, by symbol (cached)."""
+        """Every option of one listed expiry at `second`, by symbol (all of them priced)."""
+        lazy = self.expiry_at(underlying, expiry, second)
+        return lazy.states() if lazy is not None else {}
+
+    def expiry_quotes(self, underlying: Underlying, expiry: datetime,
+                      second: int) -> list[OptionQuote]:
+        """The chain rows of one listed expiry at `second`; each priced on first read."""
+        lazy = self.expiry_at(underlying, expiry, second)
+        return lazy.rows() if lazy is not None else []
+
+    def expiry_at(self, underlying: Underlying, expiry: datetime,
+                  second: int) -> LazyExpiry | None:
+        """One listed expiry at `second` (cached per live second), None when not listed."""
         live = self.paths[underlying].live_second(second)
         key = (underlying, expiry, live)
         cached = self._cache.get(key)
@@ -158,19 +184,22 @@ class Market:
             return cached
         listing = self._listings[underlying].get(expiry)
         if listing is None:
-            return {}
-        ctx = self._context(underlying, live)
-        states = {p.instrument.symbol: price_option(p, ctx) for p in listing.priced}
+            return None
+        lazy = LazyExpiry(listing.priced, self._context(underlying, live), self._count)
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.pop(next(iter(self._cache)))
-        self._cache[key] = states
-        return states
+        self._cache[key] = lazy
+        return lazy
+
+    def _count(self) -> None:
+        self.options_priced += 1
 
     def state(self, symbol: str, second: int) -> OptionState | None:
         """One listed option at `second`; None when unknown or no longer listed.
 
-        Prices only this option unless its whole expiry is already cached for the second
-        (matching across a long gap asks about a few symbols at many seconds).
+        Read through the expiry's cache when the expiry was asked about at this second;
+        otherwise only this option is priced (matching across a long gap asks about a few
+        symbols at many seconds).
         """
         priced = self._priced.get(symbol)
         if priced is None or not self.is_listed(priced.instrument):
@@ -179,7 +208,8 @@ class Market:
         live = self.paths[underlying].live_second(second)
         cached = self._cache.get((underlying, expiry, live))
         if cached is not None:
-            return cached[symbol]
+            return cached.state(symbol)
+        self._count()
         return price_option(priced, self._context(underlying, live))
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:

@@ -164,14 +164,15 @@ class SimVenue(VenueControls, SimRecords, VenueState):
 
     def option_chain(self, underlying: Underlying, expiry: datetime | None = None, *,
                      fresh: bool = False) -> list[OptionQuote]:
-        """Quotes of one expiry (or all); `fresh` is moot: quotes are per second."""
+        """Quotes of one expiry (or all); `fresh` is moot: quotes are per second. Each
+        row is priced when first read (lazy_chain.py)."""
         del fresh
         with self._lock:
             now = self._catch_up()
             second = epoch_second(now)
             expiries = [expiry] if expiry is not None else self._market.expiries(underlying)
-            return [state.quote for e in expiries
-                    for state in self._market.expiry_states(underlying, e, second).values()]
+            return [quote for e in expiries
+                    for quote in self._market.expiry_quotes(underlying, e, second)]
 
     def orderbook(self, symbol: str, *, fresh: bool = True) -> Book:
         del fresh

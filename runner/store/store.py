@@ -99,6 +99,12 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
     def close(self) -> None:
         self._connection.close()
 
+    def relax_durability(self) -> None:
+        """Stop waiting for every commit to reach the disk. Only for a throw-away store
+        (an accelerated simulation in a scratch directory): a crash there loses nothing
+        anyone keeps, and a sync per commit would cost more than the whole simulation."""
+        self._connection.execute("PRAGMA synchronous = OFF")
+
     def __enter__(self) -> Store:
         return self
 

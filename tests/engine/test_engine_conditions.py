@@ -31,7 +31,7 @@ from tests.builders import (
     make_snapshot,
     make_spec,
 )
-from tests.engine.helpers_engine import check, decide_at
+from tests.engine.helpers_engine import check, decide_at, state
 
 
 def _at(hour: int, minute: int = 0, second: int = 0, day: int = 2) -> datetime:
@@ -262,6 +262,17 @@ def test_no_existing_position_on_own_instruments_blocks_when_the_legs_cannot_res
     spec = make_spec(entry=[NoExistingPositionCondition()])
     decision = decide_at(spec, snapshot=make_snapshot(expiries=()))
     assert check(decision, "no_existing_position").passed is False
+
+
+def test_no_existing_position_on_own_instruments_resolves_no_legs_while_a_gate_blocks() -> None:
+    """Resolving the legs reads the greeks of a whole expiry: not when no entry can open."""
+    spec = make_spec(entry=[NoExistingPositionCondition()])
+    decision = decide_at(spec, strategy_state=state(trades_today=10, attempts_today=10))
+    assert decision.open is None
+    result = check(decision, "no_existing_position")
+    assert result.passed is False
+    assert result.detail == ("not looked at: a gate blocks the entry, the trade's legs are "
+                             "not resolved")
 
 
 # -- groups ----------------------------------------------------------------------------------

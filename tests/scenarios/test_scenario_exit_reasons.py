@@ -21,14 +21,15 @@ BASE = """
     underlying: BTC
     structure: {type: strangle, side: buy, qty: 0.01, expiry: {next: true},
                 call: {delta: 0.15}, put: {delta: -0.15}}
-    timing: {check_interval: 5s, max_trades_per_day: 1}
+    timing: {check_interval: 1s, max_trades_per_day: 1}
     execution:
       open: {profile: aggressive_limit}
       close: {profile: aggressive_limit}
     exits:
 """
 # A long strangle bought at the ask is worth its bids: about -5 % on the executable basis
-# at once, so this stop-loss fires on the first tick after the fill.
+# at once, so this stop-loss fires at the first check after the fill (market rules are
+# evaluated at the check interval, 1 s here: every tick, so the two rules can tie).
 STOP = "      - max_loss: {pct: 3, basis: executable}\n"
 HOLD_1S = "      - max_hold: 1s\n"
 HOLD_1H = "      - max_hold: 1h\n"

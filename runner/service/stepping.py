@@ -1,0 +1,113 @@
+"""Stepping an accelerated simulation from one moment that matters to the next (issue 12).
+
+The live service ticks every couple of seconds whatever happens. A simulation of a month
+or a year cannot: it asks, after every tick, when the next tick can change anything and
+sets the manual clock there.
+- While orders or RFQs are working (or answers are pending, a trade waits to be worked,
+  or the last tick failed): the next tick (second-level steps, as live: fills, requotes,
+  timeouts and quote arrivals are seen when they happen).
+- Otherwise the earliest of every strategy's next moment (engine/moments.py: its next
+  check while it can enter or holds a trade with market exits, the moments of its exits of
+  the clock, a leg's expiry) and the expiry of a failed trade's held legs.
+Moments are put on the tick grid (whole ticks from the start), so coarse stepping visits a
+subset of the ticks a fine run visits, and every tick it skips is one that would have
+decided nothing: the same strategy makes the same trades either way. For that, the
+service checks a strategy only on its grid (`Service.checks_on_grid`): a tick made for
+another strategy's moment never checks this one off its cadence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from runner.domain.instruments import parse_symbol
+from runner.engine.moments import fixed_moment, market_check, next_moment
+from runner.engine.state import StrategyState
+from runner.service.exit_probe import ExitProbe
+from runner.service.loop import Service
+from runner.sim.faults import FaultPlan
+from runner.strategy.model import StrategySpec
+
+
+class Stepping(StrEnum):
+    EVENTS = "events"  # from one moment that matters to the next (the default)
+    TICKS = "ticks"  # every tick, as the live loop (the reference the tests compare with)
+    IDLE_JUMPS = "idle_jumps"  # every tick while a trade is active, jump only when idle
+
+
+def default_stepping(specs: Sequence[StrategySpec], tick: timedelta,
+                     faults: FaultPlan | None) -> Stepping:
+    """Events, unless a fault plan is given (faults timed within a trade's life must meet
+    it: every tick while a trade is active) or a check interval is not a whole number of
+    ticks (its grid would fall between ticks)."""
+    if faults is not None:
+        return Stepping.IDLE_JUMPS
+    if any(spec.timing.check_interval % tick for spec in specs):
+        return Stepping.IDLE_JUMPS
+    return Stepping.EVENTS
+
+
+def next_step(service: Service, now: datetime, tick: timedelta, *,
+              probe: ExitProbe | None = None, until: datetime | None = None) -> datetime | None:
+    """When the next tick can change anything (at least one tick on); None: never.
+
+    With a `probe`, the checks of held trades' market exits before the next moment of the
+    clock are looked at first (exit_probe.py), and only one at which an exit fires is
+    returned; the probe moves the clock, never past `until`.
+    """
+    if service.in_flight() or service.failure_streak:
+        return now + tick
+    views = service.decision_states(now)
+    fixed = [moment for spec, state in views
+             if (moment := fixed_moment(spec, state, now)) is not None]
+    fixed.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
+                 for leg in trade.legs if leg.open_qty > 0)
+    checks = {index: moment for index, (spec, state) in enumerate(views)
+              if (moment := market_check(spec, state, now)) is not None}
+    if probe is not None and not all(probe.can_probe(views[i][0]) for i in checks):
+        probe = None
+    wake = _first_deciding_check(views, checks, min(fixed, default=None), now, tick,
+                                 probe, until)
+    if wake is None:
+        return None
+    return on_tick_grid(max(wake, now + tick), now, tick)
+
+
+def _first_deciding_check(views: list[tuple[StrategySpec, StrategyState]],
+                          checks: dict[int, datetime], horizon: datetime | None,
+                          now: datetime, tick: timedelta, probe: ExitProbe | None,
+                          until: datetime | None) -> datetime | None:
+    """The first market check before `horizon` at which an exit may fire (each one, when
+    there is no probe), else `horizon`."""
+    while checks:
+        at = min(checks.values())
+        if horizon is not None and at >= horizon:
+            break
+        if probe is None or at != on_tick_grid(max(at, now + tick), now, tick):
+            return at
+        if until is not None and at >= until:
+            return until
+        due = [index for index, moment in checks.items() if moment == at]
+        if probe.fires([views[index] for index in due], at):
+            return at
+        for index in due:
+            checks[index] = at + views[index][0].timing.check_interval
+    return horizon
+
+
+def earliest_moment(service: Service, now: datetime) -> datetime | None:
+    """The earliest moment any strategy's decision, or a failed trade's settlement, can
+    change; None when none ever will by the clock."""
+    moments = [moment for spec, state in service.decision_states(now)
+               if (moment := next_moment(spec, state, now)) is not None]
+    moments.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
+                   for leg in trade.legs if leg.open_qty > 0)
+    return min(moments, default=None)
+
+
+def on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:
+    """The first tick at or after `wake`, keeping the tick grid (whole ticks from now)."""
+    steps = -((now - wake) // tick)  # ceiling division of timedeltas
+    return now + steps * tick

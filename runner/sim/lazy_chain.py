@@ -1,0 +1,108 @@
+"""One expiry's options at one second, priced one option at a time when first read.
+
+A chain read lists every option of an expiry, but a decision reads a few of them: the
+legs of the trades it holds, the strikes near a target delta. Pricing the whole expiry
+every step made the market cost grow with the strike grid, not with what is decided
+(issue 12 item 2). Here an expiry at a second is a `LazyExpiry`: its rows are
+`LazyQuote`s whose instrument is known at once and whose prices, greeks and book are
+computed on first read, once per (option, second), and shared by every later read in
+that step (the chain, the orderbook, matching).
+
+Invariant: a lazily priced option is exactly what pricing the whole expiry gave, the
+same pure function of (instrument, index, second, seed, emptied sides) with the context
+captured when the expiry was first asked about (quotes.price_option).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from runner.domain.instruments import Instrument
+from runner.domain.snapshot import Greeks, OptionQuote
+from runner.sim.quotes import OptionState, Priced, QuoteContext, price_option
+
+
+class LazyExpiry:
+    """The options of one listed expiry at one second; each priced on its first read."""
+
+    __slots__ = ("_by_symbol", "_context", "_on_price", "_rows", "_states")
+
+    def __init__(self, priced: dict[str, Priced], context: QuoteContext,
+                 on_price: Callable[[], None]) -> None:
+        self._by_symbol = priced
+        self._context = context
+        self._on_price = on_price
+        self._states: dict[str, OptionState] = {}
+        self._rows: list[OptionQuote] | None = None
+
+    def state(self, symbol: str) -> OptionState | None:
+        """The option's full state at this second (priced now if not yet)."""
+        found = self._states.get(symbol)
+        if found is not None:
+            return found
+        priced = self._by_symbol.get(symbol)
+        if priced is None:
+            return None
+        self._on_price()
+        found = self._states[symbol] = price_option(priced, self._context)
+        return found
+
+    def rows(self) -> list[OptionQuote]:
+        """The chain rows, by ascending strike (call before put), none priced yet."""
+        if self._rows is None:
+            self._rows = [LazyQuote(p.instrument, self) for p in self._by_symbol.values()]
+        return self._rows
+
+    def states(self) -> dict[str, OptionState]:
+        """Every option priced (what reading the whole chain costs)."""
+        return {symbol: state for symbol in self._by_symbol
+                if (state := self.state(symbol)) is not None}
+
+
+class LazyQuote(OptionQuote):
+    """A chain row: the instrument at once, the rest read from the expiry on first use.
+
+    A subclass of the domain's `OptionQuote`, so everything downstream (the snapshot, the
+    engine, the executors) reads it as any quote; it is never built field by field.
+    """
+
+    __slots__ = ("_expiry", "_quote")
+
+    def __init__(self, instrument: Instrument, expiry: LazyExpiry) -> None:
+        object.__setattr__(self, "instrument", instrument)
+        object.__setattr__(self, "_expiry", expiry)
+        object.__setattr__(self, "_quote", None)
+
+    def _priced(self) -> OptionQuote:
+        quote = self._quote
+        if quote is None:
+            state = self._expiry.state(self.instrument.symbol)
+            assert state is not None  # noqa: S101 - rows come from the same listing
+            quote = state.quote
+            object.__setattr__(self, "_quote", quote)
+        return quote
+
+    bid = property(lambda self: self._priced().bid)
+    bid_size = property(lambda self: self._priced().bid_size)
+    ask = property(lambda self: self._priced().ask)
+    ask_size = property(lambda self: self._priced().ask_size)
+    mark = property(lambda self: self._priced().mark)
+    mark_iv = property(lambda self: self._priced().mark_iv)
+    greeks = property(lambda self: self._priced().greeks)
+    underlying_price = property(lambda self: self._priced().underlying_price)
+    at = property(lambda self: self._priced().at)
+    last = property(lambda self: self._priced().last)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (or copied) as the plain quote it stands for."""
+        return (OptionQuote, _plain_fields(self._priced()))
+
+
+def _plain_fields(quote: OptionQuote) -> tuple[Instrument, Decimal | None, Decimal,
+                                                Decimal | None, Decimal, Decimal | None,
+                                                float | None, Greeks | None, Decimal | None,
+                                                datetime, Decimal | None]:
+    return (quote.instrument, quote.bid, quote.bid_size, quote.ask, quote.ask_size, quote.mark,
+            quote.mark_iv, quote.greeks, quote.underlying_price, quote.at, quote.last)
