@@ -128,8 +128,10 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     """The checks, the open decision, and the leg failure when it is what blocked."""
     schedule, cycle = schedule_checks(spec.schedule, state, now)
     legs = _Legs(spec, snapshot, now)
-    checks = (*gate_checks(spec.timing, state, now), *schedule,
-              *condition_checks(spec.entry, snapshot, now, legs.symbols))
+    gates = (*gate_checks(spec.timing, state, now), *schedule)
+    blocking = first_failure(gates)
+    checks = (*gates, *condition_checks(spec.entry, snapshot, now, legs.symbols,
+                                        blocked_by=blocking.name if blocking else None))
     if not all_passed(checks):
         return checks, None, None
     resolved = legs.get()
