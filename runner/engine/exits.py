@@ -35,7 +35,7 @@ from runner.engine.exposure import (
 )
 from runner.engine.pnl import TradePnl, trade_pnl
 from runner.engine.windows import cycle_window, next_time_of_day
-from runner.spec.model import (
+from runner.strategy.model import (
     AccountDeltaExit,
     BeforeExpiryExit,
     DateTimeExit,

@@ -39,15 +39,15 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runner.config import Environment, Secret, Settings
 from runner.domain.clock import ManualClock
 from runner.domain.trades import TradeStage
 from runner.exchange.coincall.client import RFQ_BODY_MEMORY_FILE, CoincallClient
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import Runtime, assemble
-from runner.spec import load_strategies
-from runner.spec.model import MaxHoldExit, StrategySpec
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import Environment, Secret, Settings
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
+from runner.strategy.model import MaxHoldExit, StrategySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

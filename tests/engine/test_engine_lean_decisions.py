@@ -14,7 +14,7 @@ from runner.domain.instruments import OptionKind
 from runner.domain.snapshot import Chain
 from runner.engine import selection
 from runner.engine.decide import new_trade
-from runner.spec.model import NoExistingPositionCondition, TimingSpec
+from runner.strategy.model import NoExistingPositionCondition, TimingSpec
 from tests.builders import NOW, make_position, make_snapshot, make_spec
 from tests.engine.helpers_engine import check, decide_at, state
 

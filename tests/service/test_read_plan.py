@@ -17,14 +17,14 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.faults import FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
-from runner.read_plan import LIVENESS_EVERY
-from runner.runtime import Runtime, assemble
-from runner.service import TickReport
-from runner.snapshots import MarketNeeds, SnapshotReader
-from runner.watch import MarketWatch
+from runner.service.loop import TickReport
+from runner.service.read_plan import LIVENESS_EVERY
+from runner.service.runtime import Runtime, assemble
+from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.service.watch import MarketWatch
+from runner.sim.faults import FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
 from tests.cli_helpers import RecordingExchange
 from tests.scenarios.helpers_scenarios import MONDAY_10, paper_settings, strategy_from_yaml
 
