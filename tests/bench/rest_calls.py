@@ -12,7 +12,8 @@ by path. The tick is the live default (2 s).
 Situations (issue 11):
 - idle: rfq_endurance whose first window opens 4 h after launch, no trade open;
 - holding: one micro_strangle strangle held (its max_hold made a day), counted from the
-  moment it is OPEN;
+  moment it is OPEN; "holding, stop" adds a 90 % loss stop on the fair price, so its
+  legs' chain is read every tick;
 - trading: micro_strangle trading continuously (no daily limit; its 10 s hold, 10 s cooldown);
 - rfq_endurance: the live file, its first 13 minutes;
 - ten strategies: ten copies of micro_strangle as shipped (two round trips a day each).
@@ -31,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,13 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from runner.domain.clock import ManualClock
 from runner.domain.trades import TradeStage
-from runner.exchange.coincall.client import RFQ_BODY_MEMORY_FILE, CoincallClient
+from runner.exchange.coincall.client import CoincallClient
+from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
 from runner.service.runtime import Runtime, assemble
 from runner.service.settings import Environment, Secret, Settings
 from runner.sim.server import SimServer
 from runner.sim.venue import SimVenue
 from runner.strategy import load_strategies
-from runner.strategy.model import MaxHoldExit, StrategySpec
+from runner.strategy.model import MaxHoldExit, MaxLossPctExit, PriceBasis, StrategySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -95,6 +98,13 @@ def holding_specs() -> list[StrategySpec]:
     return [replace(micro, exits=(MaxHoldExit(limit=timedelta(days=1)),))]
 
 
+def holding_priced_specs() -> list[StrategySpec]:
+    """Held with a loss stop on the fair price: the legs' chain is read every tick."""
+    micro = shipped()["micro_strangle"]
+    stop = MaxLossPctExit(pct=Decimal(90), basis=PriceBasis.FAIR)
+    return [replace(micro, exits=(stop, MaxHoldExit(limit=timedelta(days=1))))]
+
+
 def trading_specs() -> list[StrategySpec]:
     micro = shipped()["micro_strangle"]
     timing = replace(micro.timing, max_trades_per_day=10_000, max_attempts_per_day=10_000)
@@ -127,6 +137,7 @@ def _holding(runtime: Runtime) -> bool:
 SITUATIONS = (
     Situation("idle", idle_specs),
     Situation("holding", holding_specs, _holding),
+    Situation("holding, stop", holding_priced_specs, _holding),
     Situation("trading", trading_specs),
     Situation("rfq_endurance", rfq_specs),
     Situation("ten strategies", ten_specs),
