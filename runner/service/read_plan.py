@@ -15,9 +15,10 @@ whatever was due. The service now says what its decisions need this tick (`Deman
 - open orders every tick while orders or executions are in flight, else a slow sweep
   (`ORDERS_SWEEP_EVERY`) for orphans;
 - account and positions after a fill, and on a slow cadence (`ACCOUNT_EVERY`);
-- the index of every configured underlying at least every `LIVENESS_EVERY`: the slow
-  liveness read that keeps the reachability and stale-price watches honest when nothing
-  else is read.
+- the index of every configured underlying every `LIVENESS_EVERY` while no chain or
+  book was read for as long: the slow liveness read that keeps the reachability and
+  stale-price watches honest when nothing else is read (a chain read every tick for a
+  held trade's stop proves the exchange answers).
 
 Safety: a read is "done" only when it succeeded (`note`): a failed read stays due and is
 tried again next tick, so an unreachable exchange is seen within ticks, as before. Nothing
@@ -70,6 +71,7 @@ PRICED_RULES: Final = (ProfitTargetExit, MaxLossPctExit, MaxLossUsdExit, Structu
 ACCOUNT: Final = "account"
 POSITIONS: Final = "positions"
 OPEN_ORDERS: Final = "open orders"
+MARKET: Final = "market"  # any chain or book read without failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +152,7 @@ class ReadPlanner:
         if self._first:
             return self._everything(demand)
         fresh_view = demand.entering or demand.filled
-        index = demand.entry_underlyings | demand.index | {
-            u for u in demand.underlyings if self._due(f"index {u}", LIVENESS_EVERY, now)}
+        index = demand.entry_underlyings | demand.index | self._liveness(demand, now)
         return MarketNeeds(
             underlyings=frozenset(index),
             chains=demand.entry_chains | demand.priced_chains,
@@ -170,7 +171,16 @@ class ReadPlanner:
         for what in read:
             if what not in failed:
                 self._done[what] = snapshot.at
+        if snapshot.chains or snapshot.books:  # present only when read without failure
+            self._done[MARKET] = snapshot.at
         self._first = False
+
+    def _liveness(self, demand: Demand, now: datetime) -> set[Underlying]:
+        """The index reads that keep the watches honest when no market data was read
+        for `LIVENESS_EVERY` (a chain or book read every tick proves as much)."""
+        if not self._due(MARKET, LIVENESS_EVERY, now):
+            return set()
+        return {u for u in demand.underlyings if self._due(f"index {u}", LIVENESS_EVERY, now)}
 
     def _due(self, what: str, every: timedelta, now: datetime) -> bool:
         last = self._done.get(what)
