@@ -84,9 +84,12 @@ class SymbolParts:
     kind: OptionKind
 
 
-@lru_cache(maxsize=4096)  # pure, and asked about the same few symbols every tick
+@lru_cache(maxsize=8192)
 def parse_symbol(symbol: str) -> SymbolParts:
-    """Split a Coincall option symbol; raise ValueError naming the symbol when malformed."""
+    """Split a Coincall option symbol; raise ValueError naming the symbol when malformed.
+
+    Cached: the parts of a symbol never change, and every tick's exits and exposure ask
+    for the same few symbols again (issue 11 item 4)."""
     match = _SYMBOL_RE.match(symbol)
     if match is None:
         raise ValueError(f"not a Coincall option symbol: {symbol!r}")

@@ -126,10 +126,19 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Chain:
-    """Every listed option of one underlying that the tick fetched, by symbol."""
+    """Every listed option of one underlying that the tick fetched, by symbol.
+
+    The options are indexed by expiry the first time a strategy asks for one, once per
+    chain (so once per tick), and each (expiry, kind) is sorted once: every strategy of
+    the tick shares the index instead of scanning the whole chain (issue 11 item 4).
+    """
 
     underlying: Underlying
     quotes: Mapping[str, OptionQuote]
+    # expiry -> its options; (expiry, kind) -> sorted by strike. Filled lazily, never
+    # part of equality; the quotes themselves never change.
+    _index: dict[object, object] = field(default_factory=dict, init=False, repr=False,
+                                         compare=False)
 
     @classmethod
     def of(cls, underlying: Underlying, quotes: Iterable[OptionQuote]) -> Chain:
@@ -137,16 +146,28 @@ class Chain:
 
     def expiries(self, now: datetime) -> tuple[datetime, ...]:
         """Distinct expiry moments not yet reached, soonest first."""
-        return tuple(sorted({q.instrument.expiry for q in self.quotes.values()
-                             if q.instrument.expiry > now}))
+        return tuple(sorted(e for e in self._by_expiry() if e > now))
 
     def at_expiry(
         self, expiry: datetime, kind: OptionKind | None = None
     ) -> tuple[OptionQuote, ...]:
         """The options of one expiry, by ascending strike."""
-        chosen = (q for q in self.quotes.values() if q.instrument.expiry == expiry
-                  and (kind is None or q.instrument.kind is kind))
-        return tuple(sorted(chosen, key=lambda q: q.instrument.strike))
+        key = (expiry, kind)
+        found = self._index.get(key)
+        if found is None:
+            chosen = (q for q in self._by_expiry().get(expiry, ())
+                      if kind is None or q.instrument.kind is kind)
+            found = self._index[key] = tuple(sorted(chosen, key=lambda q: q.instrument.strike))
+        return found  # type: ignore[return-value]
+
+    def _by_expiry(self) -> dict[datetime, list[OptionQuote]]:
+        grouped = self._index.get(None)
+        if grouped is None:
+            grouped = {}
+            for quote in self.quotes.values():
+                grouped.setdefault(quote.instrument.expiry, []).append(quote)
+            self._index[None] = grouped
+        return grouped  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,12 +54,18 @@ class _Context:
     snapshot: MarketSnapshot
     now: datetime
     own_symbols: OwnSymbols
+    blocked_by: str | None = None  # an earlier gate that already blocks the entry
 
 
 def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
-                     own_symbols: OwnSymbols) -> tuple[CheckResult, ...]:
-    """One CheckResult per item of the strategy's `entry:` list, in order."""
-    context = _Context(snapshot, now, own_symbols)
+                     own_symbols: OwnSymbols, *,
+                     blocked_by: str | None = None) -> tuple[CheckResult, ...]:
+    """One CheckResult per item of the strategy's `entry:` list, in order.
+
+    `blocked_by` names a gate that already blocks the entry: the trade's own legs are then
+    not resolved for `no_existing_position` (resolving them is the costly part of a
+    decision, issue 11 item 4); it reports "not evaluated" and does not pass."""
+    context = _Context(snapshot, now, own_symbols, blocked_by)
     return tuple(evaluate(condition, context) for condition in entry.conditions)
 
 
@@ -142,6 +148,9 @@ def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> Chec
     positions = ctx.snapshot.positions
     if positions is None:
         return CheckResult(name, False, POSITIONS_NOT_READ)
+    if not c.symbols and ctx.blocked_by is not None:
+        return CheckResult(name, False, f"not evaluated: {ctx.blocked_by} already blocks the"
+                                        " entry (the trade's legs are not resolved)")
     symbols = c.symbols if c.symbols else ctx.own_symbols()
     if isinstance(symbols, str):
         return CheckResult(name, False, symbols)

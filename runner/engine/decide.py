@@ -125,11 +125,6 @@ class _Legs:
         return tuple(leg.symbol for leg in resolved)
 
 
-def _blocked_by_a_gate() -> str:
-    """The own legs while a gate blocks: not resolved (it costs the chain's greeks)."""
-    return "not looked at: a gate blocks the entry, the trade's legs are not resolved"
-
-
 def evaluate_entry(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
                    now: datetime) -> tuple[tuple[CheckResult, ...], OpenDecision | None]:
     """Every entry check in order, and the open decision when all of them pass."""
@@ -144,8 +139,9 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     schedule, cycle = schedule_checks(spec.schedule, state, now)
     legs = _Legs(spec, snapshot, now)
     gates = (*gate_checks(spec.timing, state, now), *schedule)
-    own = legs.symbols if all_passed(gates) else _blocked_by_a_gate
-    checks = (*gates, *condition_checks(spec.entry, snapshot, now, own))
+    blocking = first_failure(gates)
+    checks = (*gates, *condition_checks(spec.entry, snapshot, now, legs.symbols,
+                                        blocked_by=blocking.name if blocking else None))
     if not all_passed(checks):
         return checks, None, None
     resolved = legs.get()

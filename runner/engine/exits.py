@@ -32,7 +32,13 @@ from decimal import Decimal
 from runner.domain.instruments import parse_symbol
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade
-from runner.engine.exposure import account_delta, leg_greek, structure_reading, unpriced_positions
+from runner.engine.exposure import (
+    account_delta,
+    leg_greek,
+    structure_greek,
+    structure_reading,
+    unpriced_positions,
+)
 from runner.engine.pnl import TradePnl, trade_pnl
 from runner.engine.windows import cycle_window, next_time_of_day
 from runner.strategy.model import (
@@ -64,8 +70,14 @@ _HUNDRED = Decimal(100)
 class ExitCheck:
     reason: str  # the rule's reason, e.g. "max_loss"
     fired: bool
-    detail: str
+    # The words, or how to say them: written only when asked for (most checks do not
+    # fire and are never told; formatting them was most of a holding tick, issue 11).
+    explain: str | Callable[[], str]
     skipped: bool = False  # data missing this tick: not evaluated, never fires
+
+    @property
+    def detail(self) -> str:
+        return self.explain if isinstance(self.explain, str) else self.explain()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +139,14 @@ def _pnl_rule(rule: ExitRule, basis: PriceBasis, ctx: _Context,
     if verdict is None:
         return _skip(rule, "the entry cost is zero: no percentage")
     fired, threshold = verdict
-    beside = ""
-    if basis is not PriceBasis.MARK:
-        mark = trade_pnl(ctx.trade, ctx.snapshot, PriceBasis.MARK)
-        beside = f"; {mark.describe()}" if mark is not None else "; no mark PnL this tick"
-    return ExitCheck(rule.reason, fired, f"{pnl.describe()} {threshold}{beside}")
+
+    def explain() -> str:
+        beside = ""
+        if basis is not PriceBasis.MARK:
+            mark = trade_pnl(ctx.trade, ctx.snapshot, PriceBasis.MARK)
+            beside = f"; {mark.describe()}" if mark is not None else "; no mark PnL this tick"
+        return f"{pnl.describe()} {threshold}{beside}"
+    return ExitCheck(rule.reason, fired, explain)
 
 
 def _profit_target(rule: ProfitTargetExit, ctx: _Context) -> ExitCheck:
@@ -156,7 +171,7 @@ def _max_loss_usd(rule: MaxLossUsdExit, ctx: _Context) -> ExitCheck:
 
 # -- time rules -------------------------------------------------------------------------
 def _at_or_after(rule: ExitRule, when: datetime, now: datetime, what: str) -> ExitCheck:
-    return ExitCheck(rule.reason, now >= when, f"{what} at {when.isoformat()}")
+    return ExitCheck(rule.reason, now >= when, lambda: f"{what} at {when.isoformat()}")
 
 
 def _max_hold(rule: MaxHoldExit, ctx: _Context) -> ExitCheck:
@@ -164,7 +179,8 @@ def _max_hold(rule: MaxHoldExit, ctx: _Context) -> ExitCheck:
     if opened is None:
         return _skip(rule, "the trade has not reached OPEN")
     held = ctx.now - opened
-    return ExitCheck(rule.reason, held >= rule.limit, f"held {held} of at most {rule.limit}")
+    return ExitCheck(rule.reason, held >= rule.limit,
+                     lambda: f"held {held} of at most {rule.limit}")
 
 
 def _time_of_day(rule: TimeOfDayExit, ctx: _Context) -> ExitCheck:
@@ -209,26 +225,34 @@ def _account_delta(rule: AccountDeltaExit, ctx: _Context) -> ExitCheck:
 
 
 def _structure_delta(rule: StructureDeltaExit, ctx: _Context) -> ExitCheck:
-    reading = structure_reading(ctx.trade, ctx.snapshot, Greek.DELTA)
-    if reading is None:
+    value = structure_greek(ctx.trade, ctx.snapshot, Greek.DELTA)
+    if value is None:
         return _skip(rule, "a leg has no chain delta this tick")
-    return ExitCheck(rule.reason, abs(reading.value) > float(rule.limit),
-                     f"structure delta {reading.value:+.4f} vs limit |delta| > {rule.limit}"
-                     f"{reading.beside()}")
+
+    def explain() -> str:
+        reading = structure_reading(ctx.trade, ctx.snapshot, Greek.DELTA)
+        beside = reading.beside() if reading is not None else ""
+        return f"structure delta {value:+.4f} vs limit |delta| > {rule.limit}{beside}"
+    return ExitCheck(rule.reason, abs(value) > float(rule.limit), explain)
 
 
 def _leg_greek(rule: LegGreekExit, ctx: _Context) -> ExitCheck:
     if rule.leg >= len(ctx.trade.legs):
         return _skip(rule, f"the trade has no leg {rule.leg}")
-    reading = leg_greek(ctx.trade.legs[rule.leg], ctx.snapshot, rule.greek)
+    leg = ctx.trade.legs[rule.leg]
+    reading = leg_greek(leg, ctx.snapshot, rule.greek, reported=False)
     if reading is None:
         return _skip(rule, f"leg {rule.leg} has no chain {rule.greek.value} this tick")
     limit = float(rule.value)
     above = rule.direction is Direction.ABOVE
     fired = reading.value > limit if above else reading.value < limit
-    return ExitCheck(rule.reason, fired, f"leg {rule.leg} {rule.greek.value} "
-                     f"{reading.value:+.6f} (chain x qty) vs {rule.direction.value} {limit}"
-                     f"{reading.beside()}")
+
+    def explain() -> str:
+        told = leg_greek(leg, ctx.snapshot, rule.greek)
+        beside = told.beside() if told is not None else ""
+        return (f"leg {rule.leg} {rule.greek.value} {reading.value:+.6f} (chain x qty) vs"
+                f" {rule.direction.value} {limit}{beside}")
+    return ExitCheck(rule.reason, fired, explain)
 
 
 def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
@@ -240,8 +264,8 @@ def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
     size = move if rule.unit is MoveUnit.USD else move / entry * _HUNDRED
     unit = "USD" if rule.unit is MoveUnit.USD else "%"
     return ExitCheck(rule.reason, size >= rule.amount,
-                     f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
-                     f"exit at {rule.amount} {unit}")
+                     lambda: f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
+                             f"exit at {rule.amount} {unit}")
 
 
 def _max_hold_at(rule: MaxHoldExit, ctx: _Context) -> datetime | None:

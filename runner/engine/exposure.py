@@ -76,8 +76,11 @@ def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) ->
     return sum((_greek(p.greeks, greek) for p in found if p.greeks is not None), 0.0)
 
 
-def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> GreekReading | None:
-    """One leg's greek for the quantity this trade holds: chain greek x signed open qty."""
+def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek, *,
+              reported: bool = True) -> GreekReading | None:
+    """One leg's greek for the quantity this trade holds: chain greek x signed open qty.
+
+    `reported=False` leaves out the exchange's figure (only ever written beside)."""
     held = leg.open_qty
     if held == 0:
         return GreekReading(0.0)
@@ -85,18 +88,20 @@ def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> GreekRea
     if per_contract is None:
         return None
     return GreekReading(per_contract * float(held) * leg.side.sign,
-                        _reported(snapshot, (leg.symbol,), greek))
+                        _reported(snapshot, (leg.symbol,), greek) if reported else None)
 
 
-def structure_reading(trade: Trade, snapshot: MarketSnapshot,
-                      greek: Greek = Greek.DELTA) -> GreekReading | None:
+def structure_reading(trade: Trade, snapshot: MarketSnapshot, greek: Greek = Greek.DELTA, *,
+                      reported: bool = True) -> GreekReading | None:
     """Sum of the legs' greeks; None when any held leg's greek is unknown."""
     total = 0.0
     for leg in trade.legs:
-        reading = leg_greek(leg, snapshot, greek)
+        reading = leg_greek(leg, snapshot, greek, reported=False)
         if reading is None:
             return None
         total += reading.value
+    if not reported:
+        return GreekReading(total)
     held = (leg.symbol for leg in trade.legs if leg.open_qty > 0)
     return GreekReading(total, _reported(snapshot, held, greek))
 
@@ -104,7 +109,7 @@ def structure_reading(trade: Trade, snapshot: MarketSnapshot,
 def structure_greek(trade: Trade, snapshot: MarketSnapshot,
                     greek: Greek = Greek.DELTA) -> float | None:
     """The structure's greek as a number (see `structure_reading`)."""
-    reading = structure_reading(trade, snapshot, greek)
+    reading = structure_reading(trade, snapshot, greek, reported=False)
     return None if reading is None else reading.value
 
 

@@ -28,7 +28,9 @@ def span_text(delta: timedelta) -> str:
 
 
 def _percent(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+    """Two decimals for a person to read (display only: the value itself is never rounded)."""
+    text = f"{value:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def rfq_timeout_why(rfq: RfqProgress) -> str:

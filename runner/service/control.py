@@ -98,6 +98,16 @@ class ControlDesk:
         self._enabled = hasattr(store, "transaction") and hasattr(store, "connection")
         self._restored = False
 
+    def has_pending(self) -> bool:
+        """Whether a request waits to be carried out (the tick then prices every trade in
+        flight, so a close or flatten is sent in the same tick; issue 11). Unknown: True."""
+        if not self._enabled:
+            return False
+        try:
+            return bool(control_store.pending_requests(self._store.connection))
+        except Exception:  # no table yet, a store that cannot be read: read the prices
+            return True
+
     def apply(self, service: Service, snapshot: MarketSnapshot, now: datetime,
               report: TickReport) -> None:
         """Restore the pauses once, then carry out every pending request. A request that

@@ -25,7 +25,7 @@ from typing import Final
 from runner.domain.clock import Clock
 from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
-from runner.domain.snapshot import MarketSnapshot
+from runner.domain.snapshot import MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeStage
 from runner.engine.decide import (
     CloseDecision,
@@ -50,6 +50,14 @@ from runner.service.alerts import Alerter, AlertLevel
 from runner.service.attention import Attention, Concern
 from runner.service.control import ControlDesk
 from runner.service.held_rules import HeldRules, faithful_origin, resolve_held_rules
+from runner.service.read_plan import (
+    Demand,
+    ReadPlanner,
+    learned_a_fill,
+    legs_chains,
+    trade_needs,
+    underlyings_of,
+)
 from runner.service.snapshots import MarketNeeds, SnapshotReader
 from runner.service.store_guard import StoreGuard
 from runner.service.tick_cadence import seconds_until_next_tick
@@ -128,6 +136,9 @@ class Service:
         self.store_guard = StoreGuard(store, self.attention, exchange,
                                       [spec.name for spec in specs], self._listener)
         self.last_snapshot: MarketSnapshot | None = None
+        # What each tick reads is planned from the decisions due (issue 11, read_plan.py).
+        self._planner = ReadPlanner()
+        self._positions_seen: tuple[Position, ...] = ()  # the last positions read
         # symbol -> a tick coarser than listed, learned from prices the exchange changed
         self.learned_ticks: dict[str, Decimal] = {}
         self.failure_streak = 0
@@ -210,10 +221,13 @@ class Service:
             self._book.prune(now)
             self._pruned_at = now
         self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
-        needs, listed = self._needs(now)
+        needs, listed = self._needs(now, events)
         read = self._reader.read(needs, now, listed)
+        self._planner.note(needs, read)
+        if read.positions is not None:
+            self._positions_seen = read.positions
         report.snapshot_failures = read.failures
-        verdict = self.watch.observe(read)
+        verdict = self.watch.observe(read, needs)
         report.entries_blocked = verdict.blocks_entries
         snapshot = self.watch.fresh_view(read)
         if self.learned_ticks:
@@ -238,32 +252,49 @@ class Service:
 
     # -- market needs --------------------------------------------------------------------
     def _needs(
-        self, now: datetime
+        self, now: datetime, events: Sequence[Event] = ()
     ) -> tuple[MarketNeeds, dict[Underlying, tuple[datetime, ...]]]:
+        """What must be read this tick, from the decisions due now (read_plan.py)."""
         underlyings = frozenset(spec.underlying for spec in self.all_specs) | frozenset(
             leg.underlying for spec in self.all_specs for leg in spec.legs)
-        listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings)}
-        # Chains only for strategies that could open now, plus the trades in flight: a
-        # strategy whose gates are closed reads nothing (calls stay flat, design 2).
+        # Chains only for strategies that could open now, plus the trades in flight that
+        # need prices: a strategy whose gates are closed reads nothing (design 2, issue 11).
         entering = [spec for spec in self.all_specs
                     if gates_open(spec, self._states[spec.name], now)]
-        chains = frozenset(expiries_needed(entering, listed, now,
-                                           trades=self._book.active_trades()))
-        chains |= self._held_chains(entering, now)
-        needs = MarketNeeds(underlyings=underlyings | {u for u, _ in chains}, chains=chains,
-                            books=self._book.symbols_working())
-        return needs, listed
+        listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings_of(
+            entering))}
+        trades = self._book.active_trades()
+        wants = [trade_needs(self._rules_for(t), t, self._launch_of(t), now) for t in trades]
+        entry_chains = frozenset(expiries_needed(entering, listed, now))
+        operator_waits = bool(trades) and self.control.has_pending()
+        demand = Demand(
+            underlyings=underlyings, entry_chains=entry_chains,
+            entry_underlyings=underlyings_of(entering) | {u for u, _ in entry_chains},
+            priced_chains=frozenset(legs_chains(
+                [t for t, want in zip(trades, wants, strict=True)
+                 if want.priced or operator_waits], now) | self._held_chains(entering, now)),
+            index=frozenset(want.index for want in wants if want.index is not None),
+            books=self._book.symbols_working(),
+            working=any(t.stage is not TradeStage.OPEN for t in trades),
+            positions=any(want.positions for want in wants) or self.store_guard.wants_positions(
+                now),
+            filled=learned_a_fill(events))
+        return self._planner.plan(demand, now), listed
+
+    def _launch_of(self, trade: Trade) -> datetime:
+        state = self._states.get(trade.strategy)
+        return state.launch if state is not None else self.launch
 
     def _held_chains(self, entering: list[StrategySpec],
                      now: datetime) -> set[tuple[Underlying, datetime]]:
         """Chains of the positions last seen, when an account delta rule will be evaluated:
         it decides on chain delta x position qty, never on the exchange's greeks."""
-        last = self.last_snapshot
+        positions = self._positions_seen
         names = {t.strategy for t in self._book.active_trades()} | {s.name for s in entering}
         wanted = [spec for spec in self.all_specs if spec.name in names]
-        if last is None or not last.positions or not any(map(uses_account_delta, wanted)):
+        if not positions or not any(map(uses_account_delta, wanted)):
             return set()
-        return held_expiries((p.symbol for p in last.positions), now)
+        return held_expiries((p.symbol for p in positions), now)
 
     # -- executions ----------------------------------------------------------------------
     def _advance_executions(self, snapshot: MarketSnapshot, events: list[Event],

@@ -2,9 +2,10 @@
 
 What is read is the union of what the strategies need (`MarketNeeds`), never one read
 per strategy, so REST calls per tick stay flat as strategies are added (design
-decision 2). A read that fails is recorded as a failure and left `None` (or absent for
-index prices and chains): the engine then refuses the rules that need it, it never
-sees an empty portfolio or a substituted constant (lessons C2, C5).
+decision 2); `read_plan` decides what is needed each tick, and what it leaves out is
+absent (None), as a failed read is. A read that fails is recorded as a failure and left
+`None` (or absent for index prices and chains): the engine then refuses the rules that
+need it, it never sees an empty portfolio or a substituted constant (lessons C2, C5).
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ class MarketNeeds:
     chains: frozenset[tuple[Underlying, datetime]] = frozenset()
     books: frozenset[str] = frozenset()
     account: bool = True
+    positions: bool = True
+    open_orders: bool = True
 
     def merged(self, other: MarketNeeds) -> MarketNeeds:
         return MarketNeeds(self.underlyings | other.underlyings, self.chains | other.chains,
-                           self.books | other.books, self.account or other.account)
+                           self.books | other.books, self.account or other.account,
+                           self.positions or other.positions,
+                           self.open_orders or other.open_orders)
 
 
 @dataclass(slots=True)
@@ -80,8 +85,10 @@ class SnapshotReader:
         books = self._books(needs.books, failures)
         account = (self._read("account", failures, self._exchange.account)
                    if needs.account else None)
-        positions = self._read("positions", failures, self._exchange.positions)
-        open_orders = self._read("open orders", failures, self._exchange.open_orders)
+        positions = (self._read("positions", failures, self._exchange.positions)
+                     if needs.positions else None)
+        open_orders = (self._read("open orders", failures, self._exchange.open_orders)
+                       if needs.open_orders else None)
         return MarketSnapshot(
             at=now, index_prices=index_prices, chains=chains, books=books, account=account,
             positions=tuple(positions) if positions is not None else None,

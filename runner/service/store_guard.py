@@ -80,6 +80,12 @@ class StoreGuard:
         if self._recount_due:
             self._recount(self._store.now())  # before the book loads; retried if it failed
 
+    def wants_positions(self, now: datetime) -> bool:
+        """Whether the check needs the positions read now: never checked yet, or its
+        cadence (`CHECK_EVERY`) is due (issue 11: a tick reads positions only when a
+        check or a decision needs them)."""
+        return self._checked_at is None or now - self._checked_at >= CHECK_EVERY
+
     def check(self, positions: Iterable[Position] | None, book: Any, now: datetime) -> bool:
         """Compare at the cadence; `positions` None means they could not be read.
 

@@ -7,17 +7,25 @@
   the exchange "unreachable"; while it is, no new entry is opened (exits and executions
   go on trying). One alert when it goes down, one when it comes back. Meanwhile the
   loop ticks slower (`runner.service.tick_cadence`).
+
+Both judge on the reads made (issue 11: `read_plan` reads only what is due): a price is
+stale when the reads of it, spanning 60 s or more, all saw the same value (a read that
+was tried and failed counts as "unchanged"), never merely because it was read less
+often; a tick counts towards "unreachable" when its account or positions read failed,
+or, when it read neither, when every read it made failed; a tick that read nothing says
+nothing either way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from runner.domain.snapshot import MarketSnapshot
 from runner.service.alerts import Alerter, AlertLevel
 from runner.service.health import DEFAULT_MAX_UNCHANGED, StalenessTracker
+from runner.service.snapshots import MarketNeeds
 
 UNREACHABLE_AFTER: Final = 3
 STALE_KEY: Final = "prices.stale"
@@ -44,20 +52,34 @@ class MarketWatch:
         self._tracker = StalenessTracker(max_unchanged)
         self._unreachable_after = unreachable_after
         self._failed_ticks = 0
+        self._tried: dict[str, datetime] = {}  # price key -> when a read of it was last tried
         self.verdict = WatchVerdict(reachable=True, stale=())
 
-    def observe(self, snapshot: MarketSnapshot) -> WatchVerdict:
-        """Record this tick's snapshot and return the verdict it leads to."""
+    def observe(self, snapshot: MarketSnapshot, needs: MarketNeeds | None = None) -> WatchVerdict:
+        """Record this tick's snapshot and return the verdict it leads to.
+
+        `needs` says what the tick tried to read; None means everything was."""
         now = snapshot.at
         for underlying, price in snapshot.index_prices.items():
             self._tracker.observe(f"index {underlying}", price, now)
-        essential_failed = snapshot.account is None or snapshot.positions is None
-        self._failed_ticks = self._failed_ticks + 1 if essential_failed else 0
+        tried = snapshot.index_prices.keys() if needs is None else needs.underlyings
+        self._tried.update({f"index {u}": now for u in tried})
+        failed = _essential_failed(snapshot, needs)
+        if failed is not None:
+            self._failed_ticks = self._failed_ticks + 1 if failed else 0
         reachable = self._failed_ticks < self._unreachable_after
-        stale = tuple(value.key for value in self._tracker.stale(now))
+        stale = self._stale(now, everything=needs is None)
         self._report(reachable, stale, snapshot)
         self.verdict = WatchVerdict(reachable, stale)
         return self.verdict
+
+    def _stale(self, now: datetime, *, everything: bool) -> tuple[str, ...]:
+        """Keys unchanged over their reads; each judged at its last tried read (at `now`
+        for every key when every tick reads everything)."""
+        limit = self._tracker.max_unchanged
+        return tuple(value.key for value in self._tracker.stale(now)
+                     if everything or value.unchanged_for(self._tried.get(value.key, now))
+                     >= limit)
 
     def fresh_view(self, snapshot: MarketSnapshot) -> MarketSnapshot:
         """The snapshot without the prices that are stale (the engine refuses what is absent)."""
@@ -85,3 +107,19 @@ class MarketWatch:
     @property
     def failed_ticks(self) -> int:
         return self._failed_ticks
+
+
+def _essential_failed(snapshot: MarketSnapshot, needs: MarketNeeds | None) -> bool | None:
+    """Whether the tick's essential reads failed; None when it read nothing.
+
+    Essential: the account and positions when the tick read them; otherwise every read
+    it made (index, chains, books, open orders) failing counts too."""
+    if needs is None:
+        return snapshot.account is None or snapshot.positions is None
+    if needs.account or needs.positions:
+        return (needs.account and snapshot.account is None) or \
+            (needs.positions and snapshot.positions is None)
+    made = len(needs.underlyings) + len(needs.chains) + len(needs.books) + needs.open_orders
+    if not made:
+        return None
+    return len(snapshot.failures) >= made

@@ -38,7 +38,7 @@ def test_faults_and_a_kill_over_http_keep_every_invariant_and_never_trip_the_thr
     assert result.failed_ticks == 0, report
     assert result.violations == [], report
     assert result.in_flight == [], report
-    assert result.faults_fired >= 40, report
+    assert result.faults_fired >= 20, report  # 29 in the FORM world since issue 11
     assert result.restarts == 1, report
     assert result.trades["micro"].get("closed", 0) >= 1, report
     assert result.trades["rfqe"].get("closed", 0) >= 1, report

@@ -271,8 +271,8 @@ def test_no_existing_position_on_own_instruments_resolves_no_legs_while_a_gate_b
     assert decision.open is None
     result = check(decision, "no_existing_position")
     assert result.passed is False
-    assert result.detail == ("not looked at: a gate blocks the entry, the trade's legs are "
-                             "not resolved")
+    assert result.detail == ("not evaluated: max_trades_per_day already blocks the entry "
+                             "(the trade's legs are not resolved)")
 
 
 # -- groups ----------------------------------------------------------------------------------

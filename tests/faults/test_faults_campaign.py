@@ -25,7 +25,9 @@ def test_six_hours_of_faults_keep_the_service_running_and_every_invariant(tmp_pa
     assert result.crashed is None, report
     assert result.failed_ticks == 0, report
     assert result.errors == [], report
-    assert result.faults_fired > 2000, report
+    # Issue 11: ticks read only what is due, so fewer requests meet a fault (737 of them
+    # at seed 7; over 2000 when every tick read everything).
+    assert result.faults_fired > 600, report
     assert result.violations == [], report
     assert result.in_flight == [], report
     assert result.alerts == [], report

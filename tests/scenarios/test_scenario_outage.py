@@ -4,6 +4,11 @@ Live, outages produced error storms. Here: the loop survives every tick of it, n
 trade is created while the exchange is unreachable, the exit that fires meanwhile is
 retried until the exchange is back and then closes the trade, one "down" page and one
 "up" page are sent, and trading resumes after the outage.
+
+Issue 11: a tick reads only what its decisions need, so the outage is first met by the
+first read due after it began (here the close the max_hold exit starts), at the latest by
+the liveness read (`read_plan.LIVENESS_EVERY`); from then on every tick retries the reads
+that failed, and the exchange is "down" three ticks later, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import timedelta
 import pytest
 
 from runner.domain.trades import TradeStage
+from runner.service.read_plan import LIVENESS_EVERY
 from runner.service.watch import UNREACHABLE_KEY
 from runner.sim.faults import FaultPlan, FaultRule
 from tests.scenarios.helpers_scenarios import Scenario, shipped
@@ -38,13 +44,21 @@ def outage(tmp_path_factory):
     scenario.close()
 
 
+def first_failed_read(scenario: Scenario):
+    return next(r.at for r in scenario.reports
+                if r.at >= scenario.down_at and r.snapshot_failures)  # type: ignore[attr-defined]
+
+
 def test_the_loop_survives_every_tick_of_the_outage(outage):
     assert outage.failed_ticks == 0
     assert outage.strategy_errors() == []
     during = [r for r in outage.reports if outage.down_at <= r.at < outage.up_at]
     assert len(during) == OUTAGE.total_seconds()
-    assert all(r.snapshot_failures for r in during)
-    assert sum(r.entries_blocked for r in during) >= len(during) - 3  # down after 3 ticks
+    met = first_failed_read(outage)
+    assert met <= outage.down_at + LIVENESS_EVERY
+    since = [r for r in during if r.at >= met]
+    assert all(r.snapshot_failures for r in since)  # a failed read is retried every tick
+    assert sum(r.entries_blocked for r in since) >= len(since) - 3  # down after 3 ticks
 
 
 def test_no_trade_is_created_while_the_exchange_is_down(outage):
@@ -66,7 +80,8 @@ def test_one_down_page_and_one_up_page(outage):
     unreachable = [m for m in outage.pager.sent if m.key == UNREACHABLE_KEY]
     assert [m.recovered for m in unreachable] == [False, True]
     down, up = unreachable
-    assert outage.down_at < down.at <= outage.down_at + timedelta(seconds=5)
+    assert first_failed_read(outage) <= down.at <= first_failed_read(outage) + timedelta(
+        seconds=5)
     assert outage.up_at <= up.at <= outage.up_at + timedelta(seconds=5)
 
 
