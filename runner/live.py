@@ -29,6 +29,7 @@ from runner.config import Environment, Settings
 from runner.domain.clock import SystemClock
 from runner.exchange.sim.venue_state import VenueStateTooNew
 from runner.exit_codes import ServiceExit
+from runner.feed.wiring import AttachedFeed, FeedChoice, attach_feed, feed_choice
 from runner.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.log import configure_logging, shutdown_logging
 from runner.loop_guard import StorageStreak, quietly
@@ -112,6 +113,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         raise ServiceExit(exit_codes.CONFIGURATION,
                           "no enabled, valid strategy to run, and no trade in flight")
     specs = list(loaded.specs)
+    feed_choice = _feed_choice(args)  # a bad feed setting stops the start (exit 2)
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -140,6 +142,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
+    feed = attach_feed(feed_choice, settings, exchange, clock)  # None unless configured
+    exchange = feed.exchange if feed is not None else exchange
     runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
                        launch=launch, store_path=store_path, listener=_log_event,
                        alerter=alerter)
@@ -149,10 +153,33 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         runtime.store.close()
         raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
     stop.on_request(runtime.service.request_stop)
+    _react_to_pushes(feed, runtime, stop)
     try:
         return _loop(runtime, tick_seconds, alerter, paper, stop)
     finally:
         alerter.close()
+        _stop_feed(feed)
+
+
+def _react_to_pushes(feed: AttachedFeed | None, runtime: Runtime, stop: StopRequest) -> None:
+    """With the feed on, a pushed price that makes an exit due ends the wait between ticks."""
+    if feed is not None:
+        stop.on_request(feed.react(runtime.service, runtime.clock, lambda: stop.requested).wake)
+
+
+def _stop_feed(feed: AttachedFeed | None) -> None:
+    if feed is not None:
+        quietly("stopping the market feed", feed.stop)
+
+
+def _feed_choice(args: argparse.Namespace) -> FeedChoice:
+    """RUNNER_MARKET_FEED and its companions (runner/feed/wiring.py)."""
+    from runner.config import ConfigError, environ_with_dotenv
+
+    try:
+        return feed_choice(environ_with_dotenv(args.env_file))
+    except ConfigError as error:
+        raise ServiceExit(exit_codes.CONFIGURATION, str(error)) from None
 
 
 def _prepare_state(settings: Settings) -> None:

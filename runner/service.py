@@ -129,6 +129,9 @@ class Service:
         self.learned_ticks: dict[str, Decimal] = {}
         self.failure_streak = 0
         self.ticks = 0
+        # How the loop waits between ticks; the market feed replaces it with a wait that
+        # ends early when a pushed price makes an exit due (runner/feed/reaction.py).
+        self.between_ticks: Callable[[float], None] = clock.sleep
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -175,7 +178,7 @@ class Service:
             if on_tick is not None and report is not None:
                 on_tick(report)
             if not self._stop.is_set():
-                self._clock.sleep(tick_interval)
+                self.between_ticks(tick_interval)
 
     def safe_tick(self) -> TickReport | None:
         """One tick; a failure is counted, and a streak of them raises TooManyFailures."""
@@ -442,6 +445,22 @@ class Service:
             except Exception as error:  # isolated like any strategy
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
+
+    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> frozenset[str]:
+        """Trades an exit (or settlement) would close on `snapshot`: the feed asks between
+        ticks on the loop thread, then a tick decides and sends; nothing is sent here."""
+        view = self.watch.fresh_view(snapshot)
+        due: set[str] = set()
+        for spec in self.all_specs:
+            state = self._strategy_state(spec, now)
+            if state.active_trades:
+                due.update(c.trade_id for c in exit_decisions(
+                    spec, state, view, now, skip=self.held.held_ids(spec.name)))
+        for spec, trade_ids in self.held.copies():
+            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
+            state = replace(self._strategy_state(spec, now), active_trades=trades)
+            due.update(c.trade_id for c in exit_decisions(spec, state, view, now))
+        return frozenset(due)
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,

@@ -1,0 +1,153 @@
+"""Switching the market feed on for `runner run` (issue 11): settings, URLs, start, stop.
+
+Off unless configured: `RUNNER_MARKET_FEED=ws` (default `rest`). Then:
+- `RUNNER_FEED_STALE_SECONDS` (default 5): a pushed price older than this is not used;
+  reads go to REST until the feed is fresh again;
+- `RUNNER_WS_URL` (optional): the options stream; the futures stream (index) is the same
+  URL ending in `/futures`. Without it the URL follows the venue: production
+  `wss://ws.coincall.com/options`, testnet `wss://betaws.seizeyouralpha.com/options`
+  (the host proven live, coincall-api.md section 1), and a `COINCALL_BASE_URL` of
+  `http(s)://host:port` (a `runner sim-server`) gives `ws(s)://host:port/options`.
+- Paper mode has no remote venue: its in-process simulator is served on a loopback port
+  for the feed alone, so paper runs take the same WebSocket path as testnet and production.
+Testnet and production connections are signed (coincall-api.md section 9: `code=10`,
+`uuid`, `ts`, `sign` = uppercase hex HMAC-SHA256 of `GET/users/self/verify?uuid=KEY&ts=TS`,
+`apiKey`). The URL carries the key and a signature: only its scheme, host and path are
+ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from loguru import logger
+
+from runner.config import TESTNET_URL, ConfigError, Environment, Settings
+from runner.domain.clock import Clock
+from runner.exchange.port import Exchange
+from runner.feed.prices import DEFAULT_STALE_AFTER, PriceCache
+from runner.feed.reaction import BetweenTicks
+from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
+
+FEED_VARIABLE: Final = "RUNNER_MARKET_FEED"
+STALE_VARIABLE: Final = "RUNNER_FEED_STALE_SECONDS"
+WS_URL_VARIABLE: Final = "RUNNER_WS_URL"
+PRODUCTION_WS: Final = "wss://ws.coincall.com/options"
+TESTNET_WS: Final = "wss://betaws.seizeyouralpha.com/options"
+PAPER_FEED_KEY: Final = "paper-feed"  # the loopback feed of paper mode is unsigned anyway
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChoice:
+    enabled: bool = False
+    stale_after: float = DEFAULT_STALE_AFTER
+    url: str | None = None
+
+
+def feed_choice(environ: Mapping[str, str]) -> FeedChoice:
+    """Read the feed variables; raise ConfigError naming the variable and the fix."""
+    mode = (environ.get(FEED_VARIABLE) or "rest").strip().lower()
+    if mode not in ("rest", "ws"):
+        raise ConfigError(f"{FEED_VARIABLE}={mode!r} is not valid; write rest (the default) "
+                          "or ws (prices pushed over Coincall's WebSocket)")
+    raw = (environ.get(STALE_VARIABLE) or "").strip()
+    try:
+        stale_after = float(raw) if raw else DEFAULT_STALE_AFTER
+    except ValueError:
+        stale_after = -1.0
+    if not 0 < stale_after <= 60:
+        raise ConfigError(f"{STALE_VARIABLE}={raw!r}: write seconds between 0 and 60, "
+                          "e.g. 5")
+    url = (environ.get(WS_URL_VARIABLE) or "").strip() or None
+    if url is not None and urlsplit(url).scheme not in ("ws", "wss"):
+        raise ConfigError(f"{WS_URL_VARIABLE}={url!r} is not a ws:// or wss:// URL")
+    return FeedChoice(mode == "ws", stale_after, url)
+
+
+def options_url(settings: Settings, override: str | None) -> str:
+    """The options stream of the settings' venue (see the module doc)."""
+    if override:
+        return override
+    if settings.environment is Environment.PRODUCTION:
+        return PRODUCTION_WS
+    base = settings.base_url or TESTNET_URL
+    if base.rstrip("/") == TESTNET_URL:
+        return TESTNET_WS
+    parts = urlsplit(base)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, "/options", "", ""))
+
+
+def futures_url(options: str) -> str:
+    parts = urlsplit(options)
+    path = parts.path.removesuffix("/options") + "/futures"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def login_signer(api_key: str, api_secret: str,
+                 clock: Callable[[], float] = time.time) -> Callable[[str], str]:
+    """Adds Coincall's login query to a bare stream URL, with a new `ts` each time."""
+    def sign(url: str) -> str:
+        ts = str(int(clock() * 1000))
+        prehash = f"GET/users/self/verify?uuid={api_key}&ts={ts}"
+        digest = hmac.new(api_secret.encode(), prehash.encode(), hashlib.sha256)
+        return (f"{url}?code=10&uuid={api_key}&ts={ts}&sign={digest.hexdigest().upper()}"
+                f"&apiKey={api_key}")
+    return sign
+
+
+def public_part(url: str) -> str:
+    """Scheme, host and path: what may be logged of a stream URL."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class AttachedFeed:
+    """The running feed of one `runner run`: the wrapped exchange and how to stop it."""
+
+    def __init__(self, exchange: FeedExchange, loopback: Any = None) -> None:
+        self.exchange = exchange
+        self.feed = exchange.feed
+        self._loopback = loopback  # paper mode's in-process feed server
+        self.reaction: BetweenTicks | None = None
+
+    def react(self, service: Any, clock: Clock, stopped: Callable[[], bool]) -> BetweenTicks:
+        """Let pushes end the service's wait between ticks (reaction.py)."""
+        self.reaction = BetweenTicks(service, self.exchange, clock, stopped)
+        service.between_ticks = self.reaction.pause
+        return self.reaction
+
+    def stop(self) -> None:
+        self.feed.stop()
+        if self._loopback is not None:
+            self._loopback.stop()
+
+
+def attach_feed(choice: FeedChoice, settings: Settings, exchange: Exchange,
+                clock: Clock) -> AttachedFeed | None:
+    """Start the feed when configured and wrap `exchange`; None when the feed is off."""
+    if not choice.enabled:
+        return None
+    loopback = None
+    sign = None
+    if settings.environment is Environment.PAPER and choice.url is None:
+        from runner.exchange.sim.server import SimServer
+
+        loopback = SimServer(exchange, PAPER_FEED_KEY, PAPER_FEED_KEY, clock).start()
+        url = loopback.base_url.replace("http://", "ws://") + "/options"
+    else:
+        url = options_url(settings, choice.url)
+        if settings.api_key is not None and settings.api_secret is not None:
+            sign = login_signer(settings.api_key.reveal(), settings.api_secret.reveal())
+    urls = FeedUrls(url, futures_url(url), sign)
+    feed = MarketFeed(urls, PriceCache(choice.stale_after)).start()
+    logger.info("market feed: WebSocket {} and {}; a price older than {:g} s is not used "
+                "(REST reads instead)", public_part(url), public_part(urls.futures),
+                choice.stale_after)
+    return AttachedFeed(FeedExchange(exchange, feed, clock), loopback)
