@@ -446,21 +446,22 @@ class Service:
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
 
-    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> frozenset[str]:
-        """Trades an exit (or settlement) would close on `snapshot`: the feed asks between
-        ticks on the loop thread, then a tick decides and sends; nothing is sent here."""
+    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> dict[str, str]:
+        """Trades an exit (or settlement) would close on `snapshot`, with why: the feed asks
+        between ticks on the loop thread, then a tick decides and sends; nothing is sent here."""
         view = self.watch.fresh_view(snapshot)
-        due: set[str] = set()
+        due: dict[str, str] = {}
         for spec in self.all_specs:
             state = self._strategy_state(spec, now)
             if state.active_trades:
-                due.update(c.trade_id for c in exit_decisions(
+                due.update((c.trade_id, f"{c.reason}: {c.detail}") for c in exit_decisions(
                     spec, state, view, now, skip=self.held.held_ids(spec.name)))
         for spec, trade_ids in self.held.copies():
             trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
             state = replace(self._strategy_state(spec, now), active_trades=trades)
-            due.update(c.trade_id for c in exit_decisions(spec, state, view, now))
-        return frozenset(due)
+            due.update((c.trade_id, f"{c.reason}: {c.detail}")
+                       for c in exit_decisions(spec, state, view, now))
+        return due
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
         return self._book.strategy_state(spec, self.launch, now,

@@ -37,7 +37,7 @@ class Reacting(Protocol):
 
     last_snapshot: MarketSnapshot | None
 
-    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> frozenset[str]: ...
+    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> dict[str, str]: ...
 
 
 @dataclass(slots=True)
@@ -120,11 +120,12 @@ class BetweenTicks:
         except Exception as error:  # the wait must never break the loop
             logger.warning("exit check on pushed prices failed: {!r}", error)
             return False
-        new = due - self._woken_for
+        new = sorted(set(due) - self._woken_for)
         if not new:
             return False
-        self._woken_for |= new
+        self._woken_for |= set(new)
         self.stats.early_ticks += 1
-        self.stats.woken_for.extend(sorted(new))
-        logger.info("pushed prices make an exit due for {}: ticking now", ", ".join(sorted(new)))
+        self.stats.woken_for.extend(new)
+        logger.info("pushed prices make an exit due ({}): ticking now",
+                    "; ".join(f"{trade_id} {due[trade_id]}" for trade_id in new))
         return True

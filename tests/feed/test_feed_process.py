@@ -28,7 +28,7 @@ def _log(tmp_path: Path) -> str:
 
 
 def _trade_opened(tmp_path: Path) -> bool:
-    return "stage=open" in _log(tmp_path)
+    return "stage=open," in _log(tmp_path)
 
 
 def test_run_against_the_sim_server_reads_prices_pushed_over_its_websocket(
