@@ -74,6 +74,7 @@ class BetweenTicks:
 
     def __init__(self, service: Reacting, exchange: FeedExchange, clock: Clock,
                  stopped: Callable[[], bool], *, min_gap: float = MIN_GAP,
+                 after_tick: Callable[[], None] | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._service = service
         self._exchange = exchange
@@ -81,6 +82,7 @@ class BetweenTicks:
         self._stopped = stopped
         self._min_gap = min_gap
         self._monotonic = monotonic
+        self._after_tick = after_tick  # once per wait, on the loop thread (feed health)
         self._wake = threading.Event()
         self._woken_for: frozenset[str] = frozenset()
         self._checked_at = float("-inf")
@@ -94,6 +96,11 @@ class BetweenTicks:
     def pause(self, seconds: float) -> None:
         """Wait up to `seconds`; return early for a stop or an exit made due by a push."""
         end = self._monotonic() + max(0.0, seconds)
+        if self._after_tick is not None:
+            try:
+                self._after_tick()
+            except Exception as error:  # the wait must never break the loop
+                logger.warning("market feed check failed: {!r}", error)
         while not self._stopped():
             remaining = end - self._monotonic()
             if remaining <= 0:

@@ -31,6 +31,7 @@ from loguru import logger
 from runner.config import TESTNET_URL, ConfigError, Environment, Settings
 from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
+from runner.feed.health import FeedHealth
 from runner.feed.prices import DEFAULT_STALE_AFTER, PriceCache
 from runner.feed.reaction import BetweenTicks
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
@@ -119,7 +120,9 @@ class AttachedFeed:
 
     def react(self, service: Any, clock: Clock, stopped: Callable[[], bool]) -> BetweenTicks:
         """Let pushes end the service's wait between ticks (reaction.py)."""
-        self.reaction = BetweenTicks(service, self.exchange, clock, stopped)
+        health = FeedHealth(self.feed, clock)
+        self.reaction = BetweenTicks(service, self.exchange, clock, stopped,
+                                     after_tick=lambda: health.observe(service.attention))
         service.between_ticks = self.reaction.pause
         return self.reaction
 

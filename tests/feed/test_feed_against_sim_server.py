@@ -133,3 +133,39 @@ def test_prices_pushed_are_the_simulated_markets(exchange: FeedExchange,
     exchange.index_price(BTC)
     eventually("the new index pushed",
                lambda: exchange.feed.cache.index(BTC) == Decimal("91234.00"))
+
+
+def test_a_feed_down_too_long_is_an_open_concern_that_blocks_nothing_and_clears(
+        sim_server: SimServer) -> None:
+    from helpers_feed import FAST
+
+    from runner.attention import Attention
+    from runner.domain.clock import SystemClock
+    from runner.feed.health import FeedHealth
+    from runner.feed.prices import PriceCache
+    from runner.feed.source import FeedUrls
+
+    attention = Attention(lambda _concern, _raised: None)
+    options, futures = ws_urls(sim_server.base_url)
+    dead = "ws://127.0.0.1:9/options"  # nothing listens on the discard port
+    feed = MarketFeed(FeedUrls(dead, futures), PriceCache(STALE_AFTER), FAST).start()
+    health = FeedHealth(feed, SystemClock(), down_after=0.3)
+    try:
+        eventually("the futures socket up", feed.futures.connected.is_set)
+        health.observe(attention)
+        time.sleep(0.4)
+        health.observe(attention)
+        lines = attention.lines()
+        assert len(lines) == 1
+        assert "market feed (options) down since" in lines[0]
+        assert attention.entry_block("any") is None  # REST still serves every decision
+    finally:
+        feed.stop()
+    up = MarketFeed(FeedUrls(options, futures), PriceCache(STALE_AFTER), FAST).start()
+    try:
+        eventually("both sockets up", lambda: up.options.connected.is_set()
+                   and up.futures.connected.is_set())
+        FeedHealth(up, SystemClock(), down_after=0.3).observe(attention)
+        assert attention.lines() == ()
+    finally:
+        up.stop()
