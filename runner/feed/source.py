@@ -97,15 +97,20 @@ class MarketFeed:
                                              to_epoch_ms(expiry)))
 
     def _ask(self, connection: FeedConnection, subscription: Subscription) -> None:
+        with self._lock:
+            self._asked[subscription] = self._monotonic()
+        connection.want(subscription)
+
+    def forget_unused(self) -> int:
+        """Unsubscribe what no read asked for in `forget_after` seconds; how many."""
         now = self._monotonic()
         with self._lock:
-            self._asked[subscription] = now
             forgotten = [s for s, at in self._asked.items() if now - at > self._forget_after]
             for old in forgotten:
                 del self._asked[old]
-        connection.want(subscription)
         for old in forgotten:
             (self.futures if old.data_type == "spotPrice" else self.options).drop(old)
+        return len(forgotten)
 
 
 class FeedExchange:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,7 +42,6 @@ STALE_VARIABLE: Final = "RUNNER_FEED_STALE_SECONDS"
 WS_URL_VARIABLE: Final = "RUNNER_WS_URL"
 PRODUCTION_WS: Final = "wss://ws.coincall.com/options"
 TESTNET_WS: Final = "wss://betaws.seizeyouralpha.com/options"
-PAPER_FEED_KEY: Final = "paper-feed"  # the loopback feed of paper mode is unsigned anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +121,13 @@ class AttachedFeed:
     def react(self, service: Any, clock: Clock, stopped: Callable[[], bool]) -> BetweenTicks:
         """Let pushes end the service's wait between ticks (reaction.py)."""
         health = FeedHealth(self.feed, clock)
+
+        def after_tick() -> None:
+            self.feed.forget_unused()
+            health.observe(service.attention)
+
         self.reaction = BetweenTicks(service, self.exchange, clock, stopped,
-                                     after_tick=lambda: health.observe(service.attention))
+                                     after_tick=after_tick)
         service.between_ticks = self.reaction.pause
         return self.reaction
 
@@ -149,7 +154,10 @@ def attach_feed(choice: FeedChoice, settings: Settings, exchange: Exchange,
     if settings.environment is Environment.PAPER and choice.url is None:
         from runner.exchange.sim.server import SimServer
 
-        loopback = SimServer(exchange, PAPER_FEED_KEY, PAPER_FEED_KEY, clock).start()
+        # A key nobody knows: the loopback server is for the unsigned feed alone, never
+        # a way for another local process to place orders on the paper account.
+        unknown = secrets.token_hex(16)
+        loopback = SimServer(exchange, unknown, secrets.token_hex(16), clock).start()
         url = loopback.base_url.replace("http://", "ws://") + "/options"
     else:
         url = options_url(settings, choice.url)

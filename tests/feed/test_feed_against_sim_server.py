@@ -169,3 +169,28 @@ def test_a_feed_down_too_long_is_an_open_concern_that_blocks_nothing_and_clears(
         assert attention.lines() == ()
     finally:
         up.stop()
+
+
+def test_a_channel_no_read_asked_for_is_unsubscribed(sim_server: SimServer,
+                                                     venue: SimVenue) -> None:
+    from helpers_feed import FAST
+
+    from runner.feed.prices import PriceCache
+    from runner.feed.source import FeedUrls
+
+    clock = [0.0]
+    options, futures = ws_urls(sim_server.base_url)
+    feed = MarketFeed(FeedUrls(options, futures), PriceCache(STALE_AFTER), FAST,
+                      forget_after=60, monotonic=lambda: clock[0]).start()
+    try:
+        symbol = venue.instruments(BTC)[0].symbol
+        feed.want_book(symbol)
+        feed.want_index(BTC)
+        clock[0] = 30.0
+        feed.want_index(BTC)  # still read
+        clock[0] = 61.0
+        assert feed.forget_unused() == 1
+        assert [s.symbol for s in feed.options.wanted] == []
+        assert [s.symbol for s in feed.futures.wanted] == ["BTCUSD"]
+    finally:
+        feed.stop()
