@@ -73,3 +73,32 @@ def test_a_bad_feed_setting_stops_the_start_with_exit_2_naming_the_variable(
                    "--env-file", str(tmp_path / "no.env"))
     assert done.returncode == 2
     assert "RUNNER_MARKET_FEED='push' is not valid" in done.stderr
+
+
+def test_run_trades_on_through_websocket_drops_stalls_and_out_of_order_pushes(
+        tmp_path: Path) -> None:
+    server, base_url = start_sim_server(
+        tmp_path, None, "--ws-faults",
+        "drop_every=1.5,stall_every=2,stall_for=1.5,out_of_order_every=3")
+    env = exchange_env(tmp_path, base_url) | {"RUNNER_MARKET_FEED": "ws",
+                                              "RUNNER_FEED_STALE_SECONDS": "1"}
+    runner = start_runner(tmp_path, env, "faults")
+    try:
+        wait_for("the trade to open", lambda: _trade_opened(tmp_path), 60, runner)
+        wait_for("ticks through the faults",
+                 lambda: int(str(heartbeat(tmp_path).get("tick", 0))) >= 8, 30, runner)
+        assert stop(runner) == 0
+    finally:
+        stop_server(server)
+    log = _log(tmp_path)
+    summary = re.search(r"market feed stopped: (\d+) reads served from pushes, (\d+) from "
+                        r"REST; \d+ pushes taken, (\d+) out of order dropped; (\d+) "
+                        r"connections", log)
+    assert summary is not None
+    served, rest, reordered, connections = map(int, summary.groups())
+    assert served > 0  # the feed served between faults
+    assert rest > 0  # and REST stood in while it was stale
+    assert reordered > 0
+    assert connections > 2  # dropped and stalled sockets were replaced
+    assert "tick failed" not in log
+    assert "strategy isolated" not in log
