@@ -28,7 +28,7 @@ from runner.domain.clock import Clock
 from runner.domain.snapshot import Chain, MarketSnapshot
 from runner.feed.source import FeedExchange
 
-MIN_GAP: Final = 0.05  # seconds between two exit checks on pushed prices
+MIN_GAP: Final = 0.1  # seconds between two exit checks on pushed prices (CPU bound)
 _WAIT_SLICE: Final = 0.25  # the stop is looked at this often (signals on Windows)
 
 
