@@ -43,10 +43,10 @@ from runner.domain.snapshot import (
     Position,
 )
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.exchange.sim.config import SimConfig
-from runner.exchange.sim.listing import listed_expiries, strike_grid, years_between
-from runner.exchange.sim.pricing import valuation_tuple
-from runner.spec.model import (
+from runner.sim.config import SimConfig
+from runner.sim.listing import listed_expiries, strike_grid, years_between
+from runner.sim.pricing import valuation_tuple
+from runner.strategy.model import (
     AllOf,
     DeltaStrike,
     ExecutionPlan,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from runner.cli import main
-from runner.read_only import WRITE_METHODS
+from runner.cli.main import main
+from runner.exchange.read_only import WRITE_METHODS
 
 
 @dataclass(frozen=True, slots=True)

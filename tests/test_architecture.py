@@ -11,20 +11,20 @@ PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 
 # package prefix -> imports it must never make
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "runner.domain": ("runner.spec", "runner.engine", "runner.execution", "runner.exchange",
+    "runner.domain": ("runner.strategy", "runner.engine", "runner.execution", "runner.exchange",
                       "runner.store", "runner.service", "yaml", "jsonschema", "requests",
                       "loguru", "sqlite3"),
-    "runner.spec": ("runner.engine", "runner.execution", "runner.exchange", "runner.store",
+    "runner.strategy": ("runner.engine", "runner.execution", "runner.exchange", "runner.store",
                     "runner.service", "requests", "sqlite3", "loguru"),
     "runner.engine": ("runner.execution", "runner.exchange", "runner.store", "runner.service",
                       "requests", "sqlite3", "loguru", "schedule", "time"),
     "runner.execution": ("runner.exchange", "runner.store", "runner.service", "requests",
                          "sqlite3", "loguru", "schedule", "time"),
     "runner.exchange": ("runner.engine", "runner.execution", "runner.store", "runner.service",
-                        "runner.spec"),
+                        "runner.strategy"),
     # The simulator checks the adapter: it must share none of its code, or a wrong belief
     # held by both passes every test (issue 8, finding 7: signing).
-    "runner.exchange.sim": ("runner.exchange.coincall",),
+    "runner.sim": ("runner.exchange.coincall",),
 }
 
 
@@ -92,26 +92,26 @@ def test_module_respects_the_dependency_direction(path: Path) -> None:
     "import runner.exchange.coincall.signing as signing\n",
     "from runner.exchange.coincall import signing\n",
     "from runner.exchange import coincall\n",
-    "from ..coincall.signing import sign\n",
+    "from ..exchange.coincall.signing import sign\n",
     "def verify() -> None:\n    from runner.exchange.coincall.signing import sign\n",
 ])
 def test_a_simulator_module_importing_the_adapter_breaks_the_rules(source: str) -> None:
     """The sim rule can fail: any way of importing the adapter's code is caught."""
-    imported = _imports_in(source, "runner.exchange.sim")
-    assert _violations("runner.exchange.sim.signature", imported) != []
+    imported = _imports_in(source, "runner.sim")
+    assert _violations("runner.sim.signature", imported) != []
 
 
 def test_a_simulator_module_may_import_the_shared_exchange_errors() -> None:
     imported = _imports_in("from runner.exchange.errors import RateLimited\n",
-                           "runner.exchange.sim")
-    assert _violations("runner.exchange.sim.server", imported) == []
+                           "runner.sim")
+    assert _violations("runner.sim.server", imported) == []
 
 
 @pytest.mark.parametrize("path", _modules(), ids=_module_name)
 def test_the_core_never_reads_the_wall_clock(path: Path) -> None:
     module = _module_name(path)
     if not any(_is_under(module, p) for p in ("runner.engine", "runner.execution",
-                                             "runner.spec", "runner.domain")):
+                                             "runner.strategy", "runner.domain")):
         return
     source = path.read_text(encoding="utf-8")
     allowed_clock = module == "runner.domain.clock"

@@ -1,5 +1,5 @@
 """Help texts in the trader's words (issue 9, "Why": `--help` showed `(A9)`, `(H6)` and
-`see runner.exchange.sim.faults`; `simulate --help` hid its 48h default)."""
+`see runner.sim.faults`; `simulate --help` hid its 48h default)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner.cli import build_parser
+from runner.cli.main import build_parser
 
 INTERNAL_CODE = re.compile(r"\([A-Z]\d{1,2}\)|\brunner\.[a-z_]+\.|lessons|issue \d")
 

@@ -1,7 +1,7 @@
 """Packaging (issue 9 item 7): the JSON Schema ships inside the package, so an installed
 wheel validates, plans and simulates without the checkout's `schemas/` folder.
 
-The package copy `runner/spec/strategy.schema.json` is what the code reads (through
+The package copy `runner/strategy/strategy.schema.json` is what the code reads (through
 `importlib.resources`); `schemas/strategy.schema.json` stays at the top level for the
 editors' `yaml-language-server` modeline and must be the very same bytes.
 A wheel holds the package's modules plus its declared package data, so copying the
@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGED = REPO / "runner" / "spec" / "strategy.schema.json"
+PACKAGED = REPO / "runner" / "strategy" / "strategy.schema.json"
 TOP_LEVEL = REPO / "schemas" / "strategy.schema.json"
 
 
 def test_the_packaged_schema_and_the_editor_schema_are_the_same_bytes() -> None:
     assert PACKAGED.read_bytes() == TOP_LEVEL.read_bytes(), (
-        "runner/spec/strategy.schema.json is the source: edit it, then copy it over "
-        "schemas/strategy.schema.json (cp runner/spec/strategy.schema.json schemas/)")
+        "runner/strategy/strategy.schema.json is the source: edit it, then copy it over "
+        "schemas/strategy.schema.json (cp runner/strategy/strategy.schema.json schemas/)")
 
 
 def test_every_data_file_of_the_package_is_declared_as_package_data() -> None:
@@ -42,7 +42,7 @@ def test_every_data_file_of_the_package_is_declared_as_package_data() -> None:
 
 
 def test_the_schema_is_found_through_the_package() -> None:
-    from runner.spec.schema import schema_resource, strategy_schema
+    from runner.strategy.schema import schema_resource, strategy_schema
 
     assert schema_resource().name == "strategy.schema.json"
     assert strategy_schema()["$schema"].startswith("https://json-schema.org/")

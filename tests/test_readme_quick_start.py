@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from runner.spec import load_strategies
+from runner.strategy import load_strategies
 from tests.shipped import REPO, SHIPPED
 
 QUICK_START = re.search(r"## Quick start\n(.*?)\n## ",

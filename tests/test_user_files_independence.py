@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.shipped import REPO
-from tests.spec.helpers_spec import MINIMAL
+from tests.strategy.helpers_spec import MINIMAL
 
 # The tests that read the shipped strategies (the real-process `runner run` test is left
 # out for time: its fixture copies the shipped files by name, see `copy_shipped`).
 AFFECTED = (
-    "tests/spec/test_shipped_strategies.py",
-    "tests/spec/test_spec_copies.py",
-    "tests/spec/test_file_set.py",
-    "tests/spec/test_corpus_cli.py",
+    "tests/strategy/test_shipped_strategies.py",
+    "tests/strategy/test_spec_copies.py",
+    "tests/strategy/test_file_set.py",
+    "tests/strategy/test_corpus_cli.py",
     "tests/ops_cli/test_plan_command.py",
 )
 EXTRA = "zz_trader_added.yaml"

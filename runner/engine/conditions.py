@@ -28,7 +28,7 @@ from runner.domain.snapshot import Account, MarketSnapshot
 from runner.engine.checks import CheckResult
 from runner.engine.exposure import account_delta, unpriced_positions
 from runner.engine.windows import in_time_window, time_of
-from runner.spec.model import (
+from runner.strategy.model import (
     AllOf,
     AnyOf,
     EntryCondition,

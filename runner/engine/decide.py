@@ -35,7 +35,7 @@ from runner.engine.limits import execution_route, notional_usd, risk_checks
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.engine.state import StrategyState
 from runner.engine.unresolved import Unresolved, entry_window_start
-from runner.spec.model import StrategySpec
+from runner.strategy.model import StrategySpec
 
 __all__ = ["CheckResult", "CloseDecision", "Decision", "OpenDecision", "decide",
            "evaluate_entry", "exit_decisions", "new_trade"]

@@ -29,7 +29,7 @@ from runner.domain.trades import Trade
 from runner.engine.exposure import account_delta, leg_greek, structure_reading, unpriced_positions
 from runner.engine.pnl import TradePnl, trade_pnl
 from runner.engine.windows import cycle_window, next_time_of_day
-from runner.spec.model import (
+from runner.strategy.model import (
     AccountDeltaExit,
     BeforeExpiryExit,
     DateTimeExit,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from runner.domain.instruments import Underlying, expiry_at, parse_symbol
 from runner.domain.trades import Trade
-from runner.spec.model import (
+from runner.strategy.model import (
     CycleExpiry,
     DaysWindowExpiry,
     DteExpiry,

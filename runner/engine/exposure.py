@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from runner.domain.snapshot import Greeks, MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeLeg
-from runner.spec.model import (
+from runner.strategy.model import (
     AccountDeltaExit,
     AllOf,
     AnyOf,

@@ -21,7 +21,7 @@ from datetime import datetime
 from runner.engine.checks import CheckResult
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_cycle, next_utc_midnight, open_cycle
-from runner.spec.model import Schedule, TimingSpec
+from runner.strategy.model import Schedule, TimingSpec
 
 
 def is_entry_due(timing: TimingSpec, state: StrategyState, now: datetime) -> bool:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from runner.engine.checks import CheckResult
 from runner.engine.selection import ResolvedLeg
 from runner.engine.state import StrategyState, trade_notional_usd
-from runner.spec.model import AutoExecution, ExecutionSpec, RfqExecution, RiskSpec
+from runner.strategy.model import AutoExecution, ExecutionSpec, RfqExecution, RiskSpec
 
 _ZERO = Decimal(0)
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg
-from runner.spec.model import PriceBasis
+from runner.strategy.model import PriceBasis
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)

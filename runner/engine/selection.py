@@ -26,7 +26,7 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot, OptionQuote
 from runner.engine.expiries import choose_expiry, describe_expiry, expiries_needed
 from runner.engine.strikes import NoStrike, pick_strike
-from runner.spec.model import LegSpec, StrategySpec
+from runner.strategy.model import LegSpec, StrategySpec
 
 __all__ = ["FailureKind", "LegFailure", "ResolvedLeg", "choose_expiry", "expiries_needed",
            "resolve_leg", "resolve_legs"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from runner.domain.snapshot import OptionQuote
-from runner.spec.model import (
+from runner.strategy.model import (
     AtmStrike,
     DeltaStrike,
     FixedStrike,

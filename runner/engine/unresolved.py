@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time
 from runner.engine.selection import FailureKind, LegFailure
 from runner.engine.state import StrategyState
 from runner.engine.windows import open_cycle
-from runner.spec.model import StrategySpec
+from runner.strategy.model import StrategySpec
 
 
 def unresolved_text(failure: LegFailure) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_cycle, next_utc_midnight
-from runner.spec.model import StrategySpec
+from runner.strategy.model import StrategySpec
 
 _DAILY = frozenset({"max_trades_per_day", "max_attempts_per_day"})
 

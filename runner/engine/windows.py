@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from runner.spec.model import CycleSchedule, CycleWindow, DailySchedule, Schedule
+from runner.strategy.model import CycleSchedule, CycleWindow, DailySchedule, Schedule
 
 _DAY = timedelta(days=1)
 

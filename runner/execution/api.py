@@ -32,7 +32,7 @@ from runner.execution.phases import phase_index, unwind_spec
 from runner.execution.rfq import begin_rfq, run_rfq
 from runner.execution.router import Route, notional_usd, route
 from runner.execution.state import ExecutionState, RfqStage, Step, TrackedOrder
-from runner.spec.model import (
+from runner.strategy.model import (
     AutoExecution,
     ExecutionSpec,
     LimitExecution,

@@ -18,7 +18,7 @@ from runner.execution.limit import new_limit_progress, run_limit
 from runner.execution.phases import guards_of, phase_plan
 from runner.execution.pricing import Unpriced, leg_market, limit_price
 from runner.execution.state import ExecutionState, Step, TrackedOrder
-from runner.spec.model import LimitLike
+from runner.strategy.model import LimitLike
 
 OPEN_REASON = "open"  # the reason part of every opening order key
 

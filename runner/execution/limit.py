@@ -80,7 +80,7 @@ from runner.execution.state import (
 )
 from runner.execution.truncation import changed_prices
 from runner.execution.wording import fills_text, held_text, trade_leg
-from runner.spec.model import LimitLike
+from runner.strategy.model import LimitLike
 
 CANCEL_RESEND_AFTER: Final = timedelta(seconds=5)
 # A cancelled order missing from the exchange's open orders this long is taken as final:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from runner.spec.model import (
+from runner.strategy.model import (
     LimitExecution,
     LimitLike,
     Phase,

@@ -30,7 +30,7 @@ from typing import Final
 from runner.domain.instruments import DEFAULT_LOT, Instrument, effective_tick, snap_price
 from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot
-from runner.spec.model import PriceGuards, PriceReference
+from runner.strategy.model import PriceGuards, PriceReference
 
 ZERO: Final = Decimal(0)
 HUNDRED: Final = Decimal(100)

@@ -36,7 +36,7 @@ from runner.domain.trades import Trade, TradeStage
 from runner.execution.phases import phase_plan, rounds_of
 from runner.execution.state import ExecutionState, LimitProgress
 from runner.execution.wording import held_text
-from runner.spec.model import LimitLike, Phase, PhasedLimitExecution
+from runner.strategy.model import LimitLike, Phase, PhasedLimitExecution
 
 RETRY_EVERY: Final = timedelta(minutes=1)
 RETRY_SUFFIX: Final = "+retry"

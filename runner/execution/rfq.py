@@ -54,7 +54,7 @@ from runner.execution.launch import start_limit_close, start_limit_open
 from runner.execution.phases import unwind_spec
 from runner.execution.pricing import leg_market
 from runner.execution.state import ExecutionState, RfqProgress, RfqStage, Step
-from runner.spec.model import LimitExecution, RfqExecution
+from runner.strategy.model import LimitExecution, RfqExecution
 
 QUOTE_EXPIRY_MARGIN: Final = timedelta(seconds=1)
 ACCEPT_ALERT_AFTER: Final = timedelta(seconds=60)

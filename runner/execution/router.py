@@ -1,6 +1,6 @@
 """Which executor runs a trade: the notional definition and the `auto` route.
 
-Notional (lessons I4; `runner.spec.model.NOTIONAL_DEFINITION`) is the sum over the legs
+Notional (lessons I4; `runner.strategy.model.NOTIONAL_DEFINITION`) is the sum over the legs
 of strike x quantity, in USD. It is what Coincall's RFQ minimum is measured on
 (coincall-api.md 6.4); premium (mark x qty) is never used, which is the old system's
 defect that kept `auto` from ever reaching RFQ. `auto` routes to RFQ when the notional
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from runner.domain.instruments import parse_symbol
-from runner.spec.model import (
+from runner.strategy.model import (
     NOTIONAL_DEFINITION,
     AutoExecution,
     ExecutionSpec,

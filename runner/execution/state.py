@@ -27,7 +27,7 @@ from runner.domain.orders import Side
 from runner.domain.rfq import RfqLeg
 from runner.domain.trades import Trade
 from runner.execution.codec import decode, encode
-from runner.spec.model import LimitLike, RfqExecution
+from runner.strategy.model import LimitLike, RfqExecution
 
 ZERO: Final = Decimal(0)
 STATE_VERSION: Final = 1

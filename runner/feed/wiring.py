@@ -29,13 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from loguru import logger
 
-from runner.config import TESTNET_URL, ConfigError, Environment, Settings
 from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
 from runner.feed.health import FeedHealth
 from runner.feed.prices import DEFAULT_STALE_AFTER, PriceCache
 from runner.feed.reaction import BetweenTicks
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
+from runner.service.settings import TESTNET_URL, ConfigError, Environment, Settings
 
 FEED_VARIABLE: Final = "RUNNER_MARKET_FEED"
 STALE_VARIABLE: Final = "RUNNER_FEED_STALE_SECONDS"
@@ -152,7 +152,7 @@ def attach_feed(choice: FeedChoice, settings: Settings, exchange: Exchange,
     loopback = None
     sign = None
     if settings.environment is Environment.PAPER and choice.url is None:
-        from runner.exchange.sim.server import SimServer
+        from runner.sim.server import SimServer
 
         # A key nobody knows: the loopback server is for the unsigned feed alone, never
         # a way for another local process to place orders on the paper account.

@@ -38,7 +38,7 @@ from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
 from runner.reconcile.compare import Discrepancy, ReconcilePlan, plan_reconciliation
 from runner.reconcile.rfqs import settle_active_rfqs
-from runner.settlement import DeliveryPrices, exercise_fees
+from runner.reconcile.settlement import DeliveryPrices, exercise_fees
 from runner.store import Store
 
 SettlementPrice = Callable[[Underlying, datetime], Decimal | None]

@@ -2,7 +2,7 @@
 
 Two tables, added by schema version 3 (`MIGRATION`):
 - `strategy_copies`: one row per distinct copy, keyed by its content hash (the copy is
-  the source documents the strategy was loaded from, as JSON; see runner/spec/origin.py);
+  the source documents the strategy was loaded from, as JSON; see runner/strategy/origin.py);
 - `trade_strategy_copies`: which copy each trade opened with.
 A trade from before version 3 has no row: the service then manages it with the current
 file and says so. Both tables only grow: a copy is never rewritten (same hash, same

@@ -20,7 +20,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner.files import quarantine
+from runner.common.files import quarantine
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from runner.common.files import quarantine as quarantine_file
 from runner.domain.clock import Clock
-from runner.files import quarantine as quarantine_file
 from runner.store.store import Store, StoreUnreadable
 
 _COMPANIONS = ("-wal", "-shm", "-journal")

@@ -1,7 +1,7 @@
 """A human-readable JSON snapshot of the open trades (the old `trade_state.json`).
 
 The store is the memory; this file is only for people. It is still never half-written
-(lessons A6): `runner.files.write_json_atomically` replaces it atomically and durably.
+(lessons A6): `runner.common.files.write_json_atomically` replaces it atomically and durably.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runner.common.files import write_json_atomically
 from runner.domain.trades import Trade, TradeLeg
-from runner.files import write_json_atomically
 
 SNAPSHOT_FILE_NAME = "trade_state.json"
 

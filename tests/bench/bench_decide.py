@@ -33,8 +33,8 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot
 from runner.engine.decide import decide, new_trade
 from runner.engine.state import StrategyState
-from runner.exchange.sim.venue import SimVenue
-from runner.spec.model import (
+from runner.sim.venue import SimVenue
+from runner.strategy.model import (
     AtmStrike,
     BeforeExpiryExit,
     CycleExpiry,

@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import assemble
-from runner.simulation import simulate
-from runner.spec import load_strategies
-from runner.spec.model import AllOf, MinEquityCondition, StrategySpec
+from runner.service.runtime import assemble
+from runner.service.settings import Environment, Settings
+from runner.service.simulation import simulate
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
+from runner.strategy.model import AllOf, MinEquityCondition, StrategySpec
 from tests.cli_helpers import RecordingExchange
 
 ROOT = Path(__file__).resolve().parents[2]

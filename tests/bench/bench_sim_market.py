@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.venue import SimVenue
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -39,8 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import (
     MICRO,

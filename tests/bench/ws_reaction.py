@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from runner.domain.clock import SystemClock
 from runner.domain.instruments import Underlying
-from runner.exchange.sim.commands import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.commands import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 from tests.feed.helpers_reaction import STRATEGY, RecordingVenue
 from tests.process.helpers_process import exchange_env, start_runner, stop, write_strategy
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.instance_lock import InstanceLock
+from runner.service.instance_lock import InstanceLock
 from runner.store import control_store
 from runner.store.store import default_store_path
 from tests.cli_helpers import run_cli

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import EXIT_CLOSED_PIPE
+from runner.cli.main import EXIT_CLOSED_PIPE
 from tests.ops_cli.helpers_ops_cli import populate_store
 from tests.process.helpers_process import (
     STRATEGY,

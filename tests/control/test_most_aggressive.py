@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from runner.control import most_aggressive
-from runner.spec.model import (
+from runner.service.control import most_aggressive
+from runner.strategy.model import (
     AutoExecution,
     LimitExecution,
     Phase,

@@ -15,7 +15,7 @@
   (FAILED holding legs, or a close that used its budget and retries: issue 7 item 8);
 - per trade, the fees the store books equal the fees the venue charged for the trade's
   fills and block trades (E6: booked exactly once on every recovery path; the exercise
-  fee at expiry is not booked, see runner/settlement.py, and is not counted).
+  fee at expiry is not booked, see runner/reconcile/settlement.py, and is not counted).
 `in_flight(store, venue)` lists what is still working: nothing once every execution is
 done.
 """
@@ -32,11 +32,11 @@ from itertools import pairwise
 from runner.domain.instruments import parse_symbol
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeStage
-from runner.exchange.sim.records import TRADE_TYPE_BLOCK
-from runner.exchange.sim.venue import SimVenue
 from runner.execution.retry import close_exhausted_at
-from runner.spec.model import CycleSchedule, StrategySpec
+from runner.sim.records import TRADE_TYPE_BLOCK
+from runner.sim.venue import SimVenue
 from runner.store.store import Store
+from runner.strategy.model import CycleSchedule, StrategySpec
 
 ZERO = Decimal(0)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -126,7 +126,7 @@ def fee_mismatches(venue: SimVenue, store: Store) -> list[str]:
     """Trades whose booked fees differ from what the venue charged them (E6).
 
     The exercise fee of a position settled at expiry counts when the store books it: a
-    runner that does not read the exercise history misses it (runner/settlement.py), so
+    runner that does not read the exercise history misses it (runner/reconcile/settlement.py), so
     both totals, with and without it, are accepted; any other difference is a fee booked
     twice or missed."""
     charged = venue_fees(venue, store)

@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
 from runner.exchange.errors import InsufficientFunds
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import Runtime, assemble
-from runner.spec import load_strategies
-from runner.spec.model import StrategySpec
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import Environment, Settings
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
+from runner.strategy.model import StrategySpec
 from tests.crash.helpers_audit import audit
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

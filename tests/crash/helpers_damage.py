@@ -24,15 +24,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from runner.cli.operator import apply_start_decision
 from runner.domain.client_ids import read_tags, strategy_tag
-from runner.exchange.sim.records import TRADE_TYPE_BLOCK
-from runner.exchange.sim.venue import SimVenue
-from runner.operator import apply_start_decision
 from runner.reconcile.truth import position_gaps
-from runner.runtime import Runtime
-from runner.spec.model import StrategySpec
+from runner.service.runtime import Runtime
+from runner.service.store_guard import POSITIONS_KEY, holdings
+from runner.sim.records import TRADE_TYPE_BLOCK
+from runner.sim.venue import SimVenue
 from runner.store.store import Store
-from runner.store_guard import POSITIONS_KEY, holdings
+from runner.strategy.model import StrategySpec
 
 DOWN_DAMAGES = ("zero", "nul", "half")
 DAMAGES = (*DOWN_DAMAGES, "delete_running")

@@ -34,13 +34,13 @@ from runner.domain.ledger import RfqLedgerState
 from runner.domain.orders import Side
 from runner.domain.rfq import Rfq, RfqLeg, RfqState
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
 from runner.execution import advance, budget_spent, start_open
 from runner.execution.state import RfqStage
 from runner.reconcile import reconcile
 from runner.reconcile.resync import NEVER_SENT, missed_events
-from runner.spec.model import LimitExecution, RfqExecution
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
+from runner.strategy.model import LimitExecution, RfqExecution
 from tests.dispatch.helpers_dispatch import CountingExchange, liquid_call, make_venue
 from tests.execution.helpers_execution import (
     CALL,

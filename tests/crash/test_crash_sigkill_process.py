@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import load_settings
 from runner.domain.clock import SystemClock
 from runner.domain.orders import Side
-from runner.exchange.coincall.client import CoincallClient
+from runner.service.settings import load_settings
+from runner.service.venues import coincall_client
 from tests.process.helpers_process import exchange_env
 
 pytestmark = [pytest.mark.slow,
@@ -169,7 +169,7 @@ def test_kill_9_mid_open_then_restart_finishes_one_round_trip_and_nothing_more(
 
 def check_the_exchange(env: dict[str, str], base_url: str, since: datetime) -> None:
     settings = load_settings({**env, "COINCALL_BASE_URL": base_url})
-    client = CoincallClient.from_settings(settings, SystemClock())
+    client = coincall_client(settings, SystemClock())
     try:
         assert client.open_orders() == []
         assert [(p.symbol, p.qty) for p in client.positions() if p.qty != 0] == []

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import load_settings
 from runner.domain.clock import SystemClock
-from runner.exchange.coincall.client import CoincallClient
+from runner.service.settings import load_settings
+from runner.service.venues import coincall_client
 from runner.store.store import Store
 from tests.crash.test_crash_sigkill_process import query, runner_env, wait_for
 
@@ -129,7 +129,7 @@ def test_kill_9_after_a_close_rfq_accept_books_each_fee_once(tmp_path: Path) -> 
 
 def fees_charged(env: dict[str, str], base_url: str, since: datetime) -> Decimal:
     settings = load_settings({**env, "COINCALL_BASE_URL": base_url})
-    client = CoincallClient.from_settings(settings, SystemClock())
+    client = coincall_client(settings, SystemClock())
     try:
         fills = client.fills(since)
     finally:

@@ -3,7 +3,7 @@
 The stop request arrives from "outside" (what the signal handler does: `request_stop()`)
 at a random exchange call of a random tick, while micro_strangle-like round trips are
 opening, held or closing. The loop finishes the tick and returns; the graceful stop then
-cancels working orders and closes the store (runner.live `_stop`), and a new process is
+cancels working orders and closes the store (runner.service.live `_stop`), and a new process is
 assembled on the same store and venue and runs on. Each time:
 - the stop itself changes no trade (stages and transitions are those of the last tick);
 - every move to PENDING_CLOSE in the whole history is an exit that was due (max_hold
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from runner.domain.trades import Trade, TradeStage
-from runner.service import Service
+from runner.service.loop import Service
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import MICRO, START, World, load_specs, run_until
 
@@ -86,7 +86,7 @@ def test_sigterm_at_random_points_never_causes_a_close(tmp_path) -> None:
         assert runtime.service.stop_requested, f"iteration {iteration}: the stop never came"
         before = snapshot_of(runtime.store.load_trades())
         stopped_mid_trade += any(t.stage.is_active for t in runtime.store.load_trades())
-        runtime.service.cancel_working_orders()  # the graceful stop (runner.live._stop)
+        runtime.service.cancel_working_orders()  # the graceful stop (runner.service.live._stop)
         after = snapshot_of(runtime.store.load_trades())
         runtime.store.close()
         assert after == before, f"iteration {iteration}: the stop changed trades"

@@ -12,7 +12,7 @@ from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.orders import Order, OrderRequest
 from runner.domain.snapshot import OptionQuote
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.venue import SimVenue
 
 
 def liquid_call(venue: SimVenue) -> OptionQuote:

@@ -20,7 +20,7 @@ from runner.domain.commands import (
 from runner.domain.ledger import LedgerStatus
 from runner.domain.orders import OrderStatus, Side
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
 from tests.dispatch.helpers_dispatch import (
     CountingExchange,
     InspectingExchange,

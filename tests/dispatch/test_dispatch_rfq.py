@@ -26,9 +26,9 @@ from runner.domain.orders import Side
 from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.trades import TradeLeg
 from runner.exchange.errors import EndpointNotAvailable
-from runner.exchange.sim.access import KeyAccess
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.access import KeyAccess
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule, FaultyExchange
+from runner.sim.venue import SimVenue
 from tests.dispatch.helpers_dispatch import CountingExchange, make_venue
 from tests.store.helpers_store import make_trade, open_fresh
 

@@ -43,14 +43,15 @@ from typing import Any
 
 import requests
 
-from runner.config import Secret
-from runner.exchange.coincall.client import RFQ_BODY_MEMORY_FILE, CoincallClient
+from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.http import Timeouts
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.wire_in import BodyKind
-from runner.runtime import Runtime
-from runner.service import TickReport, TooManyFailures
+from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
+from runner.service.loop import TickReport, TooManyFailures
+from runner.service.runtime import Runtime
+from runner.service.settings import Secret
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.server import SimServer
+from runner.sim.wire_in import BodyKind
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import (
     START,

@@ -17,7 +17,6 @@ from itertools import count
 
 import pytest
 
-from runner.config import Secret
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind, Underlying, snap_price
 from runner.domain.orders import OrderRequest, OrderStatus, Side
@@ -33,11 +32,12 @@ from runner.exchange.errors import (
     OutcomeUnknown,
 )
 from runner.exchange.port import Exchange
-from runner.exchange.sim.access import KeyAccess
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.exchange.sim.wire_in import BodyKind
+from runner.service.settings import Secret
+from runner.sim.access import KeyAccess
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
+from runner.sim.wire_in import BodyKind
 
 KEY = "Zk3vT9qLw2XnB7pR5sY1uZ8cD4eH6jM0aQ2iN5oV7wE="
 SECRET = "9c4b1e7f2a6d8c0b3e5f7a9d1c2b4e6f8a0c2e4b6d8f0a1c3e5b7d9f1a3c5e7b"

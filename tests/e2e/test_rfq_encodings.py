@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import requests
 
-from runner.config import Secret
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import Side
@@ -27,9 +26,10 @@ from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.endpoints import BodyKind
 from runner.exchange.coincall.http import Timeouts
-from runner.exchange.sim import wire_in
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.service.settings import Secret
+from runner.sim import wire_in
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 KEY = "Zk3vT9qLw2XnB7pR5sY1uZ8cD4eH6jM0aQ2iN5oV7wE="
 SECRET = "9c4b1e7f2a6d8c0b3e5f7a9d1c2b4e6f8a0c2e4b6d8f0a1c3e5b7d9f1a3c5e7b"

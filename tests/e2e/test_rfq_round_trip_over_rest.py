@@ -20,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from runner.alerts import LogAlerter
-from runner.config import Secret
 from runner.domain.clock import ManualClock
 from runner.domain.trades import TradeStage
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.endpoints import BodyKind as AdapterBody
-from runner.exchange.sim.faults import FaultPlan
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.exchange.sim.wire_in import BodyKind
-from runner.runtime import assemble
+from runner.service.alerts import LogAlerter
+from runner.service.runtime import assemble
+from runner.service.settings import Secret
+from runner.sim.faults import FaultPlan
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
+from runner.sim.wire_in import BodyKind
 from tests.scenarios.helpers_scenarios import (
     Pager,
     Recorder,

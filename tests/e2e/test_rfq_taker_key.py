@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import pytest
 
-from runner.config import Secret
 from runner.dispatch import Dispatcher
 from runner.dispatch.rfqs import ACCEPT_SETTLE_GRACE
 from runner.domain.clock import ManualClock
@@ -33,10 +32,11 @@ from runner.domain.rfq import RfqLeg, RfqState
 from runner.domain.trades import TradeLeg
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.http import Timeouts
-from runner.exchange.sim import wire_in
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.service.settings import Secret
+from runner.sim import wire_in
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 from runner.store import Store
 from tests.store.helpers_store import make_trade, open_fresh
 

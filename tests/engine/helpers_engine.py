@@ -10,7 +10,7 @@ from runner.domain.snapshot import MarketSnapshot
 from runner.engine.checks import CheckResult
 from runner.engine.decide import Decision, decide
 from runner.engine.state import StrategyState
-from runner.spec.model import StrategySpec
+from runner.strategy.model import StrategySpec
 from tests.builders import NOW, make_snapshot
 
 

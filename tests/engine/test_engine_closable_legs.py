@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from runner.domain.orders import Side
 from runner.engine.selection import LegFailure, resolve_legs
-from runner.spec.model import FixedStrike
+from runner.strategy.model import FixedStrike
 from tests.builders import NOW, make_leg, make_quote, make_spec, snapshot_of
 
 CALL = "BTCUSD-3MAR26-90000-C"

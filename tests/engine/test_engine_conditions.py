@@ -10,7 +10,7 @@ import pytest
 
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import Chain
-from runner.spec.model import (
+from runner.strategy.model import (
     AllOf,
     AnyOf,
     MaxAccountDeltaCondition,

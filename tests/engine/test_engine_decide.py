@@ -14,7 +14,7 @@ from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeStage
 from runner.engine.decide import decide, new_trade
 from runner.engine.state import state_from_trades
-from runner.spec.model import (
+from runner.strategy.model import (
     AutoExecution,
     DteExpiry,
     ExecutionPlan,

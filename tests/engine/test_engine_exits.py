@@ -17,7 +17,7 @@ from runner.domain.snapshot import Greeks
 from runner.domain.trades import TradeStage
 from runner.engine.exits import exit_checks
 from runner.engine.exposure import structure_greek
-from runner.spec.model import (
+from runner.strategy.model import (
     AccountDeltaExit,
     BeforeExpiryExit,
     DateTimeExit,

@@ -21,7 +21,7 @@ from runner.engine.expiries import (
     expiry_candidates,
     is_in_cycle,
 )
-from runner.spec.model import (
+from runner.strategy.model import (
     CycleExpiry,
     DaysWindowExpiry,
     DteExpiry,

@@ -11,7 +11,7 @@ import pytest
 from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.engine.state import state_from_trades
-from runner.spec.model import MaxHoldExit, MinEquityCondition, TimingSpec
+from runner.strategy.model import MaxHoldExit, MinEquityCondition, TimingSpec
 from tests.builders import NOW, make_snapshot, make_spec, make_trade
 from tests.engine.helpers_engine import check, decide_at, names, state
 

@@ -10,7 +10,7 @@ import pytest
 
 from runner.domain.orders import Side
 from runner.engine.pnl import fair_price, price_on_basis, trade_pnl
-from runner.spec.model import PriceBasis
+from runner.strategy.model import PriceBasis
 from tests.builders import make_book, make_quote, make_trade, snapshot_of
 
 CALL = "BTCUSD-27MAR26-90000-C"

@@ -10,7 +10,7 @@ import pytest
 
 from runner.domain.orders import Side
 from runner.engine.decide import new_trade
-from runner.spec.model import (
+from runner.strategy.model import (
     CycleSchedule,
     DailySchedule,
     DteExpiry,

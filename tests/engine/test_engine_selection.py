@@ -15,7 +15,7 @@ import pytest
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import Side
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
-from runner.spec.model import (
+from runner.strategy.model import (
     AtmStrike,
     DeltaStrike,
     DteExpiry,

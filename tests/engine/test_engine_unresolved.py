@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from runner.domain.instruments import OptionKind, Underlying
 from runner.engine.selection import FailureKind
-from runner.spec.model import DailySchedule, DeltaStrike, DteExpiry, FixedExpiry
+from runner.strategy.model import DailySchedule, DeltaStrike, DteExpiry, FixedExpiry
 from tests.builders import calendar, make_leg, make_snapshot, make_spec
 from tests.engine.helpers_engine import decide_at
 

@@ -9,7 +9,7 @@ from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
-from runner.spec.model import CycleSchedule, TimingSpec
+from runner.strategy.model import CycleSchedule, TimingSpec
 from tests.builders import make_spec, make_trade
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from runner.domain.commands import CancelOrder, OrderPurpose
 from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.execution import advance, start_close
-from runner.spec.model import (
+from runner.strategy.model import (
     LimitExecution,
     Phase,
     PhasedLimitExecution,

@@ -8,7 +8,7 @@ from runner.domain.commands import OrderPurpose
 from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.execution import advance, start_open
-from runner.spec.model import LimitExecution
+from runner.strategy.model import LimitExecution
 from tests.execution.helpers_execution import (
     CALL,
     PUT,

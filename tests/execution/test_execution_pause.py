@@ -16,7 +16,7 @@ from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.execution import advance, budget_spent, start_close
 from runner.execution.pause import MAX_PAUSE
-from runner.spec.model import LimitExecution
+from runner.strategy.model import LimitExecution
 from tests.execution.helpers_execution import (
     CALL,
     T0,

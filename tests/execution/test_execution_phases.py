@@ -20,7 +20,7 @@ from runner.execution.pricing import (
     moved_enough,
     reference_price,
 )
-from runner.spec.model import (
+from runner.strategy.model import (
     LimitExecution,
     Phase,
     PhasedLimitExecution,

@@ -9,7 +9,7 @@ import pytest
 
 from runner.domain.orders import Side
 from runner.execution import ExecutionState, advance, execution_state_from_dict, start_open
-from runner.spec.model import (
+from runner.strategy.model import (
     LimitExecution,
     Phase,
     PhasedLimitExecution,

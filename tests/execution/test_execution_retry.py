@@ -14,7 +14,7 @@ from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
 from runner.execution import advance, start_close
 from runner.execution.retry import close_exhausted_at, is_retry_reason
-from runner.spec.model import LimitExecution
+from runner.strategy.model import LimitExecution
 from tests.execution.helpers_execution import (
     CALL,
     T0,

@@ -19,7 +19,7 @@ from runner.domain.trades import TradeStage
 from runner.execution import advance, start_close, start_open
 from runner.execution.rfq import best_acceptable, book_cost, judge_quotes
 from runner.execution.state import RfqStage
-from runner.spec.model import AutoExecution, LimitExecution, RfqExecution
+from runner.strategy.model import AutoExecution, LimitExecution, RfqExecution
 from tests.execution.helpers_execution import (
     CALL,
     PUT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runner.execution import notional_usd, route
-from runner.spec.model import AutoExecution, LimitExecution, RfqExecution
+from runner.strategy.model import AutoExecution, LimitExecution, RfqExecution
 from tests.execution.helpers_execution import CALL, PUT, D
 
 

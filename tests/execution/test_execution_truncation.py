@@ -13,7 +13,7 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot
 from runner.domain.trades import TradeStage
 from runner.execution import Step, advance, start_close, start_open
-from runner.spec.model import Phase, PhasedLimitExecution, PriceReference
+from runner.strategy.model import Phase, PhasedLimitExecution, PriceReference
 from tests.execution.helpers_execution import (
     CALL,
     T0,

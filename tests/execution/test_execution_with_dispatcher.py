@@ -17,7 +17,7 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution import Step, advance, execution_state_from_dict, start_close, start_open
-from runner.spec.model import LimitExecution, RfqExecution
+from runner.strategy.model import LimitExecution, RfqExecution
 from tests.dispatch.helpers_dispatch import liquid_call, make_venue
 from tests.store.helpers_store import open_fresh
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.runtime import Runtime
-from runner.service import TickReport, TooManyFailures
+from runner.service.loop import TickReport, TooManyFailures
+from runner.service.runtime import Runtime
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import MICRO, RFQ, START, World, load_specs
 

@@ -14,10 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_feed import FAST, STALE_AFTER, CountingRest, ws_urls
 
 from runner.domain.clock import SystemClock
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
 from runner.feed.prices import PriceCache
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 KEY, SECRET = "feed-test-key", "feed-test-secret"
 

@@ -11,18 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runner.config import Environment, Secret, Settings
 from runner.domain.clock import SystemClock
 from runner.domain.orders import OrderRequest
 from runner.exchange.coincall.client import CoincallClient
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
 from runner.feed.connection import Timing
 from runner.feed.prices import PriceCache
 from runner.feed.reaction import BetweenTicks
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
-from runner.runtime import assemble
-from runner.spec import load_strategies
+from runner.service.runtime import assemble
+from runner.service.settings import Environment, Secret, Settings
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
 
 KEY, SECRET = "reaction-key", "reaction-secret"
 STRATEGY = """\

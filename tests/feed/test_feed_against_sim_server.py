@@ -12,9 +12,9 @@ import websocket
 from helpers_feed import STALE_AFTER, CountingRest, eventually, ws_urls
 
 from runner.domain.instruments import Underlying
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
 from runner.feed.source import FeedExchange, MarketFeed
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 BTC = Underlying.BTC
 
@@ -139,11 +139,11 @@ def test_a_feed_down_too_long_is_an_open_concern_that_blocks_nothing_and_clears(
         sim_server: SimServer) -> None:
     from helpers_feed import FAST
 
-    from runner.attention import Attention
     from runner.domain.clock import SystemClock
     from runner.feed.health import FeedHealth
     from runner.feed.prices import PriceCache
     from runner.feed.source import FeedUrls
+    from runner.service.attention import Attention
 
     attention = Attention(lambda _concern, _raised: None)
     options, futures = ws_urls(sim_server.base_url)

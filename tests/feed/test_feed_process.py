@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runner.exchange.sim.commands import DEFAULT_API_SECRET
+from runner.sim.commands import DEFAULT_API_SECRET
 from tests.process.helpers_process import (
     exchange_env,
     heartbeat,

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import ConfigError, Environment, Secret, Settings
-from runner.exchange.sim.ws_faults import WsFaultPlan
 from runner.feed.wiring import (
     PRODUCTION_WS,
     TESTNET_WS,
@@ -19,6 +17,8 @@ from runner.feed.wiring import (
     options_url,
     public_part,
 )
+from runner.service.settings import ConfigError, Environment, Secret, Settings
+from runner.sim.ws_faults import WsFaultPlan
 
 
 def settings(environment: Environment, base_url: str | None) -> Settings:

@@ -1,6 +1,6 @@
 """Golden signing vectors of coincall-api.md 3.4, checked by the simulator's own verifier.
 
-The simulated exchange signs with `runner.exchange.sim.signature` (written from the docs,
+The simulated exchange signs with `runner.sim.signature` (written from the docs,
 sharing no code with the adapter; issue 8 finding 7). Each vector is fed to it the way a
 request arrives on the wire, as raw query, JSON or FORM text, through the venue's parser,
 so both the prehash and the parsing that feeds it are pinned to the documented values.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.exchange.sim.signature import expected_sign, sign_matches, venue_prehash
-from runner.exchange.sim.wire_in import parse_request, signing_params
+from runner.sim.signature import expected_sign, sign_matches, venue_prehash
+from runner.sim.wire_in import parse_request, signing_params
 
 KEY = "Zk3vT9qLw2XnB7pR5sY1uZ8cD4eH6jM0aQ2iN5oV7wE="
 SECRET = "9c4b1e7f2a6d8c0b3e5f7a9d1c2b4e6f8a0c2e4b6d8f0a1c3e5b7d9f1a3c5e7b"

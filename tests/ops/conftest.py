@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from runner.log import configure_logging, shutdown_logging
+from runner.service.log import configure_logging, shutdown_logging
 from tests.ops.helpers_ops import FAKE_KEY, FAKE_SECRET
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runner.log import flush_logging
+from runner.service.log import flush_logging
 
 # A fake credential pair: long, random-looking, never valid anywhere.
 FAKE_KEY = "ck-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e"

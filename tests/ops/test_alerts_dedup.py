@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.alerts import AlertLevel, AlertMessage, LogAlerter, apply_problems
 from runner.domain.clock import ManualClock
-from runner.health import HEALTH_PROBLEM_KEYS
+from runner.service.alerts import AlertLevel, AlertMessage, LogAlerter, apply_problems
+from runner.service.health import HEALTH_PROBLEM_KEYS
 from tests.ops.helpers_ops import FAKE_KEY, read_logs
 
 
@@ -57,7 +57,7 @@ def test_c4_a_five_minute_outage_gives_one_down_and_one_up_alert(
                            "(lasted 5 min)")
     text = read_logs(log_dir, "trading.log")
     assert text.count("exchange.unreachable") == 2
-    assert "CRITICAL | runner.alerts" in text
+    assert "CRITICAL | runner.service.alerts" in text
 
 
 def test_a_long_problem_is_reminded_once_per_period_with_the_count_held_back(

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.alerts import (
+from runner.domain.clock import ManualClock
+from runner.service.alerts import (
     AlertLevel,
     AlertMessage,
     BackgroundSink,
@@ -21,8 +22,7 @@ from runner.alerts import (
     build_alerter,
     telegram_sink_from_env,
 )
-from runner.config import ConfigError
-from runner.domain.clock import ManualClock
+from runner.service.settings import ConfigError
 from tests.ops.helpers_ops import read_logs
 
 TOKEN = "123456789:AAFakeTelegramTokenForTests_abcdefgh"

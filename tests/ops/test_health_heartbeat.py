@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.health import (
+from runner.service.health import (
     Heartbeat,
     HeartbeatUnreadable,
     check_heartbeat,

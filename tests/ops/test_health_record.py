@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.alerts import AlertMessage, LogAlerter
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import Account, Greeks, MarketSnapshot, Position
 from runner.exchange.errors import ExchangeUnavailable
-from runner.exchange.sim.venue import SimVenue
-from runner.health import (
+from runner.service.alerts import AlertMessage, LogAlerter
+from runner.service.health import (
     HEALTH_PROBLEM_KEYS,
     HealthLimits,
     HealthMonitor,
@@ -24,6 +23,7 @@ from runner.health import (
     health_problems,
     log_health_record,
 )
+from runner.sim.venue import SimVenue
 from tests.ops.helpers_ops import read_logs
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

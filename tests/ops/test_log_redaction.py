@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from runner.log import MASK, Redactor, configure_logging, redact, register_secrets
+from runner.service.log import MASK, Redactor, configure_logging, redact, register_secrets
 from tests.ops.helpers_ops import FAKE_KEY, FAKE_SECRET, read_logs
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from runner.log import (
+from runner.service.log import (
     HEALTH_CHANNEL,
     HEALTH_LOG,
     TRADING_LOG,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.cli.plan_report import make_plan
 from runner.domain.clock import ManualClock
-from runner.exchange.sim.venue import SimVenue
-from runner.plan import make_plan
-from runner.spec import load_strategies
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
 from tests.ops_cli.helpers_ops_cli import (
     AT,
     NOW,
@@ -269,7 +269,7 @@ def test_testnet_plan_reads_the_rest_venue_and_never_writes(capsys, tmp_path, st
                                                               monkeypatch) -> None:
     """Through the real REST client against the simulated Coincall on loopback: reads only."""
     from runner.domain.clock import SystemClock
-    from runner.exchange.sim.server import SimServer
+    from runner.sim.server import SimServer
 
     clock = SystemClock()
     recording = RecordingExchange(SimVenue(clock, seed=7))
@@ -303,7 +303,7 @@ def test_at_is_refused_outside_paper(capsys, tmp_path, state_dir, monkeypatch) -
 
 
 def test_the_read_only_view_refuses_every_write_without_reaching_the_venue() -> None:
-    from runner.read_only import WRITE_METHODS, ReadOnlyExchange, WriteRefused
+    from runner.exchange.read_only import WRITE_METHODS, ReadOnlyExchange, WriteRefused
 
     recording = RecordingExchange(SimVenue(ManualClock(NOW), seed=7))
     view = ReadOnlyExchange(recording)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.status import read_status
+from runner.cli.status_report import read_status
 from runner.store.store import default_store_path
 from tests.ops_cli.helpers_ops_cli import AT, NOW, STRATEGIES, populate_store, run_cli
 
@@ -170,7 +170,7 @@ def test_given_strategy_files_status_shows_the_next_entry_window(capsys, state_d
 
 def test_a_daily_schedule_shows_the_window_that_is_open_or_next(state_dir) -> None:
     populate_store(state_dir)
-    from runner.spec import load_strategies
+    from runner.strategy import load_strategies
 
     example = STRATEGIES / "examples" / "reverse_iron_condor_rfq.yaml"
     specs = load_strategies([example, STRATEGIES / "profiles.yaml"]).specs

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from runner.domain.clock import SystemClock
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 from tests.ops_trades.helpers_ops_trades import KEY, SECRET, Loopback, RecordingVenue
 
 

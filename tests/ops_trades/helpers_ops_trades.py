@@ -15,7 +15,7 @@ from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import OptionQuote
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.health import Heartbeat, write_heartbeat
+from runner.service.health import Heartbeat, write_heartbeat
 from runner.store.store import Store, default_store_path
 from tests.cli_helpers import CliResult as CliResult
 from tests.cli_helpers import RecordingExchange
@@ -114,7 +114,7 @@ def stale_heartbeat(state_dir: Path) -> None:
 def saved_paper_account(state_dir: Path, *holdings: tuple[OptionKind, Side, str]) -> Any:
     """What a stopped paper service leaves in its state directory: the saved simulated
     account, holding the given positions; returns the venue as saved."""
-    from runner.exchange.sim.persistence import PaperVenueSaver, open_paper_venue
+    from runner.sim.persistence import PaperVenueSaver, open_paper_venue
 
     opening = open_paper_venue(state_dir, SystemClock(), seed=11)
     for kind, side, qty in holdings:
@@ -125,6 +125,6 @@ def saved_paper_account(state_dir: Path, *holdings: tuple[OptionKind, Side, str]
 
 def paper_positions(state_dir: Path) -> dict[str, Decimal]:
     """The positions of the paper account saved in `state_dir`, read back from the file."""
-    from runner.exchange.sim.persistence import open_paper_venue
+    from runner.sim.persistence import open_paper_venue
 
     return positions(open_paper_venue(state_dir, SystemClock(), seed=0).venue)

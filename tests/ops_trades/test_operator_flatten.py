@@ -14,13 +14,13 @@ from runner.domain.commands import OrderKey, OrderPurpose, PlaceOrder
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import OrderRequest, OrderStatus, Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.exchange.sim.venue import SimVenue
 from runner.reconcile.decisions import (
     FlattenLimits,
     adopt_positions,
     flatten,
     mark_closed_externally,
 )
+from runner.sim.venue import SimVenue
 from runner.store.store import Store
 from tests.ops_trades.helpers_ops_trades import hold, liquid_quote, positions
 

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 import pytest
 
+from runner.cli.operator import apply_start_decision, read_trades_view
 from runner.domain.commands import OrderKey, OrderPurpose, PlaceOrder
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.exchange.errors import ExchangeUnavailable
-from runner.exchange.sim.venue import SimVenue
-from runner.operator import apply_start_decision, read_trades_view
 from runner.reconcile.decisions import FlattenLimits, fresh_start_blocked
+from runner.sim.venue import SimVenue
 from runner.store.store import Store
 from tests.ops_trades.helpers_ops_trades import hold, liquid_quote, positions
 

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from runner.instance_lock import InstanceLock, LockHeld
-from runner.trades_commands import _run
+from runner.cli.trades import _run
+from runner.service.instance_lock import InstanceLock, LockHeld
 
 
 def _args(**extra: Any) -> argparse.Namespace:

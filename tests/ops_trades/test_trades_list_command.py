@@ -129,7 +129,7 @@ def test_a_held_quantity_is_compared_with_decimal_precision(capsys, loopback) ->
 
 def test_a_failed_positions_read_is_a_failure_never_an_empty_account(capsys, loopback) -> None:
     """C5: the positions endpoint fails: exit 1 with the reason, no 'nothing needed'."""
-    from runner.exchange.sim.faults import FaultPlan, FaultRule
+    from runner.sim.faults import FaultPlan, FaultRule
 
     loopback.server.faults = FaultPlan.of(FaultRule("positions", "error", code=12345,
                                                     message="positions unavailable"))

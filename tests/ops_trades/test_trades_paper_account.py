@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import Side
-from runner.exchange.sim.persistence import paper_venue_path
+from runner.sim.persistence import paper_venue_path
 from tests.ops_trades.helpers_ops_trades import (
     active_trades,
     paper_positions,

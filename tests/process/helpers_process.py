@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from runner.exchange.sim.commands import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from runner.sim.commands import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 _SCRUBBED = ("COINCALL_", "TRADING_ENVIRONMENT", "RUNNER_", "TELEGRAM_")

@@ -1,8 +1,8 @@
 """Issue 7 item 6, deployment: NSSM, systemd and both READMEs apply the exit-code contract of
-`runner/exit_codes.py`, and the READMEs name the state files the runner really writes.
+`runner/service/exit_codes.py`, and the READMEs name the state files the runner really writes.
 
 The service managers cannot run here, so this test reads their files: a code added or
-renumbered in `runner.exit_codes` without the deployment following fails here.
+renumbered in `runner.service.exit_codes` without the deployment following fails here.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runner import exit_codes
-from runner.exchange.sim.persistence import PAPER_VENUE_FILE_NAME
-from runner.health import HEARTBEAT_FILE_NAME
-from runner.instance_lock import LOCK_FILE_NAME
+from runner.service import exit_codes
+from runner.service.health import HEARTBEAT_FILE_NAME
+from runner.service.instance_lock import LOCK_FILE_NAME
+from runner.sim.persistence import PAPER_VENUE_FILE_NAME
 from runner.store.snapshot_file import SNAPSHOT_FILE_NAME
 from runner.store.store import STORE_FILE_NAME
 

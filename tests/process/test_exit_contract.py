@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from runner import exit_codes
-from runner.config import load_settings
-from runner.exit_codes import ServiceExit, classify
-from runner.live import run_service
-from runner.loop_guard import StorageStreak, quietly
-from runner.service import TooManyFailures
+from runner.service import exit_codes
+from runner.service.exit_codes import ServiceExit, classify
+from runner.service.live import run_service
+from runner.service.loop import TooManyFailures
+from runner.service.loop_guard import StorageStreak, quietly
+from runner.service.settings import load_settings
 from tests.process.helpers_process import write_strategy
 
 

@@ -8,7 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runner.health import (
+from runner.cli.operator import service_running
+from runner.service.health import (
     STOPPED,
     Heartbeat,
     check_heartbeat,
@@ -17,8 +18,7 @@ from runner.health import (
     read_heartbeat,
     write_heartbeat,
 )
-from runner.instance_lock import InstanceLock
-from runner.operator import service_running
+from runner.service.instance_lock import InstanceLock
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

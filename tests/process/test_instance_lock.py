@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.instance_lock import (
+from runner.service.instance_lock import (
     LOCK_FILE_NAME,
     InstanceLock,
     LockHeld,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import exit_codes
+from runner.service import exit_codes
 from tests.process.helpers_process import (
     STRATEGY,
     exchange_env,

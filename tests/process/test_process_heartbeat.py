@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.instance_lock import InstanceLock
+from runner.service.instance_lock import InstanceLock
 from tests.process.helpers_process import (
     heartbeat,
     kill,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import load_settings
 from runner.domain.clock import SystemClock
 from runner.domain.rfq import RfqState
-from runner.exchange.coincall.client import CoincallClient
+from runner.service.settings import load_settings
+from runner.service.venues import coincall_client
 from tests.process.hanging_proxy import HangingProxy
 from tests.process.helpers_process import (
     STRATEGY,
@@ -63,7 +63,7 @@ def active_close_rfq(store: Path) -> str | None:
 
 
 def rfq_state(env: dict[str, str], base_url: str, request_id: str) -> RfqState | None:
-    client = CoincallClient.from_settings(load_settings({**env, "COINCALL_BASE_URL": base_url}),
+    client = coincall_client(load_settings({**env, "COINCALL_BASE_URL": base_url}),
                                           SystemClock())
     try:
         rfq = client.get_rfq(request_id)

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner.config import Secret
 from runner.domain.clock import SystemClock
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.errors import ExchangeUnavailable
-from runner.exchange.sim.faults import FaultKind, FaultRule
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.stopping import TICK_GRACE, InterruptibleClock, StopRequest
+from runner.service.settings import Secret
+from runner.service.stopping import TICK_GRACE, InterruptibleClock, StopRequest
+from runner.sim.faults import FaultKind, FaultRule
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 KEY, SECRET = "stop-key", "stop-secret"
 

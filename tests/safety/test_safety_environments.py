@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from runner.config import load_settings
 from runner.domain.clock import ManualClock
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import Runtime, assemble
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import load_settings
+from runner.sim.venue import SimVenue
 from tests.safety.test_safety_store_truth import ONCE_A_DAY
 from tests.scenarios.helpers_scenarios import MONDAY_10, strategy_from_yaml
 

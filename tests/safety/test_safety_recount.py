@@ -15,7 +15,7 @@ from runner.domain.client_ids import read_tags, strategy_tag
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.trades import TradeStage
 from runner.reconcile.recount import recount_today
-from runner.store_guard import POSITIONS_KEY
+from runner.service.store_guard import POSITIONS_KEY
 from tests.safety.test_safety_store_truth import ONCE_A_DAY, restart_over_damage, zero_bytes
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 

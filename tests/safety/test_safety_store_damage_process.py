@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.exchange.sim.persistence import PAPER_VENUE_FILE_NAME
+from runner.sim.persistence import PAPER_VENUE_FILE_NAME
 from tests.process.helpers_process import paper_env
 
 pytestmark = [pytest.mark.slow,

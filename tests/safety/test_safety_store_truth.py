@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from runner.cli.status_report import read_status
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.trades import TradeStage
 from runner.reconcile import adopt_positions
 from runner.reconcile.external import declare_external
-from runner.status import read_status
-from runner.store_guard import CHECK_EVERY, POSITIONS_KEY, QUARANTINED_KEY
+from runner.service.store_guard import CHECK_EVERY, POSITIONS_KEY, QUARANTINED_KEY
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
 ONCE_A_DAY = """

@@ -20,16 +20,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from runner.alerts import AlertMessage, LogAlerter
-from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
 from runner.domain.trades import Trade, TradeStage
-from runner.exchange.sim.faults import FaultPlan
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import Runtime, assemble
-from runner.service import Service, TickReport
-from runner.spec.model import StrategySpec
+from runner.service.alerts import AlertMessage, LogAlerter
+from runner.service.loop import Service, TickReport
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import Environment, Settings
+from runner.sim.faults import FaultPlan
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
+from runner.strategy.model import StrategySpec
 
 REPO = Path(__file__).resolve().parents[2]
 STRATEGIES = REPO / "strategies.d"
@@ -44,8 +44,8 @@ Probe = Callable[["Scenario", TickReport | None], None]
 
 def load_specs(*files: Path) -> list[StrategySpec]:
     """Load strategy files together with the shared profiles; fail loudly on any error."""
-    from runner.spec import load_strategies
-    from runner.spec.diagnostics import Severity
+    from runner.strategy import load_strategies
+    from runner.strategy.diagnostics import Severity
 
     result = load_strategies([*files, PROFILES])
     errors = [d.render() for d in result.diagnostics if d.severity is Severity.ERROR]

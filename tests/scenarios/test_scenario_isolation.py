@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from runner.cli.run_simulate import _load_specs
 from runner.domain.trades import TradeStage
-from runner.service_commands import _load_specs
-from runner.spec.model import AllOf
+from runner.strategy.model import AllOf
 from tests.scenarios.helpers_scenarios import (
     PROFILES,
     STRATEGIES,

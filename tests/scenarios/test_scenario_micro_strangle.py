@@ -21,7 +21,7 @@ import pytest
 from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.listing import listed_expiries
+from runner.sim.listing import listed_expiries
 from tests.scenarios.helpers_scenarios import (
     ONE_SECOND,
     Scenario,

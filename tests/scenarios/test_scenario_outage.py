@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.faults import FaultPlan, FaultRule
-from runner.watch import UNREACHABLE_KEY
+from runner.service.watch import UNREACHABLE_KEY
+from runner.sim.faults import FaultPlan, FaultRule
 from tests.scenarios.helpers_scenarios import Scenario, shipped
 
 OUTAGE = timedelta(minutes=5)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from runner.exchange.sim.venue import SimVenue
-from runner.plan import make_plan
+from runner.cli.plan_report import make_plan
+from runner.sim.venue import SimVenue
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
 NO_STRIKE = """

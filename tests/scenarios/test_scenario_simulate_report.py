@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from runner.cli import main
+from runner.cli.main import main
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
-from runner.simulation import report_json, simulate
+from runner.service.simulation import report_json, simulate
 from runner.store.store import Store, default_store_path
 from tests.scenarios.helpers_scenarios import PROFILES, STRATEGIES, strategy_from_yaml
 

@@ -18,7 +18,7 @@ import pytest
 
 from runner.domain.commands import CancelOrder, OrderUpdated
 from runner.domain.trades import TradeStage
-from runner.spec.model import MaxHoldExit
+from runner.strategy.model import MaxHoldExit
 from tests.scenarios.helpers_scenarios import Scenario, shipped, strategy_from_yaml
 
 DOWNTIME = timedelta(seconds=30)

@@ -17,8 +17,8 @@ import pytest
 
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.spec import load_strategies
-from runner.spec.model import StrategySpec
+from runner.strategy import load_strategies
+from runner.strategy.model import StrategySpec
 from tests.scenarios.helpers_scenarios import Scenario, held_seconds
 
 STRATEGY = """\

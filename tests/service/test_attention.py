@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from runner.attention import Attention, Concern
 from runner.domain.trades import TradeStage
-from runner.health import Heartbeat, health_verdict
+from runner.service.attention import Attention, Concern
+from runner.service.health import Heartbeat, health_verdict
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

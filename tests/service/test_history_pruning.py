@@ -10,8 +10,8 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
+from runner.service.tracking import HISTORY, ExecutionBook
 from runner.store.store import Store
-from runner.tracking import HISTORY, ExecutionBook
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CALL = "BTCUSD-27MAR26-90000-C"

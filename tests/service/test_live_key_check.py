@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner.config import Secret
 from runner.domain.clock import SystemClock
 from runner.exchange.coincall.client import CoincallClient
-from runner.exchange.sim.faults import FaultKind, FaultRule
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.live import _key_may_trade
+from runner.service.live import _key_may_trade
+from runner.service.settings import Secret
+from runner.sim.faults import FaultKind, FaultRule
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 KEY, SECRET = "live-check-key", "live-check-secret"
 

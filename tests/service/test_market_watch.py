@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from runner.alerts import AlertLevel
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
-from runner.snapshots import MarketNeeds, SnapshotReader
-from runner.watch import STALE_KEY, UNREACHABLE_KEY, MarketWatch
+from runner.service.alerts import AlertLevel
+from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.service.watch import STALE_KEY, UNREACHABLE_KEY, MarketWatch
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 BTC_ONLY = MarketNeeds(underlyings=frozenset({Underlying.BTC}))

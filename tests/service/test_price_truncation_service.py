@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from runner.alerts import LogAlerter
 from runner.domain.clock import ManualClock
 from runner.domain.orders import Side
 from runner.domain.trades import TradeStage
-from runner.exchange.sim.config import SimConfig
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import assemble
+from runner.service.alerts import LogAlerter
+from runner.service.runtime import assemble
+from runner.sim.config import SimConfig
+from runner.sim.venue import SimVenue
 from tests.scenarios.helpers_scenarios import (
     Pager,
     Recorder,

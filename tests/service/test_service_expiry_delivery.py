@@ -15,15 +15,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from runner.alerts import LogAlerter
 from runner.domain.clock import ManualClock
 from runner.domain.exercise import Exercise
 from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.trades import Trade, TradeStage
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import assemble
-from runner.settlement import EXERCISE_FEE_WAIT, intrinsic_value
+from runner.reconcile.settlement import EXERCISE_FEE_WAIT, intrinsic_value
+from runner.service.alerts import LogAlerter
+from runner.service.runtime import assemble
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.venue import SimVenue
 from tests.scenarios.helpers_scenarios import (
     Pager,
     Recorder,

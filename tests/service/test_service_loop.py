@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import Environment, Settings
 from runner.domain.clock import ManualClock
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import Runtime, assemble
-from runner.service import MAX_FAILED_TICKS, TooManyFailures
-from runner.spec import load_strategies
+from runner.service.loop import MAX_FAILED_TICKS, TooManyFailures
+from runner.service.runtime import Runtime, assemble
+from runner.service.settings import Environment, Settings
+from runner.sim.venue import SimVenue
+from runner.strategy import load_strategies
 
 REPO = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

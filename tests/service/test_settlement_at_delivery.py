@@ -18,11 +18,8 @@ from runner.domain.exercise import Exercise
 from runner.domain.instruments import Underlying
 from runner.domain.trades import TradeStage
 from runner.exchange.errors import ExchangeUnavailable
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
 from runner.reconcile import settle_expired
-from runner.settlement import (
+from runner.reconcile.settlement import (
     EXERCISE_FEE_WAIT,
     expired_series,
     needs_exercise_history,
@@ -30,6 +27,9 @@ from runner.settlement import (
     settle_trade,
     settlement_price_from,
 )
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
 from tests.builders import make_trade
 
 EXPIRY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

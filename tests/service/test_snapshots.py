@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
-from runner.exchange.sim.faults import FaultKind, FaultPlan, FaultRule
-from runner.exchange.sim.faulty import FaultyExchange
-from runner.exchange.sim.venue import SimVenue
-from runner.snapshots import MarketNeeds, SnapshotReader
+from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.sim.faults import FaultKind, FaultPlan, FaultRule
+from runner.sim.faulty import FaultyExchange
+from runner.sim.venue import SimVenue
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

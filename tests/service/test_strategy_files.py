@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from runner.alerts import LogAlerter
-from runner.attention import Attention
 from runner.domain.clock import ManualClock
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg
+from runner.service.alerts import LogAlerter
+from runner.service.attention import Attention
+from runner.service.strategy_files import load_for_run, nothing_to_run, report_invalid_files
 from runner.store.store import Store
-from runner.strategy_files import load_for_run, nothing_to_run, report_invalid_files
 from tests.scenarios.helpers_scenarios import Pager
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeVar
 
 import requests
 
-from runner.config import ConfigError, Secret, Settings
+from runner.common.secrets import Secret
 from runner.domain.clock import Clock, to_epoch_ms
 from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
@@ -44,7 +44,6 @@ from runner.exchange.coincall.http import DEFAULT_TIMEOUTS, Timeouts, Transport
 from runner.exchange.coincall.paging import read_pages
 from runner.exchange.coincall.ratelimit import RateLimiter
 from runner.exchange.coincall.rfq_bodies import FIRST_ENCODING, RfqBodies
-from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
 from runner.exchange.coincall.wire import account as wire_account
 from runner.exchange.coincall.wire import exercise as wire_exercise
 from runner.exchange.coincall.wire import market as wire_market
@@ -96,15 +95,6 @@ class CoincallClient:
                                                           max_entries=cache_entries)
         self._deliveries: dict[tuple[Underlying, int], Decimal] = {}
         self._rfq_bodies = RfqBodies(rfq_body, rfq_body_memory)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, clock: Clock, **options: Any) -> CoincallClient:
-        """A client for the settings' environment; paper settings have no Coincall venue."""
-        if settings.base_url is None or settings.api_key is None or settings.api_secret is None:
-            raise ConfigError(f"{settings.environment.value} does not trade on Coincall")
-        options.setdefault("rfq_body_memory", settings.state_dir / RFQ_BODY_MEMORY_FILE)
-        return cls(base_url=settings.base_url, api_key=settings.api_key,
-                   api_secret=settings.api_secret, clock=clock, **options)
 
     def __repr__(self) -> str:
         return f"CoincallClient({self._transport.base_url!r})"

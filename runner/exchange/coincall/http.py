@@ -31,7 +31,7 @@ from urllib.parse import quote, urlencode
 import requests
 import urllib3.exceptions
 
-from runner.config import Secret, redact
+from runner.common.secrets import Secret, redact
 from runner.domain.clock import Clock, to_epoch_ms
 from runner.exchange.coincall.endpoints import SERVER_TIME, BodyKind, Endpoint
 from runner.exchange.coincall.ratelimit import RateLimiter

@@ -30,9 +30,9 @@ from typing import Final, TypeVar
 
 from loguru import logger
 
+from runner.common.files import write_text_atomically
 from runner.exchange.coincall.endpoints import BodyKind, Endpoint
 from runner.exchange.errors import AuthenticationFailed, ExchangeRejected
-from runner.files import write_text_atomically
 
 T = TypeVar("T")
 

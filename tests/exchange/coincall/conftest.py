@@ -25,11 +25,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from runner.config import Secret
 from runner.domain.clock import ManualClock, to_epoch_ms
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.http import Timeouts
 from runner.exchange.coincall.signing import signature, signatures_match
+from runner.service.settings import Secret
 
 KEY = "Zk3vT9qLw2XnB7pR5sY1uZ8cD4eH6jM0aQ2iN5oV7wE="
 SECRET = "9c4b1e7f2a6d8c0b3e5f7a9d1c2b4e6f8a0c2e4b6d8f0a1c3e5b7d9f1a3c5e7b"

@@ -8,12 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from runner.config import load_settings
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.errors import AuthenticationFailed, ExchangeUnavailable
+from runner.service.settings import load_settings
+from runner.service.venues import coincall_client
 
 from .conftest import KEY, SECRET, FakeCoincall, Reply
 
@@ -165,7 +166,7 @@ def test_the_client_is_built_from_settings_and_its_repr_shows_no_secret(
     settings = load_settings({"TRADING_ENVIRONMENT": "testnet", "COINCALL_BASE_URL": coincall.url,
                               "COINCALL_API_KEY_TEST": KEY, "COINCALL_API_SECRET_TEST": SECRET})
     coincall.always("GET", ep.POSITIONS.path, coincall.ok([]))
-    with CoincallClient.from_settings(settings, clock) as client:
+    with coincall_client(settings, clock) as client:
         assert client.positions() == []
         assert coincall.sent(ep.POSITIONS.path)[0].signature_valid is True
         shown = repr(client) + str(client) + repr(vars(client) if hasattr(client, "__dict__")
@@ -176,4 +177,4 @@ def test_the_client_is_built_from_settings_and_its_repr_shows_no_secret(
 
 def test_paper_settings_cannot_build_a_coincall_client(clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="paper"):
-        CoincallClient.from_settings(load_settings({}), clock)
+        coincall_client(load_settings({}), clock)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.config import (
+from runner.service.settings import (
     CREDENTIAL_VARIABLES,
     PRODUCTION_URL,
     TESTNET_URL,

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from runner.config import Secret
 from runner.domain.clock import ManualClock, to_epoch_ms
 from runner.exchange.coincall import endpoints as ep
 from runner.exchange.coincall.endpoints import BodyKind
@@ -26,6 +25,7 @@ from runner.exchange.errors import (
     OutcomeUnknown,
     RateLimited,
 )
+from runner.service.settings import Secret
 
 from .conftest import KEY, SECRET, FakeCoincall, RecordingSleep, Reply
 

@@ -15,7 +15,7 @@ from runner.domain.clock import from_epoch_ms
 from runner.domain.exercise import Exercise
 from runner.exchange.coincall.wire.exercise import exercises
 from runner.exchange.errors import MalformedResponse
-from runner.exchange.sim.wire_exercise import exercise_page, exercise_row
+from runner.sim.wire_exercise import exercise_page, exercise_row
 
 # "Get Exercise Details (SIGNED)", source/includes/_option_en.md of coincall-web3/cc-docs
 # and cc-nikolai/cc-docs: the `data` of the documented answer, as given.

@@ -1,6 +1,6 @@
 """Contract tests: the docs' answer examples against the adapter's parsers and the simulator.
 
-The sim-server fixtures mirror those of `tests/exchange/simserver` (a SimVenue on a manual
+The sim-server fixtures mirror those of `tests/simserver` (a SimVenue on a manual
 clock at 2026-01-01T00:00:00Z, served on loopback, and a signing caller).
 """
 
@@ -15,14 +15,14 @@ import pytest
 # --import-mode=importlib puts no test directory on sys.path; both helper modules have
 # unique basenames, so adding these directories cannot shadow anything.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "simserver"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "simserver"))
 
 from helpers_simserver import KEY, SECRET, WORKED_TS, Caller
 
 from runner.domain.clock import ManualClock, from_epoch_ms
-from runner.exchange.sim.faults import FaultPlan
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.sim.faults import FaultPlan
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import pytest
 import requests
 from helpers_simserver import KEY, SECRET, Caller, code_of, data_of
 
-from runner.config import Secret
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
@@ -26,9 +25,10 @@ from runner.domain.rfq import BlockTrade, RfqLeg
 from runner.exchange.coincall import client as client_module
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.paging import read_pages
-from runner.exchange.sim.paging import FillsPaging
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.service.settings import Secret
+from runner.sim.paging import FillsPaging
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 DETAIL = "/open/option/blocktrade/trade-detail/private/v1"
 FILLS = "/open/option/trade/history/v1"

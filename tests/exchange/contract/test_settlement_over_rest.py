@@ -17,17 +17,17 @@ from pathlib import Path
 import pytest
 from helpers_simserver import KEY, SECRET
 
-from runner.alerts import LogAlerter
-from runner.config import Secret
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying, parse_symbol
 from runner.domain.trades import TradeStage
 from runner.exchange.coincall.client import CoincallClient
-from runner.exchange.sim.faults import FaultPlan
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
-from runner.runtime import assemble
-from runner.settlement import intrinsic_value
+from runner.reconcile.settlement import intrinsic_value
+from runner.service.alerts import LogAlerter
+from runner.service.runtime import assemble
+from runner.service.settings import Secret
+from runner.sim.faults import FaultPlan
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 from tests.scenarios.helpers_scenarios import (
     Pager,
     Recorder,

@@ -20,10 +20,10 @@ from helpers_contract import documented, fixture_names, shape_differences
 from helpers_simserver import KEY, SECRET, WORKED_TS, Caller, data_of, near_money_call
 
 from runner.domain.clock import ManualClock, from_epoch_ms
-from runner.exchange.sim import wire_out
-from runner.exchange.sim.faults import FaultPlan
-from runner.exchange.sim.server import SimServer
-from runner.exchange.sim.venue import SimVenue
+from runner.sim import wire_out
+from runner.sim.faults import FaultPlan
+from runner.sim.server import SimServer
+from runner.sim.venue import SimVenue
 
 RFQ = "/open/option/blocktrade"
 ORDERS = "/open/option/order"

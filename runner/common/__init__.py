@@ -1,0 +1,1 @@
+"""Small utilities every layer may use: durable file writes and quarantine."""

@@ -1,0 +1,192 @@
+"""The simulated market: index paths, listed instruments and their quotes, per underlying.
+
+Owns what is listed when and what every option is worth at a given second. Invariant: all
+of it is determined by (seed, start time, config, controls applied) and the second asked
+about; nothing depends on how often it is observed.
+
+- Index: one `IndexPath` per underlying (exact GBM on a 1-second grid).
+- Listing: `roll(moment)` at each 08:00 UTC removes expired instruments and lists the
+  expiries that enter the schedule, with a strike grid around the index at that moment.
+- Quotes: computed lazily for one expiry at a time and cached per (underlying, expiry,
+  second); the cache is small (the venue only ever asks about recent seconds) and is cleared
+  when a control changes what quotes look like. While an underlying's feed is frozen its
+  quotes are those of the freeze second (a stale feed, lessons C1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Final
+
+from runner.domain.instruments import Instrument, OptionKind, Underlying, format_symbol
+from runner.domain.orders import Side
+from runner.sim.config import SimConfig
+from runner.sim.index import IndexPath
+from runner.sim.listing import listed_expiries, strike_grid, years_between
+from runner.sim.quotes import (
+    OptionState,
+    Priced,
+    QuoteContext,
+    price_option,
+    size_table,
+)
+
+_CACHE_SIZE: Final = 96
+_INDEX_PLACES: Final = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryListing:
+    """One listed expiry of one underlying and its instruments (by ascending strike)."""
+
+    underlying: Underlying
+    expiry: datetime
+    listed_at: datetime
+    anchor: Decimal
+    instruments: tuple[Instrument, ...]
+    priced: tuple[Priced, ...]
+
+
+def epoch_second(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+class Market:
+    """Index, listings and quotes of every underlying of the venue."""
+
+    def __init__(self, config: SimConfig, seed: int, start: datetime) -> None:
+        self._config = config
+        self._seed = seed
+        start_second = epoch_second(start)
+        self.paths = {
+            underlying: IndexPath(seed=seed, name=underlying.value, start_second=start_second,
+                                  start_price=float(market.start_price),
+                                  annual_vol=market.annual_vol,
+                                  block_seconds=config.block_seconds)
+            for underlying, market in config.underlyings.items()
+        }
+        self._listings: dict[Underlying, dict[datetime, ExpiryListing]] = {
+            underlying: {} for underlying in config.underlyings}
+        self._by_symbol: dict[str, Instrument] = {}
+        self._priced: dict[str, Priced] = {}
+        self._listed_at: dict[str, datetime] = {}
+        self._cache: dict[tuple[Underlying, datetime, int], dict[str, OptionState]] = {}
+        self._emptied: frozenset[tuple[str, Side]] = frozenset()
+        self._sizes = {underlying: size_table(market, config.depth_levels)
+                       for underlying, market in config.underlyings.items()}
+        self.roll(start)
+
+    # -- listing -------------------------------------------------------------------
+    def roll(self, moment: datetime) -> list[Instrument]:
+        """Delist what expires at or before `moment`, list what enters; return the delisted."""
+        delisted: list[Instrument] = []
+        for underlying, listings in self._listings.items():
+            for expiry in [e for e in listings if e <= moment]:
+                delisted.extend(listings.pop(expiry).instruments)
+            anchor = self.index_float(underlying, epoch_second(moment))
+            for expiry in listed_expiries(moment, self._config):
+                if expiry not in listings:
+                    listings[expiry] = self._list(underlying, expiry, moment, anchor)
+        self._cache.clear()
+        return delisted
+
+    def _list(self, underlying: Underlying, expiry: datetime, moment: datetime,
+              anchor: float) -> ExpiryListing:
+        market = self._config.underlying(underlying)
+        strikes = strike_grid(anchor, years_between(moment, expiry), market, self._config)
+        instruments = []
+        for strike in strikes:
+            for kind in (OptionKind.CALL, OptionKind.PUT):
+                instrument = Instrument(
+                    symbol=format_symbol(underlying, expiry, strike, kind),
+                    underlying=underlying, kind=kind, strike=strike, expiry=expiry,
+                    tick_size=market.tick, min_qty=self._config.min_qty,
+                    lot_size=self._config.lot_size)
+                instruments.append(instrument)
+                self._by_symbol[instrument.symbol] = instrument
+                self._listed_at[instrument.symbol] = moment
+        anchor_decimal = Decimal(repr(anchor)).quantize(_INDEX_PLACES)
+        priced = tuple(Priced.of(i) for i in instruments)
+        self._priced.update((p.instrument.symbol, p) for p in priced)
+        return ExpiryListing(underlying, expiry, moment, anchor_decimal, tuple(instruments),
+                             priced)
+
+    def expiries(self, underlying: Underlying) -> list[datetime]:
+        return sorted(self._listings[underlying])
+
+    def listing(self, underlying: Underlying, expiry: datetime) -> ExpiryListing | None:
+        return self._listings[underlying].get(expiry)
+
+    def instruments(self, underlying: Underlying) -> list[Instrument]:
+        listings = self._listings[underlying]
+        return [i for expiry in sorted(listings) for i in listings[expiry].instruments]
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """Any instrument ever listed (expired ones included), by symbol."""
+        return self._by_symbol.get(symbol)
+
+    def is_listed(self, instrument: Instrument) -> bool:
+        return instrument.expiry in self._listings[instrument.underlying]
+
+    def listed_at(self, symbol: str) -> datetime | None:
+        return self._listed_at.get(symbol)
+
+    # -- index ---------------------------------------------------------------------
+    def index_float(self, underlying: Underlying, second: int) -> float:
+        return self.paths[underlying].price(second)
+
+    def index(self, underlying: Underlying, second: int) -> Decimal:
+        return Decimal(repr(self.index_float(underlying, second))).quantize(_INDEX_PLACES)
+
+    # -- quotes --------------------------------------------------------------------
+    def set_emptied(self, emptied: frozenset[tuple[str, Side]]) -> None:
+        self._emptied = emptied
+        self._cache.clear()
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    def expiry_states(self, underlying: Underlying, expiry: datetime,
+                      second: int) -> dict[str, OptionState]:
+        """Every option of one listed expiry at `second`, by symbol (cached)."""
+        live = self.paths[underlying].live_second(second)
+        key = (underlying, expiry, live)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        listing = self._listings[underlying].get(expiry)
+        if listing is None:
+            return {}
+        ctx = self._context(underlying, live)
+        states = {p.instrument.symbol: price_option(p, ctx) for p in listing.priced}
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = states
+        return states
+
+    def state(self, symbol: str, second: int) -> OptionState | None:
+        """One listed option at `second`; None when unknown or no longer listed.
+
+        Prices only this option unless its whole expiry is already cached for the second
+        (matching across a long gap asks about a few symbols at many seconds).
+        """
+        priced = self._priced.get(symbol)
+        if priced is None or not self.is_listed(priced.instrument):
+            return None
+        underlying, expiry = priced.instrument.underlying, priced.instrument.expiry
+        live = self.paths[underlying].live_second(second)
+        cached = self._cache.get((underlying, expiry, live))
+        if cached is not None:
+            return cached[symbol]
+        return price_option(priced, self._context(underlying, live))
+
+    def _context(self, underlying: Underlying, live: int) -> QuoteContext:
+        index = self.index_float(underlying, live)
+        return QuoteContext(
+            market=self._config.underlying(underlying), config=self._config, seed=self._seed,
+            index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
+            tick=float(self._config.underlying(underlying).tick), second=live,
+            at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied,
+            sizes=self._sizes[underlying])
