@@ -4,7 +4,9 @@ Out: `subscribe` / `unSubscribe` (capital S) / `heartbeat` actions. In: data fra
 `{"dt", "c": 20, "d", "ts"}` routed on `dt` (5 orderBook, 4 tOption, 30 spotPrice),
 the heartbeat reply `{"c": 11, "rc": 1}`, and acks (`action`/`result`, no `dt`).
 Numbers arrive as strings or numbers; a bid or ask of 0 is an empty side. Book levels
-carry their size as `sz` (2024+ docs) or `v` (2023 docs sample): both are read.
+carry their size as `sz` (2024+ docs) or `v` (2023 docs sample), `tOption` rows as
+`bs`/`as` or `bv`/`av`: both are read. A `tOption` row is timed by its own `ts` (the 2023
+samples have no frame `ts`), so out-of-order detection works per option.
 A frame that cannot be read raises `FeedMessageError`; the connection counts it and
 goes on (one bad frame never stops the feed).
 """
@@ -75,7 +77,7 @@ class BookUpdate:
 @dataclass(frozen=True, slots=True)
 class TickerUpdate:
     rows: tuple[TickerRow, ...]
-    exchange_ms: int
+    exchange_ms: tuple[int, ...]  # per row: its own `ts`, else the frame's
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +121,8 @@ def apply(frame: Frame, cache: PriceCache) -> bool:
             return cache.put_index(underlying, price, ms)
         case BookUpdate(book, ms):
             return cache.put_book(book, ms)
-        case TickerUpdate(rows, ms):
-            return cache.put_tickers(rows, ms) > 0
+        case TickerUpdate(rows, stamps):
+            return cache.put_tickers(rows, stamps) > 0
     return False
 
 
@@ -149,16 +151,18 @@ def _levels(raw: object) -> tuple[BookLevel, ...]:
 def _tickers(data: object, envelope_ms: int) -> TickerUpdate:
     if not isinstance(data, list):
         raise FeedMessageError("tOption data is a list of options")
-    rows = tuple(_ticker(_object(row)) for row in data)
-    return TickerUpdate(rows, envelope_ms)
+    objects = [_object(row) for row in data]
+    stamps = tuple(_int(row.get("ts", envelope_ms), "ts") for row in objects)
+    return TickerUpdate(tuple(_ticker(row) for row in objects), stamps)
 
 
 def _ticker(row: Mapping[str, Any]) -> TickerRow:
+    """Sizes are `bs`/`as` (2024+ docs) or `bv`/`av` (2023 docs samples)."""
     return TickerRow(
         symbol=_text(row.get("s"), "s"), bid=_positive(row.get("bid"), "bid"),
-        bid_size=_decimal(row.get("bs"), "bs") or Decimal(0),
+        bid_size=_decimal(row.get("bs", row.get("bv")), "bs") or Decimal(0),
         ask=_positive(row.get("ask"), "ask"),
-        ask_size=_decimal(row.get("as"), "as") or Decimal(0),
+        ask_size=_decimal(row.get("as", row.get("av")), "as") or Decimal(0),
         mark=_positive(row.get("mp"), "mp"), mark_iv=_float(row.get("miv")),
         delta=_float(row.get("delta")), gamma=_float(row.get("gamma")) or 0.0,
         vega=_float(row.get("vega")) or 0.0, theta=_float(row.get("theta")) or 0.0,

@@ -88,9 +88,11 @@ class PriceCache:
     def put_book(self, book: Book, exchange_ms: int) -> bool:
         return self._put("book", book.symbol, book, exchange_ms)
 
-    def put_tickers(self, rows: tuple[TickerRow, ...], exchange_ms: int) -> int:
-        """Each row of a `tOption` push under its own symbol; returns how many were newer."""
-        return sum(self._put("ticker", row.symbol, row, exchange_ms) for row in rows)
+    def put_tickers(self, rows: tuple[TickerRow, ...], exchange_ms: tuple[int, ...]) -> int:
+        """Each row of a `tOption` push under its own symbol, with its own time; returns
+        how many were newer."""
+        return sum(self._put("ticker", row.symbol, row, ms)
+                   for row, ms in zip(rows, exchange_ms, strict=True))
 
     def _put(self, kind: str, key: Hashable, value: object, exchange_ms: int) -> bool:
         with self._lock:

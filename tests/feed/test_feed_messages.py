@@ -70,6 +70,21 @@ def test_a_t_option_push_gives_each_option_its_top_of_book_mark_and_greeks() -> 
     assert row.underlying_price == Decimal("86502.1")
 
 
+def test_a_t_option_push_shaped_as_the_2023_docs_sample_is_read_row_by_row() -> None:
+    """No frame `ts`, sizes as `bv`/`av`, no mark IV: each row keeps its own time."""
+    text = json.dumps({"dt": 4, "c": 20, "d": [
+        {"mp": 2463.01629839, "lp": 2462.85874122, "delta": 0.9979, "theta": -3.14435,
+         "biv": 1.26, "aiv": 2.97, "s": "BTCUSD-27MAY23-24000-C", "bv": 0.52, "av": 8.94,
+         "ask": 3065.9, "up": 26462.455, "bid": 2499.3, "gamma": 0.00001, "vega": 0.08962,
+         "ts": 1685091838557}]})
+    frame = parse_frame(text)
+    assert isinstance(frame, TickerUpdate)
+    (row,) = frame.rows
+    assert (row.bid_size, row.ask_size) == (Decimal("0.52"), Decimal("8.94"))
+    assert row.mark_iv is None
+    assert frame.exchange_ms == (1685091838557,)
+
+
 def test_a_spot_price_push_from_the_futures_stream_is_the_index() -> None:
     text = '{"dt":30,"c":20,"d":{"s":"BTCUSD","ip":"86420.5","mp":"86430","pr":"86431",' \
            '"ts":1767225601000},"ts":1767225601002}'
