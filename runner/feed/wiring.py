@@ -1,10 +1,9 @@
-"""Switching the market feed on for `runner run` (issue 11): settings, URLs, start, stop.
+"""Switching the market feed on for `runner run` (issue 11): URLs, login, start, stop.
 
-Off unless configured: `RUNNER_MARKET_FEED=ws` (default `rest`). Then:
-- `RUNNER_FEED_STALE_SECONDS` (default 5): a pushed price older than this is not used;
-  reads go to REST until the feed is fresh again;
-- `RUNNER_WS_URL` (optional): the options stream; the futures stream (index) is the same
-  URL ending in `/futures`. Without it the URL follows the venue: production
+The settings are read by `choice` (`RUNNER_MARKET_FEED=ws`, `RUNNER_FEED_STALE_SECONDS`,
+`RUNNER_WS_URL`); this module is imported only when the feed is on. The options stream
+comes from `RUNNER_WS_URL` when set; the futures stream (index) is the same URL ending in
+`/futures`. Without it the URL follows the venue: production
   `wss://ws.coincall.com/options`, testnet `wss://betaws.seizeyouralpha.com/options`
   (the host proven live, coincall-api.md section 1), and a `COINCALL_BASE_URL` of
   `http(s)://host:port` (a `runner sim-server`) gives `ws(s)://host:port/options`.
@@ -22,8 +21,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,44 +29,15 @@ from loguru import logger
 
 from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
+from runner.feed.choice import FeedChoice
 from runner.feed.health import FeedHealth
-from runner.feed.prices import DEFAULT_STALE_AFTER, PriceCache
+from runner.feed.prices import PriceCache
 from runner.feed.reaction import BetweenTicks
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
-from runner.service.settings import TESTNET_URL, ConfigError, Environment, Settings
+from runner.service.settings import TESTNET_URL, Environment, Settings
 
-FEED_VARIABLE: Final = "RUNNER_MARKET_FEED"
-STALE_VARIABLE: Final = "RUNNER_FEED_STALE_SECONDS"
-WS_URL_VARIABLE: Final = "RUNNER_WS_URL"
 PRODUCTION_WS: Final = "wss://ws.coincall.com/options"
 TESTNET_WS: Final = "wss://betaws.seizeyouralpha.com/options"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedChoice:
-    enabled: bool = False
-    stale_after: float = DEFAULT_STALE_AFTER
-    url: str | None = None
-
-
-def feed_choice(environ: Mapping[str, str]) -> FeedChoice:
-    """Read the feed variables; raise ConfigError naming the variable and the fix."""
-    mode = (environ.get(FEED_VARIABLE) or "rest").strip().lower()
-    if mode not in ("rest", "ws"):
-        raise ConfigError(f"{FEED_VARIABLE}={mode!r} is not valid; write rest (the default) "
-                          "or ws (prices pushed over Coincall's WebSocket)")
-    raw = (environ.get(STALE_VARIABLE) or "").strip()
-    try:
-        stale_after = float(raw) if raw else DEFAULT_STALE_AFTER
-    except ValueError:
-        stale_after = -1.0
-    if not 0 < stale_after <= 60:
-        raise ConfigError(f"{STALE_VARIABLE}={raw!r}: write seconds between 0 and 60, "
-                          "e.g. 5")
-    url = (environ.get(WS_URL_VARIABLE) or "").strip() or None
-    if url is not None and urlsplit(url).scheme not in ("ws", "wss"):
-        raise ConfigError(f"{WS_URL_VARIABLE}={url!r} is not a ws:// or wss:// URL")
-    return FeedChoice(mode == "ws", stale_after, url)
 
 
 def options_url(settings: Settings, override: str | None) -> str:

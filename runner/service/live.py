@@ -18,13 +18,13 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import schedule
 from loguru import logger
 
 from runner.domain.clock import SystemClock
-from runner.feed.wiring import AttachedFeed, FeedChoice, attach_feed, feed_choice
+from runner.feed.choice import FeedChoice, feed_choice
 from runner.reconcile import fresh_start_blocked
 from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
@@ -51,6 +51,9 @@ from runner.sim.venue_state import VenueStateTooNew
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 from runner.strategy.fileset import strategy_files
+
+if TYPE_CHECKING:
+    from runner.feed.wiring import AttachedFeed
 
 HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
@@ -113,7 +116,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         raise ServiceExit(exit_codes.CONFIGURATION,
                           "no enabled, valid strategy to run, and no trade in flight")
     specs = list(loaded.specs)
-    feed_choice = _feed_choice(args)  # a bad feed setting stops the start (exit 2)
+    market_feed = _feed_choice(args)  # a bad feed setting stops the start (exit 2)
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -142,7 +145,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs))
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
-    feed = attach_feed(feed_choice, settings, exchange, clock)  # None unless configured
+    feed = _attach_feed(market_feed, settings, exchange, clock)  # None unless configured
     exchange = feed.exchange if feed is not None else exchange
     runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
                        launch=launch, store_path=store_path, listener=_log_event,
@@ -159,6 +162,16 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     finally:
         alerter.close()
         _stop_feed(feed)
+
+
+def _attach_feed(choice: FeedChoice, settings: Settings, exchange: Any,
+                 clock: SystemClock) -> AttachedFeed | None:
+    """The market feed when configured (its client library is loaded only then)."""
+    if not choice.enabled:
+        return None
+    from runner.feed.wiring import attach_feed
+
+    return attach_feed(choice, settings, exchange, clock)
 
 
 def _react_to_pushes(feed: AttachedFeed | None, runtime: Runtime, stop: StopRequest) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.feed.choice import feed_choice
 from runner.feed.wiring import (
     PRODUCTION_WS,
     TESTNET_WS,
-    feed_choice,
     futures_url,
     login_signer,
     options_url,
