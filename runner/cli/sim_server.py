@@ -71,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--key-access", choices=("taker", "maker"), default="taker",
                         help="what the API key may call: taker (default, the normal case: "
                              "rfqList answers HTTP 404 as live) or maker (rfqList served)")
+    parser.add_argument("--ws-faults", default=None, metavar="SPEC",
+                        help="make the market-data WebSocket fail on purpose: e.g. "
+                             "drop_every=20,stall_every=30,stall_for=8,out_of_order_every=5 "
+                             "(seconds; out_of_order_every counts pushes)")
     parser.set_defaults(handler=run_sim_server)
 
 
@@ -112,6 +116,13 @@ def run_sim_server(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"runner sim-server: cannot load fault plan: {error}", file=sys.stderr)
         return EXIT_USAGE
+    from runner.sim.ws_faults import WsFaultPlan
+
+    try:
+        ws_plan = WsFaultPlan.parse(args.ws_faults or "")
+    except ValueError as error:
+        print(f"runner sim-server: --ws-faults: {error}", file=sys.stderr)
+        return EXIT_USAGE
     clock: Clock = SystemClock() if args.speed == 1 else AcceleratedClock(args.speed)
     venue = SimVenue(clock, seed=args.seed, config=_venue_config(args))
     server = SimServer(venue, args.api_key or DEFAULT_API_KEY,
@@ -119,6 +130,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
                        rate_limits=args.rate_limits,
                        rfq_body=BodyKind(args.rfq_body),
                        key_access=KeyAccess(args.key_access))
+    server.ws.faults.plan = ws_plan
     try:
         server.start()
     except OSError as error:
@@ -167,12 +179,17 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
         details.append(f"faults from {args.faults}")
     if not args.rate_limits:
         details.append("rate limits off")
+    if getattr(args, "ws_faults", None):
+        details.append(f"WebSocket faults {args.ws_faults}")
     details.append(f"RFQ bodies {getattr(args, 'rfq_body', 'json')}, "
                    f"{getattr(args, 'key_access', 'taker')} key")
     step = getattr(args, "truncate_price_to", None)
     if step is not None:
         details.append(f"prices truncated to {step}")
     print(", ".join(details), flush=True)
+    websocket = base_url.replace("http://", "ws://")
+    print(f"market data over WebSocket: {websocket}/options and {websocket}/futures",
+          flush=True)
 
 
 def _serve_until_signalled() -> None:

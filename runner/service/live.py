@@ -18,12 +18,13 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import schedule
 from loguru import logger
 
 from runner.domain.clock import SystemClock
+from runner.feed.choice import FeedChoice, feed_choice
 from runner.reconcile import fresh_start_blocked
 from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
@@ -51,6 +52,9 @@ from runner.sim.venue_state import VenueStateTooNew
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades
 from runner.store.store import default_store_path
 from runner.strategy.fileset import strategy_files
+
+if TYPE_CHECKING:
+    from runner.feed.wiring import AttachedFeed
 
 HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
@@ -113,6 +117,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         raise ServiceExit(exit_codes.CONFIGURATION,
                           "no enabled, valid strategy to run, and no trade in flight")
     specs = list(loaded.specs)
+    market_feed = _feed_choice(args)  # a bad feed setting stops the start (exit 2)
     clock = SystemClock()
     launch = clock.now()
     seed = args.seed if args.seed is not None else int(launch.timestamp())
@@ -141,6 +146,8 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
     _beat(settings, 0, launch, tuple(spec.name for spec in specs), launch=launch)
     alerter = build_alerter(clock, dotenv_path=str(args.env_file))
+    feed = _attach_feed(market_feed, settings, exchange, clock)  # None unless configured
+    exchange = feed.exchange if feed is not None else exchange
     runtime = assemble(settings, specs, clock=InterruptibleClock(stop), exchange=exchange,
                        launch=launch, store_path=store_path, listener=_log_event,
                        alerter=alerter)
@@ -150,10 +157,43 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
         runtime.store.close()
         raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
     stop.on_request(runtime.service.request_stop)
+    _react_to_pushes(feed, runtime, stop)
     try:
         return _loop(runtime, tick_seconds, alerter, paper, stop)
     finally:
         alerter.close()
+        _stop_feed(feed)
+
+
+def _attach_feed(choice: FeedChoice, settings: Settings, exchange: Any,
+                 clock: SystemClock) -> AttachedFeed | None:
+    """The market feed when configured (its client library is loaded only then)."""
+    if not choice.enabled:
+        return None
+    from runner.feed.wiring import attach_feed
+
+    return attach_feed(choice, settings, exchange, clock)
+
+
+def _react_to_pushes(feed: AttachedFeed | None, runtime: Runtime, stop: StopRequest) -> None:
+    """With the feed on, a pushed price that makes an exit due ends the wait between ticks."""
+    if feed is not None:
+        stop.on_request(feed.react(runtime.service, runtime.clock, lambda: stop.requested).wake)
+
+
+def _stop_feed(feed: AttachedFeed | None) -> None:
+    if feed is not None:
+        quietly("stopping the market feed", feed.stop)
+
+
+def _feed_choice(args: argparse.Namespace) -> FeedChoice:
+    """RUNNER_MARKET_FEED and its companions (runner/feed/wiring.py)."""
+    from runner.service.settings import ConfigError, environ_with_dotenv
+
+    try:
+        return feed_choice(environ_with_dotenv(args.env_file))
+    except ConfigError as error:
+        raise ServiceExit(exit_codes.CONFIGURATION, str(error)) from None
 
 
 def _prepare_state(settings: Settings) -> None:

@@ -146,6 +146,9 @@ class Service:
         # A simulation stepping by events checks strategies only on their grid (last check
         # + k x interval); the live loop checks when the interval has elapsed.
         self.checks_on_grid = False
+        # How the loop waits between ticks; the market feed replaces it with a wait that
+        # ends early when a pushed price makes an exit due (runner/feed/reaction.py).
+        self.between_ticks: Callable[[float], None] = clock.sleep
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -192,7 +195,7 @@ class Service:
             if on_tick is not None and report is not None:
                 on_tick(report)
             if not self._stop.is_set():  # slower while the exchange is unreachable (C4)
-                self._clock.sleep(seconds_until_next_tick(
+                self.between_ticks(seconds_until_next_tick(
                     tick_interval, reachable=self.watch.verdict.reachable))
 
     def safe_tick(self) -> TickReport | None:
@@ -497,6 +500,23 @@ class Service:
         due = last is None or now - last >= spec.timing.check_interval
         if due:
             self._last_entry_check[spec.name] = now
+        return due
+
+    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> dict[str, str]:
+        """Trades an exit (or settlement) would close on `snapshot`, with why: the feed asks
+        between ticks on the loop thread, then a tick decides and sends; nothing is sent here."""
+        view = self.watch.fresh_view(snapshot)
+        due: dict[str, str] = {}
+        for spec in self.all_specs:
+            state = self._strategy_state(spec, now)
+            if state.active_trades:
+                due.update((c.trade_id, f"{c.reason}: {c.detail}") for c in exit_decisions(
+                    spec, state, view, now, skip=self.held.held_ids(spec.name)))
+        for spec, trade_ids in self.held.copies():
+            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
+            state = replace(self._strategy_state(spec, now), active_trades=trades)
+            due.update((c.trade_id, f"{c.reason}: {c.detail}")
+                       for c in exit_decisions(spec, state, view, now))
         return due
 
     def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:

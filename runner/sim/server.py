@@ -83,6 +83,8 @@ from runner.sim.wire_in import (
     lower_headers,
     parse_request,
 )
+from runner.sim.ws_feed import WsFeed
+from runner.sim.ws_frames import handshake_response
 
 LOOPBACK: Final = "127.0.0.1"
 IDLE_TIMEOUT_S: Final = 30.0
@@ -145,6 +147,8 @@ class SimServer:
         self._stop = threading.Event()
         self._httpd: BoundedHttpServer | None = None
         self._thread: threading.Thread | None = None
+        # The market-data WebSocket on the same port (/options, /futures; ws_feed.py).
+        self.ws = WsFeed(exchange, clock, self._credentials.secrets, self._stop)
 
     def __repr__(self) -> str:
         return f"SimServer({self.base_url if self._httpd else 'stopped'})"
@@ -316,6 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: BoundedHttpServer
 
     def do_GET(self) -> None:
+        if WsFeed.wants(self.path, dict(self.headers.items())):
+            self._serve_websocket()
+            return
         self._serve()
 
     def do_POST(self) -> None:
@@ -348,6 +355,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(answer)
+
+    def _serve_websocket(self) -> None:
+        """Upgrade to the market-data WebSocket and serve it on this thread (ws_feed.py)."""
+        self.close_connection = True
+        feed: WsFeed = self.server.app.ws
+        refused = feed.refusal(self.path)
+        key = self.headers.get("Sec-WebSocket-Key")
+        if refused is not None or not key:
+            self._send(error_answer(10563 if refused else CODE_BAD_PARAMS,
+                                    refused or "Sec-WebSocket-Key missing", status=401))
+            return
+        self.wfile.write(handshake_response(key))
+        self.connection.settimeout(5.0)  # a send to a client that stopped reading ends
+        feed.serve(self.path, self.connection)
 
     def _send(self, answer: HttpAnswer) -> None:
         self.send_response(answer.status)
