@@ -25,12 +25,10 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from runner.domain.clock import Clock
 from runner.sim.config import SimConfig
-from runner.sim.persistence import paper_venue_path, read_state
-from runner.sim.venue import SimVenue
 from runner.store import trade_rows
 from runner.store.layout import (
     COMPANIONS,
@@ -45,24 +43,7 @@ PAPER_FILES: Final = (PAPER_VENUE_FILE, STORE_FILE, *(STORE_FILE + c for c in CO
                       SNAPSHOT_FILE, HEARTBEAT_FILE)
 
 
-class PaperAccountUnreadable(Exception):
-    """The saved paper account exists but cannot be restored; the message says why."""
-
-
-def read_saved_account(state_dir: Path, clock: Clock) -> SimVenue | None:
-    """A copy of the paper account saved in `state_dir`, following `clock`; None when
-    there is none. The copy is never saved: what is done to it stays in this process."""
-    path = paper_venue_path(state_dir)
-    if not path.exists():
-        return None
-    try:
-        return SimVenue.from_state(clock, read_state(path))
-    except Exception as error:  # any failure to restore is told, never a traceback
-        raise PaperAccountUnreadable(f"the saved paper account {path} cannot be read "
-                                     f"({error})") from None
-
-
-def describe_account(venue: SimVenue) -> str:
+def describe_account(venue: Any) -> str:
     """`equity 99,953.12 USD, available margin 99.1 %, 1 position, 0 working orders (seed
     7, trading since 2026-12-03 13:33 UTC)`."""
     account = venue.account()
@@ -131,8 +112,10 @@ def _file_text(path: Path, state_dir: Path, clock: Clock) -> str:
 
 
 def _account_text(state_dir: Path, clock: Clock) -> str:
+    from runner.service.venues import PaperAccountUnreadable, saved_paper_copy
+
     try:
-        venue = read_saved_account(state_dir, clock)
+        venue = saved_paper_copy(state_dir, clock)
     except PaperAccountUnreadable as error:
         return f"the paper account, which cannot be read ({error})"
     return "the paper account" if venue is None else f"the paper account: {describe_account(venue)}"

@@ -51,28 +51,27 @@ def plan_account(settings: Settings, state_dir: Path, clock: Clock, *,
         return PlanAccount(coincall_client(settings, clock), "exchange",
                            f"the {settings.environment.value} account on the exchange, "
                            "read-only")
-    from runner.cli.paper_account import (
+    from runner.cli.paper_account import describe_account, new_account_line
+    from runner.service.venues import (
         PaperAccountUnreadable,
-        describe_account,
-        new_account_line,
-        read_saved_account,
+        new_paper_venue,
+        paper_account_path,
+        saved_paper_copy,
     )
-    from runner.sim.persistence import paper_venue_path
-    from runner.sim.venue import SimVenue
 
-    path = paper_venue_path(state_dir)
+    path = paper_account_path(state_dir)
     if hypothetical:
         chosen = seed or 0
-        return PlanAccount(SimVenue(clock, seed=chosen), "new",
+        return PlanAccount(new_paper_venue(clock, seed=chosen), "new",
                            f"{new_account_line()} (seed {chosen}), because --at or --seed "
                            f"was given; the saved account in {path} is not used", chosen)
     try:
-        saved = read_saved_account(state_dir, clock)
+        saved = saved_paper_copy(state_dir, clock)
     except PaperAccountUnreadable as error:
         raise PlanInputError(f"{error}; the paper service quarantines it at its next start"
                              " (or plan with --seed N on a new account)") from None
     if saved is None:
-        return PlanAccount(SimVenue(clock, seed=0), "new",
+        return PlanAccount(new_paper_venue(clock, seed=0), "new",
                            f"no saved paper account in {path}: {new_account_line()} (seed 0),"
                            " as a first `runner run` would start", 0)
     return PlanAccount(saved, "saved", f"the saved paper account in {path}: "

@@ -24,11 +24,11 @@ import schedule
 from loguru import logger
 
 from runner.domain.clock import SystemClock
-from runner.feed.choice import FeedChoice, feed_choice
 from runner.reconcile import fresh_start_blocked
 from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
 from runner.service.exit_codes import ServiceExit, refuse
+from runner.service.feed_choice import FeedChoice, feed_choice
 from runner.service.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
 from runner.service.log import configure_logging, shutdown_logging
 from runner.service.loop import TickReport, TooManyFailures
@@ -54,7 +54,7 @@ from runner.store.store import default_store_path
 from runner.strategy.fileset import strategy_files
 
 if TYPE_CHECKING:
-    from runner.feed.wiring import AttachedFeed
+    from runner.service.feed_wiring import AttachedFeed
 
 HEALTH_EVERY_MINUTES: Final = 5
 SNAPSHOT_EVERY_SECONDS: Final = 60
@@ -170,7 +170,7 @@ def _attach_feed(choice: FeedChoice, settings: Settings, exchange: Any,
     """The market feed when configured (its client library is loaded only then)."""
     if not choice.enabled:
         return None
-    from runner.feed.wiring import attach_feed
+    from runner.service.feed_wiring import attach_feed
 
     return attach_feed(choice, settings, exchange, clock)
 
@@ -187,7 +187,7 @@ def _stop_feed(feed: AttachedFeed | None) -> None:
 
 
 def _feed_choice(args: argparse.Namespace) -> FeedChoice:
-    """RUNNER_MARKET_FEED and its companions (runner/feed/wiring.py)."""
+    """RUNNER_MARKET_FEED and its companions (runner/service/feed_wiring.py)."""
     from runner.service.settings import ConfigError, environ_with_dotenv
 
     try:

@@ -12,6 +12,7 @@ directory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from loguru import logger
@@ -65,6 +66,29 @@ def open_venue(settings: Settings, clock: Clock, *, seed: int = 0,
     if paper == "saved":
         return _saved_paper_account(settings, clock, seed)
     return _existing_paper_account(settings, clock, read_only=paper == "existing_read_only")
+
+
+def new_paper_venue(clock: Clock, seed: int = 0) -> SimVenue:
+    """A new, empty simulated account (what a first `runner run` in paper starts with)."""
+    return SimVenue(clock, seed=seed)
+
+
+def paper_account_path(state_dir: Path) -> Path:
+    """Where the paper service saves its simulated account."""
+    return paper_venue_path(state_dir)
+
+
+def saved_paper_copy(state_dir: Path, clock: Clock) -> SimVenue | None:
+    """A copy of the paper account saved in `state_dir`, following `clock`; None when there
+    is none. The copy is never saved: what is done to it stays in this process."""
+    path = paper_venue_path(state_dir)
+    if not path.exists():
+        return None
+    try:
+        return SimVenue.from_state(clock, read_state(path))
+    except Exception as error:  # any failure to restore is told, never a traceback
+        raise PaperAccountUnreadable(f"the saved paper account {path} cannot be read "
+                                     f"({error})") from None
 
 
 def coincall_client(settings: Settings, clock: Clock, **options: Any) -> CoincallClient:

@@ -32,6 +32,10 @@ ALLOWED: Final[dict[str, tuple[str, ...]]] = {
     "runner.sim": ("runner.domain", "runner.exchange.errors", "runner.exchange.port",
                    "runner.common"),
     "runner.store": ("runner.domain", "runner.common"),
+    # market data pushed over Coincall's WebSocket, and the wait that wakes the loop when a
+    # pushed price makes an exit due; its settings and its assembly live in the service
+    "runner.feed": ("runner.domain", "runner.exchange.errors", "runner.exchange.port",
+                    "runner.common"),
     "runner.dispatch": ("runner.domain", "runner.execution", "runner.exchange.errors",
                         "runner.exchange.port", "runner.store"),
     "runner.reconcile": ("runner.domain", "runner.execution", "runner.dispatch",
@@ -39,11 +43,11 @@ ALLOWED: Final[dict[str, tuple[str, ...]]] = {
     # the composition root: everything below the command line
     "runner.service": ("runner.common", "runner.domain", "runner.strategy", "runner.engine",
                        "runner.execution", "runner.exchange", "runner.sim", "runner.store",
-                       "runner.dispatch", "runner.reconcile"),
+                       "runner.dispatch", "runner.reconcile", "runner.feed"),
     # the commands: everything but the entry point that calls them
     "runner.cli": ("runner.common", "runner.domain", "runner.strategy", "runner.engine",
                    "runner.execution", "runner.exchange", "runner.sim", "runner.store",
-                   "runner.dispatch", "runner.reconcile", "runner.service"),
+                   "runner.dispatch", "runner.reconcile", "runner.feed", "runner.service"),
 }
 
 _IO: Final = ("requests", "urllib3", "sqlite3", "loguru", "schedule", "dotenv")
@@ -67,6 +71,8 @@ BANNED_LIBRARIES: Final[dict[str, tuple[str, ...]]] = {
                      "jsonschema"),
     "runner.dispatch": _PURE,
     "runner.reconcile": _PURE,
+    "runner.feed": ("requests", "urllib3", "sqlite3", "schedule", "dotenv", "yaml",
+                    "jsonschema"),
 }
 
 # Layers below `service` never read the wall clock nor wait in real time: time arrives

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.feed.choice import feed_choice
-from runner.feed.wiring import (
+from runner.service.feed_choice import feed_choice
+from runner.service.feed_wiring import (
     PRODUCTION_WS,
     TESTNET_WS,
     futures_url,

@@ -29,11 +29,11 @@ from loguru import logger
 
 from runner.domain.clock import Clock
 from runner.exchange.port import Exchange
-from runner.feed.choice import FeedChoice
 from runner.feed.health import FeedHealth
 from runner.feed.prices import PriceCache
 from runner.feed.reaction import BetweenTicks
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
+from runner.service.feed_choice import FeedChoice
 from runner.service.settings import TESTNET_URL, Environment, Settings
 
 PRODUCTION_WS: Final = "wss://ws.coincall.com/options"
