@@ -60,7 +60,7 @@ def run_health(args: argparse.Namespace) -> int:
         print("runner health: --max-age must be positive", file=sys.stderr)
         return EXIT_USAGE
     from runner.domain.clock import SystemClock
-    from runner.service.health import check_heartbeat
+    from runner.service.heartbeat import check_heartbeat
     from runner.service.settings import ConfigError, environ_with_dotenv, state_location
 
     try:
@@ -93,7 +93,7 @@ def health_report(ok: bool, line: str, state_dir: Path) -> dict[str, object]:
 
 
 def _open_problems(state_dir: Path) -> list[str]:
-    from runner.service.health import HeartbeatUnreadable, read_heartbeat
+    from runner.service.heartbeat import HeartbeatUnreadable, read_heartbeat
 
     try:
         return list(read_heartbeat(state_dir).problems)

@@ -54,7 +54,7 @@ from runner.reconcile.decisions import (
 from runner.reconcile.external import without_external
 from runner.reconcile.start_decision import adopted_line, nothing_to_reduce
 from runner.reconcile.startup import reconcile
-from runner.service.health import check_heartbeat
+from runner.service.heartbeat import check_heartbeat
 from runner.service.instance_lock import lock_is_held, lock_path, read_holder_pid
 from runner.service.settings import Settings
 from runner.service.venues import PaperAccount, PaperAccountUnreadable, open_venue

@@ -80,7 +80,7 @@ def plan_account(settings: Settings, state_dir: Path, clock: Clock, *,
 
 def service_launch(state_dir: Path, strategy: str, now: datetime) -> tuple[datetime, str]:
     """(launch, why): the running service's start when it runs `strategy`, else `now`."""
-    from runner.service.health import RUNNING, HeartbeatUnreadable, read_heartbeat
+    from runner.service.heartbeat import RUNNING, HeartbeatUnreadable, read_heartbeat
     from runner.service.instance_lock import lock_is_held
 
     if lock_is_held(state_dir) is not True:

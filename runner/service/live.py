@@ -29,7 +29,8 @@ from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
 from runner.service.exit_codes import ServiceExit, refuse
 from runner.service.feed_choice import FeedChoice, feed_choice
-from runner.service.health import RUNNING, STOPPED, HealthMonitor, Heartbeat, write_heartbeat
+from runner.service.health import HealthMonitor
+from runner.service.heartbeat import RUNNING, STOPPED, Heartbeat, write_heartbeat
 from runner.service.log import configure_logging, shutdown_logging
 from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly

@@ -24,8 +24,8 @@ from typing import Final
 
 from runner.domain.snapshot import MarketSnapshot
 from runner.service.alerts import Alerter, AlertLevel
-from runner.service.health import DEFAULT_MAX_UNCHANGED, StalenessTracker
 from runner.service.snapshots import MarketNeeds
+from runner.service.staleness import DEFAULT_MAX_UNCHANGED, StalenessTracker
 
 UNREACHABLE_AFTER: Final = 3
 STALE_KEY: Final = "prices.stale"

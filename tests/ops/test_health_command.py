@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.cli.main import main
-from runner.service.health import Heartbeat, heartbeat_path, write_heartbeat
+from runner.service.heartbeat import Heartbeat, heartbeat_path, write_heartbeat
 
 
 def _beat_aged(root: Path, age: timedelta, environment: str = "paper") -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.service.health import (
+from runner.service.heartbeat import (
     Heartbeat,
     HeartbeatUnreadable,
     check_heartbeat,

@@ -18,11 +18,11 @@ from runner.service.health import (
     HealthLimits,
     HealthMonitor,
     HealthRecord,
-    StalenessTracker,
     format_health_record,
     health_problems,
     log_health_record,
 )
+from runner.service.staleness import StalenessTracker
 from runner.sim.venue import SimVenue
 from tests.ops.helpers_ops import read_logs
 

@@ -17,7 +17,7 @@ from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.service.health import Heartbeat, write_heartbeat
+from runner.service.heartbeat import Heartbeat, write_heartbeat
 from runner.service.instance_lock import InstanceLock
 from runner.service.tracking import with_launch
 from runner.sim.venue import SimVenue

@@ -14,7 +14,7 @@ from runner.cli.status_render import render_status
 from runner.cli.status_report import read_status
 from runner.domain.clock import ManualClock
 from runner.domain.snapshot import Greeks
-from runner.service.health import Heartbeat, write_heartbeat
+from runner.service.heartbeat import Heartbeat, write_heartbeat
 from runner.service.narrator import Narrator
 from runner.service.tick_view import build_view
 from runner.store.store import Store, default_store_path

@@ -15,7 +15,7 @@ from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import OrderRequest, Side
 from runner.domain.snapshot import OptionQuote
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.service.health import Heartbeat, write_heartbeat
+from runner.service.heartbeat import Heartbeat, write_heartbeat
 from runner.store.store import Store, default_store_path
 from tests.cli_helpers import CliResult as CliResult
 from tests.cli_helpers import RecordingExchange

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from runner.service import exit_codes
-from runner.service.health import HEARTBEAT_FILE_NAME
+from runner.service.heartbeat import HEARTBEAT_FILE_NAME
 from runner.service.instance_lock import LOCK_FILE_NAME
 from runner.sim.persistence import PAPER_VENUE_FILE_NAME
 from runner.store.snapshot_file import SNAPSHOT_FILE_NAME

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from runner.cli.operator import service_running
-from runner.service.health import (
+from runner.service.heartbeat import (
     STOPPED,
     Heartbeat,
     check_heartbeat,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from runner.domain.trades import TradeStage
 from runner.service.attention import Attention, Concern
-from runner.service.health import Heartbeat, health_verdict
+from runner.service.heartbeat import Heartbeat, health_verdict
 from tests.scenarios.helpers_scenarios import Scenario, strategy_from_yaml
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
