@@ -37,28 +37,27 @@ Deliberate choices:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Final
 
 from runner.domain.clock import Clock, to_epoch_ms
 from runner.exchange.errors import (
-    AuthenticationFailed,
     ExchangeError,
-    ExchangeUnavailable,
-    InsufficientFunds,
-    OrderNotFound,
-    OutcomeUnknown,
-    RateLimited,
 )
 from runner.exchange.port import Exchange
-from runner.sim import wire_out
 from runner.sim.access import KeyAccess
+from runner.sim.answers import (
+    CODE_ILLEGAL_REQUEST,
+    CODE_INTERNAL,
+    HttpAnswer,
+    code_for,
+    error_answer,
+    json_answer,
+)
 from runner.sim.connections import BoundedHttpServer
 from runner.sim.faults import (
     DEFAULT_5XX_STATUS,
@@ -89,40 +88,7 @@ from runner.sim.ws_frames import handshake_response
 LOOPBACK: Final = "127.0.0.1"
 IDLE_TIMEOUT_S: Final = 30.0
 MAX_HANDLERS: Final = 32
-CODE_INTERNAL: Final = 500  # coincall-api.md section 8: "0 / 500 success / internal error"
-CODE_ILLEGAL_REQUEST: Final = 10003
 _log = logging.getLogger(__name__)
-
-# Codes for exchange errors raised without one (the venue normally sets .code).
-_FALLBACK_CODES: Final[tuple[tuple[type[ExchangeError], int], ...]] = (
-    (OrderNotFound, 10584), (InsufficientFunds, 10529), (AuthenticationFailed, 10563),
-    (RateLimited, 10605), (ExchangeUnavailable, 10002), (OutcomeUnknown, 10582),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class HttpAnswer:
-    """What goes back on the wire; `None` in its place means: close without answering."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-
-
-def json_answer(payload: Any, status: int = 200) -> HttpAnswer:
-    body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-    return HttpAnswer(status, body)
-
-
-def error_answer(code: int, msg: str, status: int = 200) -> HttpAnswer:
-    return json_answer(wire_out.error_envelope(code, msg), status)
-
-
-def code_for(error: ExchangeError) -> int:
-    """The Coincall code an exchange error is answered with."""
-    if error.code is not None:
-        return error.code
-    return next((code for kind, code in _FALLBACK_CODES if isinstance(error, kind)), 10003)
 
 
 class SimServer:
