@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import schedule
 from loguru import logger
 
 from runner.domain.clock import SystemClock
-from runner.reconcile import fresh_start_blocked
 from runner.service import exit_codes
 from runner.service.alerts import LogAlerter, build_alerter
 from runner.service.exit_codes import ServiceExit, refuse
@@ -36,16 +34,20 @@ from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
 from runner.service.narrator import Narrator
 from runner.service.runtime import (
-    PRODUCTION_GRACE_SECONDS,
     Runtime,
     SavedPaperVenue,
     assemble,
     build_exchange,
-    describe_key,
     open_paper_exchange,
-    production_banner,
 )
 from runner.service.settings import Environment, Settings
+from runner.service.start_checks import (
+    announce_production,
+    apply_decision,
+    check_key,
+    fresh_start_allowed,
+    prepare_state,
+)
 from runner.service.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.service.strategy_files import load_for_run, nothing_to_run, report_invalid_files
 from runner.service.tick_view import gather
@@ -112,7 +114,7 @@ def _unless_stopped(stop: StopRequest) -> None:
 def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
            stop: StopRequest) -> int:
     files = strategy_files(args.files)  # named files and the profiles beside them
-    _prepare_state(settings)  # one store per environment: before anything reads it
+    prepare_state(settings)  # one store per environment: before anything reads it
     loaded = load_for_run(list(files))  # invalid files are told; valid ones run (issue 7)
     if nothing_to_run(loaded, default_store_path(settings.state_dir)):
         raise ServiceExit(exit_codes.CONFIGURATION,
@@ -134,14 +136,14 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
     else:
         exchange = build_exchange(settings, clock, seed=seed)
         stop.exchange = exchange
-        key = _check_key(exchange)
+        key = check_key(exchange)
         if key is None:
             raise ServiceExit(exit_codes.CONFIGURATION, "the API key may not trade")
         if settings.is_production:
-            _announce_production(settings, key, stop, skip_wait=getattr(args, "yes", False))
+            announce_production(settings, key, stop, skip_wait=getattr(args, "yes", False))
     store_path = default_store_path(settings.state_dir)
     decision = getattr(args, "decision", None)
-    if args.fresh and not _fresh_start_allowed(store_path, clock, exchange, decision):
+    if args.fresh and not fresh_start_allowed(store_path, clock, exchange, decision):
         raise ServiceExit(exit_codes.CONFIGURATION, "--fresh refused (see above)")
     _unless_stopped(stop)
     # A beat before the start-up work, so a long reconciliation is not taken for a hang.
@@ -154,7 +156,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tick_seconds: float,
                        alerter=alerter)
     _announce(runtime, specs)
     report_invalid_files(loaded, runtime.service.attention, alerter)
-    if decision is not None and not _apply_decision(runtime, decision):
+    if decision is not None and not apply_decision(runtime, decision):
         runtime.store.close()
         raise ServiceExit(exit_codes.CONFIGURATION, f"--{decision} could not resolve everything")
     stop.on_request(runtime.service.request_stop)
@@ -195,99 +197,6 @@ def _feed_choice(args: argparse.Namespace) -> FeedChoice:
         return feed_choice(environ_with_dotenv(args.env_file))
     except ConfigError as error:
         raise ServiceExit(exit_codes.CONFIGURATION, str(error)) from None
-
-
-def _prepare_state(settings: Settings) -> None:
-    """One store per environment: move a store from before that into its directory (issue 7);
-    a store whose environment cannot be told is a configuration error (exit 2)."""
-    from runner.store.layout import LegacyStateUnclear, prepare_state
-
-    try:
-        for line in prepare_state(settings.root, settings.environment.value):
-            logger.warning(line)
-    except LegacyStateUnclear as error:
-        raise ServiceExit(exit_codes.CONFIGURATION, f"refusing to start: {error}") from None
-
-
-def _key_may_trade(exchange: Any) -> bool:
-    """Refuse to start with a read-only or rejected key; an unreachable exchange is not fatal
-    (the loop retries and reconciliation waits for it)."""
-    return _check_key(exchange) is not None
-
-
-def _check_key(exchange: Any) -> str | None:
-    """What the key may do, in words; None when it may not trade (refused, said why)."""
-    from runner.exchange.errors import AuthenticationFailed, ExchangeError
-
-    try:
-        info = exchange.require_trading_key()
-    except AuthenticationFailed as error:
-        logger.critical("refusing to start: {}", error)
-        print(f"runner run: refusing to start: {error}", file=sys.stderr)
-        return None
-    except ExchangeError as error:
-        logger.warning("could not check the API key yet ({}); starting, will retry reads", error)
-        info = None
-    return describe_key(info)
-
-
-def _announce_production(settings: Settings, key: str, stop: StopRequest, *,
-                         skip_wait: bool) -> None:
-    """The banner names where orders really go and what the key may do; then nothing is
-    traded for PRODUCTION_GRACE_SECONDS (a Ctrl+C meanwhile stops before any order)."""
-    grace = 0.0 if skip_wait else PRODUCTION_GRACE_SECONDS
-    print(production_banner(str(settings.base_url), key, grace), file=sys.stderr, flush=True)
-    logger.critical("PRODUCTION: real money; orders go to {}; API key: {}; trading starts in"
-                    " {:g} s", settings.base_url, key, grace)
-    if stop.wait(grace):
-        raise ServiceExit(exit_codes.STOPPED, "stopped on request during the production "
-                                              "start, before any order")
-
-
-def _fresh_start_allowed(store_path: Path, clock: SystemClock, exchange: Any,
-                         decision: str | None) -> bool:
-    """--fresh: archive the store (never delete it), unless positions are open (A9).
-
-    With --flatten the old store's positions are closed first; with --adopt they are
-    adopted into the new store after the start.
-    """
-    from runner.reconcile.start_decision import apply_start_decision
-    from runner.store.recovery import open_store
-
-    if not store_path.exists():
-        return True
-    opening = open_store(store_path, clock)
-    try:
-        if decision == "flatten":
-            for line in apply_start_decision(opening.store, exchange, clock.now(),
-                                             "flatten").lines:
-                logger.warning(line)
-        blocked = fresh_start_blocked(opening.store, exchange)
-    finally:
-        opening.store.close()
-    if blocked and decision != "adopt":
-        print(f"runner run --fresh refused: {blocked}; decide with --adopt or --flatten",
-              file=sys.stderr)
-        return False
-    archived = store_path.with_name(f"{store_path.name}.archived-{clock.now():%Y%m%dT%H%M%SZ}")
-    store_path.rename(archived)
-    logger.warning("--fresh: the previous store was kept as {}", archived)
-    return True
-
-
-def _apply_decision(runtime: Runtime, decision: str) -> bool:
-    """Apply --adopt / --flatten to the running store, then reload the trades (H6)."""
-    from runner.reconcile.start_decision import apply_start_decision
-
-    result = apply_start_decision(runtime.store, runtime.exchange, runtime.clock.now(),
-                                  decision)  # type: ignore[arg-type]
-    for line in result.lines:
-        (logger.info if result.ok else logger.critical)(line)
-    runtime.service.resume(runtime.clock.now())
-    if not result.ok:
-        print(f"runner run --{decision}: not everything could be resolved; see the log",
-              file=sys.stderr)
-    return result.ok
 
 
 def _announce(runtime: Runtime, specs: list[Any]) -> None:

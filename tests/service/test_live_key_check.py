@@ -8,8 +8,8 @@ import pytest
 
 from runner.domain.clock import SystemClock
 from runner.exchange.coincall.client import CoincallClient
-from runner.service.live import _key_may_trade
 from runner.service.settings import Secret
+from runner.service.start_checks import key_may_trade as _key_may_trade
 from runner.sim.faults import FaultKind, FaultRule
 from runner.sim.server import SimServer
 from runner.sim.venue import SimVenue
