@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, TextIO
 
-from runner.service.loop import TickReport
+from runner.service.tick_report import TickReport
 
 REDRAW_EVERY: Final = 0.25  # seconds of wall time between redraws
 # Redrawn with a carriage return and spaces over the previous text, no escape codes:

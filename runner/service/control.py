@@ -47,7 +47,8 @@ from runner.strategy.model import (
 )
 
 if TYPE_CHECKING:
-    from runner.service.loop import Service, TickReport
+    from runner.service.loop import Service
+    from runner.service.tick_report import TickReport
 
 PAUSE_PREFIX: Final = "control.pause."
 FLATTEN_REASON: Final = "operator_flatten"

@@ -30,7 +30,6 @@ from runner.service.feed_choice import FeedChoice, feed_choice
 from runner.service.health import HealthMonitor
 from runner.service.heartbeat import RUNNING, STOPPED, Heartbeat, write_heartbeat
 from runner.service.log import configure_logging, shutdown_logging
-from runner.service.loop import TickReport, TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
 from runner.service.narrator import Narrator
 from runner.service.runtime import (
@@ -50,6 +49,7 @@ from runner.service.start_checks import (
 )
 from runner.service.stopping import InterruptibleClock, StopRequest, cancel_on_the_way_out
 from runner.service.strategy_files import load_for_run, nothing_to_run, report_invalid_files
+from runner.service.tick_report import TickReport, TooManyFailures
 from runner.service.tick_view import gather
 from runner.sim.venue_state import VenueStateTooNew
 from runner.store.snapshot_file import default_snapshot_path, write_open_trades

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Final
@@ -27,29 +27,18 @@ from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeStage
-from runner.engine.decide import (
-    CloseDecision,
-    Decision,
-    OpenDecision,
-    decide,
-    exit_decisions,
-    new_trade,
-)
 from runner.engine.expiries import expiries_needed, held_expiries
 from runner.engine.exposure import uses_account_delta
-from runner.engine.moments import on_check_grid
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
-from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
-from runner.execution import advance, budget_spent, start_close, start_open
-from runner.execution.entry_index import with_entry_index_at_open
 from runner.reconcile.resync import missed_events
-from runner.reconcile.settlement import expired_series, read_exercises, settle_trade
-from runner.service.alerts import Alerter, AlertLevel
-from runner.service.attention import Attention, Concern
+from runner.service.alerts import Alerter
+from runner.service.attention import Attention
 from runner.service.control import ControlDesk
-from runner.service.held_rules import HeldRules, faithful_origin, resolve_held_rules
+from runner.service.held_rules import HeldRules, resolve_held_rules
+from runner.service.loop_decisions import DecisionSteps
+from runner.service.loop_executions import ExecutionSteps
 from runner.service.read_plan import (
     Demand,
     ReadPlanner,
@@ -61,43 +50,20 @@ from runner.service.read_plan import (
 from runner.service.snapshots import MarketNeeds, SnapshotReader
 from runner.service.store_guard import StoreGuard
 from runner.service.tick_cadence import seconds_until_next_tick
-from runner.service.tracking import ExecutionBook, with_launch
+from runner.service.tick_report import TickReport, TooManyFailures
+from runner.service.tracking import ExecutionBook
 from runner.service.watch import MarketWatch
-from runner.strategy.model import LimitExecution, StrategySpec
+from runner.strategy.model import StrategySpec
 from runner.strategy.origin import SpecOrigin
 
 MAX_FAILED_TICKS: Final = 10
-# A saved open interrupted before its first order is started again only while its
-# decision is fresh; later the market and the windows it was decided in have moved on.
-RESUME_OPEN_WITHIN: Final = timedelta(seconds=60)
 PRUNE_EVERY: Final = timedelta(hours=1)  # forget old finished trades (memory stays flat)
-
-
-class TooManyFailures(RuntimeError):
-    """The loop failed MAX_FAILED_TICKS times in a row: exit so the supervisor restarts us."""
-
-
-@dataclass(slots=True)
-class TickReport:
-    """What one tick did, for logs, the heartbeat and simulations."""
-
-    at: datetime
-    decisions: list[Decision] = field(default_factory=list)
-    opened: list[str] = field(default_factory=list)
-    closing: list[str] = field(default_factory=list)
-    finished: list[Trade] = field(default_factory=list)
-    alerts: list[str] = field(default_factory=list)
-    strategy_errors: list[tuple[str, str]] = field(default_factory=list)
-    snapshot_failures: tuple[str, ...] = ()
-    entries_blocked: bool = False  # the exchange is unreachable (lessons C4)
-    # (strategy, why): an entry the engine wanted but an open concern held back
-    blocked_entries: list[tuple[str, str]] = field(default_factory=list)
 
 
 Listener = Callable[[str, dict[str, object]], None]
 
 
-class Service:
+class Service(ExecutionSteps, DecisionSteps):
     """Runs the strategies against one exchange, one store and one clock."""
 
     def __init__(self, specs: Sequence[StrategySpec], *, exchange: Exchange, store: object,
@@ -299,292 +265,6 @@ class Service:
             return set()
         return held_expiries((p.symbol for p in positions), now)
 
-    # -- executions ----------------------------------------------------------------------
-    def _advance_executions(self, snapshot: MarketSnapshot, events: list[Event],
-                            now: datetime, report: TickReport) -> None:
-        for trade_id in self._book.working_trade_ids():
-            trade, state = self._book.get(trade_id)
-            try:
-                step = advance(state, trade, snapshot, events, now)
-            except Exception as error:
-                report.strategy_errors.append((trade.strategy, repr(error)))
-                self._listener("execution_failed", {"trade": trade_id, "error": repr(error)})
-                continue
-            self._learn_ticks(trade_id, step.learned_ticks)
-            rules = self._rules_for(trade)  # the index at entry is the fill's (E7)
-            stepped = with_entry_index_at_open(trade, step.trade, snapshot,
-                                               rules.underlying if rules else None)
-            self._apply(stepped, step.state, step.commands, step.alerts, report, step.notes)
-
-    def _learn_ticks(self, trade_id: str, learned: Sequence[tuple[str, Decimal]]) -> None:
-        for symbol, tick in learned:
-            if tick > self.learned_ticks.get(symbol, Decimal(0)):
-                self.learned_ticks[symbol] = tick
-                self._listener("tick_learned", {"trade": trade_id, "symbol": symbol,
-                                                "tick": str(tick)})
-
-    def _work_unworked(self, snapshot: MarketSnapshot, now: datetime,
-                       report: TickReport) -> None:
-        """Trades in flight with no execution (a kill between two saves, an unfinished
-        flatten) are worked again: a recent open that never sent an order is started (its
-        intent was durable, A1), an old one fails; anything that may hold something is
-        closed (reduce-only, never more than is held)."""
-        for trade in self._book.unworked_trades():
-            if trade.stage is TradeStage.PENDING_OPEN:
-                # Opened by the rules it was decided with, while its strategy still runs.
-                current = self._specs_by_name.get(trade.strategy)
-                rules = self._rules_for(trade) if current and current.enabled else current
-                self._resume_open(trade, rules, snapshot, now, report)
-                continue
-            spec = self._rules_for(trade)
-            close_spec = spec.execution.close if spec else LimitExecution()
-            step = start_close(trade, close_spec, trade.exit_reason or "resumed", snapshot, now)
-            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
-
-    def _settle_failed_holdings(self, now: datetime) -> None:
-        """A FAILED trade still holding legs that have expired is booked as settled, so the
-        store never claims positions the exchange has settled (R-C4, G1)."""
-        for trade in self._book.failed_holdings():
-            series = expired_series(trade, now)
-            if not series:
-                continue
-            prices = {item: self._delivery_price(trade, *item) for item in series}
-            settled = settle_trade(trade, prices, now,
-                                   read_exercises(self._exchange, trade, prices, now))
-            if settled != trade:
-                self._book.save(settled, None)
-                self._listener("settled_after_failure", {"trade": trade.trade_id,
-                                                         "strategy": trade.strategy})
-
-    def _renew_expired_closes(self, snapshot: MarketSnapshot, now: datetime,
-                              report: TickReport) -> None:
-        """A close whose budget ran out while the process was down starts again (R-C5):
-        downtime is not an attempt (B1 bounds attempts). Once, on the first tick after a
-        resume; its live orders are inherited and cancelled, its reason kept."""
-        renew, self._closes_to_renew = self._closes_to_renew, set()
-        for trade_id in renew:
-            if trade_id not in self._book.working_trade_ids():
-                continue
-            trade, state = self._book.get(trade_id)
-            if not budget_spent(state, now):
-                continue
-            spec = self._rules_for(trade)
-            close_spec = spec.execution.close if spec else LimitExecution()
-            step = start_close(trade, close_spec, state.reason, snapshot, now, previous=state)
-            self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
-
-    def _rules_for(self, trade: Trade) -> StrategySpec | None:
-        """The rules that manage a trade: its stored copy when that differs, else its file."""
-        return self.held.copy_for(trade.trade_id) or self._specs_by_name.get(trade.strategy)
-
-    def _resume_open(self, trade: Trade, spec: StrategySpec | None, snapshot: MarketSnapshot,
-                     now: datetime, report: TickReport) -> None:
-        if spec is None or not spec.enabled or now - trade.created_at > RESUME_OPEN_WITHIN:
-            failed = trade.moved_to(TradeStage.FAILED, "interrupted before any order was sent;"
-                                    " too old to open now", now)
-            self._apply(failed, None, (), (), report)
-            return
-        self._start_open(spec, trade, snapshot, now, report)
-
-    def _start_open(self, spec: StrategySpec, trade: Trade, snapshot: MarketSnapshot,
-                    now: datetime, report: TickReport) -> None:
-        """Start a saved PENDING_OPEN trade; an executor error fails it, never blocks it."""
-        try:
-            step = start_open(trade, spec.execution.open, snapshot, now)
-        except Exception as error:  # a broken open must never hold the strategy's slot
-            failed = trade.moved_to(TradeStage.FAILED, f"the open could not start: {error!r}",
-                                    now)
-            self._apply(failed, None, (), (), report)
-            report.strategy_errors.append((spec.name, repr(error)))
-            return
-        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
-
-    def _apply(self, trade: Trade, state: object, commands: Sequence[object],
-               alerts: Sequence[str], report: TickReport, notes: Sequence[str] = ()) -> None:
-        """Persist the step first, then send its commands (intents are written by dispatch)."""
-        previous = self._book.trade(trade.trade_id)
-        self._book.save(trade, state)
-        if previous is None or previous.stage is not trade.stage:
-            self._listener("trade_stage", {"trade": trade.trade_id, "strategy": trade.strategy,
-                                           "stage": trade.stage.value,
-                                           "reason": trade.transitions[-1].reason,
-                                           **_failure_of(trade)})
-        for note in notes:
-            self._listener("execution_note", {"trade": trade.trade_id,
-                                              "strategy": trade.strategy, "text": note})
-        for alert in alerts:
-            report.alerts.append(alert)
-            self._page(trade, alert)
-        if trade.stage.is_terminal:
-            report.finished.append(trade)
-        if commands:
-            self._pending_events.extend(self._dispatcher.execute(commands))
-
-    def _on_concern(self, concern: Concern, raised: bool) -> None:
-        """A concern raised or cleared is logged once; one that blocks entries is paged."""
-        self._listener("concern_raised" if raised else "concern_cleared",
-                       {"strategy": concern.strategy or "-", "key": concern.key,
-                        "text": concern.text, "blocks_entries": concern.blocks_entries})
-        if not concern.blocks_entries or self._alerter is None:
-            return
-        if raised:
-            self._alerter.alert(f"concern.{concern.key}", concern.line(),
-                                level=AlertLevel.CRITICAL, strategy=concern.strategy)
-        else:
-            self._alerter.recover(f"concern.{concern.key}", f"resolved: {concern.text}",
-                                  strategy=concern.strategy)
-
-    def _page(self, trade: Trade, text: str) -> None:
-        """An execution alert (B1: a close that gave up) reaches every alert channel.
-
-        Keyed per trade, so two trades' pages never de-duplicate each other.
-        """
-        self._listener("alert", {"trade": trade.trade_id, "text": text})
-        if self._alerter is not None:
-            self._alerter.alert(f"trade.{trade.trade_id}", text, level=AlertLevel.CRITICAL,
-                                strategy=trade.strategy)
-
-    # -- decisions -----------------------------------------------------------------------
-    def _decide_strategy(self, spec: StrategySpec, snapshot: MarketSnapshot, now: datetime,
-                         report: TickReport) -> None:
-        state = self._states.get(spec.name) or self._strategy_state(spec, now)
-        due = (on_check_grid(spec.timing, state.last_entry_check, now)
-               if self.checks_on_grid else None)
-        decision = decide(spec, state, snapshot, now,
-                          held_elsewhere=self.held.held_ids(spec.name), due=due)
-        if decision.entry_checked:
-            self._last_entry_check[spec.name] = now
-        report.decisions.append(decision)
-        self._tell_unresolved(decision)
-        for close in decision.closes:
-            self._close(spec, close, snapshot, now, report)
-        if decision.open is None or report.entries_blocked:
-            return
-        blocked = self.attention.entry_block(spec.name)
-        if blocked is not None:
-            report.blocked_entries.append((spec.name, blocked))
-            return
-        self._open(spec, decision.open, snapshot, now, report)
-
-    def _tell_unresolved(self, decision: Decision) -> None:
-        """Why an open window trades nothing: once per window, leg and kind (issue 7)."""
-        unresolved = decision.unresolved
-        if unresolved is None or self._told_unresolved.get(decision.strategy) == unresolved.key:
-            return
-        self._told_unresolved[decision.strategy] = unresolved.key
-        self._listener("legs_unresolved", {"strategy": decision.strategy,
-                                           "window": unresolved.window.isoformat(),
-                                           "reason": unresolved.text})
-
-    def _decide_held(self, snapshot: MarketSnapshot, now: datetime, report: TickReport) -> None:
-        """Exits of the trades managed from the strategy copy they opened with."""
-        for spec, trade_ids in self.held.copies():
-            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
-            if not trades:
-                continue
-            state = replace(self._strategy_state(spec, now), active_trades=trades)
-            market = self._held_market_due(spec, now)
-            try:
-                for close in exit_decisions(spec, state, snapshot, now, market=market):
-                    self._close(spec, close, snapshot, now, report)
-            except Exception as error:  # isolated like any strategy
-                report.strategy_errors.append((spec.name, repr(error)))
-                self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
-
-    def _held_market_due(self, spec: StrategySpec, now: datetime) -> bool:
-        """A held copy's market exits are evaluated when its strategy was checked this
-        tick; a copy whose strategy file is gone keeps its own check interval."""
-        last = self._last_entry_check.get(spec.name)
-        if spec.name in self._specs_by_name:
-            return last == now
-        due = last is None or now - last >= spec.timing.check_interval
-        if due:
-            self._last_entry_check[spec.name] = now
-        return due
-
-    def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> dict[str, str]:
-        """Trades an exit (or settlement) would close on `snapshot`, with why: the feed asks
-        between ticks on the loop thread, then a tick decides and sends; nothing is sent here."""
-        view = self.watch.fresh_view(snapshot)
-        due: dict[str, str] = {}
-        for spec in self.all_specs:
-            state = self._strategy_state(spec, now)
-            if state.active_trades:
-                due.update((c.trade_id, f"{c.reason}: {c.detail}") for c in exit_decisions(
-                    spec, state, view, now, skip=self.held.held_ids(spec.name)))
-        for spec, trade_ids in self.held.copies():
-            trades = tuple(t for tid in sorted(trade_ids) if (t := self._book.trade(tid)))
-            state = replace(self._strategy_state(spec, now), active_trades=trades)
-            due.update((c.trade_id, f"{c.reason}: {c.detail}")
-                       for c in exit_decisions(spec, state, view, now))
-        return due
-
-    def _strategy_state(self, spec: StrategySpec, now: datetime) -> StrategyState:
-        return self._book.strategy_state(spec, self.launch, now,
-                                         self._last_entry_check.get(spec.name))
-
-    def launch_for(self, spec: StrategySpec, now: datetime) -> datetime:
-        """The launch this strategy's cycles count from (a restart resumes a schedule, A1)."""
-        return self._book.launch_for(spec, self.launch, now)
-
-    def _open(self, spec: StrategySpec, decision: OpenDecision, snapshot: MarketSnapshot,
-              now: datetime, report: TickReport) -> None:
-        trade_id = self._book.next_trade_id(spec.name, now)
-        launch = self._book.launch_for(spec, self.launch, now)
-        trade = with_launch(new_trade(spec, decision, trade_id, snapshot, now), launch)
-        # Durable before any order exists (A1), with the rules it opens with (issue 7).
-        if spec.name not in self._origins:
-            self._origins[spec.name] = faithful_origin(spec)
-        self._book.save_opening(trade, self._origins[spec.name])
-        report.opened.append(trade_id)
-        self._listener("trade_created", {"trade": trade_id, "strategy": spec.name,
-                                         "legs": [leg.symbol for leg in trade.legs]})
-        self._start_open(spec, trade, snapshot, now, report)
-
-    def _close(self, spec: StrategySpec, close: CloseDecision, snapshot: MarketSnapshot,
-               now: datetime, report: TickReport) -> None:
-        trade = self._book.trade(close.trade_id)
-        if trade is None or trade.stage.is_terminal:
-            return
-        trade = trade.with_exit_reason(close.reason)
-        if close.settle_at_expiry:
-            self._settle(trade, snapshot, now, report)
-            return
-        if trade.stage is not TradeStage.OPEN:
-            return
-        trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"{close.reason}: {close.detail}", now)
-        report.closing.append(trade.trade_id)
-        step = start_close(trade, spec.execution.close, close.reason, snapshot, now)
-        self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
-
-    def _settle(self, trade: Trade, snapshot: MarketSnapshot, now: datetime,
-                report: TickReport) -> None:
-        """Expiry is a lifecycle event: cancel what works, book intrinsic value (G1).
-
-        Intrinsic value is measured against the exchange's delivery price (G2), read once
-        per expired (underlying, expiry) of the trade per tick, never against the
-        snapshot's index. Not published yet, or unreadable now: the trade is left as it
-        is and settled on a later tick. A leg that expired in the money also waits for its
-        exercise fee from the exchange's history, within settlement.EXERCISE_FEE_WAIT (E6).
-        """
-        del snapshot  # the settlement price is the exchange's, not a tick's index
-        self._book.cancel_live_orders(self._dispatcher, reason="expiry", trade_id=trade.trade_id)
-        prices = {series: self._delivery_price(trade, *series)
-                  for series in expired_series(trade, now)}
-        settled = settle_trade(trade, prices, now,
-                               read_exercises(self._exchange, trade, prices, now))
-        self._apply(settled, None, (), (), report)
-
-    def _delivery_price(self, trade: Trade, underlying: Underlying,
-                        expiry: datetime) -> Decimal | None:
-        try:
-            return self._exchange.delivery_price(underlying, expiry)
-        except ExchangeError as error:
-            self._listener("settlement_deferred", {"trade": trade.trade_id,
-                                                   "expiry": expiry.isoformat(),
-                                                   "error": repr(error)})
-            return None
-
     # -- idle time -----------------------------------------------------------------------
     def idle_until(self, now: datetime) -> datetime | None:
         """With nothing in flight, the earliest moment any strategy could open; else None.
@@ -627,10 +307,3 @@ class Service:
     def cancel_working_orders(self) -> int:
         """Cancel every live order we placed; trade state is left as it is (A4)."""
         return self._book.cancel_live_orders(self._dispatcher)
-
-
-def _failure_of(trade: Trade) -> dict[str, str]:
-    """A failed trade's log line says why it failed (issue 12 item 3)."""
-    if trade.stage is TradeStage.FAILED and trade.failure_reason:
-        return {"failure_reason": trade.failure_reason}
-    return {}

@@ -20,10 +20,10 @@ from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade
 from runner.service.exit_probe import ExitProbe
-from runner.service.loop import TickReport
 from runner.service.runtime import Runtime, assemble, build_exchange
 from runner.service.settings import Environment, Settings
 from runner.service.stepping import Stepping, default_stepping, next_step, on_tick_grid
+from runner.service.tick_report import TickReport
 from runner.sim.faults import FaultPlan
 from runner.strategy.model import Schedule, StrategySpec
 

@@ -46,9 +46,9 @@ import requests
 from runner.exchange.coincall.client import CoincallClient
 from runner.exchange.coincall.http import Timeouts
 from runner.exchange.coincall.rfq_bodies import MEMORY_FILE as RFQ_BODY_MEMORY_FILE
-from runner.service.loop import TickReport, TooManyFailures
 from runner.service.runtime import Runtime
 from runner.service.settings import Secret
+from runner.service.tick_report import TickReport, TooManyFailures
 from runner.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.sim.server import SimServer
 from runner.sim.wire_in import BodyKind

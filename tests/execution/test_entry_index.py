@@ -11,7 +11,7 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.execution.entry_index import with_entry_index_at_open
-from runner.service.loop import TickReport
+from runner.service.tick_report import TickReport
 from tests.scenarios.helpers_scenarios import Scenario, shipped
 
 DECIDED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from runner.service.loop import TickReport, TooManyFailures
 from runner.service.runtime import Runtime
+from runner.service.tick_report import TickReport, TooManyFailures
 from runner.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.sim.faulty import FaultyExchange
 from tests.crash.helpers_audit import audit, in_flight

@@ -14,9 +14,9 @@ from loguru import logger
 from runner.service import exit_codes
 from runner.service.exit_codes import ServiceExit, classify
 from runner.service.live import run_service
-from runner.service.loop import TooManyFailures
 from runner.service.loop_guard import StorageStreak, quietly
 from runner.service.settings import load_settings
+from runner.service.tick_report import TooManyFailures
 from tests.process.helpers_process import write_strategy
 
 

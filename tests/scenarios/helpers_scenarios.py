@@ -23,9 +23,10 @@ from typing import Any
 from runner.domain.clock import ManualClock
 from runner.domain.trades import Trade, TradeStage
 from runner.service.alerts import AlertMessage, LogAlerter
-from runner.service.loop import Service, TickReport
+from runner.service.loop import Service
 from runner.service.runtime import Runtime, assemble
 from runner.service.settings import Environment, Settings
+from runner.service.tick_report import TickReport
 from runner.sim.faults import FaultPlan
 from runner.sim.faulty import FaultyExchange
 from runner.sim.venue import SimVenue

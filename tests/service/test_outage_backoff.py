@@ -15,8 +15,8 @@ from itertools import pairwise
 import pytest
 
 from runner.domain.trades import TradeStage
-from runner.service.loop import TickReport
 from runner.service.tick_cadence import SLOWER_BY, SLOWEST_SECONDS, seconds_until_next_tick
+from runner.service.tick_report import TickReport
 from runner.service.watch import STALE_KEY, UNREACHABLE_AFTER, UNREACHABLE_KEY
 from runner.sim.faults import FaultPlan, FaultRule
 from tests.scenarios.helpers_scenarios import Scenario, shipped

@@ -17,10 +17,10 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.trades import TradeStage
-from runner.service.loop import TickReport
 from runner.service.read_plan import LIVENESS_EVERY
 from runner.service.runtime import Runtime, assemble
 from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.service.tick_report import TickReport
 from runner.service.watch import MarketWatch
 from runner.sim.faults import FaultPlan, FaultRule
 from runner.sim.faulty import FaultyExchange

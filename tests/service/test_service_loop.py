@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from runner.domain.clock import ManualClock
-from runner.service.loop import MAX_FAILED_TICKS, TooManyFailures
+from runner.service.loop import MAX_FAILED_TICKS
 from runner.service.runtime import Runtime, assemble
 from runner.service.settings import Environment, Settings
+from runner.service.tick_report import TooManyFailures
 from runner.sim.venue import SimVenue
 from runner.strategy import load_strategies
 
