@@ -186,7 +186,6 @@ def run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def _load_specs(files: list[Path]) -> list[Any] | None:
     if not files:
         return []
