@@ -55,7 +55,6 @@ ALREADY_FINAL_CODES: Final = frozenset({11101, 11102, 10584})  # cancelled / fil
 DUPLICATE_ID_CODES: Final = frozenset({10576, 10577})  # the exchange already holds this id
 
 
-
 class Dispatcher(OrderPolling, RfqCommands):
     """Turns executor commands into exchange calls, with the store as the journal."""
 

@@ -24,10 +24,10 @@ listener) and alerted (WARNING). Trade state changes only through the service's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeStage
@@ -47,8 +47,27 @@ from runner.strategy.model import (
 )
 
 if TYPE_CHECKING:
-    from runner.service.loop import Service
-    from runner.service.tick_report import TickReport
+    from runner.service.tracking import ExecutionBook
+    from runner.strategy.model import StrategySpec
+
+
+class Service(Protocol):
+    """What the desk needs of the running service (`service.loop.Service`); a protocol, so
+    this module does not import the loop that owns the desk."""
+
+    all_specs: tuple[StrategySpec, ...]
+    _book: ExecutionBook
+
+    def _rules_for(self, trade: Trade) -> StrategySpec | None: ...
+
+    def _apply(self, trade: Trade, state: object, commands: Sequence[object],
+               alerts: Sequence[str], report: Any, notes: Sequence[str] = ()) -> None: ...
+
+
+class TickReport(Protocol):
+    """The part of `service.loop.TickReport` the desk writes: the trades it set closing."""
+
+    closing: list[str]
 
 PAUSE_PREFIX: Final = "control.pause."
 FLATTEN_REASON: Final = "operator_flatten"

@@ -84,9 +84,6 @@ class IndexPath:
             self._freezes.append((self._frozen_from, second))
             self._frozen_from = None
 
-    def is_frozen(self) -> bool:
-        return self._frozen_from is not None
-
     # -- persistence (additive: the controls are the only state not given by the seed) --
     def controls(self) -> PathControls:
         """The jumps and freezes applied so far (the walk itself follows from the seed)."""

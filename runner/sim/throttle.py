@@ -94,9 +94,6 @@ class Throttle:
         with self._lock:
             return dict(self._refused)
 
-    def limit_of(self, route: str) -> VenueLimit | None:
-        return self._by_route.get(route)
-
     def admit(self, route: str, *, user: str, address: str) -> bool:
         """True (and counted) if the request may go on; False if it is throttled."""
         limit = self._by_route.get(route)

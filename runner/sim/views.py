@@ -123,10 +123,6 @@ class SimRecords:
                           self._config.lot_size, self._config.taker_fee_rate,
                           self._config.maker_fee_rate, self._config.max_open_orders)
 
-    def index_symbol(self, underlying: Underlying) -> str:
-        """The index (and perpetual) name Coincall uses for an underlying: `BTCUSD`."""
-        return underlying.index_name
-
     def cash(self) -> Decimal:
         with self._lock:
             self._catch_up()

@@ -209,13 +209,6 @@ def check_sign(request: WireRequest, signed: SignedHeaders) -> None:
         raise WireError(CODE_BAD_SIGNATURE, "Sign illegal")
 
 
-def verify_signature(request: WireRequest, credentials: Credentials, server_ms: int) -> str:
-    """Check key, timestamp window and signature; return the caller's key or raise WireError."""
-    signed = check_headers(request.headers, credentials, server_ms)
-    check_sign(request, signed)
-    return signed.api_key
-
-
 def _int_header(raw: str | None, *, default: int | None) -> int | None:
     if raw is None:
         return default

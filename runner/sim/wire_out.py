@@ -42,7 +42,6 @@ SIM_USER_ID: Final = 1695796692726153
 SUCCESS_MSG: Final = "Success"
 
 
-
 def envelope(data: Any, *, code: int = 0, msg: str | None = SUCCESS_MSG) -> dict[str, Any]:
     """The answer every Coincall call is wrapped in."""
     return {"code": code, "msg": msg, "i18nArgs": None, "data": data}

@@ -8,7 +8,6 @@ the accept, then the block trade. See `rfq_rows` for the invariants.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
@@ -86,9 +85,6 @@ class RfqLedgerMixin:
 
     def rfqs_for_trade(self, trade_id: str) -> list[RfqRecord]:
         return rfq_rows.select(self._connection, "trade_id = ?", (trade_id,))
-
-    def all_rfqs(self) -> Iterator[RfqRecord]:
-        return iter(rfq_rows.select(self._connection))
 
     def _set_rfq(self, rfq_key: str, state: RfqLedgerState, **columns: object) -> RfqRecord:
         with self.transaction() as tx:

@@ -85,10 +85,5 @@ class DailySchedule:
             close += timedelta(days=1)
         return CycleWindow(day.toordinal(), start, start + self.open_window, close)
 
-    def windows_around(self, now: datetime) -> tuple[CycleWindow, CycleWindow]:
-        """Yesterday's and today's cycles (UTC): the ones `now` may still be inside."""
-        today = now.astimezone(UTC).date()
-        return self.window_on(today - timedelta(days=1)), self.window_on(today)
-
 
 Schedule = CycleSchedule | DailySchedule

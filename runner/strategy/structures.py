@@ -24,7 +24,6 @@ from runner.strategy.convert import expiry_rule, strike_rule, to_decimal
 from runner.strategy.model import (
     AtmStrike,
     DeltaStrike,
-    ExpiryRule,
     LegSpec,
     MoveUnit,
     OffsetUnit,
@@ -109,7 +108,3 @@ def _butterfly(raw: Mapping[str, Any], side: Side, qty: Decimal,
     return (leg(option, side.opposite, body, "body", qty * 2),
             leg(option, side, RelativeStrike(0, -amount, unit), "lower"),
             leg(option, side, RelativeStrike(0, amount, unit), "upper"))
-
-
-def expiry_of(raw: Mapping[str, Any]) -> ExpiryRule:
-    return expiry_rule(raw["expiry"])

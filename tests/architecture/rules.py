@@ -109,14 +109,6 @@ MEDIAN_MODULE_LINES: Final = 150
 # entry when its split lands.
 OVERSIZE_FOR_NOW: Final[frozenset[str]] = frozenset()
 
-# Import cycles still tolerated, each with its reason; the test fails when one disappears so
-# the entry is removed with the fix.
-TOLERATED_CYCLES: Final[dict[frozenset[str], str]] = {
-    frozenset({"runner.service.control", "runner.service.loop"}):
-        "an `if TYPE_CHECKING:` import only (control annotates with Service and TickReport); "
-        "it goes when the lead splits loop.py and TickReport leaves it",
-}
-
 # The one place a command (an order or RFQ write) reaches the exchange is `dispatch`: intent
 # in the store, call, outcome. Reads (positions, open orders, chains) may use the port from
 # reconcile, service and cli. The venues themselves implement the writes.

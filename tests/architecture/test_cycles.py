@@ -4,18 +4,11 @@ functions, `if TYPE_CHECKING:` and relative), so a cycle hidden in a function is
 from __future__ import annotations
 
 from tests.architecture.graph import cycles, imports_in, runner_graph
-from tests.architecture.rules import TOLERATED_CYCLES
 
 
 def test_the_runner_package_has_no_import_cycle() -> None:
-    found = [c for c in cycles(runner_graph()) if frozenset(c) not in TOLERATED_CYCLES]
+    found = cycles(runner_graph())
     assert found == [], f"import cycles: {found}"
-
-
-def test_each_tolerated_cycle_still_exists() -> None:
-    """An exception that no longer applies is removed, so it cannot hide a new cycle."""
-    found = {frozenset(c) for c in cycles(runner_graph())}
-    assert set(TOLERATED_CYCLES) <= found
 
 
 def test_a_cycle_hidden_in_a_function_level_import_is_found() -> None:
