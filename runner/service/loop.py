@@ -248,7 +248,7 @@ class Service(ExecutionSteps, DecisionSteps):
             positions=any(want.positions for want in wants) or self.store_guard.wants_positions(
                 now),
             filled=learned_a_fill(events))
-        return self._planner.plan(demand, now), listed
+        return self._planner.plan(demand, now, reachable=self.watch.verdict.reachable), listed
 
     def _launch_of(self, trade: Trade) -> datetime:
         state = self._states.get(trade.strategy)

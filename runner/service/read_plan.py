@@ -19,7 +19,10 @@ whatever was due. The service now says what its decisions need this tick (`Deman
 - the index of every configured underlying every `LIVENESS_EVERY` while no chain or
   book was read for as long: the slow liveness read that keeps the reachability and
   stale-price watches honest when nothing else is read (a chain read every tick for a
-  held trade's stop proves the exchange answers).
+  held trade's stop proves the exchange answers). While the watch says the exchange is
+  unreachable (lessons C4) the liveness read is made every tick (one index at least),
+  whatever else is due: the loop ticks slower then, and a tick that read nothing could
+  never see the exchange answer again, so the return is seen at the first slow tick after.
 
 Safety: a read is "done" only when it succeeded (`note`): a failed read stays due and is
 tried again next tick, so an unreachable exchange is seen within ticks, as before. Nothing
@@ -151,12 +154,14 @@ class ReadPlanner:
         self._done: dict[str, datetime] = {}  # what -> when it was last read without failure
         self._first = True
 
-    def plan(self, demand: Demand, now: datetime) -> MarketNeeds:
-        """What must be read by REST this tick (see the module doc)."""
+    def plan(self, demand: Demand, now: datetime, *, reachable: bool = True) -> MarketNeeds:
+        """What must be read by REST this tick (see the module doc); `reachable` is the
+        watch's verdict on the exchange after the last tick."""
         if self._first:
             return self._everything(demand)
         fresh_view = demand.entering or demand.filled
-        index = demand.entry_underlyings | demand.index | self._liveness(demand, now)
+        index = demand.entry_underlyings | demand.index | self._liveness(
+            demand, now, reachable=reachable)
         return MarketNeeds(
             underlyings=frozenset(index),
             chains=demand.entry_chains | demand.priced_chains,
@@ -179,12 +184,14 @@ class ReadPlanner:
             self._done[MARKET] = snapshot.at
         self._first = False
 
-    def _liveness(self, demand: Demand, now: datetime) -> set[Underlying]:
+    def _liveness(self, demand: Demand, now: datetime, *, reachable: bool) -> set[Underlying]:
         """The index reads that keep the watches honest when no market data was read
-        for `LIVENESS_EVERY` (a chain or book read every tick proves as much)."""
-        if not self._due(MARKET, LIVENESS_EVERY, now):
-            return set()
-        return {u for u in demand.underlyings if self._due(f"index {u}", LIVENESS_EVERY, now)}
+        for `LIVENESS_EVERY` (a chain or book read every tick proves as much); while the
+        exchange is unreachable, at least one every tick, so its return is seen at once."""
+        due = {u for u in demand.underlyings if self._due(f"index {u}", LIVENESS_EVERY, now)}
+        if not reachable:
+            return due or set(sorted(demand.underlyings)[:1])
+        return due if self._due(MARKET, LIVENESS_EVERY, now) else set()
 
     def _due(self, what: str, every: timedelta, now: datetime) -> bool:
         last = self._done.get(what)

@@ -6,9 +6,16 @@ unreachable (3 consecutive ticks whose essential reads failed), the loop waits
 `SLOWER_BY` times its normal interval, at most `SLOWEST_SECONDS` (never less than the
 normal interval, whatever it is). The first tick that reaches the exchange again makes
 the exchange reachable, and the next wait is the normal one. Nothing else changes while
-backing off: every tick still reads, retries exits and works orders, the staleness and
-reachability alarms are raised and cleared by the watch as before, and new entries stay
-blocked while the venue is unreachable.
+backing off: every tick still reads what is due, retries exits and works orders, the
+staleness and reachability alarms are raised and cleared by the watch as before, and new
+entries stay blocked while the venue is unreachable.
+
+With lean reads (issue 11, `read_plan`) a tick reads only what is due, so the outage is
+met by the first read due after it began (at the latest the 30 s liveness read) and the
+venue is unreachable three reading ticks later. While it is, `ReadPlanner` makes the
+liveness read on every (slower) tick even when nothing else is due: a loop that backed
+off and read nothing could never see the exchange answer again. So the return is seen at
+the first slow tick after the exchange answers, at most `SLOWER_BY` normal intervals late.
 
 Pure: a number in, a number out; `Service.run` asks it after every tick.
 """

@@ -13,7 +13,8 @@ stale when the reads of it, spanning 60 s or more, all saw the same value (a rea
 was tried and failed counts as "unchanged"), never merely because it was read less
 often; a tick counts towards "unreachable" when its account or positions read failed,
 or, when it read neither, when every read it made failed; a tick that read nothing says
-nothing either way.
+nothing either way. While the exchange is unreachable no tick reads nothing: the read
+planner makes the liveness read on every tick then, so its return is seen at once.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.trades import TradeStage
-from runner.service.read_plan import LIVENESS_EVERY
+from runner.service.read_plan import LIVENESS_EVERY, Demand, ReadPlanner
 from runner.service.runtime import Runtime, assemble
 from runner.service.snapshots import MarketNeeds, SnapshotReader
+from runner.service.tick_cadence import SLOWER_BY
 from runner.service.tick_report import TickReport
-from runner.service.watch import MarketWatch
+from runner.service.watch import UNREACHABLE_AFTER, MarketWatch
 from runner.sim.faults import FaultPlan, FaultRule
 from runner.sim.faulty import FaultyExchange
 from runner.sim.venue import SimVenue
@@ -196,3 +197,40 @@ def test_ticks_whose_every_read_failed_make_the_exchange_unreachable() -> None:
     verdicts = [watch.observe(reader.read(BTC_INDEX, clock.now()), BTC_INDEX)
                 for _ in range(3)]
     assert [v.reachable for v in verdicts] == [True, True, False]
+
+
+def test_while_unreachable_every_tick_tries_the_liveness_read_so_the_return_is_seen_next_tick(
+        ) -> None:
+    """C4 with lean reads: an entry due for three ticks meets the outage (the exchange is
+    unreachable after them), then its window closes and nothing else is due. The loop ticks
+    slower now; were those ticks to read nothing, the exchange's return would go unseen
+    until the 30 s liveness read. Each tick makes the liveness read instead, so the first
+    tick after the exchange answers again finds it reachable."""
+    clock = ManualClock(MONDAY_10)
+    faults = FaultPlan.of()
+    reader = SnapshotReader(FaultyExchange(SimVenue(clock, seed=3), faults, clock))
+    planner, watch = ReadPlanner(), MarketWatch()
+    entry_due = Demand(underlyings=frozenset({Underlying.BTC}),
+                       entry_underlyings=frozenset({Underlying.BTC}))
+    idle = Demand(underlyings=frozenset({Underlying.BTC}))
+
+    def tick(demand: Demand) -> MarketNeeds:
+        needs = planner.plan(demand, clock.now(), reachable=watch.verdict.reachable)
+        snapshot = reader.read(needs, clock.now())
+        planner.note(needs, snapshot)
+        watch.observe(snapshot, needs)
+        clock.advance(TICK * SLOWER_BY if not watch.verdict.reachable else TICK)
+        return needs
+
+    tick(entry_due)  # the first tick reads everything, the exchange answers
+    faults.add(FaultRule("*", "http_5xx"))
+    for _ in range(UNREACHABLE_AFTER):
+        tick(entry_due)
+    assert not watch.verdict.reachable
+    idle_reads = [tick(idle) for _ in range(2)]  # the window has closed: nothing else due
+    assert all(needs.underlyings for needs in idle_reads)
+    assert not watch.verdict.reachable
+    faults.clear()  # the exchange answers again, between two slow ticks
+    assert tick(idle).underlyings == frozenset({Underlying.BTC})
+    assert watch.verdict.reachable
+    assert clock.now() - MONDAY_10 < LIVENESS_EVERY  # well before the 30 s liveness read
