@@ -50,8 +50,8 @@ def attach_trade_views(active: list[dict[str, Any]], view: dict[str, Any] | None
     for trade in active:
         found = by_id.get(trade["trade_id"])
         trade["live"] = None if found is None else {
-            key: found.get(key) for key in ("unrealized_pnl_usd", "realized_pnl_usd",
-                                            "fees_usd", "greeks")} | {
+            key: found.get(key) for key in ("unrealized_pnl_usd", "marks_as_of",
+                                            "realized_pnl_usd", "fees_usd", "greeks")} | {
             "legs": found.get("legs", [])}
 
 

@@ -86,8 +86,10 @@ def test_six_minutes_of_the_shipped_strategies_tell_each_change_once_and_a_summa
     ]
     summaries = [(at, text) for at, who, text in told.lines if who is None]
     assert [at for at, _ in summaries] == [START, START + timedelta(minutes=5)]
-    assert re.fullmatch(r"summary: equity [\d,]+\.\d\d USD, margin used \d+\.\d %; "
-                        r"1 open trade, unrealized [+-][\d,]+\.\d\d USD; 3 trades today; "
+    assert re.fullmatch(r"summary: equity [\d,]+\.\d\d USD, margin used \d+\.\d %"
+                        r"( \(as of 10:0\d:\d\d UTC, \d+ s ago\))?; "
+                        r"1 open trade, unrealized [+-][\d,]+\.\d\d USD"
+                        r"( \(marks as of 10:0\d:\d\d UTC, \d+ s ago\))?; 3 trades today; "
                         r"paused: none", summaries[1][1]), summaries[1][1]
     micro = told.texts("micro_strangle")
     assert re.fullmatch(r"opened micro_strangle-20260302T100000Z-1: buy 0\.01 BTCUSD-\S+-C @ "
