@@ -148,7 +148,8 @@ def _trade_lines(trade: dict[str, Any], view_at: str | None, now: str) -> list[s
         lines.append(f"    unrealized {usd(live['unrealized_pnl_usd'])} at mark{marks_age}, "
                      f"realized {usd(live['realized_pnl_usd'])}, fees "
                      f"{usd(live['fees_usd'], signed=False)}")
-        lines.append(f"    {greeks_text(live['greeks'], coin)}")
+        greeks_age = read_age(live.get("greeks_as_of"), view_at, now, "greeks ")
+        lines.append(f"    {greeks_text(live['greeks'], coin)}{greeks_age}")
     marks = {leg["symbol"]: leg for leg in (live or {}).get("legs", [])}
     for leg in trade["legs"]:
         seen = marks.get(leg["symbol"], {})
@@ -160,10 +161,12 @@ def _trade_lines(trade: dict[str, Any], view_at: str | None, now: str) -> list[s
     return lines
 
 
-def _totals_line(totals: dict[str, Any]) -> str:
+def _totals_line(totals: dict[str, Any], view_at: str | None, now: str) -> str:
+    marks_age = read_age(totals.get("marks_as_of"), view_at, now, "marks ")
     return (f"totals: {plural(totals['open_trades'], 'open trade')}, unrealized "
-            f"{usd(totals['unrealized_pnl_usd'])}; today {plural(totals['trades_today'], 'trade')}"
-            f", {plural(totals['closed_today'], 'closed trade')}: net "
+            f"{usd(totals['unrealized_pnl_usd'])}{marks_age}; today "
+            f"{plural(totals['trades_today'], 'trade')}, "
+            f"{plural(totals['closed_today'], 'closed trade')}: net "
             f"{usd(totals['realized_pnl_today_net_usd'])} (gross "
             f"{usd(totals['realized_pnl_today_gross_usd'])}, fees "
             f"{usd(totals['fees_today_usd'], signed=False)})")
@@ -226,7 +229,7 @@ def render_status(report: dict[str, Any]) -> str:
     view_at = (report.get("live") or {}).get("as_of")
     for trade in report["active_trades"]:
         lines += _trade_lines(trade, view_at, report["at"])
-    lines.append(_totals_line(report["totals"]))
+    lines.append(_totals_line(report["totals"], view_at, report["at"]))
     if report["totals"]["greeks"] is not None and report["active_trades"]:
         coins = {_coin(leg["symbol"]) for t in report["active_trades"] for leg in t["legs"]}
         coin = coins.pop() if len(coins) == 1 else "coin"

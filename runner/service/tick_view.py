@@ -103,6 +103,11 @@ class TradeView:
         """When the oldest mark of a held leg was read (None: no held leg has a mark)."""
         return _oldest(leg.mark_at for leg in self.legs if leg.open_qty != 0)
 
+    @property
+    def greeks_at(self) -> datetime | None:
+        """When the oldest greeks of a held leg were read."""
+        return _oldest(leg.greeks_at for leg in self.legs if leg.open_qty != 0)
+
 
 @dataclass(frozen=True, slots=True)
 class StrategyView:
@@ -200,7 +205,7 @@ def _trade_json(view: TradeView) -> dict[str, Any]:
             "unrealized_pnl_usd": _text(view.unrealized_usd),
             "marks_as_of": _iso(view.priced_at),
             "realized_pnl_usd": str(view.realized_usd), "fees_usd": str(view.fees_usd),
-            "greeks": view.greeks,
+            "greeks": view.greeks, "greeks_as_of": _iso(view.greeks_at),
             "legs": [{"symbol": leg.symbol, "side": leg.side, "open_qty": str(leg.open_qty),
                       "entry_price_usd": _text(leg.entry_price), "mark_usd": _text(leg.mark),
                       "mark_as_of": _iso(leg.mark_at),

@@ -133,14 +133,15 @@ TOP_KEYS = {"at", "store", "strategies", "today", "active_trades", "recent_close
 STRATEGY_KEYS = {"name", "enabled", "paused", "trades_today", "max_trades_per_day",
                  "attempts_today", "max_attempts_per_day", "limit_reached", "window",
                  "window_from"}
-TOTAL_KEYS = {"open_trades", "trades_today", "attempts_today", "unrealized_pnl_usd", "greeks",
+TOTAL_KEYS = {"open_trades", "trades_today", "attempts_today", "unrealized_pnl_usd",
+              "marks_as_of", "greeks",
               "closed_today", "realized_pnl_today_gross_usd", "fees_today_usd",
               "realized_pnl_today_net_usd"}
 LIVE_KEYS = {"as_of", "age_seconds", "account", "totals", "alerts"}
 ACCOUNT_KEYS = {"as_of", "equity_usd", "available_margin_usd", "initial_margin_usd",
                 "maintenance_margin_usd", "margin_used_pct"}
 TRADE_LIVE_KEYS = {"unrealized_pnl_usd", "marks_as_of", "realized_pnl_usd", "fees_usd",
-                   "greeks", "legs"}
+                   "greeks", "greeks_as_of", "legs"}
 LEG_LIVE_KEYS = {"symbol", "side", "open_qty", "entry_price_usd", "mark_usd", "mark_as_of",
                  "unrealized_pnl_usd", "greeks", "greeks_as_of"}
 CLOSED_KEYS = {"trade_id", "strategy", "stage", "created_at", "closed_at", "exit_reason",
@@ -193,6 +194,9 @@ def test_figures_the_last_tick_did_not_read_show_when_they_were_read_and_how_lon
     assert ("    unrealized -0.06 USD at mark (marks as of 09:58:50 UTC, 1 min 10 s ago), "
             "realized +0.00 USD, fees 0.00 USD") in out
     assert "mark 175.00 USD (as of 09:58:50 UTC, 1 min 10 s ago), unrealized -0.06 USD" in out
+    assert "vega +0.10 USD/vol pt (greeks as of 09:58:50 UTC, 1 min 10 s ago)" in out
+    assert ("totals: 2 open trades, unrealized -0.06 USD (marks as of 09:58:50 UTC, 1 min 10 s "
+            "ago); today") in out
     assert "greeks unknown" not in out
     report = run_cli(capsys, "status", "--at", AT, "--format", "json").json()
     assert report["live"]["account"]["as_of"] == "2026-03-02T09:58:50+00:00"
