@@ -50,8 +50,9 @@ def attach_trade_views(active: list[dict[str, Any]], view: dict[str, Any] | None
     for trade in active:
         found = by_id.get(trade["trade_id"])
         trade["live"] = None if found is None else {
-            key: found.get(key) for key in ("unrealized_pnl_usd", "realized_pnl_usd",
-                                            "fees_usd", "greeks")} | {
+            key: found.get(key) for key in ("unrealized_pnl_usd", "marks_as_of",
+                                            "realized_pnl_usd", "fees_usd", "greeks",
+                                            "greeks_as_of")} | {
             "legs": found.get("legs", [])}
 
 
@@ -97,6 +98,7 @@ def totals(report: dict[str, Any], closed_today: dict[str, Any]) -> dict[str, An
         "trades_today": sum(c["trades"] for c in report["today"]),
         "attempts_today": sum(c["attempts"] for c in report["today"]),
         "unrealized_pnl_usd": live_totals.get("unrealized_pnl_usd"),
+        "marks_as_of": live_totals.get("marks_as_of"),
         "greeks": live_totals.get("greeks"),
         **closed_today,
     }

@@ -4,7 +4,11 @@ Order of the screen: whether the service runs and how fresh its numbers are; the
 each strategy (enabled, paused, trades today against the limit, entry window); the open
 trades with their legs, marks, PnL and greeks; totals; recent closed trades; live orders;
 pauses and requests; open concerns and last alerts. Every money figure says USD, counts are
-plural-correct ("1 trade"), and the live numbers say "as of HH:MM:SS UTC" with their age.
+plural-correct ("1 trade"), and the live numbers say "as of HH:MM:SS UTC" with their age;
+the account, a trade's marks and a leg's mark that the service's last tick did not read
+(it reads them only when its decisions need them) say when they were read and how long
+ago ("as of 10:04:12 UTC, 40 s ago"); "unknown" is for what was never read or is older than
+`runner.service.tick_view.LAST_READ_MAX_AGE`.
 What needs a person (a stale heartbeat, a paused strategy, a limit reached, a difference
 between store and exchange, a failed trade) is in capitals where the eye lands on it.
 `--format json` carries the same report.
@@ -16,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from runner.service.narrator import plural
+from runner.service.narrator import ago, plural
 
 STALE_HEARTBEAT_SECONDS: Final = 120
 
@@ -41,6 +45,18 @@ def _hms(iso: str) -> str:
     return f"{datetime.fromisoformat(iso):%H:%M:%S}"
 
 
+def read_age(read_at: str | None, view_at: str | None, now: str, what: str = "") -> str:
+    """ " (as of 10:04:12 UTC, 40 s ago)" for a figure read before the view's tick (`what`:
+    "marks " names it); "" when that tick read it (the header says how old the view is)."""
+    if read_at is None or view_at is None:
+        return ""
+    read = datetime.fromisoformat(read_at)
+    if read >= datetime.fromisoformat(view_at):
+        return ""
+    seconds = (datetime.fromisoformat(now) - read).total_seconds()
+    return f" ({what}as of {_hms(read_at)} UTC, {ago(seconds)})"
+
+
 def _coin(symbol: str) -> str:
     """The underlying's coin of an option symbol ("BTCUSD-..." -> "BTC")."""
     head = symbol.split("-")[0]
@@ -49,7 +65,7 @@ def _coin(symbol: str) -> str:
 
 def greeks_text(greeks: dict[str, float] | None, coin: str = "coin") -> str:
     if greeks is None:
-        return "greeks unknown (no chain quote this tick)"
+        return "greeks unknown (no chain quote read in the last 5 minutes)"
     return (f"delta {greeks['delta']:+.4f} {coin}, gamma {greeks['gamma']:+.6f} {coin} per USD,"
             f" theta {greeks['theta']:+,.2f} USD/day, vega {greeks['vega']:+,.2f} USD/vol pt")
 
@@ -79,10 +95,11 @@ def _live_lines(report: dict[str, Any]) -> list[str]:
     lines = [f"live numbers as of {_hms(live['as_of'])} UTC ({_age(live['age_seconds'])} ago)"]
     account = live.get("account")
     if account is None:
-        lines.append("account: unknown (not read in that tick)")
+        lines.append("account: unknown (not read by the service in the last 5 minutes)")
     else:
         used = account["margin_used_pct"]
-        lines.append(f"account: equity {usd(account['equity_usd'], signed=False)}, available "
+        when = read_age(account.get("as_of"), live["as_of"], report["at"])
+        lines.append(f"account{when}: equity {usd(account['equity_usd'], signed=False)}, available "
                      f"margin {usd(account['available_margin_usd'], signed=False)}, initial "
                      f"margin {usd(account['initial_margin_usd'], signed=False)}, maintenance "
                      f"margin {usd(account['maintenance_margin_usd'], signed=False)}, margin "
@@ -118,7 +135,7 @@ def _strategy_line(item: dict[str, Any]) -> str:
             f"{_window_text(item['window'])}")
 
 
-def _trade_lines(trade: dict[str, Any]) -> list[str]:
+def _trade_lines(trade: dict[str, Any], view_at: str | None, now: str) -> list[str]:
     lines = [f"  {trade['trade_id']} {trade['stage'].upper()} for "
              f"{_age(trade['in_stage_seconds'])} (age {_age(trade['age_seconds'])}, "
              f"{trade['execution']}): {trade['last_reason']}"]
@@ -127,23 +144,29 @@ def _trade_lines(trade: dict[str, Any]) -> list[str]:
     if live is None:
         lines.append("    marks, PnL and greeks unknown (not in the service's last tick)")
     else:
-        lines.append(f"    unrealized {usd(live['unrealized_pnl_usd'])} at mark, realized "
-                     f"{usd(live['realized_pnl_usd'])}, fees {usd(live['fees_usd'], signed=False)}")
-        lines.append(f"    {greeks_text(live['greeks'], coin)}")
+        marks_age = read_age(live.get("marks_as_of"), view_at, now, "marks ")
+        lines.append(f"    unrealized {usd(live['unrealized_pnl_usd'])} at mark{marks_age}, "
+                     f"realized {usd(live['realized_pnl_usd'])}, fees "
+                     f"{usd(live['fees_usd'], signed=False)}")
+        greeks_age = read_age(live.get("greeks_as_of"), view_at, now, "greeks ")
+        lines.append(f"    {greeks_text(live['greeks'], coin)}{greeks_age}")
     marks = {leg["symbol"]: leg for leg in (live or {}).get("legs", [])}
     for leg in trade["legs"]:
         seen = marks.get(leg["symbol"], {})
         lines.append(f"    {leg['side']:<4} {leg['qty']} {leg['symbol']}: filled "
                      f"{leg['filled_qty']} at {price(leg['entry_price'])}, open "
-                     f"{leg['open_qty']}, mark {price(seen.get('mark_usd'))}, unrealized "
+                     f"{leg['open_qty']}, mark {price(seen.get('mark_usd'))}"
+                     f"{read_age(seen.get('mark_as_of'), view_at, now)}, unrealized "
                      f"{usd(seen.get('unrealized_pnl_usd'))}")
     return lines
 
 
-def _totals_line(totals: dict[str, Any]) -> str:
+def _totals_line(totals: dict[str, Any], view_at: str | None, now: str) -> str:
+    marks_age = read_age(totals.get("marks_as_of"), view_at, now, "marks ")
     return (f"totals: {plural(totals['open_trades'], 'open trade')}, unrealized "
-            f"{usd(totals['unrealized_pnl_usd'])}; today {plural(totals['trades_today'], 'trade')}"
-            f", {plural(totals['closed_today'], 'closed trade')}: net "
+            f"{usd(totals['unrealized_pnl_usd'])}{marks_age}; today "
+            f"{plural(totals['trades_today'], 'trade')}, "
+            f"{plural(totals['closed_today'], 'closed trade')}: net "
             f"{usd(totals['realized_pnl_today_net_usd'])} (gross "
             f"{usd(totals['realized_pnl_today_gross_usd'])}, fees "
             f"{usd(totals['fees_today_usd'], signed=False)})")
@@ -203,9 +226,10 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append("strategies")
     lines += [_strategy_line(item) for item in report["per_strategy"]] or ["  none"]
     lines.append(f"open trades ({len(report['active_trades'])})")
+    view_at = (report.get("live") or {}).get("as_of")
     for trade in report["active_trades"]:
-        lines += _trade_lines(trade)
-    lines.append(_totals_line(report["totals"]))
+        lines += _trade_lines(trade, view_at, report["at"])
+    lines.append(_totals_line(report["totals"], view_at, report["at"]))
     if report["totals"]["greeks"] is not None and report["active_trades"]:
         coins = {_coin(leg["symbol"]) for t in report["active_trades"] for leg in t["legs"]}
         coin = coins.pop() if len(coins) == 1 else "coin"

@@ -15,6 +15,11 @@ It is pure: it compares each view with the previous one and hands each line to `
 (strategy or None, text); `runner.service.live` logs them at INFO, to the console and the log.
 Every money figure says USD. At the first tick the trades already open are taken as
 known (the start-up lines told them); windows, limits and pauses are told as they stand.
+A tick reads the account and the marks only when its decisions need them
+(`runner.service.read_plan`), so the narrator keeps the last ones read
+(`runner.service.tick_view.LastReads`) and fills each view with them: the summary and the
+heartbeat say "as of 10:04:12 UTC, 40 s ago" for a figure this tick did not read, and
+"unknown" only for one never read or older than `tick_view.LAST_READ_MAX_AGE` (5 minutes).
 It also keeps the last alerts (every alert the service sends, as an alert channel, plus
 isolated strategies and failed trades), redacted, for the heartbeat `runner status` reads.
 """
@@ -29,7 +34,7 @@ from typing import Any, Final
 
 from runner.domain.trades import Trade
 from runner.service.log import redact
-from runner.service.tick_view import StrategyView, TickView, TradeView
+from runner.service.tick_view import LastReads, StrategyView, TickView, TradeView
 
 SUMMARY_EVERY: Final = timedelta(minutes=5)
 ALERTS_KEPT: Final = 10
@@ -59,6 +64,7 @@ class Narrator:
         self._last_summary: datetime | None = None
         self._known_open: set[str] | None = None  # None until the first view
         self._strategies: dict[str, StrategyView] = {}
+        self._last_reads = LastReads()
         self.alerts: deque[dict[str, str | None]] = deque(maxlen=ALERTS_KEPT)
 
     def hear(self, report: Any, view: TickView | None) -> dict[str, Any] | None:
@@ -69,6 +75,7 @@ class Narrator:
             self._tell_finished(trade)
         if view is None:
             return None
+        view = self._last_reads.fill(view)
         self._tell(view)
         return view.to_json() | {"alerts": list(self.alerts)}
 
@@ -194,16 +201,39 @@ def finished_line(trade: Trade) -> str:
     return f"closed {trade.trade_id} ({reason}): {money}{held}"
 
 
+def ago(seconds: float) -> str:
+    """ "40 s ago", "4 min 05 s ago", "1 h 02 min ago"."""
+    whole = int(max(seconds, 0))
+    if whole < 60:
+        return f"{whole} s ago"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s ago"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min ago"
+
+
+def as_of(read_at: datetime | None, now: datetime, what: str = "") -> str:
+    """ " (as of 10:04:12 UTC, 40 s ago)" for a figure read before `now` (`what`: "marks "
+    names it); "" when it was read now."""
+    if read_at is None or read_at >= now:
+        return ""
+    return f" ({what}as of {read_at:%H:%M:%S} UTC, {ago((now - read_at).total_seconds())})"
+
+
 def summary_line(view: TickView) -> str:
-    """The 5-minute line: equity, open trades, unrealized PnL, trades today, pauses."""
+    """The 5-minute line: equity, open trades, unrealized PnL, trades today, pauses; a
+    figure this tick did not read says when it was read."""
     account = view.account
     if account is None:
         equity = "equity unknown (account not read)"
     else:
         used = account.margin_utilisation_pct
         margin = "" if used is None else f", margin used {used:.1f} %"
-        equity = f"equity {usd(account.equity, signed=False)}{margin}"
+        equity = (f"equity {usd(account.equity, signed=False)}{margin}"
+                  f"{as_of(view.account_at, view.at)}")
+    unrealized = usd(view.unrealized_usd)
+    if view.unrealized_usd is not None and view.trades:
+        unrealized += as_of(view.priced_at, view.at, "marks ")
     paused = ", ".join(view.paused) or "none"
     return (f"summary: {equity}; {plural(len(view.trades), 'open trade')}, unrealized "
-            f"{usd(view.unrealized_usd)}; {plural(view.trades_today, 'trade')} today; "
+            f"{unrealized}; {plural(view.trades_today, 'trade')} today; "
             f"paused: {paused}")

@@ -15,18 +15,30 @@ What it holds:
   mark and realized PnL and fees so far, in USD;
 - the account: equity, available, initial and maintenance margin (USD), margin used (%).
 
-Invariants: a number that the tick could not read is None, never zero (lessons C5, E1):
-a leg without a mark leaves its trade's unrealized PnL unknown, a leg without chain greeks
-leaves the structure's greeks unknown. Money is in USD (option prices are quoted in USD per
-coin); greeks carry their units in the JSON keys' documentation below and in the text.
+Invariants: a number that was not read is None, never zero (lessons C5, E1): a leg
+without a mark leaves its trade's unrealized PnL unknown, a leg without chain greeks
+leaves the structure's greeks unknown.
+
+Last read, with its time: a tick reads only what its decisions need (`read_plan`: the
+account and positions after a fill, on entry ticks and at least every 60 s, chains when
+due), so most ticks read no account and no mark. `LastReads` (kept by the narrator, which
+sees every view) fills what this tick did not read with the last figure read, and every
+figure carries the time it was read (`account_at`, `mark_at`, `greeks_at`; "..._as_of" in
+the JSON), so the trader reads "as of 10:04:12 UTC, 40 s ago", never a number passed off
+as current. A figure older than `LAST_READ_MAX_AGE` (5 minutes: five missed 60 s account
+reads, the exchange is not answering) is dropped and shown unknown. Nothing here reads
+more: the engine still decides only on what its own tick read.
+
+Money is in USD (option prices are quoted in USD per coin); greeks carry their units in
+the JSON keys' documentation below and in the text.
 `build_view` is pure; `gather` is the thin edge that reads the service and the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -41,6 +53,7 @@ GREEKS: Final = ("delta", "gamma", "theta", "vega")
 GREEK_UNITS: Final = {"delta": "coin", "gamma": "coin per USD", "theta": "USD per day",
                       "vega": "USD per vol point"}
 _ZERO: Final = Decimal(0)
+LAST_READ_MAX_AGE: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,8 @@ class LegView:
     entry_price: Decimal | None
     mark: Decimal | None  # USD per coin
     greeks: dict[str, float] | None  # for the held quantity, signed by the side
+    mark_at: datetime | None = None  # when the mark was read
+    greeks_at: datetime | None = None  # when the chain that gave the greeks was read
 
     @property
     def unrealized_usd(self) -> Decimal | None:
@@ -83,6 +98,16 @@ class TradeView:
         return {name: sum(leg.greeks[name] for leg in self.legs if leg.greeks)
                 for name in GREEKS}
 
+    @property
+    def priced_at(self) -> datetime | None:
+        """When the oldest mark of a held leg was read (None: no held leg has a mark)."""
+        return _oldest(leg.mark_at for leg in self.legs if leg.open_qty != 0)
+
+    @property
+    def greeks_at(self) -> datetime | None:
+        """When the oldest greeks of a held leg were read."""
+        return _oldest(leg.greeks_at for leg in self.legs if leg.open_qty != 0)
+
 
 @dataclass(frozen=True, slots=True)
 class StrategyView:
@@ -107,11 +132,17 @@ class TickView:
     account: Account | None
     strategies: tuple[StrategyView, ...]
     trades: tuple[TradeView, ...]
+    account_at: datetime | None = None  # when the account was read
 
     @property
     def unrealized_usd(self) -> Decimal | None:
         values = [trade.unrealized_usd for trade in self.trades]
         return None if any(v is None for v in values) else sum(values, _ZERO)  # type: ignore[misc]
+
+    @property
+    def priced_at(self) -> datetime | None:
+        """When the oldest mark of the open trades was read."""
+        return _oldest(trade.priced_at for trade in self.trades)
 
     @property
     def trades_today(self) -> int:
@@ -125,11 +156,12 @@ class TickView:
         """The JSON the heartbeat carries (`view`); Decimals as text, None as null."""
         return {
             "at": self.at.isoformat(),
-            "account": _account_json(self.account),
+            "account": _account_json(self.account, self.account_at),
             "strategies": [_strategy_json(s) for s in self.strategies],
             "trades": [_trade_json(t) for t in self.trades],
             "totals": {"open_trades": len(self.trades), "trades_today": self.trades_today,
                        "unrealized_pnl_usd": _text(self.unrealized_usd),
+                       "marks_as_of": _iso(self.priced_at),
                        "realized_pnl_open_trades_usd": _text(
                            sum((t.realized_usd for t in self.trades), _ZERO)),
                        "greeks": _total_greeks(self.trades)},
@@ -140,11 +172,20 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _account_json(account: Account | None) -> dict[str, Any] | None:
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _oldest(times: Iterable[datetime | None]) -> datetime | None:
+    known = [at for at in times if at is not None]
+    return min(known) if known else None
+
+
+def _account_json(account: Account | None, at: datetime | None) -> dict[str, Any] | None:
     if account is None:
         return None
     used = account.margin_utilisation_pct
-    return {"equity_usd": str(account.equity),
+    return {"as_of": _iso(at), "equity_usd": str(account.equity),
             "available_margin_usd": str(account.available_margin),
             "initial_margin_usd": str(account.initial_margin),
             "maintenance_margin_usd": str(account.maintenance_margin),
@@ -162,11 +203,14 @@ def _strategy_json(view: StrategyView) -> dict[str, Any]:
 def _trade_json(view: TradeView) -> dict[str, Any]:
     return {"trade_id": view.trade_id, "strategy": view.strategy, "stage": view.stage,
             "unrealized_pnl_usd": _text(view.unrealized_usd),
+            "marks_as_of": _iso(view.priced_at),
             "realized_pnl_usd": str(view.realized_usd), "fees_usd": str(view.fees_usd),
-            "greeks": view.greeks,
+            "greeks": view.greeks, "greeks_as_of": _iso(view.greeks_at),
             "legs": [{"symbol": leg.symbol, "side": leg.side, "open_qty": str(leg.open_qty),
                       "entry_price_usd": _text(leg.entry_price), "mark_usd": _text(leg.mark),
-                      "unrealized_pnl_usd": _text(leg.unrealized_usd), "greeks": leg.greeks}
+                      "mark_as_of": _iso(leg.mark_at),
+                      "unrealized_pnl_usd": _text(leg.unrealized_usd), "greeks": leg.greeks,
+                      "greeks_as_of": _iso(leg.greeks_at)}
                      for leg in view.legs]}
 
 
@@ -183,13 +227,16 @@ def leg_view(leg: TradeLeg, snapshot: MarketSnapshot | None) -> LegView:
     mark = quote.mark if quote is not None else None
     if mark is None and snapshot is not None and snapshot.positions:
         mark = next((p.mark_price for p in snapshot.positions if p.symbol == leg.symbol), None)
-    greeks = None
+    greeks, greeks_at = None, None
     if leg.open_qty == 0:
         greeks = dict.fromkeys(GREEKS, 0.0)
-    elif quote is not None and quote.greeks is not None:
+    elif quote is not None and quote.greeks is not None and snapshot is not None:
         signed = float(leg.open_qty) * leg.side.sign
         greeks = {name: float(getattr(quote.greeks, name)) * signed for name in GREEKS}
-    return LegView(leg.symbol, leg.side.value, leg.open_qty, leg.entry_price, mark, greeks)
+        greeks_at = snapshot.at
+    mark_at = snapshot.at if mark is not None and snapshot is not None else None
+    return LegView(leg.symbol, leg.side.value, leg.open_qty, leg.entry_price, mark, greeks,
+                   mark_at, greeks_at)
 
 
 def trade_view(trade: Trade, snapshot: MarketSnapshot | None) -> TradeView:
@@ -210,8 +257,62 @@ def build_view(now: datetime, specs: Iterable[StrategySpec], trades: Iterable[Tr
                      *counts.get(spec.name, (0, 0)), spec.timing.max_trades_per_day,
                      spec.timing.max_attempts_per_day, windows.get(spec.name))
         for spec in specs)
-    return TickView(now, snapshot.account if snapshot is not None else None, strategies,
-                    tuple(trade_view(trade, snapshot) for trade in trades))
+    account = snapshot.account if snapshot is not None else None
+    return TickView(now, account, strategies,
+                    tuple(trade_view(trade, snapshot) for trade in trades),
+                    snapshot.at if account is not None and snapshot is not None else None)
+
+
+class LastReads:
+    """The last account, marks and greeks read, with when: fills a view's gaps (module doc).
+
+    Marks are kept per symbol (a price per coin), greeks per trade, symbol and held
+    quantity (they are scaled by it: a partial close makes the old ones wrong). Anything
+    older than `max_age` at the view's time is forgotten and stays unknown.
+    """
+
+    def __init__(self, max_age: timedelta = LAST_READ_MAX_AGE) -> None:
+        self._max_age = max_age
+        self._account: tuple[Account, datetime] | None = None
+        self._marks: dict[str, tuple[Decimal, datetime]] = {}
+        self._greeks: dict[tuple[str, str, Decimal], tuple[dict[str, float], datetime]] = {}
+
+    def fill(self, view: TickView) -> TickView:
+        """Remember what `view` read, then fill what it did not read with what is remembered."""
+        self._learn(view)
+        self._forget_older_than(view.at - self._max_age)
+        account, account_at = view.account, view.account_at
+        if account is None and self._account is not None:
+            account, account_at = self._account
+        trades = tuple(replace(t, legs=tuple(self._fill_leg(t.trade_id, leg) for leg in t.legs))
+                       for t in view.trades)
+        return replace(view, account=account, account_at=account_at, trades=trades)
+
+    def _learn(self, view: TickView) -> None:
+        if view.account is not None and view.account_at is not None:
+            self._account = (view.account, view.account_at)
+        for trade in view.trades:
+            for leg in trade.legs:
+                if leg.mark is not None and leg.mark_at is not None:
+                    self._marks[leg.symbol] = (leg.mark, leg.mark_at)
+                if leg.greeks is not None and leg.greeks_at is not None:
+                    key = (trade.trade_id, leg.symbol, leg.open_qty)
+                    self._greeks[key] = (leg.greeks, leg.greeks_at)
+
+    def _forget_older_than(self, oldest: datetime) -> None:
+        if self._account is not None and self._account[1] < oldest:
+            self._account = None
+        self._marks = {k: v for k, v in self._marks.items() if v[1] >= oldest}
+        self._greeks = {k: v for k, v in self._greeks.items() if v[1] >= oldest}
+
+    def _fill_leg(self, trade_id: str, leg: LegView) -> LegView:
+        if leg.mark is None and leg.symbol in self._marks:
+            mark, mark_at = self._marks[leg.symbol]
+            leg = replace(leg, mark=mark, mark_at=mark_at)
+        known = self._greeks.get((trade_id, leg.symbol, leg.open_qty))
+        if leg.greeks is None and known is not None:
+            leg = replace(leg, greeks=known[0], greeks_at=known[1])
+        return leg
 
 
 def gather(service: Any, store: Any, now: datetime) -> TickView:

@@ -24,5 +24,5 @@ def test_status_text_shows_why_a_trade_failed(capsys, state_dir) -> None:
     result = run_cli(capsys, "status", "--at", AT)
     assert result.code == 0, result.err
     (line,) = [line for line in result.out.splitlines() if "micro_strangle-2" in line]
-    assert "failed" in line
+    assert "FAILED" in line  # what needs a person is in capitals (runner.cli.status_render)
     assert WHY in line

@@ -7,16 +7,16 @@ built here from a hand-made snapshot: marks, greeks and the account as of 30 s a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from runner.cli.status_render import render_status
 from runner.cli.status_report import read_status
 from runner.domain.clock import ManualClock
-from runner.domain.snapshot import Greeks
+from runner.domain.snapshot import Greeks, MarketSnapshot
 from runner.service.heartbeat import Heartbeat, write_heartbeat
 from runner.service.narrator import Narrator
-from runner.service.tick_view import build_view
+from runner.service.tick_view import TickView, build_view
 from runner.store.store import Store, default_store_path
 from runner.strategy import load_strategies
 from tests.builders import make_account, make_quote, snapshot_of
@@ -30,29 +30,39 @@ def _specs() -> list:
     return list(load_strategies(list(SHIPPED)).specs)
 
 
-def write_live_beat(state_dir: Path, *, state: str = "running") -> None:
-    """The heartbeat a running service writes after a tick: its view of the open trades."""
+def write_live_beat(state_dir: Path, *, state: str = "running",
+                    read_before: timedelta | None = None) -> None:
+    """The heartbeat a running service writes after a tick: its view of the open trades.
+    With `read_before`, the marks, greeks and account were read that long before the beat's
+    tick, which read none of them (read_plan reads them only when decisions need them)."""
     store = Store.open(default_store_path(state_dir), ManualClock(BEAT_AT))
     try:
         trades = store.load_active_trades()
     finally:
         store.close()
+    read_at = BEAT_AT - (read_before or timedelta(0))
     snapshot = snapshot_of([
         make_quote(CALL, bid=170, ask=180, mark=175, greeks=Greeks(0.15, 0.00002, 9.5, -40.0)),
         make_quote(PUT, bid=150, ask=160, mark=155, greeks=Greeks(-0.14, 0.00002, 9.0, -38.0)),
-    ], now=BEAT_AT, account=make_account(equity="99987.65", available="99000",
+    ], now=read_at, account=make_account(equity="99987.65", available="99000",
                                          initial="987.65", maintenance="400"))
-    view = build_view(BEAT_AT, _specs(), trades, snapshot, paused=(),
+    narrator = Narrator(lambda _who, _text: None)
+    told = narrator.hear(None, _view(read_at, trades, snapshot))
+    if read_before is not None:
+        bare = snapshot_of([], now=BEAT_AT, account=None, positions=None)
+        told = narrator.hear(None, _view(BEAT_AT, trades, bare))
+    write_heartbeat(state_dir, Heartbeat(at=BEAT_AT, tick=77, environment="paper",
+                                         strategies=("micro_strangle", "rfq_endurance"),
+                                         pid=4321, state=state, view=told))
+
+
+def _view(at: datetime, trades: list, snapshot: MarketSnapshot) -> TickView:
+    return build_view(at, _specs(), trades, snapshot, paused=(),
                       counts={"micro_strangle": (1, 3), "rfq_endurance": (0, 1)},
                       windows={"micro_strangle": {"strategy": "micro_strangle",
                                                   "enabled": True, "schedule": None,
                                                   "next": "no schedule: entry is checked "
                                                           "every 0:00:05"}})
-    narrator = Narrator(lambda _who, _text: None)
-    told = narrator.hear(None, view)
-    write_heartbeat(state_dir, Heartbeat(at=BEAT_AT, tick=77, environment="paper",
-                                         strategies=("micro_strangle", "rfq_endurance"),
-                                         pid=4321, state=state, view=told))
 
 
 PINNED_TEXT = """\
@@ -123,15 +133,17 @@ TOP_KEYS = {"at", "store", "strategies", "today", "active_trades", "recent_close
 STRATEGY_KEYS = {"name", "enabled", "paused", "trades_today", "max_trades_per_day",
                  "attempts_today", "max_attempts_per_day", "limit_reached", "window",
                  "window_from"}
-TOTAL_KEYS = {"open_trades", "trades_today", "attempts_today", "unrealized_pnl_usd", "greeks",
+TOTAL_KEYS = {"open_trades", "trades_today", "attempts_today", "unrealized_pnl_usd",
+              "marks_as_of", "greeks",
               "closed_today", "realized_pnl_today_gross_usd", "fees_today_usd",
               "realized_pnl_today_net_usd"}
 LIVE_KEYS = {"as_of", "age_seconds", "account", "totals", "alerts"}
-ACCOUNT_KEYS = {"equity_usd", "available_margin_usd", "initial_margin_usd",
+ACCOUNT_KEYS = {"as_of", "equity_usd", "available_margin_usd", "initial_margin_usd",
                 "maintenance_margin_usd", "margin_used_pct"}
-TRADE_LIVE_KEYS = {"unrealized_pnl_usd", "realized_pnl_usd", "fees_usd", "greeks", "legs"}
-LEG_LIVE_KEYS = {"symbol", "side", "open_qty", "entry_price_usd", "mark_usd",
-                 "unrealized_pnl_usd", "greeks"}
+TRADE_LIVE_KEYS = {"unrealized_pnl_usd", "marks_as_of", "realized_pnl_usd", "fees_usd",
+                   "greeks", "greeks_as_of", "legs"}
+LEG_LIVE_KEYS = {"symbol", "side", "open_qty", "entry_price_usd", "mark_usd", "mark_as_of",
+                 "unrealized_pnl_usd", "greeks", "greeks_as_of"}
 CLOSED_KEYS = {"trade_id", "strategy", "stage", "created_at", "closed_at", "exit_reason",
                "pnl_gross_usd", "fees_usd", "pnl_net_usd", "still_held", "failure_reason"}
 
@@ -168,6 +180,28 @@ def test_a_stopped_service_shows_its_last_numbers_with_their_age(capsys, state_d
     out = run_cli(capsys, "status", "--at", AT).out
     assert "service: STOPPED 0:00:30 ago (tick 77, pid 4321, at 09:59:30 UTC)" in out
     assert "live numbers as of 09:59:30 UTC (0:00:30 ago)" in out
+
+
+def test_figures_the_last_tick_did_not_read_show_when_they_were_read_and_how_long_ago(
+        capsys, state_dir) -> None:
+    # The beat's tick (09:59:30) read no account and no chain; both were read at 09:58:50.
+    populate_store(state_dir)
+    write_live_beat(state_dir, read_before=timedelta(seconds=40))
+    out = run_cli(capsys, "status", "--at", AT).out
+    assert "live numbers as of 09:59:30 UTC (0:00:30 ago)" in out
+    assert ("account (as of 09:58:50 UTC, 1 min 10 s ago): equity 99,987.65 USD, available "
+            "margin 99,000.00 USD") in out
+    assert ("    unrealized -0.06 USD at mark (marks as of 09:58:50 UTC, 1 min 10 s ago), "
+            "realized +0.00 USD, fees 0.00 USD") in out
+    assert "mark 175.00 USD (as of 09:58:50 UTC, 1 min 10 s ago), unrealized -0.06 USD" in out
+    assert "vega +0.10 USD/vol pt (greeks as of 09:58:50 UTC, 1 min 10 s ago)" in out
+    assert ("totals: 2 open trades, unrealized -0.06 USD (marks as of 09:58:50 UTC, 1 min 10 s "
+            "ago); today") in out
+    assert "greeks unknown" not in out
+    report = run_cli(capsys, "status", "--at", AT, "--format", "json").json()
+    assert report["live"]["account"]["as_of"] == "2026-03-02T09:58:50+00:00"
+    opening = {t["trade_id"]: t for t in report["active_trades"]}["micro_strangle-3"]
+    assert opening["live"]["marks_as_of"] == "2026-03-02T09:58:50+00:00"
 
 
 def test_without_a_view_status_says_the_live_numbers_are_unknown_never_zero(

@@ -8,6 +8,7 @@ and after each tick the narrator is fed exactly as `runner run` feeds it
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -86,8 +87,10 @@ def test_six_minutes_of_the_shipped_strategies_tell_each_change_once_and_a_summa
     ]
     summaries = [(at, text) for at, who, text in told.lines if who is None]
     assert [at for at, _ in summaries] == [START, START + timedelta(minutes=5)]
-    assert re.fullmatch(r"summary: equity [\d,]+\.\d\d USD, margin used \d+\.\d %; "
-                        r"1 open trade, unrealized [+-][\d,]+\.\d\d USD; 3 trades today; "
+    assert re.fullmatch(r"summary: equity [\d,]+\.\d\d USD, margin used \d+\.\d %"
+                        r"( \(as of 10:0\d:\d\d UTC, \d+ s ago\))?; "
+                        r"1 open trade, unrealized [+-][\d,]+\.\d\d USD"
+                        r"( \(marks as of 10:0\d:\d\d UTC, \d+ s ago\))?; 3 trades today; "
                         r"paused: none", summaries[1][1]), summaries[1][1]
     micro = told.texts("micro_strangle")
     assert re.fullmatch(r"opened micro_strangle-20260302T100000Z-1: buy 0\.01 BTCUSD-\S+-C @ "
@@ -149,6 +152,25 @@ def test_a_summary_says_unknown_when_a_mark_is_missing_and_counts_in_the_singula
     line = summary_line(_view(START, _strategy(today=1), trades=(unpriced,), equity=None))
     assert line == ("summary: equity unknown (account not read); 1 open trade, unrealized "
                     "unknown; 1 trade today; paused: none")
+
+
+def test_a_summary_on_a_tick_that_read_no_account_nor_marks_says_when_they_were_read() -> None:
+    # read_plan reads the account and the chains only when decisions need them (issue 11)
+    told: list[str] = []
+    narrator = Narrator(lambda _who, text: told.append(text))
+    read = START + timedelta(minutes=4, seconds=20)
+    priced = TradeView("t-1", "s", "open", (
+        LegView("BTCUSD-3MAR26-90000-C", "buy", Decimal("0.1"), Decimal(100), Decimal(112),
+                None, read),), Decimal(0), Decimal(0))
+    narrator.hear(None, replace(_view(START, _strategy(today=1)), account_at=START))
+    narrator.hear(None, replace(_view(read, _strategy(today=1), trades=(priced,)),
+                                account_at=read))
+    unread = replace(priced, legs=(replace(priced.legs[0], mark=None, mark_at=None),))
+    narrator.hear(None, _view(START + timedelta(minutes=5), _strategy(today=1), trades=(unread,),
+                              equity=None))
+    assert told[-1] == ("summary: equity 100,000.00 USD, margin used 20.0 % (as of 10:04:20 UTC,"
+                        " 40 s ago); 1 open trade, unrealized +1.20 USD (marks as of 10:04:20 "
+                        "UTC, 40 s ago); 1 trade today; paused: none")
 
 
 def test_a_summary_names_the_paused_strategies_and_counts_in_the_plural() -> None:
