@@ -149,6 +149,9 @@ class Service:
         # How the loop waits between ticks; the market feed replaces it with a wait that
         # ends early when a pushed price makes an exit due (runner/feed/reaction.py).
         self.between_ticks: Callable[[float], None] = clock.sleep
+        # Trades whose exit a pushed price made due: the tick the push starts prices their
+        # legs and evaluates their market exits whatever the check interval (feed/reaction.py).
+        self.reacting: frozenset[str] = frozenset()
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -251,6 +254,7 @@ class Service:
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
         self._decide_held(snapshot, now, report)
+        self.reacting = frozenset()
         return report
 
     # -- market needs --------------------------------------------------------------------
@@ -275,7 +279,8 @@ class Service:
             entry_underlyings=underlyings_of(entering) | {u for u, _ in entry_chains},
             priced_chains=frozenset(legs_chains(
                 [t for t, want in zip(trades, wants, strict=True)
-                 if want.priced or operator_waits], now) | self._held_chains(entering, now)),
+                 if want.priced or operator_waits or t.trade_id in self.reacting], now)
+                | self._held_chains(entering, now)),
             index=frozenset(want.index for want in wants if want.index is not None),
             books=self._book.symbols_working(),
             working=any(t.stage is not TradeStage.OPEN for t in trades),
@@ -456,7 +461,12 @@ class Service:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
         self._tell_unresolved(decision)
-        for close in decision.closes:
+        closes = decision.closes
+        if self.reacting and not decision.entry_checked:  # a push woke the loop for these
+            others = frozenset(t.trade_id for t in state.active_trades) - self.reacting
+            closes = (*exit_decisions(spec, state, snapshot, now, skip=self.held.held_ids(
+                spec.name) | others), *(c for c in closes if c.trade_id in others))
+        for close in closes:
             self._close(spec, close, snapshot, now, report)
         if decision.open is None or report.entries_blocked:
             return
@@ -483,7 +493,7 @@ class Service:
             if not trades:
                 continue
             state = replace(self._strategy_state(spec, now), active_trades=trades)
-            market = self._held_market_due(spec, now)
+            market = self._held_market_due(spec, now) or not self.reacting.isdisjoint(trade_ids)
             try:
                 for close in exit_decisions(spec, state, snapshot, now, market=market):
                     self._close(spec, close, snapshot, now, report)
