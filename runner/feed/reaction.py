@@ -11,6 +11,18 @@ A trade that woke the loop once does not wake it again before the next regular t
 (a tick that did not close it, for whatever reason, is not repeated at push rate), and
 checks are at most one per `min_gap` seconds. Only fresh pushed prices are used
 (`PriceCache` hands out nothing stale); without them the view is the last tick's.
+
+How this composes with "market exits are evaluated at the strategy's check_interval"
+(engine/exits.py): a pushed crossing is the reason to run the feed, so it fires on the
+crossing. The check on pushed prices evaluates every exit rule, market rules included,
+whatever the interval; the trades it finds due are handed to the service
+(`Reacting.reacting`), and the early tick it starts (a) reads the chains of those trades'
+legs, so their close is priced and sent in that tick, not one tick later (the read plan
+does not price a trade held on an `index_move` exit alone), and (b) evaluates those
+trades' market exits as if their check were due. Nothing else moves: entries, other
+trades' market exits and the strategy's check grid keep their own cadence, so a busy feed
+never makes a strategy check more often than it says. The early tick decides on what it
+reads itself; if that no longer crosses, nothing is closed.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ class Reacting(Protocol):
     """What the reaction needs of the service."""
 
     last_snapshot: MarketSnapshot | None
+    reacting: frozenset[str]  # the trades the next tick prices and checks off its cadence
 
     def exits_due(self, snapshot: MarketSnapshot, now: datetime) -> dict[str, str]: ...
 
@@ -131,6 +144,7 @@ class BetweenTicks:
         if not new:
             return False
         self._woken_for |= set(new)
+        self._service.reacting = frozenset(new)
         self.stats.early_ticks += 1
         self.stats.woken_for.extend(new)
         logger.info("pushed prices make an exit due ({}): ticking now",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -178,7 +178,11 @@ class FeedExchange:
 def _overlay(quote: OptionQuote, ticker: TickerRow, now: datetime) -> OptionQuote:
     greeks = (Greeks(ticker.delta, ticker.gamma, ticker.vega, ticker.theta)
               if ticker.delta is not None else quote.greeks)
-    return replace(quote, bid=ticker.bid, bid_size=ticker.bid_size, ask=ticker.ask,
-                   ask_size=ticker.ask_size, mark=ticker.mark, mark_iv=ticker.mark_iv,
-                   greeks=greeks, underlying_price=ticker.underlying_price or
-                   quote.underlying_price, at=now)
+    # Built field by field, not with dataclasses.replace: the REST row may be a subclass
+    # (the simulator's LazyQuote) whose constructor takes other arguments; the feed's row
+    # is a plain quote that owes nothing to the REST row but its instrument and fallbacks.
+    return OptionQuote(instrument=quote.instrument, bid=ticker.bid, bid_size=ticker.bid_size,
+                       ask=ticker.ask, ask_size=ticker.ask_size, mark=ticker.mark,
+                       mark_iv=ticker.mark_iv, greeks=greeks,
+                       underlying_price=ticker.underlying_price or quote.underlying_price,
+                       at=now, last=quote.last)

@@ -115,6 +115,9 @@ class Service(ExecutionSteps, DecisionSteps):
         # How the loop waits between ticks; the market feed replaces it with a wait that
         # ends early when a pushed price makes an exit due (runner/feed/reaction.py).
         self.between_ticks: Callable[[float], None] = clock.sleep
+        # Trades whose exit a pushed price made due: the tick the push starts prices their
+        # legs and evaluates their market exits whatever the check interval (feed/reaction.py).
+        self.reacting: frozenset[str] = frozenset()
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -217,6 +220,7 @@ class Service(ExecutionSteps, DecisionSteps):
                 report.strategy_errors.append((spec.name, repr(error)))
                 self._listener("strategy_failed", {"strategy": spec.name, "error": repr(error)})
         self._decide_held(snapshot, now, report)
+        self.reacting = frozenset()
         return report
 
     # -- market needs --------------------------------------------------------------------
@@ -241,7 +245,8 @@ class Service(ExecutionSteps, DecisionSteps):
             entry_underlyings=underlyings_of(entering) | {u for u, _ in entry_chains},
             priced_chains=frozenset(legs_chains(
                 [t for t, want in zip(trades, wants, strict=True)
-                 if want.priced or operator_waits], now) | self._held_chains(entering, now)),
+                 if want.priced or operator_waits or t.trade_id in self.reacting], now)
+                | self._held_chains(entering, now)),
             index=frozenset(want.index for want in wants if want.index is not None),
             books=self._book.symbols_working(),
             working=any(t.stage is not TradeStage.OPEN for t in trades),

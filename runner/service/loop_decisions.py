@@ -47,7 +47,12 @@ class DecisionSteps:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
         self._tell_unresolved(decision)
-        for close in decision.closes:
+        closes = decision.closes
+        if self.reacting and not decision.entry_checked:  # a push woke the loop for these
+            others = frozenset(t.trade_id for t in state.active_trades) - self.reacting
+            closes = (*exit_decisions(spec, state, snapshot, now, skip=self.held.held_ids(
+                spec.name) | others), *(c for c in closes if c.trade_id in others))
+        for close in closes:
             self._close(spec, close, snapshot, now, report)
         if decision.open is None or report.entries_blocked:
             return
@@ -74,7 +79,7 @@ class DecisionSteps:
             if not trades:
                 continue
             state = replace(self._strategy_state(spec, now), active_trades=trades)
-            market = self._held_market_due(spec, now)
+            market = self._held_market_due(spec, now) or not self.reacting.isdisjoint(trade_ids)
             try:
                 for close in exit_decisions(spec, state, snapshot, now, market=market):
                     self._close(spec, close, snapshot, now, report)
