@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runner.cli.sim_server import DEFAULT_API_SECRET
 from tests.process.helpers_process import (
+    STRATEGY,
     exchange_env,
     heartbeat,
     paper_env,
@@ -82,11 +83,15 @@ def test_run_trades_on_through_websocket_drops_stalls_and_out_of_order_pushes(
         "drop_every=1.5,stall_every=2,stall_for=1.5,out_of_order_every=3")
     env = exchange_env(tmp_path, base_url) | {"RUNNER_MARKET_FEED": "ws",
                                               "RUNNER_FEED_STALE_SECONDS": "1"}
-    runner = start_runner(tmp_path, env, "faults")
+    # A held trade whose loss stop reads its legs' prices at every check, so the lean read
+    # plan (issue 11) asks for prices each tick and the feed has reads to serve.
+    watched = write_strategy(tmp_path, STRATEGY.replace(
+        "  - max_hold: 1h", "  - max_hold: 1h\n  - max_loss: {pct: 95}"))
+    runner = start_runner(tmp_path, env, "faults", strategy=watched)
     try:
         wait_for("the trade to open", lambda: _trade_opened(tmp_path), 60, runner)
         wait_for("ticks through the faults",
-                 lambda: int(str(heartbeat(tmp_path).get("tick", 0))) >= 8, 30, runner)
+                 lambda: int(str(heartbeat(tmp_path).get("tick", 0))) >= 14, 40, runner)
         assert stop(runner) == 0
     finally:
         stop_server(server)

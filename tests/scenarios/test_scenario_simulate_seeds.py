@@ -44,12 +44,8 @@ def test_percentiles_interpolate_between_the_closest_ranks() -> None:
     assert percentile([Decimal(7)], 5) == Decimal(7)
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    return tmp_path_factory.mktemp("seeds") / "seeds.json"
-
-
-def test_seeds_run_in_a_process_pool_and_each_gives_its_own_run(seeded, capsys) -> None:
+def test_seeds_run_in_a_process_pool_and_each_gives_its_own_run(tmp_path, capsys) -> None:
+    seeded = tmp_path / "seeds.json"
     result = run_cli(capsys, "simulate", str(STRATEGIES / "micro_strangle.yaml"), str(PROFILES),
                      "--duration", "2m", "--start", START, "--seeds", "2,3",
                      "--report", str(seeded))
@@ -71,7 +67,13 @@ def test_seeds_run_in_a_process_pool_and_each_gives_its_own_run(seeded, capsys) 
         assert figures.trades > 0
 
 
-def test_the_spread_per_strategy_is_median_and_5th_and_95th_percentile(seeded, capsys) -> None:
+def test_the_spread_per_strategy_is_median_and_5th_and_95th_percentile(tmp_path, capsys) -> None:
+    """Its own run (tests may run in separate worker processes, so none reads another's)."""
+    seeded = tmp_path / "seeds.json"
+    result = run_cli(capsys, "simulate", str(STRATEGIES / "micro_strangle.yaml"), str(PROFILES),
+                     "--duration", "2m", "--start", START, "--seeds", "2,3",
+                     "--report", str(seeded))
+    assert result.code == 0, result.err
     report = json.loads(seeded.read_text(encoding="utf-8"))
     (spread,) = report["spread"]
     pnls = sorted(Decimal(str(run["net_pnl_usd"])) for run in report["seeds"])
