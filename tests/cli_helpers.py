@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 from runner.exchange.read_only import WRITE_METHODS
 
 

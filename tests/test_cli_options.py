@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import build_parser
+from runner.cli.app import build_parser
 from runner.cli.options import LOG_DIR_HELP, STATE_DIR_HELP, located
 from runner.service.settings import load_settings
 

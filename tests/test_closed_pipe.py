@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import EXIT_CLOSED_PIPE
+from runner.cli.app import EXIT_CLOSED_PIPE
 from tests.ops_cli.helpers_ops_cli import AT, populate_store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner.cli.main import build_parser
+from runner.cli.app import build_parser
 
 INTERNAL_CODE = re.compile(r"\([A-Z]\d{1,2}\)|\brunner\.[a-z_]+\.|lessons|issue \d")
 

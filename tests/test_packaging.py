@@ -76,3 +76,32 @@ def test_an_installed_package_validates_plans_and_simulates_outside_the_checkout
                                check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+# The console script pip writes for `[project.scripts] runner = "<module>:<attr>"`.
+CONSOLE_SCRIPT = "import sys\nfrom {module} import {attr}\nsys.exit({attr}())\n"
+# Every entry point a `runner` executable installed so far may carry: installs are not
+# redone on an update (a Windows service's runner.exe keeps the one it was built with).
+ENTRY_POINTS_EVER_INSTALLED = ("runner.cli:main",)
+
+
+def _declared_entry_point() -> str:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return project["scripts"]["runner"]
+
+
+@pytest.mark.parametrize("entry_point", sorted({_declared_entry_point(),
+                                                *ENTRY_POINTS_EVER_INSTALLED}))
+def test_the_installed_runner_executable_validates_the_shipped_strategies(
+        entry_point: str) -> None:
+    """`runner validate strategies.d/*.yaml` through the console script as pip writes it:
+    the declared entry point, and every one an older install still carries."""
+    module, attr = entry_point.split(":")
+    shipped = sorted(str(p) for p in (REPO / "strategies.d").glob("*.yaml"))
+    completed = subprocess.run(
+        [sys.executable, "-c", CONSOLE_SCRIPT.format(module=module, attr=attr),
+         "validate", *shipped], cwd=REPO, capture_output=True, text=True, timeout=60,
+        check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "0 invalid" in completed.stdout

@@ -53,7 +53,7 @@ def test_every_runner_command_it_shows_exists() -> None:
     """A command the README shows that the parser does not know would exit 2."""
     import argparse
 
-    from runner.cli.main import build_parser
+    from runner.cli.app import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -69,12 +69,12 @@ PLANTED: dict[str, tuple[str, str]] = {
     "runner.exchange.read_only": ("runner.exchange.read_only", "runner.exchange.coincall.client"),
     "runner.exchange.coincall": ("runner.exchange.coincall.client", "runner.store.store"),
     "runner.sim": ("runner.sim.signature", "runner.exchange.coincall.signing"),
-    "runner.store": ("runner.store.store", "runner.cli.main"),
+    "runner.store": ("runner.store.store", "runner.cli.app"),
     "runner.feed": ("runner.feed.source", "runner.service.loop"),
     "runner.dispatch": ("runner.dispatch.dispatcher", "runner.reconcile.startup"),
     "runner.reconcile": ("runner.reconcile.startup", "runner.service.loop"),
     "runner.service": ("runner.service.live", "runner.cli.operator"),
-    "runner.cli": ("runner.cli.main", ENTRY_POINT),
+    "runner.cli": ("runner.cli.app", ENTRY_POINT),
 }
 
 

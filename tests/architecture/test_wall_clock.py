@@ -43,6 +43,6 @@ def test_a_wall_clock_read_planted_in_any_layer_below_the_service_is_caught(
     assert wall_clock_reads(planted) != [], f"{layer}: {planted!r} slipped"
 
 
-@pytest.mark.parametrize("module", ["runner.service.live", "runner.cli.main"])
+@pytest.mark.parametrize("module", ["runner.service.live", "runner.cli.app"])
 def test_the_service_and_the_command_line_may_read_the_wall_clock(module: str) -> None:
     assert not reads_no_wall_clock(module)

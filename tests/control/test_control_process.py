@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import EXIT_CLOSED_PIPE
+from runner.cli.app import EXIT_CLOSED_PIPE
 from tests.ops_cli.helpers_ops_cli import populate_store
 from tests.process.helpers_process import (
     STRATEGY,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 from runner.service.heartbeat import Heartbeat, heartbeat_path, write_heartbeat
 
 

@@ -1,4 +1,4 @@
-"""Helpers of the `runner plan` / `runner status` tests: the CLI through `runner.cli.main`,
+"""Helpers of the `runner plan` / `runner status` tests: the CLI through `runner.cli.app`,
 an exchange wrapper that records every port call, and a store populated through `Store`."""
 
 from __future__ import annotations

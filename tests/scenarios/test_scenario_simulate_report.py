@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.service.simulation import simulate

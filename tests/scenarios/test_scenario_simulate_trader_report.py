@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 from runner.domain.orders import Side
 from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.service.simulation_report import (

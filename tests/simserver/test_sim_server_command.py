@@ -94,7 +94,7 @@ def test_the_output_never_shows_the_default_secret(capsys: pytest.CaptureFixture
     ["--port", "0", "--faults", "/nonexistent/plan.yaml"],
 ])
 def test_bad_arguments_exit_with_usage_code_2(arguments: list[str]) -> None:
-    from runner.cli.main import main
+    from runner.cli.app import main
 
     assert main(["sim-server", *arguments]) == 2
 
@@ -108,7 +108,7 @@ def test_the_accelerated_clock_runs_faster_than_real_time() -> None:
 
 
 def test_rate_limits_are_on_unless_turned_off() -> None:
-    from runner.cli.main import build_parser
+    from runner.cli.app import build_parser
 
     parser = build_parser()
     assert parser.parse_args(["sim-server", "--port", "0"]).rate_limits is True
@@ -159,6 +159,6 @@ def test_rfq_list_follows_the_key_access_option(options: tuple[str, ...], status
 @pytest.mark.parametrize("arguments", [
     ["--port", "0", "--rfq-body", "xml"], ["--port", "0", "--key-access", "admin"]])
 def test_unknown_rfq_options_are_usage_errors(arguments: list[str]) -> None:
-    from runner.cli.main import main
+    from runner.cli.app import main
 
     assert main(["sim-server", *arguments]) == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 
 from .helpers_spec import REPO
 

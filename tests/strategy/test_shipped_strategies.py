@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli.main import main
+from runner.cli.app import main
 from runner.domain.instruments import OptionKind
 from runner.domain.orders import Side
 from runner.strategy import load_strategies
