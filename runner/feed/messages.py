@@ -14,7 +14,7 @@ goes on (one bad frame never stops the feed).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -223,6 +223,3 @@ def _float(value: object) -> float | None:
     except ValueError:
         return None
 
-
-def symbols_of(subscriptions: Sequence[Subscription]) -> tuple[str, ...]:
-    return tuple(s.symbol for s in subscriptions)

@@ -40,12 +40,6 @@ def prepare_state(settings: Settings) -> None:
         raise ServiceExit(exit_codes.CONFIGURATION, f"refusing to start: {error}") from None
 
 
-def key_may_trade(exchange: Any) -> bool:
-    """Refuse to start with a read-only or rejected key; an unreachable exchange is not fatal
-    (the loop retries and reconciliation waits for it)."""
-    return check_key(exchange) is not None
-
-
 def check_key(exchange: Any) -> str | None:
     """What the key may do, in words; None when it may not trade (refused, said why)."""
     from runner.exchange.errors import AuthenticationFailed, ExchangeError

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from runner.domain.instruments import parse_symbol
-from runner.engine.moments import fixed_moment, market_check, next_moment
+from runner.engine.moments import fixed_moment, market_check
 from runner.engine.state import StrategyState
 from runner.service.exit_probe import ExitProbe
 from runner.service.loop import Service
@@ -95,16 +95,6 @@ def _first_deciding_check(views: list[tuple[StrategySpec, StrategyState]],
         for index in due:
             checks[index] = at + views[index][0].timing.check_interval
     return horizon
-
-
-def earliest_moment(service: Service, now: datetime) -> datetime | None:
-    """The earliest moment any strategy's decision, or a failed trade's settlement, can
-    change; None when none ever will by the clock."""
-    moments = [moment for spec, state in service.decision_states(now)
-               if (moment := next_moment(spec, state, now)) is not None]
-    moments.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
-                   for leg in trade.legs if leg.open_qty > 0)
-    return min(moments, default=None)
 
 
 def on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:

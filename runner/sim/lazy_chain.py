@@ -55,10 +55,6 @@ class LazyExpiry:
             self._rows = [LazyQuote(p.instrument, self) for p in self._by_symbol.values()]
         return self._rows
 
-    def states(self) -> dict[str, OptionState]:
-        """Every option priced (what reading the whole chain costs)."""
-        return {symbol: state for symbol in self._by_symbol
-                if (state := self.state(symbol)) is not None}
 
 
 class LazyQuote(OptionQuote):

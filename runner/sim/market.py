@@ -162,12 +162,6 @@ class Market:
     def invalidate(self) -> None:
         self._cache.clear()
 
-    def expiry_states(self, underlying: Underlying, expiry: datetime,
-                      second: int) -> dict[str, OptionState]:
-        """Every option of one listed expiry at `second`, by symbol (all of them priced)."""
-        lazy = self.expiry_at(underlying, expiry, second)
-        return lazy.states() if lazy is not None else {}
-
     def expiry_quotes(self, underlying: Underlying, expiry: datetime,
                       second: int) -> list[OptionQuote]:
         """The chain rows of one listed expiry at `second`; each priced on first read."""

@@ -9,7 +9,7 @@ import pytest
 from runner.domain.clock import SystemClock
 from runner.exchange.coincall.client import CoincallClient
 from runner.service.settings import Secret
-from runner.service.start_checks import key_may_trade as _key_may_trade
+from runner.service.start_checks import check_key
 from runner.sim.faults import FaultKind, FaultRule
 from runner.sim.server import SimServer
 from runner.sim.venue import SimVenue
@@ -31,17 +31,17 @@ def client_for(server: SimServer) -> CoincallClient:
 
 
 def test_a_trading_key_may_start(server: SimServer) -> None:
-    assert _key_may_trade(client_for(server))
+    assert check_key(client_for(server)) is not None
 
 
 def test_a_rejected_key_refuses_to_start(server: SimServer) -> None:
     server.faults.add(FaultRule(endpoint="api_key_info", kind=FaultKind.ERROR, code=10560,
                                 message="invalid apiKey"))
-    assert not _key_may_trade(client_for(server))
+    assert check_key(client_for(server)) is None
 
 
 def test_an_unreachable_exchange_does_not_stop_the_start(server: SimServer) -> None:
     """The loop retries reads; refusing here would turn an outage into a crash loop."""
     server.faults.add(FaultRule(endpoint="api_key_info", kind=FaultKind.HTTP_5XX))
-    assert _key_may_trade(client_for(server))
+    assert check_key(client_for(server)) is not None
 
