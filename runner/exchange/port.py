@@ -8,10 +8,10 @@ same venue over HTTP with Coincall's wire format). Failures are raised as the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from runner.domain.exercise import Exercise
 from runner.domain.instruments import Instrument, Underlying
@@ -126,4 +126,15 @@ class Exchange(Protocol):
 
     def block_trades(self, since: datetime) -> list[BlockTrade]:
         """Our block trades since `since` (to resolve an accept whose answer was lost)."""
+        ...
+
+
+@runtime_checkable
+class QuoteSource(Protocol):
+    """A venue that reads options by symbol (the simulated one): a reader that needs a few
+    held legs asks for those, not for their expiries' whole chains (issue 12)."""
+
+    def option_quotes(self, symbols: Iterable[str]) -> list[OptionQuote]:
+        """The rows a chain read of their expiries would hold for these options, now;
+        an option not listed (expired, unknown) is left out, as a chain leaves it out."""
         ...

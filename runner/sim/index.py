@@ -9,6 +9,12 @@ inside a block are a Brownian bridge between its ends, drawn from a generator se
 block number, so a block's inside is the same whenever it is first looked at. A bridge is
 exact for discretely sampled Brownian motion, so the 1-second path is exact GBM.
 
+Cost (issue 12 item 2): a price is computed once per second asked (a small cache of the
+seconds last asked, cleared when a control changes the path), and a block's bridge is drawn
+only as far as the latest second asked inside it, continuing the same generator when a
+later second is asked: a check a minute after the last one reads one point of a new
+block, not the 60 of all of it. The draws, and so the values, are the same either way.
+
 Controls (tests, scenarios): a price jump from a second on (a log offset), and a frozen
 feed (the price stays at the freeze second's value until unfrozen, then returns to the
 live path: a stale feed recovering, lessons C1).
@@ -26,6 +32,10 @@ from typing import Final
 from runner.sim.pricing import SECONDS_PER_YEAR
 
 _BRIDGE_CACHE: Final = 8
+_PRICE_CACHE: Final = 256
+# Block ends kept behind the newest one (a week of 60 s blocks): a year's path in memory
+# would grow by 4 MB per underlying; an older second is still exact, replayed (see _end).
+KEPT_BLOCKS: Final = 7 * 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +51,23 @@ class IndexPath:
     """Log-price walk for one underlying, starting at `start_second` (epoch seconds)."""
 
     def __init__(self, *, seed: int, name: str, start_second: int, start_price: float,
-                 annual_vol: float, block_seconds: int = 60) -> None:
+                 annual_vol: float, block_seconds: int = 60,
+                 kept_blocks: int = KEPT_BLOCKS) -> None:
         self._seed = seed
         self._name = name
         self._start = start_second
         self._block = block_seconds
         self._sigma = annual_vol / math.sqrt(SECONDS_PER_YEAR)
-        self._coarse = random.Random(f"{seed}:{name}:blocks")
-        # Block-end log prices from the start: 8 bytes each in an array (a year of 60 s
-        # blocks is 4 MB per underlying; a list of floats would be four times that).
-        self._ends = array("d", [math.log(start_price)])
-        self._bridges: dict[int, list[float]] = {}
+        self._start_log = math.log(start_price)
+        self._coarse = self._blocks_stream()
+        # Block-start log prices (8 bytes each in an array), from block `_first` on: the
+        # oldest are dropped once more than twice `kept_blocks` are held (memory stays flat).
+        self._ends = array("d", [self._start_log])
+        self._first = 0
+        self._kept = kept_blocks
+        self._bridges: dict[int, _Bridge] = {}
+        self._prices: dict[int, float] = {}  # second -> price, the seconds last asked
+        self.prices_computed = 0  # cache misses (tests, benchmarks)
         self._offset_at: list[int] = []
         self._offsets: list[float] = []
         self._frozen_from: int | None = None
@@ -61,9 +77,21 @@ class IndexPath:
     def start_second(self) -> int:
         return self._start
 
+    @property
+    def blocks_held(self) -> int:
+        """How many block ends the path holds in memory (bounded, whatever its length)."""
+        return len(self._ends)
+
     def price(self, second: int) -> float:
         """The index at an epoch second, with every control applied."""
-        return math.exp(self._raw_log(self._observed_second(second)) + self._offset(second))
+        found = self._prices.get(second)
+        if found is None:
+            self.prices_computed += 1
+            found = math.exp(self._raw_log(self._observed_second(second)) + self._offset(second))
+            if len(self._prices) >= _PRICE_CACHE:
+                self._prices.pop(next(iter(self._prices)))
+            self._prices[second] = found
+        return found
 
     def live_second(self, second: int) -> int:
         """The second whose market a frozen feed still shows (itself when not frozen)."""
@@ -74,15 +102,18 @@ class IndexPath:
         current = self._raw_log(self._observed_second(second))
         self._offset_at.append(second)
         self._offsets.append(math.log(price) - current)
+        self._prices.clear()
 
     def freeze(self, second: int) -> None:
         if self._frozen_from is None:
             self._frozen_from = second
+        self._prices.clear()
 
     def unfreeze(self, second: int) -> None:
         if self._frozen_from is not None:
             self._freezes.append((self._frozen_from, second))
             self._frozen_from = None
+        self._prices.clear()
 
     # -- persistence (additive: the controls are the only state not given by the seed) --
     def controls(self) -> PathControls:
@@ -96,6 +127,7 @@ class IndexPath:
         self._offsets = [offset for _, offset in controls.jumps]
         self._freezes = list(controls.freezes)
         self._frozen_from = controls.frozen_from
+        self._prices.clear()
 
     # -- internals -----------------------------------------------------------------
     def _observed_second(self, second: int) -> int:
@@ -113,37 +145,88 @@ class IndexPath:
     def _raw_log(self, second: int) -> float:
         elapsed = max(0, second - self._start)
         block, inside = divmod(elapsed, self._block)
-        self._extend(block + 1)
         if inside == 0:
-            return self._ends[block]
-        return self._bridge(block)[inside]
+            return self._end(block)
+        return self._bridge(block).point(inside)
 
-    def _extend(self, blocks: int) -> None:
-        ends = self._ends
-        gauss = self._coarse.gauss
+    def _blocks_stream(self) -> random.Random:
+        return random.Random(f"{self._seed}:{self._name}:blocks")
+
+    def _step(self) -> tuple[float, float]:
+        """(drift, standard deviation) of one block's log step."""
         step_std = self._sigma * math.sqrt(self._block)
-        drift = -0.5 * step_std * step_std
+        return -0.5 * step_std * step_std, step_std
+
+    def _end(self, block: int) -> float:
+        """The log price at the start of `block` (the end of the one before)."""
+        if block < self._first:
+            return self._replayed(block)
+        self._extend(block + 1)
+        return self._ends[block - self._first]
+
+    def _extend(self, last_block: int) -> None:
+        """Draw block ends up to `last_block`, then drop the oldest beyond the kept ones."""
+        ends = self._ends
+        missing = last_block + 1 - self._first - len(ends)
+        if missing <= 0:
+            return
+        gauss = self._coarse.gauss
+        drift, step_std = self._step()
         last = ends[-1]
-        for _ in range(blocks + 1 - len(ends)):
+        for _ in range(missing):
             last += drift + step_std * gauss(0.0, 1.0)
             ends.append(last)
+        if len(ends) > 2 * self._kept:
+            dropped = len(ends) - self._kept
+            del ends[:dropped]
+            self._first += dropped
 
-    def _bridge(self, block: int) -> list[float]:
-        cached = self._bridges.get(block)
-        if cached is not None:
-            return cached
-        rng = random.Random(f"{self._seed}:{self._name}:bridge:{block}")
-        size = self._block
-        end = self._ends[block + 1]
-        points = [self._ends[block]]
-        value = points[0]
-        variance = self._sigma * self._sigma
-        for j in range(1, size):
+    def _replayed(self, block: int) -> float:
+        """A dropped block end, drawn again from the start of the same stream (exact; slow,
+        and never needed by a venue, which only asks about its present)."""
+        gauss = self._blocks_stream().gauss
+        drift, step_std = self._step()
+        last = self._start_log
+        for _ in range(block):
+            last += drift + step_std * gauss(0.0, 1.0)
+        return last
+
+    def _bridge(self, block: int) -> _Bridge:
+        found = self._bridges.get(block)
+        if found is None:
+            if len(self._bridges) >= _BRIDGE_CACHE:
+                self._bridges.pop(next(iter(self._bridges)))
+            end = self._end(block + 1)  # first: it may drop the oldest block ends
+            found = self._bridges[block] = _Bridge(
+                random.Random(f"{self._seed}:{self._name}:bridge:{block}"),
+                self._end(block), end, self._block, self._sigma)
+        return found
+
+
+class _Bridge:
+    """The seconds inside one block: a Brownian bridge between its end log prices, drawn
+    from its own generator one second after the other, only as far as asked."""
+
+    __slots__ = ("_end", "_points", "_rng", "_size", "_variance")
+
+    def __init__(self, rng: random.Random, start: float, end: float, size: int,
+                 sigma: float) -> None:
+        self._rng = rng
+        self._end = end
+        self._size = size
+        self._variance = sigma * sigma
+        self._points = [start]
+
+    def point(self, inside: int) -> float:
+        """The log price `inside` seconds into the block (0 < inside < size)."""
+        points = self._points
+        if inside < len(points):
+            return points[inside]
+        gauss, end, size, variance = self._rng.gauss, self._end, self._size, self._variance
+        value = points[-1]
+        for j in range(len(points), inside + 1):
             left = size - j + 1  # steps from the previous point to the block end
             mean = value + (end - value) / left
-            value = mean + math.sqrt(variance * (left - 1) / left) * rng.gauss(0.0, 1.0)
+            value = mean + math.sqrt(variance * (left - 1) / left) * gauss(0.0, 1.0)
             points.append(value)
-        if len(self._bridges) >= _BRIDGE_CACHE:
-            self._bridges.pop(next(iter(self._bridges)))
-        self._bridges[block] = points
-        return points
+        return value

@@ -7,11 +7,17 @@ about; nothing depends on how often it is observed.
 - Index: one `IndexPath` per underlying (exact GBM on a 1-second grid).
 - Listing: `roll(moment)` at each 08:00 UTC removes expired instruments and lists the
   expiries that enter the schedule, with a strike grid around the index at that moment.
+  An expired instrument is forgotten at its roll (its listing, its symbol, its listing
+  time): settlement gets it from the roll, positions and orders hold their own, and
+  nothing reads it from the market again, so memory stays flat over a year of listings.
 - Quotes: one `LazyExpiry` per (underlying, expiry, second), cached; each option in it is
   priced when first read (lazy_chain.py), so a step costs the options it reads, not the
-  strike grid. The cache is small (the venue only ever asks about recent seconds) and is
-  cleared when a control changes what quotes look like. While an underlying's feed is
-  frozen its quotes are those of the freeze second (a stale feed, lessons C1).
+  strike grid, and an option is priced once per second whoever reads it (a chain, one
+  symbol, the positions, matching). What pricing one second needs (the index, the
+  context) is computed once per (underlying, second). The caches are small (the venue
+  only ever asks about recent seconds) and are cleared when a control changes what
+  quotes look like. While an underlying's feed is frozen its quotes are those of the
+  freeze second (a stale feed, lessons C1).
 """
 
 from __future__ import annotations
@@ -32,11 +38,11 @@ from runner.sim.quotes import (
     OptionState,
     Priced,
     QuoteContext,
-    price_option,
     size_table,
 )
 
 _CACHE_SIZE: Final = 96
+_CONTEXTS: Final = 16
 _INDEX_PLACES: Final = Decimal("0.01")
 
 
@@ -76,6 +82,7 @@ class Market:
         self._priced: dict[str, Priced] = {}
         self._listed_at: dict[str, datetime] = {}
         self._cache: dict[tuple[Underlying, datetime, int], LazyExpiry] = {}
+        self._contexts: dict[tuple[Underlying, int], QuoteContext] = {}
         self._instrument_lists: dict[Underlying, tuple[Instrument, ...]] = {}
         self.options_priced = 0  # how many option states were computed (benchmarks)
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
@@ -91,8 +98,10 @@ class Market:
             for expiry in [e for e in listings if e <= moment]:
                 gone = listings.pop(expiry)
                 delisted.extend(gone.instruments)
-                for symbol in gone.priced:  # never priced again (memory stays flat)
+                for symbol in gone.priced:  # never read again (memory stays flat)
                     self._priced.pop(symbol, None)
+                    self._by_symbol.pop(symbol, None)
+                    self._listed_at.pop(symbol, None)
             anchor = self.index_float(underlying, epoch_second(moment))
             for expiry in listed_expiries(moment, self._config):
                 if expiry not in listings:
@@ -138,8 +147,12 @@ class Market:
         return list(found)
 
     def instrument(self, symbol: str) -> Instrument | None:
-        """Any instrument ever listed (expired ones included), by symbol."""
+        """A listed instrument by symbol; None once expired (forgotten at its roll)."""
         return self._by_symbol.get(symbol)
+
+    def held_symbols(self) -> set[str]:
+        """Every symbol the market holds anything about: the listed ones only."""
+        return set(self._by_symbol) | set(self._priced) | set(self._listed_at)
 
     def is_listed(self, instrument: Instrument) -> bool:
         return instrument.expiry in self._listings[instrument.underlying]
@@ -157,10 +170,11 @@ class Market:
     # -- quotes --------------------------------------------------------------------
     def set_emptied(self, emptied: frozenset[tuple[str, Side]]) -> None:
         self._emptied = emptied
-        self._cache.clear()
+        self.invalidate()
 
     def invalidate(self) -> None:
         self._cache.clear()
+        self._contexts.clear()
 
     def expiry_quotes(self, underlying: Underlying, expiry: datetime,
                       second: int) -> list[OptionQuote]:
@@ -189,28 +203,28 @@ class Market:
         self.options_priced += 1
 
     def state(self, symbol: str, second: int) -> OptionState | None:
-        """One listed option at `second`; None when unknown or no longer listed.
-
-        Read through the expiry's cache when the expiry was asked about at this second;
-        otherwise only this option is priced (matching across a long gap asks about a few
-        symbols at many seconds).
-        """
+        """One listed option at `second` (priced once per second, through its expiry's
+        cache); None when unknown or no longer listed."""
         priced = self._priced.get(symbol)
-        if priced is None or not self.is_listed(priced.instrument):
+        if priced is None:
             return None
-        underlying, expiry = priced.instrument.underlying, priced.instrument.expiry
-        live = self.paths[underlying].live_second(second)
-        cached = self._cache.get((underlying, expiry, live))
-        if cached is not None:
-            return cached.state(symbol)
-        self._count()
-        return price_option(priced, self._context(underlying, live))
+        instrument = priced.instrument
+        lazy = self.expiry_at(instrument.underlying, instrument.expiry, second)
+        return lazy.state(symbol) if lazy is not None else None
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
+        key = (underlying, live)
+        found = self._contexts.get(key)
+        if found is not None:
+            return found
         index = self.index_float(underlying, live)
-        return QuoteContext(
+        found = QuoteContext(
             market=self._config.underlying(underlying), config=self._config, seed=self._seed,
             index=index, index_decimal=Decimal(repr(index)).quantize(_INDEX_PLACES),
             tick=float(self._config.underlying(underlying).tick), second=live,
             at=datetime.fromtimestamp(live, tz=UTC), emptied=self._emptied,
             sizes=self._sizes[underlying])
+        if len(self._contexts) >= _CONTEXTS:
+            self._contexts.pop(next(iter(self._contexts)))
+        self._contexts[key] = found
+        return found

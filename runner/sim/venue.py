@@ -18,7 +18,7 @@ a restart; `persistence.py` keeps it in the state directory.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -173,6 +173,13 @@ class SimVenue(VenueControls, SimRecords, VenueState):
             expiries = [expiry] if expiry is not None else self._market.expiries(underlying)
             return [quote for e in expiries
                     for quote in self._market.expiry_quotes(underlying, e, second)]
+
+    def option_quotes(self, symbols: Iterable[str]) -> list[OptionQuote]:
+        """The chain rows of these listed options now (`QuoteSource`); others left out."""
+        with self._lock:
+            self._catch_up()
+            return [state.quote for symbol in symbols
+                    if (state := self._state(symbol)) is not None]
 
     def orderbook(self, symbol: str, *, fresh: bool = True) -> Book:
         del fresh
