@@ -32,6 +32,7 @@ from runner.engine.exposure import uses_account_delta
 from runner.engine.state import StrategyState
 from runner.engine.wakeup import gates_open, next_entry_opportunity
 from runner.exchange.port import Exchange
+from runner.execution import ExecutionState
 from runner.reconcile.resync import missed_events
 from runner.service.alerts import Alerter
 from runner.service.attention import Attention
@@ -295,6 +296,17 @@ class Service(ExecutionSteps, DecisionSteps):
         the next tick can tell what became of them."""
         return bool(self._pending_events or self._closes_to_renew
                     or self._book.working_trade_ids() or self._book.unworked_trades())
+
+    def awaiting_answers(self) -> bool:
+        """Answers no execution has seen yet, a close to renew or a trade waiting to be
+        worked: the next tick must see them (the rest of `in_flight` can be looked ahead
+        at, service/order_probe.py)."""
+        return bool(self._pending_events or self._closes_to_renew
+                    or self._book.unworked_trades())
+
+    def working_executions(self) -> list[tuple[Trade, ExecutionState]]:
+        """Every trade with an execution in progress, with it."""
+        return [self._book.get(trade_id) for trade_id in self._book.working_trade_ids()]
 
     def decision_states(self, now: datetime) -> list[tuple[StrategySpec, StrategyState]]:
         """Every strategy, and every held copy with its trades, as the next tick sees it."""

@@ -20,6 +20,7 @@ from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade
 from runner.service.exit_probe import ExitProbe
+from runner.service.order_probe import OrderProbe
 from runner.service.runtime import Runtime, assemble, build_exchange
 from runner.service.settings import Environment, Settings
 from runner.service.stepping import Stepping, default_stepping, next_step, on_tick_grid
@@ -78,7 +79,8 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
                                   strategies=tuple(s.name for s in runtime.service.specs),
                                   trades=[], rest_calls=0, ticks=0,
                                   schedules={s.name: s.schedule for s in runtime.service.specs})
-        _run(runtime, start + duration, tick, result, keep_reports, stepping, progress)
+        _run(runtime, start + duration, tick, result, keep_reports, stepping, progress,
+             faulty=faults is not None)
         result.ended_at = clock.now()
         result.trades = runtime.store.load_trades()
         result.requotes = _requote_rounds(runtime, result.trades)
@@ -89,11 +91,13 @@ def simulate(specs: Sequence[StrategySpec], *, start: datetime, duration: timede
 
 
 def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationResult,
-         keep_reports: bool, stepping: Stepping, progress: Progress | None = None) -> None:
+         keep_reports: bool, stepping: Stepping, progress: Progress | None = None, *,
+         faulty: bool = False) -> None:
     """Tick like the live loop, stepping the clock as `stepping` says."""
     service, clock = runtime.service, runtime.clock
     assert isinstance(clock, ManualClock)  # noqa: S101 - simulate() builds it
     probe = ExitProbe(runtime.exchange, clock) if not service.held.copies() else None
+    orders = OrderProbe.of(runtime.exchange) if not faulty else None  # faults: every tick
     while clock.now() < until:
         report = service.safe_tick()
         if report is not None:
@@ -105,7 +109,7 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
             progress(clock.now(), report)
         now = clock.now()
         if stepping is Stepping.EVENTS:
-            step = next_step(service, now, tick, probe=probe, until=until)
+            step = next_step(service, now, tick, probe=probe, orders=orders, until=until)
             clock.set(min(step, until) if step is not None else until)
             continue
         wake = service.idle_until(now) if stepping is Stepping.IDLE_JUMPS else None

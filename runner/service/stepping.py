@@ -3,10 +3,13 @@
 The live service ticks every couple of seconds whatever happens. A simulation of a month
 or a year cannot: it asks, after every tick, when the next tick can change anything and
 sets the manual clock there.
-- While orders or RFQs are working (or answers are pending, a trade waits to be worked,
-  or the last tick failed): the next tick (second-level steps, as live: fills, requotes,
-  timeouts and quote arrivals are seen when they happen).
-- Otherwise the earliest of every strategy's next moment (engine/moments.py: its next
+- While answers are pending, a trade waits to be worked, or the last tick failed: the
+  next tick.
+- While orders or RFQs are working: the first moment at which they may change anything
+  (a fill, a requote, the next phase, a timeout, an RFQ's quotes arriving or becoming
+  acceptable), which the order probe (order_probe.py) finds without a tick; the next
+  tick when there is no probe (the venue cannot look ahead). Then, as when nothing works:
+- The earliest of every strategy's next moment (engine/moments.py: its next
   check while it can enter or holds a trade with market exits, the moments of its exits of
   the clock, a leg's expiry) and the expiry of a failed trade's held legs.
 Moments are put on the tick grid (whole ticks from the start), so coarse stepping visits a
@@ -27,6 +30,7 @@ from runner.engine.moments import fixed_moment, market_check
 from runner.engine.state import StrategyState
 from runner.service.exit_probe import ExitProbe
 from runner.service.loop import Service
+from runner.service.order_probe import OrderProbe
 from runner.sim.faults import FaultPlan
 from runner.strategy.model import StrategySpec
 
@@ -50,26 +54,35 @@ def default_stepping(specs: Sequence[StrategySpec], tick: timedelta,
 
 
 def next_step(service: Service, now: datetime, tick: timedelta, *,
-              probe: ExitProbe | None = None, until: datetime | None = None) -> datetime | None:
+              probe: ExitProbe | None = None, orders: OrderProbe | None = None,
+              until: datetime | None = None) -> datetime | None:
     """When the next tick can change anything (at least one tick on); None: never.
 
+    While orders or RFQs work, the next tick, unless an `orders` probe looks ahead at
+    them (order_probe.py): then the first moment at which they may change anything.
     With a `probe`, the checks of held trades' market exits before the next moment of the
     clock are looked at first (exit_probe.py), and only one at which an exit fires is
     returned; the probe moves the clock, never past `until`.
     """
-    if service.in_flight() or service.failure_streak:
+    working = service.in_flight()
+    if service.failure_streak or (working and (orders is None or service.awaiting_answers())):
         return now + tick
     views = service.decision_states(now)
     fixed = [moment for spec, state in views
              if (moment := fixed_moment(spec, state, now)) is not None]
     fixed.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
                  for leg in trade.legs if leg.open_qty > 0)
+    horizon = min(fixed, default=None)
+    if working and orders is not None:
+        bound = min((m for m in (horizon, until) if m is not None), default=None)
+        horizon = orders.next_event(service.working_executions(), now, tick, bound)
+        if horizon <= now + tick:
+            return now + tick
     checks = {index: moment for index, (spec, state) in enumerate(views)
               if (moment := market_check(spec, state, now)) is not None}
     if probe is not None and not all(probe.can_probe(views[i][0]) for i in checks):
         probe = None
-    wake = _first_deciding_check(views, checks, min(fixed, default=None), now, tick,
-                                 probe, until)
+    wake = _first_deciding_check(views, checks, horizon, now, tick, probe, until)
     if wake is None:
         return None
     return on_tick_grid(max(wake, now + tick), now, tick)

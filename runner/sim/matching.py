@@ -139,6 +139,12 @@ class Matcher:
                 if order.status.is_final:
                     break
 
+    def meets_book(self, order: SimOrder, state: OptionState, now: datetime) -> bool:
+        """Whether `match_resting` at `now` would do something to this resting order: a
+        fill, or, for a reduce-only order with nothing left to reduce, its cancel. Pure
+        (the forecast of the next fill asks it about future seconds, sim/forecast.py)."""
+        return bool(self._crossing_levels(order, state, now))
+
     def cancel_expired(self, instruments: list[Instrument], now: datetime) -> list[SimOrder]:
         symbols = {i.symbol for i in instruments}
         expired = [o for o in self.open.values() if o.symbol in symbols]

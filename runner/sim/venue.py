@@ -37,6 +37,7 @@ from runner.sim.accounting import (
 from runner.sim.config import SimConfig
 from runner.sim.controls import VenueControls
 from runner.sim.delivery_history import backfilled_deliveries
+from runner.sim.forecast import VenueForecast
 from runner.sim.listing import expiry_boundaries
 from runner.sim.makers import RfqDesk
 from runner.sim.market import Market, epoch_second
@@ -95,6 +96,11 @@ class SimVenue(VenueControls, SimRecords, VenueState):
         venue._clock = clock
         venue._restore(state)
         return venue
+
+    def order_forecast(self) -> VenueForecast:
+        """A read-only look-ahead at what later reads would do to our orders and RFQs
+        (forecast.py); valid until the venue is next read."""
+        return VenueForecast(self._market, self._matcher, self._desk, self._now)
 
     # -- catch-up ------------------------------------------------------------------
     def _catch_up(self) -> datetime:

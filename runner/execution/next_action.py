@@ -1,0 +1,91 @@
+"""When an execution would next act by the clock alone: where a simulation may step to.
+
+A simulation stepping by events (service/stepping.py) must not tick every second while
+orders work: most of those ticks change nothing. Between two events (a fill, an answer,
+a quote) an execution acts only at moments its own state fixes, and this module names
+them from that state, with the executors' own rules (limit.py, limit_tick.py, pause.py,
+retry.py, rfq.py):
+
+- a limit execution: its next reprice (`next_reprice_at`), the end of its current phase
+  (the next phase, or its budget's end), a refused leg's pause ending (`hold_until`);
+- an RFQ collecting quotes: its deadline (whether a quote is accepted before depends on
+  the market at each tick: the caller asks `rfq_step_is_quiet` of each step it tries).
+
+Whenever the next tick may act (an answer awaited, a cancel not yet confirmed, an order
+of unknown outcome, the budget spent, the goal reached, a leg to place, an RFQ being
+created or accepted) the answer is `now`: the next tick. Every moment is a lower bound:
+an early tick costs time, never a decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from runner.domain.commands import OrderPurpose
+from runner.domain.trades import Trade
+from runner.execution.phases import phase_end, phase_index
+from runner.execution.state import (
+    ExecutionState,
+    LimitProgress,
+    OrderState,
+    RfqProgress,
+    RfqStage,
+    Step,
+)
+
+
+def next_action_at(state: ExecutionState, trade: Trade, now: datetime) -> datetime:
+    """The earliest moment after the step at `now` at which advancing this execution
+    without any new event could do something; `now` means the next tick."""
+    if state.rfq is not None:
+        return _rfq_moment(state.rfq, now)
+    if state.limit is None:
+        return now
+    return _limit_moment(state.limit, trade, state.purpose is OrderPurpose.OPEN, now)
+
+
+def _rfq_moment(rfq: RfqProgress, now: datetime) -> datetime:
+    if rfq.stage is RfqStage.COLLECTING and rfq.request_id is not None:
+        return rfq.deadline
+    return now  # a create or an accept is answered at the next tick
+
+
+def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool,
+                  now: datetime) -> datetime:
+    if progress.exhausted_at is not None or progress.unknown_since is not None:
+        return now  # cancels and the grace tick (B8), or a paused budget
+    if any(order.state is not OrderState.WORKING or order.cancel_sent_at is not None
+           or order.outcome_unknown for order in progress.live_orders()):
+        return now  # an answer or a cancel confirmation is awaited
+    if trade.is_fully_open if opening else trade.is_flat:
+        return now  # the goal is reached: the next tick completes it
+    moments = []
+    for leg in trade.legs:
+        wanted = leg.unfilled_qty if opening else leg.open_qty
+        if wanted <= 0 or progress.live_orders(leg.index):
+            continue
+        hold = progress.leg(leg.index).hold_until
+        if hold is None or hold <= now:
+            return now  # a leg without an order is placed (or priced again) every tick
+        moments.append(hold)
+    index = phase_index(progress.spec, progress.started_at, now)
+    if index is None or index != progress.phase or progress.next_reprice_at is None:
+        return now
+    moments.append(progress.next_reprice_at)
+    moments.append(phase_end(progress.spec, progress.started_at, index))
+    return min(moments)
+
+
+def rfq_step_is_quiet(before: ExecutionState, step: Step, trade: Trade) -> bool:
+    """Whether a step of an RFQ collecting quotes only refreshed its running figures (the
+    book baseline and the best improvement seen, kept for the failure reason): no command,
+    no alert, no change to the trade nor to anything else of the execution."""
+    after = step.state
+    if step.commands or step.alerts or step.trade != trade or after is None:
+        return False
+    if before.rfq is None or after.rfq is None:
+        return False
+    figures = {"book_cost": None, "best_improvement": None}
+    return replace(after, rfq=replace(after.rfq, **figures)) == replace(
+        before, rfq=replace(before.rfq, **figures))

@@ -1,0 +1,119 @@
+"""Looking ahead at working orders and RFQs without a whole tick (simulation only).
+
+While orders or RFQs work, a simulation used to tick every second, as live: a week of
+the example book was two thousand ticks, most of them watching a resting order or an RFQ
+whose quotes did not beat the book. Yet between two events an execution acts only at the
+moments its own state fixes, and the venue only at the moments its market fixes, so a
+simulation stepping by events (stepping.py) asks this probe for the first tick at which
+anything can change, and steps there:
+
+- the execution's own next action (execution/next_action.py): a requote, the next
+  phase, the end of its budget, a refused leg's pause ending; the next tick whenever an
+  answer is awaited (orders placed or cancelled, an RFQ being created or accepted);
+- the first second at which the venue fills (or cancels) a resting order of ours
+  (sim/forecast.py: it scans forward pricing only those orders' instruments);
+- for an RFQ collecting quotes: its makers' next quotes, the request's expiry, its
+  deadline, and the first tick at which the executor itself would do anything with the
+  quotes it holds: each tick is tried with the executor's own step (`advance`) on the
+  books the venue would show then; only a step that does something ends the look-ahead.
+  The running figures such a step keeps for the failure reason (the book baseline, the
+  best improvement seen) are followed too: the tick that sets the best improvement is
+  stepped to, and one whose book is missing makes the tick before it (whose book the
+  executor falls back on) a step;
+- the next 08:00 (expiries settle).
+
+Fine and coarse stepping then make the same trades, fills, prices and times (tests pin
+it). The log differs: the executor's per-tick notes ("best of 4 quotes costs ...") are
+written only at the ticks made. Without the simulated venue's look-ahead (another
+exchange), or with delayed fill reports, every tick is made while anything works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from runner.domain.commands import QuotesReceived
+from runner.domain.snapshot import MarketSnapshot
+from runner.domain.trades import Trade
+from runner.execution import ExecutionState, advance
+from runner.execution.next_action import next_action_at, rfq_step_is_quiet
+from runner.execution.rfq import book_cost
+from runner.sim.forecast import VenueForecast
+
+Working = Sequence[tuple[Trade, ExecutionState]]
+
+
+class OrderProbe:
+    """Finds the next tick at which working orders or RFQs can change anything."""
+
+    def __init__(self, forecast_of: Callable[[], VenueForecast]) -> None:
+        self._forecast_of = forecast_of
+        self.lookaheads = 0
+        self.seconds_priced = 0
+
+    @classmethod
+    def of(cls, exchange: object) -> OrderProbe | None:
+        """A probe for an exchange that can look ahead (the simulated venue), else None."""
+        forecast_of = getattr(exchange, "order_forecast", None)
+        return cls(forecast_of) if callable(forecast_of) else None
+
+    def next_event(self, working: Working, now: datetime, tick: timedelta,
+                   horizon: datetime | None) -> datetime:
+        """The earliest moment (at least the next tick) at which one of the `working`
+        executions, or the venue's handling of their orders and requests, may change
+        anything; never later than `horizon`."""
+        soon = now + tick
+        moments = [next_action_at(state, trade, now) for trade, state in working]
+        limit = min([*moments, *([horizon] if horizon is not None else [])], default=soon)
+        if limit <= soon:
+            return soon
+        forecast = self._forecast_of()
+        if not forecast.exact or forecast.now != now:
+            return soon  # the venue was not read at this tick, or views change by time
+        self.lookaheads += 1
+        limit = min(limit, forecast.next_settlement())
+        fill = forecast.first_fill(limit)
+        if fill is not None:
+            limit = min(limit, fill)
+        for trade, state in working:
+            if state.rfq is not None and limit > soon:
+                limit = min(limit, self._rfq_event(trade, state, forecast, now, tick, limit))
+        self.seconds_priced += forecast.seconds_priced
+        return max(limit, soon)
+
+    @staticmethod
+    def _rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast,
+                   now: datetime, tick: timedelta, limit: datetime) -> datetime:
+        """The first tick before `limit` at which this RFQ's executor does something with
+        the quotes it holds (or at which its running figures must be seen), else `limit`."""
+        rfq = state.rfq
+        change = None
+        if rfq is not None and rfq.request_id is not None:
+            change = forecast.next_quote_change(rfq.request_id)
+        if rfq is None or rfq.request_id is None or change is None:
+            return now + tick  # the request ended: the next poll tells the executor
+        limit = min(limit, change, rfq.deadline)
+        symbols = sorted({leg.symbol for leg in trade.legs})
+        running, raised, priced = state, None, None
+        at = now + tick
+        while at < limit:
+            snapshot = MarketSnapshot(at=at, books=forecast.books_at(symbols, at))
+            has_book = book_cost(rfq.wanted, snapshot) is not None
+            if not has_book and priced is not None:
+                return raised or priced  # the executor falls back on that tick's book
+            quotes = QuotesReceived(rfq.request_id, forecast.quotes_at(rfq.request_id, at))
+            step = advance(running, trade, snapshot, (quotes,), at)
+            if not rfq_step_is_quiet(running, step, trade) or step.state is None:
+                return raised or at  # the best improvement it saw first, then the act
+            if _best(step.state) != _best(running):
+                raised = at
+            if has_book:
+                priced = at
+            running = step.state
+            at += tick
+        return raised or limit
+
+
+def _best(state: ExecutionState) -> object:
+    return state.rfq.best_improvement if state.rfq is not None else None
