@@ -85,9 +85,7 @@ class OrderPolling:
     def retry_intents(self, now: datetime) -> list[Event]:
         """Send again the intents the exchange could not take; give up on stale ones."""
         events: list[Event] = []
-        for row in self.store.live_orders():
-            if row.status is not LedgerStatus.INTENT:
-                continue
+        for row in self.store.unsent_intents():
             stage = self.store.trade_stage(row.trade_id)
             if stage is None or stage.is_terminal:
                 events.extend(self.give_up(row, f"trade is {stage.value if stage else 'gone'}"))

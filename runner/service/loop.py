@@ -74,6 +74,11 @@ class Service(ExecutionSteps, DecisionSteps):
         # trades it still holds keep their exits and closes (lessons A3).
         self.all_specs = tuple(specs)
         self.specs = tuple(spec for spec in specs if spec.enabled)
+        # Fixed for the process's life, so worked out once rather than every tick.
+        self._underlyings = frozenset(spec.underlying for spec in specs) | frozenset(
+            leg.underlying for spec in specs for leg in spec.legs)
+        self._account_delta_names = frozenset(
+            spec.name for spec in specs if uses_account_delta(spec))
         self._specs_by_name = {spec.name: spec for spec in specs}
         self._exchange = exchange
         self._store = store
@@ -229,8 +234,7 @@ class Service(ExecutionSteps, DecisionSteps):
         self, now: datetime, events: Sequence[Event] = ()
     ) -> tuple[MarketNeeds, dict[Underlying, tuple[datetime, ...]]]:
         """What must be read this tick, from the decisions due now (read_plan.py)."""
-        underlyings = frozenset(spec.underlying for spec in self.all_specs) | frozenset(
-            leg.underlying for spec in self.all_specs for leg in spec.legs)
+        underlyings = self._underlyings
         # Chains only for strategies that could open now, plus the trades in flight that
         # need prices: a strategy whose gates are closed reads nothing (design 2, issue 11).
         entering = [spec for spec in self.all_specs
@@ -265,9 +269,10 @@ class Service(ExecutionSteps, DecisionSteps):
         """Chains of the positions last seen, when an account delta rule will be evaluated:
         it decides on chain delta x position qty, never on the exchange's greeks."""
         positions = self._positions_seen
+        if not positions or not self._account_delta_names:
+            return set()
         names = {t.strategy for t in self._book.active_trades()} | {s.name for s in entering}
-        wanted = [spec for spec in self.all_specs if spec.name in names]
-        if not positions or not any(map(uses_account_delta, wanted)):
+        if names.isdisjoint(self._account_delta_names):
             return set()
         return held_expiries((p.symbol for p in positions), now)
 

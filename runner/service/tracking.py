@@ -5,6 +5,12 @@ written through on every change, so the counters that gate entries (trades and
 attempts per UTC day, cooldown, trades per cycle) survive a restart (lessons A1, I3).
 A trade and its execution state are saved in one transaction: a kill can never leave
 one without the other.
+
+The cache always equals what the store holds (the service is the store's only writer
+while it runs: the command line refuses to write then), so a step that changed nothing
+writes nothing: the store already holds exactly that trade and execution, and a crash
+recovers it. Most ticks of a working order change nothing (issue 12: 1626 of 1777
+saves in a simulated week).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from runner.strategy.model import CycleSchedule, StrategySpec
 from runner.strategy.origin import SpecOrigin
 
 HISTORY: timedelta = timedelta(days=2)
+DERIVED_KEPT = 64  # strategy states kept for reuse (a handful per strategy and day)
 
 
 class TradeStore(Protocol):
@@ -46,6 +53,10 @@ class ExecutionBook:
         self._recent: dict[str, list[Trade]] = {}
         self._active_launches_at_load: set[datetime] = set()
         self._recounts: dict[str, Recount] = {}  # today's trades a lost store had made
+        # strategy -> a number bumped whenever its history changes; the strategy states
+        # derived from an unchanged history are reused (see `strategy_state`)
+        self._generation: dict[str, int] = {}
+        self._derived: dict[tuple[object, ...], tuple[StrategySpec, StrategyState]] = {}
 
     def load(self, now: datetime | None = None) -> None:
         """(Re)load trades in flight and their executions from the store."""
@@ -59,6 +70,7 @@ class ExecutionBook:
         self._recent = {}
         for trade in self._store.load_trades(since=since):
             self._recent.setdefault(trade.strategy, []).append(trade)
+        self._derived.clear()
         if now is not None:
             self.load_recounts(now)
 
@@ -66,6 +78,7 @@ class ExecutionBook:
         """Today's trades recounted from the exchange after the store lost them (issue 7)."""
         recounts_on = getattr(self._store, "recounts_on", None)
         self._recounts = dict(recounts_on(now.date())) if recounts_on is not None else {}
+        self._derived.clear()
 
     # -- reads -------------------------------------------------------------------------
     def trade(self, trade_id: str) -> Trade | None:
@@ -118,8 +131,23 @@ class ExecutionBook:
         """The engine's view of this strategy, from the store-backed history.
 
         Trades per cycle count only the trades of the schedule now in force: cycle
-        numbers of an earlier, finished schedule mean other windows.
+        numbers of an earlier, finished schedule mean other windows. The state depends
+        on `now` only through its UTC day, so it is derived again only when the
+        strategy's history, the day, the last entry check or the launch changed.
         """
+        key = (id(spec), self._generation.get(spec.name, 0), now.date(), last_entry_check,
+               launch)
+        known = self._derived.get(key)
+        if known is not None and known[0] is spec:
+            return known[1]
+        state = self._derive_state(spec, launch, now, last_entry_check)
+        if len(self._derived) > DERIVED_KEPT:  # old keys are never asked again
+            self._derived.clear()
+        self._derived[key] = (spec, state)
+        return state
+
+    def _derive_state(self, spec: StrategySpec, launch: datetime, now: datetime,
+                      last_entry_check: datetime | None) -> StrategyState:
         effective = self.launch_for(spec, launch, now)
         history = self._history(spec.name)
         state = _with_recount(state_from_trades(effective, history, now, last_entry_check),
@@ -157,10 +185,20 @@ class ExecutionBook:
                                                origin.content_hash, origin.to_json())
         self._cache(trade, None)
 
-    def save(self, trade: Trade, state: ExecutionState | None) -> None:
-        """Persist the trade with its execution state (one transaction), then cache both."""
+    def save(self, trade: Trade, state: ExecutionState | None) -> bool:
+        """Persist the trade with its execution state (one transaction), then cache both;
+        nothing when both equal what was last written (the store holds them). True when
+        written."""
+        if self.unchanged(trade, state):
+            return False
         self._store.save_trade_and_execution(trade, state.to_dict() if state else None)
         self._cache(trade, state)
+        return True
+
+    def unchanged(self, trade: Trade, state: ExecutionState | None) -> bool:
+        """Whether the store already holds exactly this trade with this execution."""
+        known = self._trades.get(trade.trade_id)
+        return known is not None and known == trade and self._states.get(trade.trade_id) == state
 
     def _cache(self, trade: Trade, state: ExecutionState | None) -> None:
         self._remember(trade)
@@ -175,6 +213,7 @@ class ExecutionBook:
             self._states[trade.trade_id] = state
 
     def _remember(self, trade: Trade) -> None:
+        self._generation[trade.strategy] = self._generation.get(trade.strategy, 0) + 1
         history = self._recent.setdefault(trade.strategy, [])
         for position, known in enumerate(history):
             if known.trade_id == trade.trade_id:
@@ -188,8 +227,11 @@ class ExecutionBook:
         something (a close that gave up) is kept until its legs are settled."""
         cutoff = now - HISTORY
         for strategy, history in self._recent.items():
-            self._recent[strategy] = [t for t in history if t.stage.is_active
-                                      or not t.is_flat or t.created_at >= cutoff]
+            kept = [t for t in history if t.stage.is_active or not t.is_flat
+                    or t.created_at >= cutoff]
+            if len(kept) != len(history):
+                self._recent[strategy] = kept
+                self._generation[strategy] = self._generation.get(strategy, 0) + 1
 
     def cancel_live_orders(self, dispatcher: Any, reason: str = "shutdown",
                            trade_id: str | None = None) -> int:

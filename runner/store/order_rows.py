@@ -46,9 +46,9 @@ def set_status(connection: sqlite3.Connection, client_order_id: int, status: Led
     )
 
 
-def apply_exchange_view(connection: sqlite3.Connection, row: LedgerOrder, order: Order,
-                        now: datetime) -> bool:
-    """Record the exchange's view of one order; return True when anything changed."""
+def exchange_view_change(row: LedgerOrder, order: Order) -> dict[str, object] | None:
+    """The columns the exchange's view of one order changes (status included), or None
+    when the ledger row already says all of it (a working order seen again unchanged)."""
     filled = max(row.filled_qty, order.filled_qty)
     avg = order.avg_price if order.filled_qty >= row.filled_qty else row.avg_price
     fee = max(row.fee, order.fee)
@@ -59,12 +59,11 @@ def apply_exchange_view(connection: sqlite3.Connection, row: LedgerOrder, order:
         exchange_status = order.status
     changed = (filled != row.filled_qty or fee != row.fee or status is not row.status
                or exchange_status is not row.exchange_status or row.order_id != order.order_id)
-    if changed:
-        set_status(connection, row.client_order_id, status, now,
-                   exchange_order_id=order.order_id,
-                   exchange_status=None if exchange_status is None else exchange_status.value,
-                   filled_qty=filled, avg_price=avg, fee=fee)
-    return changed
+    if not changed:
+        return None
+    return {"status": status, "exchange_order_id": order.order_id,
+            "exchange_status": None if exchange_status is None else exchange_status.value,
+            "filled_qty": filled, "avg_price": avg, "fee": fee}
 
 
 def find(connection: sqlite3.Connection, client_order_id: int) -> LedgerOrder | None:

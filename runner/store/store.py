@@ -264,13 +264,19 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
                          cancel_reason=reason)
 
     def update_from_exchange(self, order: Order) -> tuple[LedgerOrder, bool] | None:
-        """Record the exchange's view of one of our orders; None when it is not ours."""
+        """Record the exchange's view of one of our orders; None when it is not ours.
+
+        A view the ledger already holds (a working order seen again) writes nothing and
+        reads the row once: this runs for every working order on every tick."""
+        row = self._row_for(order)
+        if row is None:
+            return None
+        columns = order_rows.exchange_view_change(row, order)
+        if columns is None:
+            return row, False
         with self.transaction() as tx:
-            row = self._row_for(order)
-            if row is None:
-                return None
-            changed = order_rows.apply_exchange_view(tx, row, order, self.now())
-        return self._must_find(row.client_order_id), changed
+            order_rows.set_status(tx, row.client_order_id, now=self.now(), **columns)
+        return self._must_find(row.client_order_id), True
 
     def _row_for(self, order: Order) -> LedgerOrder | None:
         if order.client_order_id is not None:
@@ -291,6 +297,10 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         """Orders that are, or may become, working: INTENT, SENT, ACCEPTED, UNKNOWN."""
         where, params = order_rows.live_where(trade_id, purpose)
         return order_rows.select(self._connection, where, params)
+
+    def unsent_intents(self) -> list[LedgerOrder]:
+        """Orders written as intents and not yet known to be sent (status INTENT)."""
+        return order_rows.select(self._connection, "status = ?", (LedgerStatus.INTENT.value,))
 
     def orders_for_trade(self, trade_id: str) -> list[LedgerOrder]:
         return order_rows.select(self._connection, "trade_id = ?", (trade_id,))

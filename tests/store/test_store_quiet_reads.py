@@ -1,0 +1,59 @@
+"""The ledger reads the service does every tick write nothing when nothing changed
+(issue 12: a working order is seen again, unchanged, on every tick)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from runner.domain.ledger import LedgerStatus
+from runner.domain.orders import OrderStatus
+from tests.store.helpers_store import make_trade, open_fresh, place
+from tests.store.test_store_ledger import exchange_view
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    opened = open_fresh(tmp_path, clock)
+    opened.save_trade(make_trade("t1"))
+    return opened
+
+
+def test_an_order_seen_again_unchanged_writes_nothing(store) -> None:
+    command = place()
+    store.record_intent(command)
+    first = store.update_from_exchange(exchange_view(command, "0.1",
+                                                     OrderStatus.PARTIALLY_FILLED, "0.01"))
+    assert first is not None
+    assert first[1] is True
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    again = store.update_from_exchange(exchange_view(command, "0.1",
+                                                     OrderStatus.PARTIALLY_FILLED, "0.01"))
+    assert again == (first[0], False)
+    assert [s for s in statements if not s.startswith("SELECT")] == []
+
+
+def test_an_order_seen_changed_is_written_and_read_back(store) -> None:
+    command = place()
+    store.record_intent(command)
+    store.update_from_exchange(exchange_view(command, "0.1", OrderStatus.PARTIALLY_FILLED))
+    row, changed = store.update_from_exchange(exchange_view(command, "0.5", OrderStatus.FILLED,
+                                                            "0.02", "101"))
+    assert changed is True
+    assert (row.status, row.filled_qty, row.fee, row.avg_price) == \
+        (LedgerStatus.FINAL, Decimal("0.5"), Decimal("0.02"), Decimal("101"))
+    assert store.find_by_client_order_id(command.request.client_order_id) == row
+
+
+def test_unsent_intents_are_the_live_orders_not_yet_sent(store) -> None:
+    waiting, sent, accepted = place(), place(leg=1), place(reason="requote")
+    for command in (waiting, sent, accepted):
+        store.record_intent(command)
+    store.mark_sent(sent.request.client_order_id)
+    store.mark_sent(accepted.request.client_order_id)
+    store.mark_accepted(accepted.request.client_order_id, 777)
+    assert [o.client_order_id for o in store.unsent_intents()] == \
+        [o.client_order_id for o in store.live_orders() if o.status is LedgerStatus.INTENT] == \
+        [waiting.request.client_order_id]
