@@ -6,6 +6,8 @@ decision 2); `read_plan` decides what is needed each tick, and what it leaves ou
 absent (None), as a failed read is. A read that fails is recorded as a failure and left
 `None` (or absent for index prices and chains): the engine then refuses the rules that
 need it, it never sees an empty portfolio or a substituted constant (lessons C2, C5).
+The open orders the tick's order poll has just read are used as they are (`polled`),
+not read a second time: one open-orders read a tick (issue 11).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from runner.dispatch.poll import OpenOrdersRead
 from runner.domain.instruments import Instrument, Underlying
+from runner.domain.orders import Order
 from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
@@ -73,11 +77,13 @@ class SnapshotReader:
         return tuple(sorted({i.expiry for i in instruments if i.expiry > now}))
 
     def read(self, needs: MarketNeeds, now: datetime,
-             listed: Mapping[Underlying, tuple[datetime, ...]] | None = None) -> MarketSnapshot:
+             listed: Mapping[Underlying, tuple[datetime, ...]] | None = None, *,
+             polled: OpenOrdersRead | None = None) -> MarketSnapshot:
         """Read everything `needs` asks for, once; failures are listed, never raised.
 
         `listed` is the instrument list's expiries per underlying, when the caller has
-        read it already this tick (it tells "chain not fetched" from "not listed").
+        read it already this tick (it tells "chain not fetched" from "not listed");
+        `polled` the open orders the order poll read this tick (used, not read again).
         """
         failures: list[str] = []
         index_prices = self._index_prices(needs.underlyings, failures)
@@ -87,8 +93,7 @@ class SnapshotReader:
                    if needs.account else None)
         positions = (self._read("positions", failures, self._exchange.positions)
                      if needs.positions else None)
-        open_orders = (self._read("open orders", failures, self._exchange.open_orders)
-                       if needs.open_orders else None)
+        open_orders = self._open_orders(polled, failures) if needs.open_orders else None
         return MarketSnapshot(
             at=now, index_prices=index_prices, chains=chains, books=books, account=account,
             positions=tuple(positions) if positions is not None else None,
@@ -96,6 +101,15 @@ class SnapshotReader:
             failures=tuple(failures),
             listed_expiries=dict(listed or {}),
         )
+
+    def _open_orders(self, polled: OpenOrdersRead | None,
+                     failures: list[str]) -> list[Order] | tuple[Order, ...] | None:
+        """The poll's read when it made one this tick (its failure too: C5), else a read."""
+        if polled is None:
+            return self._read("open orders", failures, self._exchange.open_orders)
+        if polled.orders is None:
+            failures.append(f"open orders: {polled.error}")
+        return polled.orders
 
     def _index_prices(self, underlyings: Iterable[Underlying],
                       failures: list[str]) -> dict[Underlying, Decimal]:
