@@ -140,6 +140,17 @@ def legs_chains(trades: Iterable[Trade], now: datetime) -> set[tuple[Underlying,
     return held_expiries((leg.symbol for trade in trades for leg in trade.legs), now)
 
 
+def chains_to_price(trade: Trade, snapshot: MarketSnapshot,
+                    now: datetime) -> set[tuple[Underlying, datetime]]:
+    """The chains of the legs `trade` holds that `snapshot` has no quote for: what the tick
+    that decides its exit still reads (`SnapshotReader.with_chains`), so the close is
+    priced and sent in that tick. An exit that reads only the index (`index_move`) is
+    decided on a tick that did not read the legs' prices; without this its close would
+    wait for the next tick's plan to price it."""
+    return held_expiries((leg.symbol for leg in trade.legs
+                          if leg.open_qty > 0 and snapshot.quote(leg.symbol) is None), now)
+
+
 def learned_a_fill(events: Iterable[Event]) -> bool:
     """Whether this tick's events carry a fill (positions and margin have changed)."""
     return any(isinstance(event, QuoteAccepted)
