@@ -139,6 +139,7 @@ class Dispatcher(OrderPolling, RfqCommands):
         with self.store.transaction():
             self.store.mark_sent(cid)
             self.store.audit("place_order", str(cid), "sending", **_request_detail(row))
+        self.forget_orders_read()
         try:
             order_id = self.exchange.place_order(row.request)
         except ExchangeRejected as exc:
@@ -207,6 +208,7 @@ class Dispatcher(OrderPolling, RfqCommands):
         if row.status in (LedgerStatus.REJECTED, LedgerStatus.FINAL):
             return _final_events(row)
         order_id = command.order_id or row.order_id
+        self.forget_orders_read()
         try:
             if order_id is not None:
                 self.exchange.cancel_order(order_id=order_id)

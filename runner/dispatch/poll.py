@@ -7,10 +7,18 @@ is the truth). An order younger than the grace period is never declared missing
 (lessons D2, pitfall 21); the executor waiting on it meanwhile spends none of its time
 budget (`runner.execution.pause`). Unsent intents are re-sent under the same client order id
 while they are younger than `intent_ttl`, and given up (rejected) after.
+
+The open-orders read is kept (`OpenOrdersRead`) so the tick's snapshot, read right after
+the poll, uses it instead of reading the list a second time (issue 11: one read a tick).
+It is shared only while it still tells the truth about what we sent: an order placed or
+a cancel sent after it (an intent re-sent by this very poll) makes it unusable, and the
+snapshot then reads the list itself. A failed read is shared as a failure, never as an
+empty list (lessons C5).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,12 +35,22 @@ if TYPE_CHECKING:
 _FILL_LOOKBACK = timedelta(minutes=1)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenOrdersRead:
+    """One open-orders read of a poll: the working orders, or why the read failed."""
+
+    at: datetime
+    orders: tuple[Order, ...] | None  # None: the read failed (never "no orders", C5)
+    error: str | None = None
+
+
 class OrderPolling:
     """The order half of `Dispatcher.poll`."""
 
     exchange: Exchange
     store: Store
     limits: DispatchLimits
+    _orders_read: OpenOrdersRead | None = None  # the last poll's read, while still true
 
     if TYPE_CHECKING:
         def record_view(self, row: LedgerOrder, order: Order) -> list[Event]: ...
@@ -45,8 +63,10 @@ class OrderPolling:
             return []
         try:
             working = self.exchange.open_orders()
-        except ExchangeError:
+        except ExchangeError as error:
+            self._orders_read = OpenOrdersRead(now, None, str(error))
             return []  # a failed read is not "no orders" (C5): try again next tick
+        self._orders_read = OpenOrdersRead(now, tuple(working))
         by_client = {o.client_order_id: o for o in working if o.client_order_id is not None}
         events: list[Event] = []
         for row in rows:
@@ -58,6 +78,16 @@ class OrderPolling:
         if any(not isinstance(e, OrderOutcomeUnknown | OrderRejected) for e in events):
             self.record_fills(min(r.sent_at or r.created_at for r in rows) - _FILL_LOOKBACK)
         return events
+
+    def orders_polled(self, now: datetime) -> OpenOrdersRead | None:
+        """The open orders this tick's poll read at `now`, while nothing was sent since;
+        None when it read none (the snapshot reads them itself when it needs them)."""
+        read = self._orders_read
+        return read if read is not None and read.at == now else None
+
+    def forget_orders_read(self) -> None:
+        """An order or a cancel is about to be sent: the kept read no longer tells the truth."""
+        self._orders_read = None
 
     def settle_missing(self, row: LedgerOrder, now: datetime) -> list[Event]:
         """An order of ours not among the working ones: filled, cancelled or never placed."""

@@ -200,7 +200,7 @@ class Service(ExecutionSteps, DecisionSteps):
             self._pruned_at = now
         self._states = {spec.name: self._strategy_state(spec, now) for spec in self.all_specs}
         needs, listed = self._needs(now, events)
-        read = self._reader.read(needs, now, listed)
+        read = self._reader.read(needs, now, listed, polled=self._dispatcher.orders_polled(now))
         self._planner.note(needs, read)
         if read.positions is not None:
             self._positions_seen = read.positions

@@ -28,6 +28,7 @@ from runner.exchange.errors import ExchangeError
 from runner.execution import start_close
 from runner.reconcile.settlement import expired_series, read_exercises, settle_trade
 from runner.service.held_rules import faithful_origin
+from runner.service.read_plan import chains_to_price
 from runner.service.tick_report import TickReport
 from runner.service.tracking import with_launch
 from runner.strategy.model import StrategySpec
@@ -150,6 +151,7 @@ class DecisionSteps:
             return
         trade = trade.moved_to(TradeStage.PENDING_CLOSE, f"{close.reason}: {close.detail}", now)
         report.closing.append(trade.trade_id)
+        snapshot = self._reader.with_chains(snapshot, chains_to_price(trade, snapshot, now))
         step = start_close(trade, spec.execution.close, close.reason, snapshot, now)
         self._apply(step.trade, step.state, step.commands, step.alerts, report, step.notes)
 

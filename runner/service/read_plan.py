@@ -14,7 +14,8 @@ whatever was due. The service now says what its decisions need this tick (`Deman
   lessons E7); positions while an `account_delta` exit reads them; the
   books of the symbols being worked;
 - open orders every tick while orders or executions are in flight, else a slow sweep
-  (`ORDERS_SWEEP_EVERY`) for orphans;
+  (`ORDERS_SWEEP_EVERY`) for orphans; when the order poll has read them this tick, its
+  read is the snapshot's (one open-orders read a tick, `SnapshotReader.read(polled=)`);
 - account and positions after a fill, and on a slow cadence (`ACCOUNT_EVERY`);
 - the index of every configured underlying every `LIVENESS_EVERY` while no chain or
   book was read for as long: the slow liveness read that keeps the reachability and
@@ -32,6 +33,10 @@ an older read. The first tick reads everything.
 
 A fresher source (the WebSocket feed) can later subtract what it supplies from the
 planned `MarketNeeds` before the reader runs.
+
+A close decided on a tick that did not read its legs' prices (an `index_move` exit reads
+only the index) is priced by a narrow second read in that tick (`chains_to_price`,
+`SnapshotReader.with_chains`), so it is sent in the tick that decides it.
 
 Chains, not per-instrument reads, price held legs: one chain read covers every leg of an
 expiry, so per call it is never more than one read per leg (a strangle's two legs cost one
@@ -138,6 +143,17 @@ def _time_exit_due(spec: StrategySpec, trade: Trade, launch: datetime, now: date
 def legs_chains(trades: Iterable[Trade], now: datetime) -> set[tuple[Underlying, datetime]]:
     """The (underlying, expiry) chains that price the trades' legs not yet expired."""
     return held_expiries((leg.symbol for trade in trades for leg in trade.legs), now)
+
+
+def chains_to_price(trade: Trade, snapshot: MarketSnapshot,
+                    now: datetime) -> set[tuple[Underlying, datetime]]:
+    """The chains of the legs `trade` holds that `snapshot` has no quote for: what the tick
+    that decides its exit still reads (`SnapshotReader.with_chains`), so the close is
+    priced and sent in that tick. An exit that reads only the index (`index_move`) is
+    decided on a tick that did not read the legs' prices; without this its close would
+    wait for the next tick's plan to price it."""
+    return held_expiries((leg.symbol for leg in trade.legs
+                          if leg.open_qty > 0 and snapshot.quote(leg.symbol) is None), now)
 
 
 def learned_a_fill(events: Iterable[Event]) -> bool:

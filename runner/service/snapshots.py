@@ -6,17 +6,23 @@ decision 2); `read_plan` decides what is needed each tick, and what it leaves ou
 absent (None), as a failed read is. A read that fails is recorded as a failure and left
 `None` (or absent for index prices and chains): the engine then refuses the rules that
 need it, it never sees an empty portfolio or a substituted constant (lessons C2, C5).
+The open orders the tick's order poll has just read are used as they are (`polled`),
+not read a second time: one open-orders read a tick (issue 11). `with_chains` is the
+narrow second read of a tick: the chains a close decided in it needs and the planned
+read left out (read once per moment, however many closes need them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from runner.dispatch.poll import OpenOrdersRead
 from runner.domain.instruments import Instrument, Underlying
+from runner.domain.orders import Order
 from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange
@@ -60,6 +66,10 @@ class SnapshotReader:
     def __init__(self, exchange: Exchange) -> None:
         self._exchange = exchange
         self.counter = ReadCounter()
+        # The moment `with_chains` last read for, the chains it tried and those it got.
+        self._added_at: datetime | None = None
+        self._tried: set[tuple[Underlying, datetime]] = set()
+        self._added: dict[Underlying, Chain] = {}
 
     def listed_instruments(self, underlying: Underlying) -> tuple[Instrument, ...] | None:
         """The instrument list (cached by the adapter); None when it cannot be read."""
@@ -73,11 +83,13 @@ class SnapshotReader:
         return tuple(sorted({i.expiry for i in instruments if i.expiry > now}))
 
     def read(self, needs: MarketNeeds, now: datetime,
-             listed: Mapping[Underlying, tuple[datetime, ...]] | None = None) -> MarketSnapshot:
+             listed: Mapping[Underlying, tuple[datetime, ...]] | None = None, *,
+             polled: OpenOrdersRead | None = None) -> MarketSnapshot:
         """Read everything `needs` asks for, once; failures are listed, never raised.
 
         `listed` is the instrument list's expiries per underlying, when the caller has
-        read it already this tick (it tells "chain not fetched" from "not listed").
+        read it already this tick (it tells "chain not fetched" from "not listed");
+        `polled` the open orders the order poll read this tick (used, not read again).
         """
         failures: list[str] = []
         index_prices = self._index_prices(needs.underlyings, failures)
@@ -87,8 +99,7 @@ class SnapshotReader:
                    if needs.account else None)
         positions = (self._read("positions", failures, self._exchange.positions)
                      if needs.positions else None)
-        open_orders = (self._read("open orders", failures, self._exchange.open_orders)
-                       if needs.open_orders else None)
+        open_orders = self._open_orders(polled, failures) if needs.open_orders else None
         return MarketSnapshot(
             at=now, index_prices=index_prices, chains=chains, books=books, account=account,
             positions=tuple(positions) if positions is not None else None,
@@ -96,6 +107,37 @@ class SnapshotReader:
             failures=tuple(failures),
             listed_expiries=dict(listed or {}),
         )
+
+    def with_chains(self, snapshot: MarketSnapshot,
+                    wanted: Iterable[tuple[Underlying, datetime]]) -> MarketSnapshot:
+        """`snapshot` with the chains of `wanted` read now and laid in beside its own.
+
+        What was already tried for this moment (`snapshot.at`) is not read again; a failed
+        read is listed in the failures and leaves the chain absent (C2, C5)."""
+        if self._added_at != snapshot.at:
+            self._added_at, self._tried, self._added = snapshot.at, set(), {}
+        missing = set(wanted) - self._tried
+        if missing:
+            self._tried |= missing
+            failures = list(snapshot.failures)
+            for underlying, chain in self._chains(missing, failures).items():
+                self._added[underlying] = _merged(self._added.get(underlying), chain)
+            snapshot = replace(snapshot, failures=tuple(failures))
+        if not self._added:
+            return snapshot
+        chains = dict(snapshot.chains)
+        for underlying, chain in self._added.items():
+            chains[underlying] = _merged(chains.get(underlying), chain)
+        return replace(snapshot, chains=chains)
+
+    def _open_orders(self, polled: OpenOrdersRead | None,
+                     failures: list[str]) -> list[Order] | tuple[Order, ...] | None:
+        """The poll's read when it made one this tick (its failure too: C5), else a read."""
+        if polled is None:
+            return self._read("open orders", failures, self._exchange.open_orders)
+        if polled.orders is None:
+            failures.append(f"open orders: {polled.error}")
+        return polled.orders
 
     def _index_prices(self, underlyings: Iterable[Underlying],
                       failures: list[str]) -> dict[Underlying, Decimal]:
@@ -134,3 +176,10 @@ class SnapshotReader:
         except ExchangeError as error:
             failures.append(f"{what}: {error}")
             return None
+
+
+def _merged(old: Chain | None, new: Chain) -> Chain:
+    """Both chains' quotes, the newer winning for a symbol in both."""
+    if old is None:
+        return new
+    return Chain.of(new.underlying, [*old.quotes.values(), *new.quotes.values()])

@@ -64,3 +64,32 @@ def test_a_failed_index_read_leaves_the_price_absent_never_a_constant() -> None:
     reader = SnapshotReader(FaultyExchange(SimVenue(clock, seed=1), plan, clock))
     snapshot = reader.read(needs_for_next_expiry(reader), START)
     assert snapshot.index_price(Underlying.BTC) is None
+
+
+# -- the narrow second read of a tick (a close decided on a snapshot without its legs) ---
+def test_chains_added_for_a_close_are_read_once_a_moment_beside_those_read() -> None:
+    reader = SnapshotReader(SimVenue(ManualClock(START), seed=1))
+    first, second = reader.listed_expiries(Underlying.BTC, START)[:2]
+    snapshot = reader.read(needs_for_next_expiry(reader), START)
+    reader.counter.by_method.clear()
+    wanted = {(Underlying.BTC, second)}
+    added = reader.with_chains(snapshot, wanted)
+    again = reader.with_chains(snapshot, wanted)  # a second close needing the same legs
+    assert reader.counter.by_method == {"chain": 1}
+    for view in (added, again):
+        assert view.chains[Underlying.BTC].expiries(START) == (first, second)
+    assert snapshot.chains[Underlying.BTC].expiries(START) == (first,)  # left as it was
+
+
+def test_a_failed_added_chain_is_listed_and_left_absent() -> None:
+    """C2, C5: the close then waits for a tick that prices its legs; nothing is made up."""
+    clock = ManualClock(START)
+    plan = FaultPlan.of()
+    reader = SnapshotReader(FaultyExchange(SimVenue(clock, seed=1), plan, clock))
+    expiry = reader.listed_expiries(Underlying.BTC, START)[0]
+    snapshot = reader.read(MarketNeeds(account=False, positions=False, open_orders=False),
+                           START)
+    plan.add(FaultRule(endpoint="option_chain", kind=FaultKind.HTTP_5XX))
+    added = reader.with_chains(snapshot, {(Underlying.BTC, expiry)})
+    assert Underlying.BTC not in added.chains
+    assert any(failure.startswith("chain BTC") for failure in added.failures)
