@@ -5,14 +5,17 @@ out-of-order pushes are survived (issue 11 item 2)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import websocket
-from helpers_feed import STALE_AFTER, CountingRest, eventually, ws_urls
+from helpers_feed import FAST, STALE_AFTER, CountingRest, eventually, ws_urls
 
+from runner.domain.clock import ManualClock, to_epoch_ms
 from runner.domain.instruments import Underlying
-from runner.feed.source import FeedExchange, MarketFeed
+from runner.feed.prices import PriceCache
+from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
 from runner.sim.server import SimServer
 from runner.sim.venue import SimVenue
 
@@ -26,14 +29,32 @@ def _served_from_feed(exchange: FeedExchange, rest: CountingRest) -> bool:
 
 
 def test_the_index_is_read_over_rest_until_the_pushed_one_arrives_then_from_the_feed(
-        exchange: FeedExchange, rest: CountingRest, venue: SimVenue) -> None:
-    exchange.index_price(BTC)  # nothing pushed yet: REST, and the channel is subscribed
-    assert rest.count("index_price") == 1
-    eventually("the pushed index", lambda: exchange.feed.cache.index(BTC) is not None)
-    before = rest.count("index_price")
-    for _ in range(5):
-        assert exchange.index_price(BTC) == venue.index_price(BTC)
-    assert rest.count("index_price") == before
+        ) -> None:
+    """Deterministic under any load: the market stands still (a manual clock on both
+    sides) and the cache ages only when the test says so, so no push can go stale between
+    two reads; the test waits on conditions, never on a time window."""
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    held = [0.0]  # the cache's monotonic clock, moved by the test alone
+    venue = SimVenue(clock, seed=5)
+    rest = CountingRest(venue)
+    with SimServer(venue, "k", "s", clock) as server:
+        options, futures = ws_urls(server.base_url)
+        cache = PriceCache(STALE_AFTER, lambda: held[0], lambda: to_epoch_ms(clock.now()))
+        feed = MarketFeed(FeedUrls(options, futures), cache, FAST).start()
+        exchange = FeedExchange(rest, feed, clock)  # type: ignore[arg-type]
+        try:
+            exchange.index_price(BTC)  # nothing pushed yet: REST, and the channel subscribed
+            assert rest.count("index_price") == 1
+            eventually("the pushed index", lambda: cache.index(BTC) is not None, seconds=60)
+            for _ in range(5):
+                assert exchange.index_price(BTC) == venue.index_price(BTC)
+            assert rest.count("index_price") == 1
+            feed.futures.stop(timeout=60)  # no push lands after this
+            held[0] += STALE_AFTER + 0.1  # the last push is now too old to be used
+            assert exchange.index_price(BTC) == venue.index_price(BTC)
+            assert rest.count("index_price") == 2
+        finally:
+            feed.stop()
 
 
 def test_a_book_and_a_chain_are_served_from_pushes_once_fresh(
