@@ -46,6 +46,7 @@ class Timing:
     backoff_start: float = BACKOFF_START
     backoff_max: float = BACKOFF_MAX
     connect_timeout: float = CONNECT_TIMEOUT
+    poll: float = _POLL  # real seconds
 
 
 @dataclass(slots=True)
@@ -79,6 +80,10 @@ class FeedConnection:
         self.connected = threading.Event()
         self._received = False
         self.stats = ConnectionStats()
+        # For a campaign on simulated time to keep in step with this thread: the clock
+        # reading of its last finished turn, and whether a heartbeat awaits its reply.
+        self.progress = float("-inf")
+        self.beat_pending = False
 
     # -- any thread ----------------------------------------------------------------------
     def start(self) -> FeedConnection:
@@ -126,7 +131,7 @@ class FeedConnection:
         """Sleep `seconds` of the connection's clock, or until stopped."""
         end = self._monotonic() + seconds
         while not self._stop.is_set() and self._monotonic() < end:
-            self._stop.wait(_POLL)
+            self._stop.wait(self.timing.poll)
 
     def _session(self) -> bool:
         """One connection from connect to its end; True when it ever received data."""
@@ -148,7 +153,7 @@ class FeedConnection:
         return self._received
 
     def _serve(self, ws: websocket.WebSocket) -> None:
-        ws.settimeout(_POLL)
+        ws.settimeout(self.timing.poll)
         with self._lock:
             self._changes = []
             resend = sorted(self._wanted, key=repr)
@@ -159,10 +164,12 @@ class FeedConnection:
         now = self._monotonic()
         heard = beat_reply = now
         next_beat = now  # the first heartbeat at once: it proves the link
+        self.beat_pending = False
         while not self._stop.is_set():
             now = self._monotonic()
             if now >= next_beat:
                 self._send(ws, HEARTBEAT_MESSAGE)
+                self.beat_pending = True
                 next_beat = now + self.timing.heartbeat_every
             self._send_changes(ws)
             try:
@@ -174,8 +181,10 @@ class FeedConnection:
                 self._received = True
                 if self._handle(text):
                     beat_reply = heard
+                    self.beat_pending = False
             if self._stalled(heard, beat_reply):
                 return
+            self.progress = now
 
     def _handle(self, text: str | bytes) -> bool:
         try:
