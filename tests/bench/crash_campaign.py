@@ -73,6 +73,7 @@ METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orde
            "orderbook", "positions", "create_rfq", "rfq_quotes", "accept_quote", "cancel_rfq",
            "block_trades", "event:trade_created", "event:trade_stage"]
 TICK = timedelta(seconds=2)
+SETTLE = timedelta(minutes=45)
 
 
 @dataclass
@@ -88,14 +89,18 @@ class Outcome:
 
 
 def one_run(directory: Path, rng: random.Random, kills: int, fault_rate: float,
-            damage_rate: float = 0.0, feed: str = "rest") -> Outcome:
+            damage_rate: float = 0.0, feed: str = "rest", *,
+            minutes: tuple[int, int] = (1, 15), settle: timedelta = SETTLE) -> Outcome:
+    """`minutes`: how long a process runs before its kill point (if it was not reached);
+    `settle`: how long the last process runs on after the RFQ schedule could end."""
     specs = load_specs(directory / "strategies", MICRO, RFQ)
     world = World(specs, directory / "state", seed=rng.randint(0, 10_000))
     plan = campaign_plan(fault_rate, rng.randint(0, 10_000)) if fault_rate else None
     outcome = Outcome()
     ws = WsCampaign(world.venue, world.clock, rng.randint(0, 10_000)) if feed == "ws" else None
     try:
-        _kill_and_restart(world, specs, rng, kills, plan, damage_rate, ws, outcome)
+        _kill_and_restart(world, specs, rng, kills, plan, damage_rate, ws, outcome,
+                          minutes, settle)
     finally:
         if ws is not None:
             figures = ws.close()
@@ -121,7 +126,7 @@ def _start(world: World, exchange: Any, watch: OpenWatch, ws: WsCampaign | None,
 
 def _kill_and_restart(world: World, specs: Any, rng: random.Random, kills: int,
                       plan: Any, damage_rate: float, ws: WsCampaign | None,
-                      outcome: Outcome) -> None:
+                      outcome: Outcome, minutes: tuple[int, int], settle: timedelta) -> None:
     lost = False  # a damage lost the store's memory: the ordinary audit no longer applies
     watch = OpenWatch(world.venue)
 
@@ -140,7 +145,7 @@ def _kill_and_restart(world: World, specs: Any, rng: random.Random, kills: int,
         runtime = _start(world, killer, watch, ws, outcome)
         watch.runtime = runtime
         killer.armed = True
-        until = world.clock.now() + timedelta(minutes=rng.randint(1, 15))
+        until = world.clock.now() + timedelta(minutes=rng.randint(*minutes))
         if damage == "delete_running":
             middle = world.clock.now() + (until - world.clock.now()) * rng.random()
             killed = run_until(runtime, middle, TICK)
@@ -170,8 +175,7 @@ def _kill_and_restart(world: World, specs: Any, rng: random.Random, kills: int,
     final = _start(world, world.venue, watch, ws, outcome)
     watch.runtime = final
     # long enough for a schedule a late restart began (2 cycles, ~30 min) to finish
-    run_until(final, max(world.clock.now(), START + timedelta(minutes=40))
-              + timedelta(minutes=45), TICK)
+    run_until(final, max(world.clock.now(), START + timedelta(minutes=40)) + settle, TICK)
     if lost:
         unmanaged, outcome.flagged = final_verdict(final, world.venue)
         outcome.violations += unmanaged + limit_opens_per_day(world.venue, specs)

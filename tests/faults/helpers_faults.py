@@ -27,7 +27,7 @@ from runner.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.sim.faulty import FaultyExchange
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import MICRO, RFQ, START, World, load_specs
-from tests.feed.helpers_ws_campaign import WsCampaign
+from tests.feed.helpers_ws_campaign import FeedFigures, WsCampaign
 
 WRITES = ("place_order", "cancel_order", "accept_quote", "create_rfq", "cancel_rfq")
 
@@ -72,7 +72,7 @@ class CampaignResult:
     trades: dict[str, dict[str, int]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
-    feed: list[str] = field(default_factory=list)  # WebSocket mode: its figures
+    feed: FeedFigures | None = None  # WebSocket mode: its figures
 
     def lines(self) -> list[str]:
         return [
@@ -86,7 +86,7 @@ class CampaignResult:
             f" {len(self.in_flight)}",
             *[f"  VIOLATION {v}" for v in self.violations],
             *[f"  IN FLIGHT {v}" for v in self.in_flight],
-            *self.feed,
+            *(self.feed.lines() if self.feed is not None else []),
         ]
 
 
@@ -145,8 +145,8 @@ def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float 
         ws.lift()
     _settle(runtime, tick, collect)
     if ws is not None:
-        result.violations += ws.close().violations
-        result.feed = ws.figures.lines()
+        result.feed = ws.close()
+        result.violations += result.feed.violations
     result.wall_s = time.perf_counter() - began
     result.ticks = service.ticks
     store = runtime.store

@@ -13,8 +13,9 @@ the threads, so a healthy feed serves and no stall is imagined.
 
 The feed invariants it checks, independent of the cache's own bookkeeping:
 - never a decision on a stale price: every index the feed served is the venue's index
-  at a moment no older than `stale_after` (the venue's path is sampled at every clock
-  value), every book served was stamped no older, every chain row's push no older;
+  at a second no older than `stale_after` (looked up on the venue's index path, which
+  a second's price never leaves: the clock also moves inside a tick, on a timeout
+  fault), every book served was stamped no older, every chain row's push no older;
 - the feed recovers after each drop, stall and lag: a push stamped after the episode's
   end arrives within `RECOVER_WITHIN` (plus any time no process ran), on a reconnected
   and resubscribed socket for drops and detected stalls.
@@ -126,7 +127,6 @@ class WsCampaign:
         self.faults = self.server.ws.faults = WsFaults(monotonic=self.seconds)
         self.figures = FeedFigures()
         self.episodes: list[Episode] = []
-        self._index_at: dict[int, Decimal] = {}  # epoch second -> the venue's index
         self._pushed: list[int] = []  # exchange ms of every index push taken, in order
         self._gaps: list[tuple[datetime, datetime]] = []  # no feed client running
         self._down_since: datetime | None = clock.now()
@@ -155,7 +155,6 @@ class WsCampaign:
         if self._down_since is not None:
             self._gaps.append((self._down_since, self.clock.now()))
             self._down_since = None
-        self._sample()
         return AuditedFeedExchange(rest, feed, self.clock, self)
 
     def attach(self, service: Any) -> None:
@@ -169,7 +168,6 @@ class WsCampaign:
             feed.want_index(BTC)
             health.observe(service.attention)
             self.clock.sleep(seconds)
-            self._sample()
             self._fire_due()
             self._barrier(feed)
 
@@ -195,9 +193,6 @@ class WsCampaign:
         return self.figures
 
     # -- between ticks -----------------------------------------------------------------
-    def _sample(self) -> None:
-        self._index_at[int(self.seconds())] = self.venue.index_price(BTC)
-
     def _fire_due(self) -> None:
         now = self.clock.now()
         if self._lifted or now < self._next_fault:
@@ -259,8 +254,9 @@ class WsCampaign:
     # -- the audit -----------------------------------------------------------------------
     def served_index(self, price: Decimal) -> None:
         now = int(self.seconds())
-        fresh = {self._index_at.get(second) for second in
-                 range(now - int(STALE_AFTER), now + 1)}
+        market = self.venue._market  # the path itself: what the index was at any second
+        fresh = {market.index(BTC, second) for second in range(now - int(STALE_AFTER),
+                                                               now + 1)}
         if price not in fresh:
             self._violation(f"an index of {price} served from the feed is not the venue's"
                             f" index of the last {STALE_AFTER:g} s")
