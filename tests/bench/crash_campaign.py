@@ -16,9 +16,11 @@ after every restart and at the end; once a damage lost the store's memory, the c
 that still mean something: no duplicate open, no unmanaged position.
 `--feed ws` (issue 11): every process reads prices pushed over the simulator's WebSocket
 on simulated time, with drops, silent stalls, out-of-order pushes and late delivery
-firing all along (tests/feed/helpers_ws_campaign.py); a kill closes its sockets, the
-restarted process connects and subscribes anew. Adds the feed's figures and invariants
-(never a price older than the stale limit served, recovery after every feed fault).
+firing all along, through the last run too but its last 5 minutes
+(tests/feed/helpers_ws_campaign.py); a kill closes its sockets, the restarted process
+connects and subscribes anew. Adds the feed's figures and invariants (never a price older
+than the stale limit served, recovery after every feed fault). A failed tick is a
+violation in both modes. The suite's short version: tests/crash/test_crash_campaign_ws.py.
 Prints the number of runs, kills that landed, violations grouped by kind with an example,
 executions left in flight, trades by stage, and wall time. Exit code 1 on any violation.
 
@@ -74,6 +76,7 @@ METHODS = ["place_order", "place_order", "cancel_order", "get_order", "open_orde
            "block_trades", "event:trade_created", "event:trade_stage"]
 TICK = timedelta(seconds=2)
 SETTLE = timedelta(minutes=45)
+QUIET_END = timedelta(minutes=5)  # the last minutes of a run without new feed faults
 
 
 @dataclass
@@ -169,13 +172,14 @@ def _kill_and_restart(world: World, specs: Any, rng: random.Random, kills: int,
         if not lost:
             outcome.violations += audit(world.venue, check.store, specs)
         check.store.close()
-    if ws is not None:
-        ws.lift()
-    # faults lifted: every execution finishes
+    # long enough for a schedule a late restart began (2 cycles, ~30 min) to finish
+    end = max(world.clock.now(), START + timedelta(minutes=40)) + settle
+    if ws is not None:  # the feed's faults go on (REST serves) but leave a quiet end
+        ws.lift(end - QUIET_END)
+    # REST faults lifted: every execution finishes
     final = _start(world, world.venue, watch, ws, outcome)
     watch.runtime = final
-    # long enough for a schedule a late restart began (2 cycles, ~30 min) to finish
-    run_until(final, max(world.clock.now(), START + timedelta(minutes=40)) + settle, TICK)
+    run_until(final, end, TICK)
     if lost:
         unmanaged, outcome.flagged = final_verdict(final, world.venue)
         outcome.violations += unmanaged + limit_opens_per_day(world.venue, specs)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.faults.helpers_faults import run_campaign
 
 
+@pytest.mark.slow
 def test_rest_and_feed_faults_together_keep_every_invariant_and_no_stale_price(
         tmp_path) -> None:
     result = run_campaign(tmp_path, hours=0.35, tick=timedelta(seconds=3), rate=0.03,

@@ -115,13 +115,17 @@ class WsCampaign:
     """One feed server for the whole campaign; one feed client per service process."""
 
     def __init__(self, venue: SimVenue, clock: ManualClock, seed: int, *,
-                 fault_gap: tuple[timedelta, timedelta] = FAULT_GAP) -> None:
+                 fault_gap: tuple[timedelta, timedelta] = FAULT_GAP,
+                 server: SimServer | None = None) -> None:
+        """`server`: the campaign's own sim-server (its REST side is the campaign's);
+        without one, a server for the feed alone is started and stopped here."""
         self.clock = clock
         self._fault_gap = fault_gap
         self.venue = venue
         self._rng = random.Random(seed)
-        self.server = SimServer(venue, "ws-campaign", "ws-campaign-secret", clock,
-                                rate_limits=False).start()
+        self._own_server = server is None
+        self.server = server or SimServer(venue, "ws-campaign", "ws-campaign-secret", clock,
+                                          rate_limits=False).start()
         self.server.ws.monotonic = self.seconds
         self.server.ws.wake_every = 0.002  # pushes follow a clock step within ~2 ms
         self.faults = self.server.ws.faults = WsFaults(monotonic=self.seconds)
@@ -131,7 +135,7 @@ class WsCampaign:
         self._gaps: list[tuple[datetime, datetime]] = []  # no feed client running
         self._down_since: datetime | None = clock.now()
         self._next_fault = clock.now() + fault_gap[0]
-        self._lifted = False
+        self._lifted_at: datetime | None = None
         self._heard = threading.Event()
         self.feed: MarketFeed | None = None
 
@@ -181,21 +185,23 @@ class WsCampaign:
             self.feed = None
             self._down_since = self.clock.now()
 
-    def lift(self) -> None:
-        """No new fault from now on (those under way run out)."""
-        self._lifted = True
+    def lift(self, at: datetime | None = None) -> None:
+        """No new fault from `at` (default: now) on; those under way run out."""
+        self._lifted_at = at or self.clock.now()
 
     def close(self) -> FeedFigures:
         """Stop everything and judge recovery; the figures with every violation."""
         self.kill()
-        self.server.stop()
+        if self._own_server:
+            self.server.stop()
         self._judge_recovery()
         return self.figures
 
     # -- between ticks -----------------------------------------------------------------
     def _fire_due(self) -> None:
         now = self.clock.now()
-        if self._lifted or now < self._next_fault:
+        lifted = self._lifted_at is not None and now >= self._lifted_at
+        if lifted or now < self._next_fault:
             return
         kind = KINDS[sum(self.figures.fired.values()) % len(KINDS)]
         end = now

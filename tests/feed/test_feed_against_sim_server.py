@@ -5,7 +5,7 @@ out-of-order pushes are survived (issue 11 item 2)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +14,12 @@ from helpers_feed import FAST, STALE_AFTER, CountingRest, eventually, ws_urls
 
 from runner.domain.clock import ManualClock, to_epoch_ms
 from runner.domain.instruments import Underlying
+from runner.feed.connection import Timing
 from runner.feed.prices import PriceCache
 from runner.feed.source import FeedExchange, FeedUrls, MarketFeed
 from runner.sim.server import SimServer
 from runner.sim.venue import SimVenue
+from runner.sim.ws_faults import WsFaults
 
 BTC = Underlying.BTC
 
@@ -215,3 +217,45 @@ def test_a_channel_no_read_asked_for_is_unsubscribed(sim_server: SimServer,
         assert [s.symbol for s in feed.futures.wanted] == ["BTCUSD"]
     finally:
         feed.stop()
+
+
+def test_a_lagging_socket_is_stale_however_alive_it_looks_and_reads_go_to_rest() -> None:
+    """Frames delivered 10 s late but steadily (a congested link; heartbeats answered at
+    once): a push whose own time is older than the stale limit is never used, even the
+    moment it arrives. Deterministic: the market, the server's cadence and the cache all
+    run on one manual clock that only the test moves; every wait is on a condition."""
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+
+    def seconds() -> float:
+        return clock.now().timestamp()
+
+    venue = SimVenue(clock, seed=5)
+    rest = CountingRest(venue)
+    with SimServer(venue, "k", "s", clock) as server:
+        server.ws.monotonic = seconds
+        faults = server.ws.faults = WsFaults(monotonic=seconds)
+        options, futures = ws_urls(server.base_url)
+        cache = PriceCache(5.0, seconds, lambda: to_epoch_ms(clock.now()))
+        timing = Timing(heartbeat_every=30, silence_limit=60, backoff_start=0.05,
+                        backoff_max=0.2)  # no beat or silence falls due: the clock is held
+        feed = MarketFeed(FeedUrls(options, futures), cache, timing,
+                          monotonic=seconds).start()
+        exchange = FeedExchange(rest, feed, clock)  # type: ignore[arg-type]
+        try:
+            exchange.index_price(BTC)
+            eventually("the pushed index", lambda: cache.index(BTC) is not None, seconds=60)
+            faults.lag(10, 60)
+            clock.advance(timedelta(seconds=6))  # the push of 10:00:06 leaves at 10:00:16
+            eventually("a push held back", lambda: faults.delayed >= 1, seconds=60)
+            clock.advance(timedelta(seconds=10))
+            sent = to_epoch_ms(datetime(2026, 3, 2, 10, 0, 6, tzinfo=UTC))
+            eventually("the late push delivered",
+                       lambda: (cache.stamp("index", BTC) or 0) >= sent, seconds=60)
+            assert feed.futures.connected.is_set()  # the socket looks healthy
+            assert cache.counters.late >= 1
+            assert cache.index(BTC) is None  # 10 s old on arrival: never handed out
+            before = rest.count("index_price")
+            assert exchange.index_price(BTC) == venue.index_price(BTC)
+            assert rest.count("index_price") == before + 1
+        finally:
+            feed.stop()
