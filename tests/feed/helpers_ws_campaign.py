@@ -5,8 +5,9 @@ in-thread `SimServer`; the service still reads REST through the campaign's own f
 venue) and gives each service process a real `MarketFeed` + `FeedExchange` on the
 campaign's manual clock: pushes, heartbeats, silence, backoff and staleness are all
 counted in simulated seconds, so "older than 5 s" means 5 s of the market the campaign
-simulates. Between two ticks the clock moves, the feed's faults fire at random (drops,
-silent stalls, out-of-order pushes, late delivery) and the loop waits (real time, at
+simulates. Between two ticks the clock moves, the feed's faults fire in turn after
+random gaps, with random lengths (drops, silent stalls, out-of-order pushes, late
+delivery), and the loop waits (real time, at
 most `BARRIER_S`) until both socket threads have seen the new time with their heartbeat
 answered, and the index pushed at that time arrived: the simulated clock never outruns
 the threads, so a healthy feed serves and no stall is imagined.
@@ -19,8 +20,8 @@ The feed invariants it checks, independent of the cache's own bookkeeping:
 - the feed recovers after each drop, stall and lag: a push stamped after the episode's
   end arrives within `RECOVER_WITHIN` (plus any time no process ran), on a reconnected
   and resubscribed socket for drops and detected stalls.
-Determinism: the threads make a run differ from another of the same seed; the faults
-fired and the invariants do not depend on it.
+Determinism: a run differs from another of the same seed (which reads the feed saves
+from REST, so which REST faults fire, depends on the threads); the invariants hold for any.
 """
 
 from __future__ import annotations
