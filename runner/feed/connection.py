@@ -6,7 +6,9 @@ Owns the socket's life: connect (the URL is rebuilt on every attempt, since a si
 with backoff (1 s doubling to 60 s, as the live clients do) when the socket drops, when
 no heartbeat reply came for `2 x heartbeat_every`, or when nothing at all arrived for
 `silence_limit` seconds (a silent stall with the socket still open). After a reconnect
-every subscription is sent again. Only this thread writes to the socket: subscription
+every subscription is sent again. Every duration (beats, silence, backoff) is read on
+`monotonic`, so a campaign on simulated time runs the connection on that time too. Only
+this thread writes to the socket: subscription
 changes from other threads are queued and sent from here. The URL may carry the API key
 and a signature: it is never logged, and errors are logged by their type and message only.
 """
@@ -44,6 +46,7 @@ class Timing:
     backoff_start: float = BACKOFF_START
     backoff_max: float = BACKOFF_MAX
     connect_timeout: float = CONNECT_TIMEOUT
+    poll: float = _POLL  # real seconds
 
 
 @dataclass(slots=True)
@@ -52,6 +55,7 @@ class ConnectionStats:
     drops: int = 0  # connections that ended (dropped, stalled, refused)
     stalls: int = 0  # of which: silence or missing heartbeat replies
     subscribe_sent: int = 0
+    resubscribed: int = 0  # sessions after the first that sent the wanted channels again
     bad_frames: int = 0
     last_problem: str = ""
     problems: list[str] = field(default_factory=list)
@@ -61,8 +65,10 @@ class FeedConnection:
     """A self-healing WebSocket; `on_frame(text) -> bool` says whether it was a beat reply."""
 
     def __init__(self, name: str, url: Callable[[], str], on_frame: Callable[[str], bool],
-                 timing: Timing | None = None) -> None:
+                 timing: Timing | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.name = name
+        self._monotonic = monotonic
         self._url = url
         self._on_frame = on_frame
         self.timing = timing or Timing()
@@ -74,6 +80,10 @@ class FeedConnection:
         self.connected = threading.Event()
         self._received = False
         self.stats = ConnectionStats()
+        # For a campaign on simulated time to keep in step with this thread: the clock
+        # reading of its last finished turn, and whether a heartbeat awaits its reply.
+        self.progress = float("-inf")
+        self.beat_pending = False
 
     # -- any thread ----------------------------------------------------------------------
     def start(self) -> FeedConnection:
@@ -115,7 +125,13 @@ class FeedConnection:
                 return
             backoff = self.timing.backoff_start if served else min(
                 backoff * 2, self.timing.backoff_max)
-            self._stop.wait(backoff)
+            self._wait(backoff)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep `seconds` of the connection's clock, or until stopped."""
+        end = self._monotonic() + seconds
+        while not self._stop.is_set() and self._monotonic() < end:
+            self._stop.wait(self.timing.poll)
 
     def _session(self) -> bool:
         """One connection from connect to its end; True when it ever received data."""
@@ -137,20 +153,23 @@ class FeedConnection:
         return self._received
 
     def _serve(self, ws: websocket.WebSocket) -> None:
-        ws.settimeout(_POLL)
+        ws.settimeout(self.timing.poll)
         with self._lock:
             self._changes = []
             resend = sorted(self._wanted, key=repr)
         for subscription in resend:
             self._send(ws, subscribe_message(subscription))
+        self.stats.resubscribed += self.stats.connects > 1 and bool(resend)
         self.connected.set()
-        now = time.monotonic()
+        now = self._monotonic()
         heard = beat_reply = now
         next_beat = now  # the first heartbeat at once: it proves the link
+        self.beat_pending = False
         while not self._stop.is_set():
-            now = time.monotonic()
+            now = self._monotonic()
             if now >= next_beat:
                 self._send(ws, HEARTBEAT_MESSAGE)
+                self.beat_pending = True
                 next_beat = now + self.timing.heartbeat_every
             self._send_changes(ws)
             try:
@@ -158,12 +177,14 @@ class FeedConnection:
             except websocket.WebSocketTimeoutException:
                 text = None
             if text:
-                heard = time.monotonic()
+                heard = self._monotonic()
                 self._received = True
                 if self._handle(text):
                     beat_reply = heard
+                    self.beat_pending = False
             if self._stalled(heard, beat_reply):
                 return
+            self.progress = now
 
     def _handle(self, text: str | bytes) -> bool:
         try:
@@ -174,7 +195,7 @@ class FeedConnection:
             return False
 
     def _stalled(self, heard: float, beat_reply: float) -> bool:
-        now = time.monotonic()
+        now = self._monotonic()
         silent = now - heard > self.timing.silence_limit
         unanswered = now - beat_reply > 2 * self.timing.heartbeat_every
         if silent or unanswered:

@@ -3,7 +3,12 @@
 The feed thread writes, the service loop reads. Every entry remembers when it arrived
 (monotonic seconds) and the exchange's own `ts` (epoch ms):
 - an entry older than `stale_after` seconds is never handed out: the reader then falls
-  back to REST, so no decision is ever made on a stale pushed price;
+  back to REST, so no decision is ever made on a stale pushed price. Its age counts from
+  the moment the price was true, not from its arrival: a push whose `ts` was already
+  behind the local clock (`wall_ms`) when it arrived is aged by that lag, so a lagging
+  socket (frames delivered late but steadily, heartbeats answered) never passes an old
+  price for a fresh one. A local clock ahead of the exchange ages every push by the skew
+  (safe: more REST reads); one behind it cannot make a push younger than its arrival;
 - a message whose `ts` is older than the entry already held for the same key arrived out
   of order and is dropped (it would move the price backwards in time).
 Listeners are called (on the feed thread) after each accepted update; the reaction to a
@@ -51,6 +56,7 @@ class Entry(Generic[T]):
     value: T
     exchange_ms: int
     received: float  # time.monotonic() at arrival
+    born: float  # the monotonic moment the price was true: `received` less its lag
 
 
 @dataclass(slots=True)
@@ -59,20 +65,27 @@ class FeedCounters:
 
     accepted: int = 0
     out_of_order: int = 0
+    late: int = 0  # accepted pushes already older than `stale_after` when they arrived
     served: int = 0  # reads answered from the cache
     fell_back: int = 0  # reads that found nothing fresh and went to REST
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _epoch_ms_now() -> int:
+    return int(time.time() * 1000)
 
 
 class PriceCache:
     """Index prices, books and option tickers by key; fresh-only reads."""
 
     def __init__(self, stale_after: float = DEFAULT_STALE_AFTER,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = _epoch_ms_now) -> None:
         if stale_after <= 0:
             raise ValueError("stale_after must be positive")
         self.stale_after = stale_after
         self._monotonic = monotonic
+        self._wall_ms = wall_ms
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, Hashable], Entry[object]] = {}
         self._listeners: list[Listener] = []
@@ -100,8 +113,11 @@ class PriceCache:
             if held is not None and exchange_ms < held.exchange_ms:
                 self.counters.out_of_order += 1
                 return False
-            self._entries[(kind, key)] = Entry(value, exchange_ms, self._monotonic())
+            arrived = self._monotonic()
+            lag = max(0.0, (self._wall_ms() - exchange_ms) / 1000)
+            self._entries[(kind, key)] = Entry(value, exchange_ms, arrived, arrived - lag)
             self.counters.accepted += 1
+            self.counters.late += lag > self.stale_after
             self.counters.by_kind[kind] = self.counters.by_kind.get(kind, 0) + 1
         for listener in list(self._listeners):
             listener(kind, key)
@@ -123,6 +139,12 @@ class PriceCache:
             held = self._entries.get((kind, key))
         return None if held is None else self._monotonic() - held.received
 
+    def stamp(self, kind: str, key: Hashable) -> int | None:
+        """The exchange's `ts` (epoch ms) of the entry held; None when there is none."""
+        with self._lock:
+            held = self._entries.get((kind, key))
+        return None if held is None else held.exchange_ms
+
     def note_read(self, served: bool) -> None:
         with self._lock:
             if served:
@@ -133,7 +155,7 @@ class PriceCache:
     def _fresh(self, kind: str, key: Hashable, expected: type[T]) -> T | None:
         with self._lock:
             held = self._entries.get((kind, key))
-        if held is None or self._monotonic() - held.received > self.stale_after:
+        if held is None or self._monotonic() - held.born > self.stale_after:
             return None
         value = held.value
         return value if isinstance(value, expected) else None

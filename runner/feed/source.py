@@ -61,10 +61,12 @@ class MarketFeed:
                  forget_after: float = FORGET_AFTER,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.cache = cache
-        self.options = FeedConnection("options", urls.options_url, self.on_frame, timing)
-        self.futures = FeedConnection("futures", urls.futures_url, self.on_frame, timing)
+        self.options = FeedConnection("options", urls.options_url, self.on_frame, timing,
+                                      monotonic)
+        self.futures = FeedConnection("futures", urls.futures_url, self.on_frame, timing,
+                                      monotonic)
         self._forget_after = forget_after
-        self._monotonic = monotonic
+        self.monotonic = monotonic  # the feed's clock: sockets, channels, chain refresh
         self._asked: dict[Subscription, float] = {}
         self._lock = threading.Lock()
 
@@ -98,12 +100,12 @@ class MarketFeed:
 
     def _ask(self, connection: FeedConnection, subscription: Subscription) -> None:
         with self._lock:
-            self._asked[subscription] = self._monotonic()
+            self._asked[subscription] = self.monotonic()
         connection.want(subscription)
 
     def forget_unused(self) -> int:
         """Unsubscribe what no read asked for in `forget_after` seconds; how many."""
-        now = self._monotonic()
+        now = self.monotonic()
         with self._lock:
             forgotten = [s for s, at in self._asked.items() if now - at > self._forget_after]
             for old in forgotten:
@@ -152,14 +154,14 @@ class FeedExchange:
             return pushed
         self.feed.cache.note_read(False)
         rows = self._rest.option_chain(underlying, expiry, fresh=fresh)
-        self._rest_chains[(underlying, expiry)] = (time.monotonic(), list(rows))
+        self._rest_chains[(underlying, expiry)] = (self.feed.monotonic(), list(rows))
         return rows
 
     def pushed_chain(self, underlying: Underlying,
                      expiry: datetime) -> list[OptionQuote] | None:
         """The chain of one expiry from fresh pushes only; None when any option lacks one."""
         known = self._rest_chains.get((underlying, expiry))
-        if known is None or time.monotonic() - known[0] > self._chain_refresh:
+        if known is None or self.feed.monotonic() - known[0] > self._chain_refresh:
             return None
         now = self._clock.now()
         rows = []

@@ -6,9 +6,15 @@
   keeping the sockets open (the client must notice the silence, count the feed stale and
   reconnect);
 - `out_of_order`: for the next N pushes, send the previous push of the same channel
-  again right after the new one (older `ts`: the client must drop it).
+  again right after the new one (older `ts`: the client must drop it);
+- `lag`: for some seconds, deliver every push some seconds after it was read from the
+  market (a congested link: frames arrive late but steadily, heartbeats are answered at
+  once, so the socket looks healthy while its prices are old: the client must judge a
+  price by its `ts`, not by its arrival).
 They can also be given to `runner sim-server --ws-faults` as `drop_every=S`,
-`stall_every=S`, `stall_for=S`, `out_of_order_every=N` (see `WsFaultPlan.parse`).
+`stall_every=S`, `stall_for=S`, `out_of_order_every=N`, `lag_every=S`, `lag_for=S`,
+`lag_by=S` (see `WsFaultPlan.parse`). Every duration is read on `monotonic`: a campaign
+on simulated time passes the simulated clock.
 Thread-safe: sessions read the switches on their own threads.
 """
 
@@ -28,6 +34,9 @@ class WsFaultPlan:
     stall_every: float = 0.0  # seconds between stalls
     stall_for: float = 0.0  # how long a stall lasts
     out_of_order_every: int = 0  # every Nth push is followed by the previous one
+    lag_every: float = 0.0  # seconds between lags
+    lag_for: float = 0.0  # how long pushes are delivered late
+    lag_by: float = 0.0  # how late
 
     @classmethod
     def parse(cls, text: str) -> WsFaultPlan:
@@ -60,10 +69,14 @@ class WsFaults:
         self._drop_generation = 0
         self._stalled_until = 0.0
         self._out_of_order_left = 0
+        self._lag_until = 0.0
+        self._lag_by = 0.0
         self._started = monotonic()
         self.drops = 0
         self.stalls = 0
         self.reordered = 0
+        self.lags = 0
+        self.delayed = 0  # pushes delivered late
 
     def drop(self) -> None:
         """Close every feed socket open now."""
@@ -80,6 +93,13 @@ class WsFaults:
     def out_of_order(self, pushes: int) -> None:
         with self._lock:
             self._out_of_order_left += pushes
+
+    def lag(self, by: float, lasting: float) -> None:
+        """For `lasting` seconds, deliver each push `by` seconds after it was read."""
+        with self._lock:
+            self._lag_until = max(self._lag_until, self._monotonic() + lasting)
+            self._lag_by = by
+            self.lags += 1
 
     # -- what sessions ask -------------------------------------------------------------
     @property
@@ -101,6 +121,20 @@ class WsFaults:
                 return True
         with self._lock:
             return now < self._stalled_until
+
+    def delay(self) -> float:
+        """How many seconds late a push read from the market now is delivered."""
+        now = self._monotonic()
+        plan = self.plan
+        by = 0.0
+        if plan.lag_every > 0 and plan.lag_for > 0 and plan.lag_by > 0:
+            cycle = (now - self._started) % (plan.lag_every + plan.lag_for)
+            by = plan.lag_by if cycle >= plan.lag_every else 0.0
+        with self._lock:
+            if now < self._lag_until:
+                by = max(by, self._lag_by)
+            self.delayed += by > 0
+        return by
 
     def reorder_now(self, pushes: int) -> bool:
         """Whether this push is followed by the previous one of its channel."""

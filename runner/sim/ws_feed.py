@@ -10,8 +10,10 @@ strings). A session answers `{"action":"heartbeat"}` with `{"c":11,"rc":1}`, ack
 `IDLE_DROP` seconds (no heartbeat, nothing subscribed) is closed, as Coincall does.
 Signed connection URLs (`uuid`/`apiKey`, `ts`, `sign`) are verified against the
 server's credentials; an unsigned URL is served (public market data). Faults
-(`ws_faults`): drops, silent stalls, out-of-order pushes. Each session runs on the
-handler thread of its HTTP connection, one `select` loop: read, answer, push.
+(`ws_faults`): drops, silent stalls, out-of-order pushes, late delivery. Each session
+runs on the handler thread of its HTTP connection, one `select` loop (woken at least
+every `wake_every` real seconds): read, answer, push. Cadences are read on `monotonic`,
+which a campaign on simulated time sets to the simulated clock before serving.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +43,7 @@ from runner.sim.ws_faults import WsFaults
 
 PUSH_EVERY: Final = 0.1  # seconds; Coincall pushes orderBook every 100 ms
 CHAIN_EVERY: Final = 0.5
+WAKE_EVERY: Final = 0.1  # real seconds: the longest a session sleeps in select
 IDLE_DROP: Final = 30.0
 PATHS: Final = frozenset({"/options", "/futures"})
 _CHANNELS: Final = {"/options": frozenset({"orderBook", "tOption"}),
@@ -59,6 +63,7 @@ class _Session:
     sock: socket.socket
     channels: dict[Channel, float] = field(default_factory=dict)  # -> next push (monotonic)
     last_sent: dict[Channel, str] = field(default_factory=dict)
+    late: deque[tuple[float, str]] = field(default_factory=deque)  # (deliver at, message)
     buffer: bytearray = field(default_factory=bytearray)
     heard: float = 0.0  # last heartbeat or subscribe (monotonic)
     pushes: int = 0
@@ -78,7 +83,8 @@ class WsFeed:
         self.faults = faults or WsFaults()
         self.push_every = push_every
         self.chain_every = chain_every
-        self._monotonic = monotonic
+        self.wake_every = WAKE_EVERY
+        self.monotonic = monotonic
         self._lock = threading.Lock()
         self.sessions_opened = 0
         self.subscriptions = 0  # subscribe actions received, resubscriptions included
@@ -108,16 +114,16 @@ class WsFeed:
 
     def serve(self, target: str, sock: socket.socket) -> None:
         """Run one session on `sock` (after the 101 answer) until it ends."""
-        session = _Session(urlsplit(target).path, sock, heard=self._monotonic())
+        session = _Session(urlsplit(target).path, sock, heard=self.monotonic())
         generation = self.faults.drop_generation
-        started = self._monotonic()
+        started = self.monotonic()
         with self._lock:
             self.sessions_opened += 1
             self.open_sessions += 1
         try:
             sock.setblocking(True)
             while not self._stopping.is_set():
-                if self.faults.should_drop(generation, self._monotonic() - started):
+                if self.faults.should_drop(generation, self.monotonic() - started):
                     return
                 if not self._step(session):
                     return
@@ -132,11 +138,13 @@ class WsFeed:
     # -- one turn of the loop ----------------------------------------------------------
     def _step(self, session: _Session) -> bool:
         """Wait for input or the next push; False when the session is over."""
-        now = self._monotonic()
+        now = self.monotonic()
         if now - session.heard > IDLE_DROP:
             return False
-        due = min(session.channels.values(), default=now + self.push_every)
-        readable, _, _ = select.select([session.sock], [], [], min(max(due - now, 0.0), 0.1))
+        late = [session.late[0][0]] if session.late else []
+        due = min([*session.channels.values(), *late], default=now + self.push_every)
+        wait = min(max(due - now, 0.0), self.wake_every)
+        readable, _, _ = select.select([session.sock], [], [], wait)
         if readable:
             chunk = session.sock.recv(65536)
             if not chunk:
@@ -146,6 +154,7 @@ class WsFeed:
                 return False
         if not self.faults.stalled():
             self._push_due(session)
+            self._deliver_late(session)
         return True
 
     def _read_frames(self, session: _Session) -> bool:
@@ -168,15 +177,15 @@ class WsFeed:
             return
         action = message.get("action")
         if action == "heartbeat":
-            session.heard = self._monotonic()
+            session.heard = self.monotonic()
             if not self.faults.stalled():
                 self._send_text(session, '{"c":11,"rc":1}')
             return
         channel = _channel(message)
         ok = channel is not None and channel.data_type in _CHANNELS.get(session.path, ())
         if action == "subscribe" and ok and channel is not None:
-            session.heard = self._monotonic()
-            session.channels[channel] = self._monotonic()  # first push at once
+            session.heard = self.monotonic()
+            session.channels[channel] = self.monotonic()  # first push at once
             with self._lock:
                 self.subscriptions += 1
         elif action == "unSubscribe" and channel is not None:
@@ -186,7 +195,7 @@ class WsFeed:
                                                  "dataType": message.get("dataType")}))
 
     def _push_due(self, session: _Session) -> None:
-        now = self._monotonic()
+        now = self.monotonic()
         for channel, due in list(session.channels.items()):
             if due > now:
                 continue
@@ -195,12 +204,26 @@ class WsFeed:
             message = self._message(channel)
             if message is None:
                 continue
-            self._send_text(session, message)
+            self._push(session, message)
             previous = session.last_sent.get(channel)
             if previous is not None and self.faults.reorder_now(session.pushes):
-                self._send_text(session, previous)
+                self._push(session, previous)
             session.last_sent[channel] = message
             session.pushes += 1
+
+    def _push(self, session: _Session, message: str) -> None:
+        """Send now, or queue behind the late ones (a lag fault): order is kept."""
+        delay = self.faults.delay()
+        if delay <= 0 and not session.late:
+            self._send_text(session, message)
+            return
+        at = self.monotonic() + delay
+        session.late.append((max(at, session.late[-1][0]) if session.late else at, message))
+
+    def _deliver_late(self, session: _Session) -> None:
+        now = self.monotonic()
+        while session.late and session.late[0][0] <= now:
+            self._send_text(session, session.late.popleft()[1])
 
     def _message(self, channel: Channel) -> str | None:
         try:

@@ -1,7 +1,13 @@
 """Benchmark (on demand, not collected): 48 simulated hours of faults, with figures.
 
 Run: `/work/venv/bin/python tests/bench/fault_campaign.py [--hours 48] [--tick 2]
-[--rate 0.03] [--seeds 7 8] [--fill-timeout 5]`
+[--rate 0.03] [--seeds 7 8] [--fill-timeout 5] [--feed rest|ws]`
+
+`--feed ws` (issue 11): prices are pushed over the simulator's WebSocket on simulated
+time while drops, silent stalls, out-of-order pushes and late delivery fire all along
+(tests/feed/helpers_ws_campaign.py); adds the feed's figures and invariants (never a
+price older than the stale limit served, recovery after every feed fault). The suite's
+short version is tests/faults/test_faults_campaign_ws.py.
 
 The suite's short version is tests/faults/test_faults_campaign.py (6 h). Same plan: at
 `rate` each on every request HTTP 5xx, timeouts, rate limits and malformed answers; lost
@@ -27,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.faults.helpers_faults import run_campaign
+from tests.feed.helpers_ws_campaign import quiet_feed_logs
 
 
 def main() -> int:
@@ -37,15 +44,18 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[7])
     parser.add_argument("--fill-timeout", type=int, default=None,
                         help="seconds: a short fill timeout for every limit execution")
+    parser.add_argument("--feed", choices=("rest", "ws"), default="rest",
+                        help="ws: prices pushed over the simulator's WebSocket, with its faults")
     args = parser.parse_args()
+    quiet_feed_logs()
     broken = False
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="fault-campaign-") as scratch:
             result = run_campaign(Path(scratch), hours=args.hours,
                                   tick=timedelta(seconds=args.tick), rate=args.rate, seed=seed,
-                                  fill_timeout_s=args.fill_timeout)
+                                  fill_timeout_s=args.fill_timeout, feed=args.feed)
         timeout = f", fill timeout {args.fill_timeout} s" if args.fill_timeout else ""
-        print(f"== seed {seed}, rate {args.rate:.0%} per kind{timeout}")
+        print(f"== seed {seed}, rate {args.rate:.0%} per kind{timeout}, feed {args.feed}")
         for line in result.lines():
             print(line)
         for alert in result.alerts[:20]:

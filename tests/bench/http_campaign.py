@@ -2,7 +2,7 @@
 
 Run: `PYTHONPATH=$PWD python tests/bench/http_campaign.py [--hours 3] [--seed 7]
 [--faults 0.03] [--rfq-body json|form] [--kills 0] [--downtime 2 120] [--tick 3]
-[--read-timeout 0.25]`
+[--read-timeout 0.25] [--feed rest|ws]`
 
 The real service and the real Coincall REST adapter (`CoincallClient`) against an
 in-thread `SimServer` on loopback with the simulator's defaults: a taker key, rate limits
@@ -10,7 +10,9 @@ on, RFQ bodies JSON or FORM (`--rfq-body`), one manual clock shared by both side
 strategy shapes trade all along (micro_strangle-like limit round trips every 10 minutes,
 rfq_endurance-like RFQ cycles). The fault campaign's faults fire on the wire at `--faults`
 each; `--kills N` drops the service N times like SIGKILL at a random adapter call and
-restarts it on its store (tests/e2e/helpers_http_campaign.py). The suite's short version
+restarts it on its store (tests/e2e/helpers_http_campaign.py). `--feed ws` (issue 11):
+prices are also pushed over the server's WebSocket, with drops, stalls, out-of-order
+pushes and late delivery (tests/feed/helpers_ws_campaign.py). The suite's short version
 is tests/e2e/test_http_campaign_smoke.py.
 
 Prints: simulated hours, wall time, requests, faults fired, throttled answers (must be
@@ -31,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.e2e.helpers_http_campaign import BODIES, READ_TIMEOUT_S, run_http_campaign
+from tests.feed.helpers_ws_campaign import quiet_feed_logs
 
 
 def main() -> int:
@@ -50,16 +53,20 @@ def main() -> int:
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT_S,
                         help="the adapter's read timeout, real seconds (timeout faults"
                              " hold the connection just past it)")
+    parser.add_argument("--feed", choices=("rest", "ws"), default="rest",
+                        help="ws: prices pushed over the server's WebSocket, with its faults")
     args = parser.parse_args()
     logging.getLogger("runner").setLevel(logging.ERROR)
+    quiet_feed_logs()
     with tempfile.TemporaryDirectory(prefix="http-campaign-") as scratch:
         result = run_http_campaign(Path(scratch), hours=args.hours, seed=args.seed,
                                    rate=args.faults, rfq_body=args.rfq_body, kills=args.kills,
                                    tick=timedelta(seconds=args.tick),
                                    read_timeout=args.read_timeout,
-                                   downtime_s=(args.downtime[0], args.downtime[1]))
+                                   downtime_s=(args.downtime[0], args.downtime[1]),
+                                   feed=args.feed)
     print(f"== seed {args.seed}, faults {args.faults:.0%} per kind, RFQ body {args.rfq_body},"
-          f" kills {args.kills}, rate limits on, taker key")
+          f" kills {args.kills}, rate limits on, taker key, feed {args.feed}")
     for line in result.lines():
         print(line)
     for alert in result.alerts[:20]:

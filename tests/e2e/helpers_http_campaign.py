@@ -27,6 +27,9 @@ Checked: the audit of tests.crash.helpers_audit after every restart and at the e
 unknown order, no orphan, fills and fees booked once, positions explained, limits kept,
 no pile-up behind a failed close), no open over unexplained positions (OpenWatch), and
 the venue's `throttled == 0` and `internal_errors == 0`.
+
+`feed="ws"` (issue 11): every process also reads prices pushed over the same server's
+WebSocket, on the shared clock, with its own faults (tests/feed/helpers_ws_campaign.py).
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ from tests.crash.helpers_crash import (
 )
 from tests.crash.helpers_damage import OpenWatch
 from tests.faults.helpers_faults import BUSY_MICRO, BUSY_RFQ, WRITES
+from tests.feed.helpers_ws_campaign import FeedFigures, WsCampaign
 
 KEY = "http-campaign-key"
 SECRET = "http-campaign-secret"
@@ -130,6 +134,7 @@ class HttpCampaignResult:
     trades: dict[str, dict[str, int]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
+    feed: FeedFigures | None = None  # WebSocket mode: its figures
 
     def broken(self) -> bool:
         return bool(self.violations or self.in_flight or self.crashed or self.throttled
@@ -153,6 +158,7 @@ class HttpCampaignResult:
             f" {len(self.in_flight)}",
             *[f"  VIOLATION {v}" for v in self.violations],
             *[f"  IN FLIGHT {v}" for v in self.in_flight],
+            *(self.feed.lines() if self.feed is not None else []),
         ]
 
 
@@ -168,6 +174,7 @@ class _Campaign:
     tick: timedelta
     read_timeout: float
     rest: CoincallClient | None = None
+    ws: WsCampaign | None = None
 
     def client(self) -> CoincallClient:
         self.rest = CoincallClient(
@@ -180,6 +187,8 @@ class _Campaign:
 
     def start(self, exchange: Any) -> Runtime:
         """Assemble as a fresh process would; a start the faults break is tried again."""
+        if self.ws is not None:
+            exchange = self.ws.exchange(exchange)
         for _ in range(20):
             try:
                 runtime = self.world.start(exchange, listener=self.watch)
@@ -189,6 +198,8 @@ class _Campaign:
                 self.world.clock.advance(timedelta(seconds=5))
                 continue
             self.watch.runtime = runtime
+            if self.ws is not None:
+                self.ws.attach(runtime.service)
             return runtime
         raise RuntimeError("20 starts in a row failed")
 
@@ -219,11 +230,14 @@ class _Campaign:
         hard_kill(runtime)
         if self.rest is not None:
             self.rest.close()
+        if self.ws is not None:
+            self.ws.kill()
 
 
 @contextmanager
 def _campaign(directory: Path, *, hours: float, seed: int, rate: float, rfq_body: str,
-              tick: timedelta, read_timeout: float, start: datetime) -> Iterator[_Campaign]:
+              tick: timedelta, read_timeout: float, start: datetime,
+              feed: str) -> Iterator[_Campaign]:
     specs = load_specs(directory / "strategies", BUSY_MICRO, BUSY_RFQ)
     world = World(specs, directory / "state", seed=seed)
     world.clock.set(start)
@@ -234,14 +248,22 @@ def _campaign(directory: Path, *, hours: float, seed: int, rate: float, rfq_body
         campaign = _Campaign(world, server, result, OpenWatch(world.venue), Counter(), tick,
                              read_timeout)
         campaign.watch.inner = campaign.on_event
-        yield campaign
+        if feed == "ws":
+            campaign.ws = WsCampaign(world.venue, world.clock, seed, server=server)
+        try:
+            yield campaign
+        finally:
+            if campaign.ws is not None:
+                result.feed = campaign.ws.close()
+                result.violations += result.feed.violations
 
 
 def run_http_campaign(directory: Path, *, hours: float, seed: int = 7, rate: float = 0.03,
                       rfq_body: str = "json", kills: int = 0,
                       tick: timedelta = timedelta(seconds=3),
                       read_timeout: float = READ_TIMEOUT_S, start: datetime = START,
-                      downtime_s: tuple[int, int] = (2, 120)) -> HttpCampaignResult:
+                      downtime_s: tuple[int, int] = (2, 120),
+                      feed: str = "rest") -> HttpCampaignResult:
     """Hours of both strategies over HTTP under faults (and kills); then faults off until
     every execution finished; the audit and the venue's counters.
 
@@ -251,7 +273,8 @@ def run_http_campaign(directory: Path, *, hours: float, seed: int = 7, rate: flo
     downtime of 0 shows as throttled answers."""
     began = time.perf_counter()
     with _campaign(directory, hours=hours, seed=seed, rate=rate, rfq_body=rfq_body,
-                   tick=tick, read_timeout=read_timeout, start=start) as campaign:
+                   tick=tick, read_timeout=read_timeout, start=start,
+                   feed=feed) as campaign:
         result = campaign.result
         result.kills_planned = kills
         end = start + timedelta(hours=hours)
@@ -259,6 +282,8 @@ def run_http_campaign(directory: Path, *, hours: float, seed: int = 7, rate: flo
         fired = campaign.server.faults.fired()
         result.freezes_fired, result.faults_fired = fired[-1], sum(fired[:-1])
         campaign.server.faults.clear()
+        if campaign.ws is not None:
+            campaign.ws.lift()
         _settle(campaign, runtime)
         result.ticks += runtime.service.ticks
         assert campaign.rest is not None

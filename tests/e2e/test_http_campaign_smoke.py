@@ -44,3 +44,25 @@ def test_faults_and_a_kill_over_http_keep_every_invariant_and_never_trip_the_thr
     assert result.trades["rfqe"].get("closed", 0) >= 1, report
     assert set(result.trades["micro"]) | set(result.trades["rfqe"]) <= {"closed", "failed"}
     assert result.encoding_learnt == LEARNT[rfq_body], report
+
+
+@pytest.mark.slow
+def test_with_prices_pushed_over_websocket_faults_and_a_kill_keep_every_invariant(
+        tmp_path: Path) -> None:
+    """Issue 11: the same, the service also reading prices pushed over the server's
+    WebSocket while it is dropped, stalled, reordered and lagged: no price older than the
+    stale limit is served, and the feed comes back after every one of those faults."""
+    result = run_http_campaign(tmp_path, hours=0.25, seed=7, rate=0.03, kills=1,
+                               tick=timedelta(seconds=3), feed="ws")
+    report = "\n".join(result.lines())
+    feed = result.feed
+    assert feed is not None
+    assert result.throttled == 0, report
+    assert result.internal_errors == 0, report
+    assert result.crashed is None, report
+    assert result.failed_ticks == 0, report
+    assert result.violations == [], report  # the feed's own included
+    assert result.in_flight == [], report
+    assert result.restarts == 1, report
+    assert feed.recovered == feed.judged > 0, report
+    assert feed.served > 0, report

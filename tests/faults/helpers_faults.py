@@ -27,6 +27,7 @@ from runner.sim.faults import FaultKind, FaultPlan, FaultRule
 from runner.sim.faulty import FaultyExchange
 from tests.crash.helpers_audit import audit, in_flight
 from tests.crash.helpers_crash import MICRO, RFQ, START, World, load_specs
+from tests.feed.helpers_ws_campaign import FeedFigures, WsCampaign
 
 WRITES = ("place_order", "cancel_order", "accept_quote", "create_rfq", "cancel_rfq")
 
@@ -71,6 +72,7 @@ class CampaignResult:
     trades: dict[str, dict[str, int]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
+    feed: FeedFigures | None = None  # WebSocket mode: its figures
 
     def lines(self) -> list[str]:
         return [
@@ -84,6 +86,7 @@ class CampaignResult:
             f" {len(self.in_flight)}",
             *[f"  VIOLATION {v}" for v in self.violations],
             *[f"  IN FLIGHT {v}" for v in self.in_flight],
+            *(self.feed.lines() if self.feed is not None else []),
         ]
 
 
@@ -96,11 +99,13 @@ def with_fill_timeout(text: str, seconds: int | None) -> str:
 
 def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float = 0.03,
                  seed: int = 7, start: datetime = START, micro: str = BUSY_MICRO,
-                 fill_timeout_s: int | None = None) -> CampaignResult:
+                 fill_timeout_s: int | None = None, feed: str = "rest") -> CampaignResult:
     """Hours of both strategies under faults; then faults off until a quiet moment.
 
     `fill_timeout_s`: a short fill timeout for every limit execution (issue 7: one lost
     close order used to consume a short close budget and fail the trade holding a leg).
+    `feed="ws"`: prices pushed over the simulator's WebSocket with its own faults
+    (tests/feed/helpers_ws_campaign.py), its invariants added to the violations.
     """
     specs = load_specs(directory / "strategies", with_fill_timeout(micro, fill_timeout_s),
                        with_fill_timeout(BUSY_RFQ, fill_timeout_s))
@@ -122,8 +127,11 @@ def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float 
             result.concerns.append(f"{data.get('key')}: {data.get('text')}")
 
     began = time.perf_counter()
-    runtime = world.start(faulty, listener=on_event)
+    ws = WsCampaign(world.venue, world.clock, seed) if feed == "ws" else None
+    runtime = world.start(ws.exchange(faulty) if ws else faulty, listener=on_event)
     service = runtime.service
+    if ws is not None:
+        ws.attach(service)
     try:
         service.run(tick.total_seconds(), on_tick=collect,
                     until=start + timedelta(hours=hours))
@@ -133,7 +141,12 @@ def run_campaign(directory: Path, *, hours: float, tick: timedelta, rate: float 
     result.freezes_fired = fired[-1]
     result.faults_fired = sum(fired[:-1])
     plan.clear()
+    if ws is not None:
+        ws.lift()
     _settle(runtime, tick, collect)
+    if ws is not None:
+        result.feed = ws.close()
+        result.violations += result.feed.violations
     result.wall_s = time.perf_counter() - began
     result.ticks = service.ticks
     store = runtime.store

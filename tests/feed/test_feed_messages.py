@@ -27,11 +27,22 @@ SYMBOL = "BTCUSD-27FEB26-90000-C"
 
 
 class Clock:
+    """Monotonic seconds for the cache; `wall_ms` the local epoch clock (0 by default:
+    behind every push, so a push's age counts from its arrival)."""
+
     def __init__(self) -> None:
         self.now = 100.0
+        self.epoch_ms = 0
 
     def __call__(self) -> float:
         return self.now
+
+    def wall_ms(self) -> int:
+        return self.epoch_ms
+
+
+def cache_on(clock: Clock) -> PriceCache:
+    return PriceCache(5.0, clock, clock.wall_ms)
 
 
 def book_frame(ts: int, bid: str = "1290", level_size: str = "sz") -> str:
@@ -125,7 +136,7 @@ def test_subscribe_messages_are_written_as_the_docs_show_unsubscribe_with_a_capi
 
 
 def test_an_older_push_arriving_after_a_newer_one_is_dropped() -> None:
-    cache = PriceCache(5.0, Clock())
+    cache = cache_on(Clock())
     assert apply(parse_frame(book_frame(2000, bid="1300")), cache)
     assert not apply(parse_frame(book_frame(1000, bid="1100")), cache)
     book = cache.book(SYMBOL)
@@ -136,7 +147,7 @@ def test_an_older_push_arriving_after_a_newer_one_is_dropped() -> None:
 
 def test_a_price_older_than_the_stale_limit_is_never_handed_out() -> None:
     clock = Clock()
-    cache = PriceCache(5.0, clock)
+    cache = cache_on(clock)
     apply(parse_frame(book_frame(1)), cache)
     clock.now += 4.9
     assert cache.book(SYMBOL) is not None
@@ -146,9 +157,27 @@ def test_a_price_older_than_the_stale_limit_is_never_handed_out() -> None:
 
 
 def test_every_accepted_update_tells_the_listeners() -> None:
-    cache = PriceCache(5.0, Clock())
+    cache = cache_on(Clock())
     heard: list[tuple[str, object]] = []
     cache.on_update(lambda kind, key: heard.append((kind, key)))
     apply(parse_frame(book_frame(5)), cache)
     apply(parse_frame(book_frame(4)), cache)  # out of order: not a change
     assert heard == [("book", SYMBOL)]
+
+
+def test_a_push_that_arrives_late_is_aged_from_its_own_time_not_its_arrival() -> None:
+    """A lagging socket (frames late but steady, heartbeats answered) looks alive: a push
+    whose `ts` is 4 s behind the local clock has 1 s of freshness left, one 6 s behind
+    none at all, however recently it arrived."""
+    clock = Clock()
+    cache = cache_on(clock)
+    clock.epoch_ms = 10_000
+    apply(parse_frame(book_frame(6_000)), cache)
+    assert cache.book(SYMBOL) is not None
+    clock.now += 1.1
+    assert cache.book(SYMBOL) is None
+    assert cache.counters.late == 0
+    clock.epoch_ms = 16_000
+    assert apply(parse_frame(book_frame(10_000)), cache)  # newer than the held one
+    assert cache.counters.late == 1
+    assert cache.book(SYMBOL) is None
