@@ -109,8 +109,11 @@ def rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast, now:
         quotes = forecast.quotes_at(rfq.request_id, at)
         inputs = rfq_inputs(rfq, snapshot, quotes, at)
         if inputs != unchanged:
-            step = advance(running, trade, snapshot, (QuotesReceived(rfq.request_id, quotes),),
-                           at)
+            try:
+                step = advance(running, trade, snapshot,
+                               (QuotesReceived(rfq.request_id, quotes),), at)
+            except Exception:  # a step that fails is left to the tick, which reports it
+                return raised or at
             if not rfq_step_is_quiet(running, step, trade) or step.state is None:
                 return raised or at  # the best improvement it saw first, then the act
             if _best(step.state) != _best(running):
