@@ -19,12 +19,16 @@ an early tick costs time, never a decision.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from runner.domain.commands import OrderPurpose
+from runner.domain.rfq import QuoteState, RfqQuote
+from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade
 from runner.execution.phases import phase_end, phase_index
+from runner.execution.rfq import QUOTE_EXPIRY_MARGIN, book_cost, book_gaps
 from runner.execution.state import (
     ExecutionState,
     LimitProgress,
@@ -75,6 +79,19 @@ def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool,
     moments.append(progress.next_reprice_at)
     moments.append(phase_end(progress.spec, progress.started_at, index))
     return min(moments)
+
+
+def rfq_inputs(rfq: RfqProgress, snapshot: MarketSnapshot, quotes: Sequence[RfqQuote],
+               at: datetime) -> Hashable:
+    """All that a step of an RFQ collecting quotes reads from the market and the quotes
+    at `at` (rfq.py `_judge`): the book cost of the wanted legs (or, without one, which
+    sides are missing) and the quotes it can judge. From the same state, two steps with
+    equal inputs are the same step."""
+    book = book_cost(rfq.wanted, snapshot)
+    gaps = book_gaps(rfq.wanted, snapshot) if book is None else ()
+    usable = tuple(quote.quote_id for quote in quotes if quote.state is QuoteState.OPEN
+                   and quote.expires_at > at + QUOTE_EXPIRY_MARGIN)
+    return book, gaps, usable
 
 
 def rfq_step_is_quiet(before: ExecutionState, step: Step, trade: Trade) -> bool:

@@ -17,7 +17,7 @@ from runner.domain.commands import Event, QuotesReceived
 from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot
 from runner.execution import Step, advance, start_close, start_open
-from runner.execution.next_action import next_action_at, rfq_step_is_quiet
+from runner.execution.next_action import next_action_at, rfq_inputs, rfq_step_is_quiet
 from runner.execution.state import RfqStage
 from runner.strategy.model import (
     LimitExecution,
@@ -164,3 +164,27 @@ def test_an_rfq_collecting_quotes_waits_for_its_deadline_and_a_quiet_step_is_tol
     accepted = advance(seen.state, seen.trade, moving_market(at(6)),
                        [QuotesReceived("r1", (poor, good))], at(6))
     assert not rfq_step_is_quiet(seen.state, accepted, seen.trade)
+
+
+def test_an_rfq_step_reads_only_its_inputs_the_book_cost_and_the_usable_quotes() -> None:
+    """Two books with the same cost for the wanted legs, at two seconds: the same step."""
+    trade = new_trade((CALL, Side.BUY, "0.5"), (PUT, Side.BUY, "0.5"))
+    rfq = RfqExecution(timeout=timedelta(seconds=60), min_improvement_pct=D(1))
+    step = start_open(trade, rfq, moving_market(T0), T0)
+    created = advance(step.state, step.trade, moving_market(at(1)),
+                      Desk().execute(step.commands), at(1))
+    poor = make_quote("q1", "r1", (CALL, Side.SELL, "111", "0.5"), (PUT, Side.SELL, "57", "0.5"))
+    one = market(at(5), CALL=("100", "110", "105"), PUT=("50", "56", "53"))
+    other = market(at(7), CALL=("101", "112", "106"), PUT=("49", "54", "51"))  # 83 again
+    collecting = created.state.rfq
+    assert rfq_inputs(collecting, one, (poor,), at(5)) == rfq_inputs(
+        collecting, other, (poor,), at(7))
+    steps = [advance(created.state, created.trade, snapshot, [QuotesReceived("r1", (poor,))],
+                     when) for snapshot, when in ((one, at(5)), (other, at(7)))]
+    assert steps[0].state == steps[1].state
+    no_ask = market(at(5), CALL=("100", None, "105"), PUT=("50", "56", "53"))
+    assert rfq_inputs(collecting, no_ask, (poor,), at(5)) != rfq_inputs(
+        collecting, one, (poor,), at(5))
+    expiring = replace(poor, expires_at=at(6))
+    assert rfq_inputs(collecting, one, (expiring,), at(5)) != rfq_inputs(
+        collecting, one, (poor,), at(5))  # about to expire: no longer judged
