@@ -20,7 +20,6 @@ Deliberate choices:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -49,12 +48,15 @@ ACCOUNT_NOT_READ = "the account was not read this tick (C5)"
 POSITIONS_NOT_READ = "positions were not read this tick (C5)"
 
 
-@dataclass(frozen=True, slots=True)
 class _Context:
-    snapshot: MarketSnapshot
-    now: datetime
-    own_symbols: OwnSymbols
-    blocked_by: str | None = None  # an earlier gate that already blocks the entry
+    """What every condition reads (a plain slotted class: made once per decision)."""
+
+    __slots__ = ("blocked_by", "now", "own_symbols", "snapshot")
+
+    def __init__(self, snapshot: MarketSnapshot, now: datetime, own_symbols: OwnSymbols,
+                 blocked_by: str | None = None) -> None:
+        self.snapshot, self.now, self.own_symbols = snapshot, now, own_symbols
+        self.blocked_by = blocked_by  # an earlier gate that already blocks the entry
 
 
 def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
@@ -75,72 +77,84 @@ def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
 
 
 def _time_window(c: TimeWindowCondition, ctx: _Context) -> CheckResult:
-    inside = in_time_window(c.start, c.end, ctx.now)
-    span = f"{c.start:%H:%M}-{c.end:%H:%M} UTC"
+    now = ctx.now
+    inside = in_time_window(c.start, c.end, now)
     return CheckResult("time_window", inside,
-                       f"{time_of(ctx.now):%H:%M:%S} {'inside' if inside else 'outside'} {span}")
+                       lambda: f"{time_of(now):%H:%M:%S} {'inside' if inside else 'outside'} "
+                               f"{c.start:%H:%M}-{c.end:%H:%M} UTC")
 
 
 def _utc_window(c: UtcWindowCondition, ctx: _Context) -> CheckResult:
-    inside = c.start <= ctx.now < c.end
-    return CheckResult("utc_window", inside, f"{ctx.now.isoformat()} "
+    now = ctx.now
+    inside = c.start <= now < c.end
+    return CheckResult("utc_window", inside, lambda: f"{now.isoformat()} "
                        f"{'inside' if inside else 'outside'} [{c.start.isoformat()}, "
                        f"{c.end.isoformat()})")
 
 
 def _weekdays(c: WeekdaysCondition, ctx: _Context) -> CheckResult:
-    today = ctx.now.weekday()
+    now = ctx.now
+    today = now.weekday()
     allowed = sorted(c.days, key=lambda d: d.number)
     name = next((d.value for d in allowed if d.number == today), None)
-    listed = ", ".join(d.value for d in allowed)
-    return CheckResult("weekdays", name is not None,
-                       f"{ctx.now:%a} (UTC) {'is' if name else 'is not'} one of {listed}")
+
+    def words() -> str:
+        listed = ", ".join(d.value for d in allowed)
+        return f"{now:%a} (UTC) {'is' if name else 'is not'} one of {listed}"
+    return CheckResult("weekdays", name is not None, words)
+
+
+Words = Callable[[], str]  # how a check's detail is written, when it is read
 
 
 def _account_check(name: str, ctx: _Context,
-                   judge: Callable[[Account], tuple[bool, str]]) -> CheckResult:
+                   judge: Callable[[Account], tuple[bool, Words]]) -> CheckResult:
     account = ctx.snapshot.account
     if account is None:
         return CheckResult(name, False, ACCOUNT_NOT_READ)
-    passed, detail = judge(account)
-    return CheckResult(name, passed, detail)
+    passed, words = judge(account)
+    return CheckResult(name, passed, words)
 
 
 def _min_available_margin(c: MinAvailableMarginCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
+    def judge(account: Account) -> tuple[bool, Words]:
         pct = account.available_margin_pct
         if pct is None:
-            return False, f"equity is {account.equity} USD: no margin available"
-        return pct >= c.pct, f"available margin {pct:.2f} % of equity, need >= {c.pct} %"
+            return False, lambda: f"equity is {account.equity} USD: no margin available"
+        return pct >= c.pct, lambda: (f"available margin {pct:.2f} % of equity, "
+                                      f"need >= {c.pct} %")
     return _account_check("min_available_margin_pct", ctx, judge)
 
 
 def _min_equity(c: MinEquityCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
-        return account.equity >= c.usd, f"equity {account.equity} USD, need >= {c.usd} USD"
+    def judge(account: Account) -> tuple[bool, Words]:
+        return account.equity >= c.usd, lambda: (f"equity {account.equity} USD, "
+                                                 f"need >= {c.usd} USD")
     return _account_check("min_equity_usd", ctx, judge)
 
 
 def _max_margin_utilisation(c: MaxMarginUtilisationCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
+    def judge(account: Account) -> tuple[bool, Words]:
         pct = account.margin_utilisation_pct
         if pct is None:
-            return False, f"equity is {account.equity} USD: utilisation unknown"
-        return pct <= c.pct, f"margin utilisation {pct:.2f} %, allowed <= {c.pct} %"
+            return False, lambda: f"equity is {account.equity} USD: utilisation unknown"
+        return pct <= c.pct, lambda: f"margin utilisation {pct:.2f} %, allowed <= {c.pct} %"
     return _account_check("max_margin_utilisation_pct", ctx, judge)
 
 
 def _max_account_delta(c: MaxAccountDeltaCondition, ctx: _Context) -> CheckResult:
     if ctx.snapshot.positions is None:
         return CheckResult("max_account_delta", False, POSITIONS_NOT_READ)
-    reading = account_delta(ctx.snapshot)
+    snapshot = ctx.snapshot
+    reading = account_delta(snapshot)
     if reading is None:
-        missing = ", ".join(unpriced_positions(ctx.snapshot))
         return CheckResult("max_account_delta", False,
-                           f"no chain delta for held {missing}: account delta unknown")
+                           lambda: f"no chain delta for held "
+                                   f"{', '.join(unpriced_positions(snapshot))}: account delta "
+                                   "unknown")
     return CheckResult("max_account_delta", Decimal(repr(abs(reading.value))) <= c.limit,
-                       f"account delta {reading.value:+.4f}, allowed |delta| <= {c.limit}"
-                       f"{reading.beside()}")
+                       lambda: f"account delta {reading.value:+.4f}, allowed |delta| <= "
+                               f"{c.limit}{reading.beside()}")
 
 
 def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> CheckResult:
@@ -148,21 +162,23 @@ def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> Chec
     positions = ctx.snapshot.positions
     if positions is None:
         return CheckResult(name, False, POSITIONS_NOT_READ)
-    if not c.symbols and ctx.blocked_by is not None:
-        return CheckResult(name, False, f"not evaluated: {ctx.blocked_by} already blocks the"
-                                        " entry (the trade's legs are not resolved)")
+    blocked_by = ctx.blocked_by
+    if not c.symbols and blocked_by is not None:
+        return CheckResult(name, False, lambda: f"not evaluated: {blocked_by} already blocks "
+                                                "the entry (the trade's legs are not resolved)")
     symbols = c.symbols if c.symbols else ctx.own_symbols()
     if isinstance(symbols, str):
         return CheckResult(name, False, symbols)
-    held = sorted(f"{p.symbol} {p.qty}" for p in positions if p.symbol in symbols and p.qty != 0)
+    held = [p for p in positions if p.symbol in symbols and p.qty != 0]
     if held:
-        return CheckResult(name, False, "already held: " + ", ".join(held))
-    return CheckResult(name, True, "none held of " + ", ".join(symbols))
+        return CheckResult(name, False, lambda: "already held: " + ", ".join(
+            sorted(f"{p.symbol} {p.qty}" for p in held)))
+    return CheckResult(name, True, lambda: "none held of " + ", ".join(symbols))
 
 
 def _group(name: str, members: tuple[CheckResult, ...], passed: bool) -> CheckResult:
-    inner = "; ".join(str(member) for member in members)
-    return CheckResult(name, passed, f"[{inner}]")
+    return CheckResult(name, passed,
+                       lambda: "[" + "; ".join(str(member) for member in members) + "]")
 
 
 def _all_of(c: AllOf, ctx: _Context) -> CheckResult:

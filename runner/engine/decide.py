@@ -148,7 +148,7 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     if isinstance(resolved, LegFailure):
         return (*checks, CheckResult("legs", False, str(resolved))), None, resolved
     notional = notional_usd(resolved)
-    checks = (*checks, CheckResult("legs", True, describe_legs(resolved)),
+    checks = (*checks, CheckResult("legs", True, lambda: describe_legs(resolved)),
               *risk_checks(spec.risk, notional, state))
     if not all_passed(checks):
         return checks, None, None

@@ -35,6 +35,7 @@ from runner.domain.trades import Trade
 from runner.engine.exposure import (
     account_delta,
     leg_greek,
+    leg_greek_value,
     structure_greek,
     structure_reading,
     unpriced_positions,
@@ -80,17 +81,27 @@ class ExitCheck:
         return self.explain if isinstance(self.explain, str) else self.explain()
 
 
-@dataclass(frozen=True, slots=True)
 class _Context:
-    spec: StrategySpec
-    trade: Trade
-    launch: datetime
-    snapshot: MarketSnapshot
-    now: datetime
+    """What every rule of one trade reads at one moment (a plain slotted class: made once
+    per trade and call, so it is kept cheap)."""
+
+    __slots__ = ("launch", "now", "snapshot", "spec", "trade")
+
+    def __init__(self, spec: StrategySpec, trade: Trade, launch: datetime,
+                 snapshot: MarketSnapshot, now: datetime) -> None:
+        self.spec, self.trade, self.launch, self.snapshot, self.now = (spec, trade, launch,
+                                                                        snapshot, now)
 
 
-def _skip(rule: ExitRule, why: str) -> ExitCheck:
-    return ExitCheck(rule.reason, False, f"skipped: {why}", skipped=True)
+# What a rule's evaluator finds: (fired, its words or how to write them, skipped). The
+# ExitCheck is made from it only when it is asked for: `first_exit` makes one for the rule
+# that fires, not one per rule evaluated (a holding tick evaluates every rule of every
+# trade and most never fire, issue 11 item 4).
+_Verdict = tuple[bool, str | Callable[[], str], bool]
+
+
+def _skip(why: str) -> _Verdict:
+    return False, f"skipped: {why}", True
 
 
 def exit_checks(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
@@ -98,16 +109,42 @@ def exit_checks(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: Ma
     """Every exit rule of `spec` evaluated for `trade`, in declaration order (lazily);
     without `market`, only the rules of the clock (the check interval has not elapsed)."""
     context = _Context(spec, trade, launch, snapshot, now)
-    for rule in spec.exits:
-        if market or not isinstance(rule, MARKET_RULES):
-            yield _EVALUATORS[type(rule)](rule, context)
+    for rule, evaluator in exit_plan(spec.exits, market=market):
+        fired, explain, skipped = evaluator(rule, context)
+        yield ExitCheck(rule.reason, fired, explain, skipped)
+
+
+_Plan = tuple[tuple[ExitRule, Callable[..., _Verdict]], ...]
+# Each list of rules' plan, by the list's identity (the list is kept beside its plan, so
+# an id is never reused while its entry lives); bounded, since specs are reloaded.
+_PLANS: dict[tuple[int, bool], tuple[tuple[ExitRule, ...], _Plan]] = {}
+_MAX_PLANS = 1024
+
+
+def exit_plan(rules: tuple[ExitRule, ...], *, market: bool = True) -> _Plan:
+    """The rules to evaluate, in declaration order, each with its evaluator; without
+    `market`, only the rules of the clock. Worked out once per list of rules, not on
+    every call (a holding tick evaluates every strategy's exits, issue 11 item 4)."""
+    key = (id(rules), market)
+    found = _PLANS.get(key)
+    if found is None or found[0] is not rules:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = tuple((rule, _EVALUATORS[type(rule)]) for rule in rules
+                     if market or not isinstance(rule, MARKET_RULES))
+        found = _PLANS[key] = (rules, plan)
+    return found[1]
 
 
 def first_exit(spec: StrategySpec, trade: Trade, launch: datetime, snapshot: MarketSnapshot,
                now: datetime, *, market: bool = True) -> ExitCheck | None:
     """The first rule that fires (its reason is the exit reason), or None."""
-    checks = exit_checks(spec, trade, launch, snapshot, now, market=market)
-    return next((c for c in checks if c.fired), None)
+    context = _Context(spec, trade, launch, snapshot, now)
+    for rule, evaluator in exit_plan(spec.exits, market=market):
+        fired, explain, skipped = evaluator(rule, context)
+        if fired:
+            return ExitCheck(rule.reason, fired, explain, skipped)
+    return None
 
 
 def nearest_expiry(trade: Trade) -> datetime | None:
@@ -131,13 +168,13 @@ def exit_moments(spec: StrategySpec, trade: Trade, launch: datetime) -> tuple[da
 
 # -- PnL rules --------------------------------------------------------------------------
 def _pnl_rule(rule: ExitRule, basis: PriceBasis, ctx: _Context,
-              judge: Callable[[TradePnl], tuple[bool, str] | None]) -> ExitCheck:
+              judge: Callable[[TradePnl], tuple[bool, str] | None]) -> _Verdict:
     pnl = trade_pnl(ctx.trade, ctx.snapshot, basis)
     if pnl is None:
-        return _skip(rule, f"a leg has no {basis.value} price this tick")
+        return _skip(f"a leg has no {basis.value} price this tick")
     verdict = judge(pnl)
     if verdict is None:
-        return _skip(rule, "the entry cost is zero: no percentage")
+        return _skip("the entry cost is zero: no percentage")
     fired, threshold = verdict
 
     def explain() -> str:
@@ -146,126 +183,127 @@ def _pnl_rule(rule: ExitRule, basis: PriceBasis, ctx: _Context,
             mark = trade_pnl(ctx.trade, ctx.snapshot, PriceBasis.MARK)
             beside = f"; {mark.describe()}" if mark is not None else "; no mark PnL this tick"
         return f"{pnl.describe()} {threshold}{beside}"
-    return ExitCheck(rule.reason, fired, explain)
+    return fired, explain, False
 
 
-def _profit_target(rule: ProfitTargetExit, ctx: _Context) -> ExitCheck:
+def _profit_target(rule: ProfitTargetExit, ctx: _Context) -> _Verdict:
     def judge(pnl: TradePnl) -> tuple[bool, str] | None:
         pct = pnl.pct
         return None if pct is None else (pct >= rule.pct, f"vs target +{rule.pct} %")
     return _pnl_rule(rule, rule.basis, ctx, judge)
 
 
-def _max_loss_pct(rule: MaxLossPctExit, ctx: _Context) -> ExitCheck:
+def _max_loss_pct(rule: MaxLossPctExit, ctx: _Context) -> _Verdict:
     def judge(pnl: TradePnl) -> tuple[bool, str] | None:
         pct = pnl.pct
         return None if pct is None else (pct <= -rule.pct, f"vs stop -{rule.pct} %")
     return _pnl_rule(rule, rule.basis, ctx, judge)
 
 
-def _max_loss_usd(rule: MaxLossUsdExit, ctx: _Context) -> ExitCheck:
+def _max_loss_usd(rule: MaxLossUsdExit, ctx: _Context) -> _Verdict:
     def judge(pnl: TradePnl) -> tuple[bool, str] | None:
         return pnl.usd <= -rule.usd, f"vs stop -{rule.usd} USD"
     return _pnl_rule(rule, rule.basis, ctx, judge)
 
 
 # -- time rules -------------------------------------------------------------------------
-def _at_or_after(rule: ExitRule, when: datetime, now: datetime, what: str) -> ExitCheck:
-    return ExitCheck(rule.reason, now >= when, lambda: f"{what} at {when.isoformat()}")
+def _at_or_after(rule: ExitRule, when: datetime, now: datetime,
+                 what: Callable[[], str]) -> _Verdict:
+    """Fires from `when` on; `what` words the moment, only when the check is told."""
+    return now >= when, lambda: f"{what()} at {when.isoformat()}", False
 
 
-def _max_hold(rule: MaxHoldExit, ctx: _Context) -> ExitCheck:
+def _max_hold(rule: MaxHoldExit, ctx: _Context) -> _Verdict:
     opened = ctx.trade.opened_at
     if opened is None:
-        return _skip(rule, "the trade has not reached OPEN")
+        return _skip("the trade has not reached OPEN")
     held = ctx.now - opened
-    return ExitCheck(rule.reason, held >= rule.limit,
-                     lambda: f"held {held} of at most {rule.limit}")
+    return held >= rule.limit, lambda: f"held {held} of at most {rule.limit}", False
 
 
-def _time_of_day(rule: TimeOfDayExit, ctx: _Context) -> ExitCheck:
+def _time_of_day(rule: TimeOfDayExit, ctx: _Context) -> _Verdict:
     opened = ctx.trade.opened_at or ctx.trade.created_at
     return _at_or_after(rule, next_time_of_day(rule.at, opened), ctx.now,
-                        f"first {rule.at:%H:%M} UTC after the open")
+                        lambda: f"first {rule.at:%H:%M} UTC after the open")
 
 
-def _date_time(rule: DateTimeExit, ctx: _Context) -> ExitCheck:
-    return _at_or_after(rule, rule.at, ctx.now, "exit")
+def _date_time(rule: DateTimeExit, ctx: _Context) -> _Verdict:
+    return _at_or_after(rule, rule.at, ctx.now, lambda: "exit")
 
 
-def _end_of_cycle(rule: EndOfCycleExit, ctx: _Context) -> ExitCheck:
+def _end_of_cycle(rule: EndOfCycleExit, ctx: _Context) -> _Verdict:
     schedule, cycle = ctx.spec.schedule, ctx.trade.cycle
     if schedule is None or cycle is None:
-        return _skip(rule, "the trade was not opened in a schedule cycle")
+        return _skip("the trade was not opened in a schedule cycle")
     window = cycle_window(schedule, ctx.launch, cycle)
     if window is None:
-        return _skip(rule, f"cycle {cycle} is not part of this schedule")
-    return _at_or_after(rule, window.close_at, ctx.now, f"cycle {cycle} closes")
+        return _skip(f"cycle {cycle} is not part of this schedule")
+    return _at_or_after(rule, window.close_at, ctx.now, lambda: f"cycle {cycle} closes")
 
 
-def _before_expiry(rule: BeforeExpiryExit, ctx: _Context) -> ExitCheck:
+def _before_expiry(rule: BeforeExpiryExit, ctx: _Context) -> _Verdict:
     expiry = nearest_expiry(ctx.trade)
     if expiry is None:
-        return _skip(rule, "the trade has no legs")
+        return _skip("the trade has no legs")
     return _at_or_after(rule, expiry - rule.before, ctx.now,
-                        f"{rule.before} before the {expiry.isoformat()} expiry")
+                        lambda: f"{rule.before} before the {expiry.isoformat()} expiry")
 
 
 # -- market rules -----------------------------------------------------------------------
-def _account_delta(rule: AccountDeltaExit, ctx: _Context) -> ExitCheck:
+def _account_delta(rule: AccountDeltaExit, ctx: _Context) -> _Verdict:
     if ctx.snapshot.positions is None:
-        return _skip(rule, "account delta unknown: positions not read")
+        return _skip("account delta unknown: positions not read")
     reading = account_delta(ctx.snapshot)
     if reading is None:
         missing = ", ".join(unpriced_positions(ctx.snapshot))
-        return _skip(rule, f"account delta unknown: no chain delta for {missing}")
-    return ExitCheck(rule.reason, abs(reading.value) > float(rule.limit),
-                     f"account delta {reading.value:+.4f} vs limit |delta| > {rule.limit}"
-                     f"{reading.beside()}")
+        return _skip(f"account delta unknown: no chain delta for {missing}")
+    return (abs(reading.value) > float(rule.limit),
+            lambda: f"account delta {reading.value:+.4f} vs limit |delta| > {rule.limit}"
+                    f"{reading.beside()}", False)
 
 
-def _structure_delta(rule: StructureDeltaExit, ctx: _Context) -> ExitCheck:
+def _structure_delta(rule: StructureDeltaExit, ctx: _Context) -> _Verdict:
     value = structure_greek(ctx.trade, ctx.snapshot, Greek.DELTA)
     if value is None:
-        return _skip(rule, "a leg has no chain delta this tick")
+        return _skip("a leg has no chain delta this tick")
 
     def explain() -> str:
         reading = structure_reading(ctx.trade, ctx.snapshot, Greek.DELTA)
         beside = reading.beside() if reading is not None else ""
         return f"structure delta {value:+.4f} vs limit |delta| > {rule.limit}{beside}"
-    return ExitCheck(rule.reason, abs(value) > float(rule.limit), explain)
+    return abs(value) > float(rule.limit), explain, False
 
 
-def _leg_greek(rule: LegGreekExit, ctx: _Context) -> ExitCheck:
+def _leg_greek(rule: LegGreekExit, ctx: _Context) -> _Verdict:
     if rule.leg >= len(ctx.trade.legs):
-        return _skip(rule, f"the trade has no leg {rule.leg}")
+        return _skip(f"the trade has no leg {rule.leg}")
     leg = ctx.trade.legs[rule.leg]
-    reading = leg_greek(leg, ctx.snapshot, rule.greek, reported=False)
-    if reading is None:
-        return _skip(rule, f"leg {rule.leg} has no chain {rule.greek.value} this tick")
+    value = leg_greek_value(leg, ctx.snapshot, rule.greek)
+    if value is None:
+        return _skip(f"leg {rule.leg} has no chain {rule.greek.value} this tick")
     limit = float(rule.value)
     above = rule.direction is Direction.ABOVE
-    fired = reading.value > limit if above else reading.value < limit
+    fired = value > limit if above else value < limit
 
     def explain() -> str:
         told = leg_greek(leg, ctx.snapshot, rule.greek)
         beside = told.beside() if told is not None else ""
-        return (f"leg {rule.leg} {rule.greek.value} {reading.value:+.6f} (chain x qty) vs"
+        return (f"leg {rule.leg} {rule.greek.value} {value:+.6f} (chain x qty) vs"
                 f" {rule.direction.value} {limit}{beside}")
-    return ExitCheck(rule.reason, fired, explain)
+    return fired, explain, False
 
 
-def _index_move(rule: IndexMoveExit, ctx: _Context) -> ExitCheck:
+def _index_move(rule: IndexMoveExit, ctx: _Context) -> _Verdict:
     entry = ctx.trade.index_at_entry
     index = ctx.snapshot.index_price(ctx.spec.underlying)
     if entry is None or index is None or entry <= 0:
-        return _skip(rule, "no index price this tick, or none recorded at entry")
+        return _skip("no index price this tick, or none recorded at entry")
     move = abs(index - entry)
     size = move if rule.unit is MoveUnit.USD else move / entry * _HUNDRED
     unit = "USD" if rule.unit is MoveUnit.USD else "%"
-    return ExitCheck(rule.reason, size >= rule.amount,
-                     lambda: f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
-                             f"exit at {rule.amount} {unit}")
+    return (size >= rule.amount,
+            lambda: f"index {index} vs {entry} at entry: moved {size:.2f} {unit}, "
+                    f"exit at {rule.amount} {unit}", False)
 
 
 def _max_hold_at(rule: MaxHoldExit, ctx: _Context) -> datetime | None:
@@ -303,7 +341,7 @@ MARKET_RULES: tuple[type, ...] = (ProfitTargetExit, MaxLossPctExit, MaxLossUsdEx
                                   AccountDeltaExit, StructureDeltaExit, LegGreekExit,
                                   IndexMoveExit)
 
-_EVALUATORS: dict[type, Callable[..., ExitCheck]] = {
+_EVALUATORS: dict[type, Callable[..., _Verdict]] = {
     ProfitTargetExit: _profit_target,
     MaxLossPctExit: _max_loss_pct,
     MaxLossUsdExit: _max_loss_usd,

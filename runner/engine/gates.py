@@ -46,7 +46,7 @@ def _concurrent(timing: TimingSpec, state: StrategyState) -> CheckResult:
     active = sum(1 for trade in state.active_trades if trade.stage.is_active)
     limit = timing.max_concurrent_trades
     return CheckResult("max_concurrent_trades", active < limit,
-                       f"{active} active of at most {limit}")
+                       lambda: f"{active} active of at most {limit}")
 
 
 def _cooldown(timing: TimingSpec, state: StrategyState, now: datetime) -> CheckResult:
@@ -56,19 +56,20 @@ def _cooldown(timing: TimingSpec, state: StrategyState, now: datetime) -> CheckR
     elapsed = now - last
     if elapsed >= timing.cooldown:
         return CheckResult("cooldown", True,
-                           f"last trade created {elapsed} ago, cooldown {timing.cooldown}")
+                           lambda: f"last trade created {elapsed} ago, cooldown "
+                                   f"{timing.cooldown}")
     return CheckResult("cooldown", False,
-                       f"last trade created {elapsed} ago, cooldown {timing.cooldown} "
-                       f"runs until {(last + timing.cooldown).isoformat()}")
+                       lambda: f"last trade created {elapsed} ago, cooldown {timing.cooldown} "
+                               f"runs until {(last + timing.cooldown).isoformat()}")
 
 
 def _daily(name: str, what: str, count: int, limit: int | None, now: datetime) -> CheckResult:
     if limit is None:
-        return CheckResult(name, True, f"{count} {what} today (UTC), unlimited")
+        return CheckResult(name, True, lambda: f"{count} {what} today (UTC), unlimited")
     if count < limit:
-        return CheckResult(name, True, f"{count} of {limit} {what} today (UTC)")
-    return CheckResult(name, False, f"{count} of {limit} {what} today (UTC); entries resume "
-                                    f"at {next_utc_midnight(now).isoformat()}")
+        return CheckResult(name, True, lambda: f"{count} of {limit} {what} today (UTC)")
+    return CheckResult(name, False, lambda: f"{count} of {limit} {what} today (UTC); entries "
+                                            f"resume at {next_utc_midnight(now).isoformat()}")
 
 
 def schedule_checks(schedule: Schedule | None, state: StrategyState,
@@ -82,10 +83,10 @@ def schedule_checks(schedule: Schedule | None, state: StrategyState,
         when = (f"next window opens at {upcoming.open_start.isoformat(timespec='seconds')}"
                 if upcoming else "every cycle of this run has passed")
         return (CheckResult("schedule", False, f"outside every open window; {when}"),), None
-    inside = CheckResult("schedule", True, f"cycle {window.index} open until "
-                                           f"{window.open_end.isoformat(timespec='seconds')}")
+    inside = CheckResult("schedule", True, lambda: f"cycle {window.index} open until "
+                         f"{window.open_end.isoformat(timespec='seconds')}")
     made = state.trades_per_cycle.get(window.index, 0)
     limit = schedule.trades_per_cycle
     per_cycle = CheckResult("trades_per_cycle", made < limit,
-                            f"{made} of {limit} trades in cycle {window.index}")
+                            lambda: f"{made} of {limit} trades in cycle {window.index}")
     return (inside, per_cycle), window.index
