@@ -196,13 +196,19 @@ class Chain:
         grouped = self._index.get(None)
         if grouped is None:
             grouped = {}
-            for quote in self.quotes.values():
-                grouped.setdefault(quote.instrument.expiry, []).append(quote)
+            for quote in self.quotes.values():  # the one pass over the whole chain
+                expiry = quote.instrument.expiry
+                same = grouped.get(expiry)
+                if same is None:
+                    grouped[expiry] = [quote]
+                else:
+                    same.append(quote)
             self._index[None] = grouped
         return grouped  # type: ignore[return-value]
 
 
 _UNSEEN: Final = object()
+Top = tuple[Decimal | None, Decimal | None, Decimal | None]  # bid, ask, mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +229,11 @@ class MarketSnapshot:
     # Ticks learned from the exchange's own order prices, coarser than the listed ones
     # (instruments.learned_tick): the service remembers them per symbol and lends them here.
     learned_ticks: Mapping[str, Decimal] = field(default_factory=dict)
-    # symbol -> its chain quote or None, filled by `quote` (never part of equality)
+    # Filled as asked, never part of equality: symbol -> its chain quote or None (`quote`),
+    # symbol -> (bid, ask, mark) (`top_of_book`).
     _quotes: dict[str, OptionQuote | None] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
+    _tops: dict[str, Top] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
@@ -239,6 +247,24 @@ class MarketSnapshot:
                           if (q := chain.quotes.get(symbol)) is not None), None)
             self._quotes[symbol] = found
         return found  # type: ignore[return-value]
+
+    def top_of_book(self, symbol: str) -> Top:
+        """(bid, ask, mark) of one instrument this tick, None for what is missing: the best
+        levels of its book when the tick fetched it (fresher: the executors' source), else
+        the chain quote's; the mark always the chain quote's. Remembered per symbol: every
+        PnL rule of every held trade prices its legs from it."""
+        found = self._tops.get(symbol)
+        if found is None:
+            quote = self.quote(symbol)
+            book = self.books.get(symbol)
+            if book is not None:
+                found = (book.best_bid, book.best_ask, quote.mark if quote is not None else None)
+            elif quote is None:
+                found = (None, None, None)
+            else:
+                found = (quote.bid, quote.ask, quote.mark)
+            self._tops[symbol] = found
+        return found
 
     def position(self, symbol: str) -> Position | None:
         """The position in `symbol`; raises LookupError when positions were not read."""

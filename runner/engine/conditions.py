@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from runner.domain.snapshot import Account, MarketSnapshot
+from runner.domain.snapshot import MarketSnapshot, Position
 from runner.engine.checks import CheckResult
-from runner.engine.exposure import account_delta, unpriced_positions
+from runner.engine.exposure import GreekReading, account_delta, unpriced_positions
 from runner.engine.windows import in_time_window, time_of
 from runner.strategy.model import (
     AllOf,
@@ -38,6 +38,7 @@ from runner.strategy.model import (
     NoExistingPositionCondition,
     TimeWindowCondition,
     UtcWindowCondition,
+    Weekday,
     WeekdaysCondition,
 )
 
@@ -68,7 +69,7 @@ def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
     not resolved for `no_existing_position` (resolving them is the costly part of a
     decision, issue 11 item 4); it reports "not evaluated" and does not pass."""
     context = _Context(snapshot, now, own_symbols, blocked_by)
-    return tuple(evaluate(condition, context) for condition in entry.conditions)
+    return tuple([evaluate(condition, context) for condition in entry.conditions])
 
 
 def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
@@ -77,84 +78,88 @@ def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
 
 
 def _time_window(c: TimeWindowCondition, ctx: _Context) -> CheckResult:
-    now = ctx.now
-    inside = in_time_window(c.start, c.end, now)
-    return CheckResult("time_window", inside,
-                       lambda: f"{time_of(now):%H:%M:%S} {'inside' if inside else 'outside'} "
-                               f"{c.start:%H:%M}-{c.end:%H:%M} UTC")
+    inside = in_time_window(c.start, c.end, ctx.now)
+    return CheckResult("time_window", inside, _time_window_words, (c, ctx.now, inside))
+
+
+def _time_window_words(c: TimeWindowCondition, now: datetime, inside: bool) -> str:
+    return (f"{time_of(now):%H:%M:%S} {'inside' if inside else 'outside'} "
+            f"{c.start:%H:%M}-{c.end:%H:%M} UTC")
 
 
 def _utc_window(c: UtcWindowCondition, ctx: _Context) -> CheckResult:
-    now = ctx.now
-    inside = c.start <= now < c.end
-    return CheckResult("utc_window", inside, lambda: f"{now.isoformat()} "
-                       f"{'inside' if inside else 'outside'} [{c.start.isoformat()}, "
-                       f"{c.end.isoformat()})")
+    inside = c.start <= ctx.now < c.end
+    return CheckResult("utc_window", inside, _utc_window_words, (c, ctx.now, inside))
+
+
+def _utc_window_words(c: UtcWindowCondition, now: datetime, inside: bool) -> str:
+    return (f"{now.isoformat()} {'inside' if inside else 'outside'} [{c.start.isoformat()}, "
+            f"{c.end.isoformat()})")
 
 
 def _weekdays(c: WeekdaysCondition, ctx: _Context) -> CheckResult:
-    now = ctx.now
-    today = now.weekday()
+    today = ctx.now.weekday()
     allowed = sorted(c.days, key=lambda d: d.number)
     name = next((d.value for d in allowed if d.number == today), None)
-
-    def words() -> str:
-        listed = ", ".join(d.value for d in allowed)
-        return f"{now:%a} (UTC) {'is' if name else 'is not'} one of {listed}"
-    return CheckResult("weekdays", name is not None, words)
+    return CheckResult("weekdays", name is not None, _weekdays_words,
+                       (ctx.now, name, allowed))
 
 
-Words = Callable[[], str]  # how a check's detail is written, when it is read
-
-
-def _account_check(name: str, ctx: _Context,
-                   judge: Callable[[Account], tuple[bool, Words]]) -> CheckResult:
-    account = ctx.snapshot.account
-    if account is None:
-        return CheckResult(name, False, ACCOUNT_NOT_READ)
-    passed, words = judge(account)
-    return CheckResult(name, passed, words)
+def _weekdays_words(now: datetime, name: str | None, allowed: list[Weekday]) -> str:
+    listed = ", ".join(d.value for d in allowed)
+    return f"{now:%a} (UTC) {'is' if name else 'is not'} one of {listed}"
 
 
 def _min_available_margin(c: MinAvailableMarginCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, Words]:
-        pct = account.available_margin_pct
-        if pct is None:
-            return False, lambda: f"equity is {account.equity} USD: no margin available"
-        return pct >= c.pct, lambda: (f"available margin {pct:.2f} % of equity, "
-                                      f"need >= {c.pct} %")
-    return _account_check("min_available_margin_pct", ctx, judge)
+    name, account = "min_available_margin_pct", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    pct = account.available_margin_pct
+    if pct is None:
+        return CheckResult(name, False, "equity is {} USD: no margin available".format,
+                           (account.equity,))
+    return CheckResult(name, pct >= c.pct,
+                       "available margin {:.2f} % of equity, need >= {} %".format, (pct, c.pct))
 
 
 def _min_equity(c: MinEquityCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, Words]:
-        return account.equity >= c.usd, lambda: (f"equity {account.equity} USD, "
-                                                 f"need >= {c.usd} USD")
-    return _account_check("min_equity_usd", ctx, judge)
+    name, account = "min_equity_usd", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    return CheckResult(name, account.equity >= c.usd, "equity {} USD, need >= {} USD".format,
+                       (account.equity, c.usd))
 
 
 def _max_margin_utilisation(c: MaxMarginUtilisationCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, Words]:
-        pct = account.margin_utilisation_pct
-        if pct is None:
-            return False, lambda: f"equity is {account.equity} USD: utilisation unknown"
-        return pct <= c.pct, lambda: f"margin utilisation {pct:.2f} %, allowed <= {c.pct} %"
-    return _account_check("max_margin_utilisation_pct", ctx, judge)
+    name, account = "max_margin_utilisation_pct", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    pct = account.margin_utilisation_pct
+    if pct is None:
+        return CheckResult(name, False, "equity is {} USD: utilisation unknown".format,
+                           (account.equity,))
+    return CheckResult(name, pct <= c.pct, "margin utilisation {:.2f} %, allowed <= {} %".format,
+                       (pct, c.pct))
 
 
 def _max_account_delta(c: MaxAccountDeltaCondition, ctx: _Context) -> CheckResult:
-    if ctx.snapshot.positions is None:
-        return CheckResult("max_account_delta", False, POSITIONS_NOT_READ)
     snapshot = ctx.snapshot
+    if snapshot.positions is None:
+        return CheckResult("max_account_delta", False, POSITIONS_NOT_READ)
     reading = account_delta(snapshot)
     if reading is None:
-        return CheckResult("max_account_delta", False,
-                           lambda: f"no chain delta for held "
-                                   f"{', '.join(unpriced_positions(snapshot))}: account delta "
-                                   "unknown")
+        return CheckResult("max_account_delta", False, _no_account_delta, (snapshot,))
     return CheckResult("max_account_delta", Decimal(repr(abs(reading.value))) <= c.limit,
-                       lambda: f"account delta {reading.value:+.4f}, allowed |delta| <= "
-                               f"{c.limit}{reading.beside()}")
+                       _account_delta_words, (reading, c.limit))
+
+
+def _no_account_delta(snapshot: MarketSnapshot) -> str:
+    missing = ", ".join(unpriced_positions(snapshot))
+    return f"no chain delta for held {missing}: account delta unknown"
+
+
+def _account_delta_words(reading: GreekReading, limit: Decimal) -> str:
+    return f"account delta {reading.value:+.4f}, allowed |delta| <= {limit}{reading.beside()}"
 
 
 def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> CheckResult:
@@ -162,23 +167,33 @@ def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> Chec
     positions = ctx.snapshot.positions
     if positions is None:
         return CheckResult(name, False, POSITIONS_NOT_READ)
-    blocked_by = ctx.blocked_by
-    if not c.symbols and blocked_by is not None:
-        return CheckResult(name, False, lambda: f"not evaluated: {blocked_by} already blocks "
-                                                "the entry (the trade's legs are not resolved)")
+    if not c.symbols and ctx.blocked_by is not None:
+        return CheckResult(name, False, "not evaluated: {} already blocks the entry (the "
+                                        "trade's legs are not resolved)".format,
+                           (ctx.blocked_by,))
     symbols = c.symbols if c.symbols else ctx.own_symbols()
     if isinstance(symbols, str):
         return CheckResult(name, False, symbols)
     held = [p for p in positions if p.symbol in symbols and p.qty != 0]
     if held:
-        return CheckResult(name, False, lambda: "already held: " + ", ".join(
-            sorted(f"{p.symbol} {p.qty}" for p in held)))
-    return CheckResult(name, True, lambda: "none held of " + ", ".join(symbols))
+        return CheckResult(name, False, _already_held, (held,))
+    return CheckResult(name, True, _none_held, (symbols,))
+
+
+def _already_held(held: list[Position]) -> str:
+    return "already held: " + ", ".join(sorted(f"{p.symbol} {p.qty}" for p in held))
+
+
+def _none_held(symbols: tuple[str, ...]) -> str:
+    return "none held of " + ", ".join(symbols)
 
 
 def _group(name: str, members: tuple[CheckResult, ...], passed: bool) -> CheckResult:
-    return CheckResult(name, passed,
-                       lambda: "[" + "; ".join(str(member) for member in members) + "]")
+    return CheckResult(name, passed, _group_words, (members,))
+
+
+def _group_words(members: tuple[CheckResult, ...]) -> str:
+    return "[" + "; ".join(str(member) for member in members) + "]"
 
 
 def _all_of(c: AllOf, ctx: _Context) -> CheckResult:

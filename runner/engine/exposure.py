@@ -67,9 +67,10 @@ def _greek(greeks: Greeks, greek: Greek) -> float:
 def chain_greek(snapshot: MarketSnapshot, symbol: str, greek: Greek) -> float | None:
     """The chain's per-contract greek of `symbol`, or None when the tick has none."""
     quote = snapshot.quote(symbol)
-    if quote is None or quote.greeks is None:
+    greeks = quote.greeks if quote is not None else None
+    if greeks is None:
         return None
-    return _greek(quote.greeks, greek)
+    return _greek(greeks, greek)
 
 
 def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) -> float | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from runner.domain.orders import Side
-from runner.domain.snapshot import MarketSnapshot
+from runner.domain.snapshot import MarketSnapshot, Top
 from runner.domain.trades import Trade
 from runner.strategy.model import PriceBasis
 
@@ -44,36 +44,27 @@ def fair_price(bid: Decimal | None, ask: Decimal | None, mark: Decimal | None) -
     return mark
 
 
-def top_of_book(snapshot: MarketSnapshot,
-                symbol: str) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    """(bid, ask, mark) of one instrument this tick; None for what is missing."""
-    quote = snapshot.quote(symbol)
-    book = snapshot.books.get(symbol)
-    if book is not None:
-        return book.best_bid, book.best_ask, quote.mark if quote is not None else None
-    if quote is None:
-        return None, None, None
-    return quote.bid, quote.ask, quote.mark
+def top_of_book(snapshot: MarketSnapshot, symbol: str) -> Top:
+    """(bid, ask, mark) of one instrument this tick; None for what is missing (the book
+    first, see the module doc and MarketSnapshot.top_of_book)."""
+    return snapshot.top_of_book(symbol)
 
 
-_Top = tuple[Decimal | None, Decimal | None, Decimal | None]
-
-
-def _mark(top: _Top, _held: Side) -> Decimal | None:
+def _mark(top: Top, _held: Side) -> Decimal | None:
     return top[2]
 
 
-def _mid(top: _Top, _held: Side) -> Decimal | None:
+def _mid(top: Top, _held: Side) -> Decimal | None:
     bid, ask, _ = top
     return (bid + ask) / 2 if bid is not None and ask is not None else None
 
 
-def _fair(top: _Top, _held: Side) -> Decimal | None:
+def _fair(top: Top, _held: Side) -> Decimal | None:
     return fair_price(*top)
 
 
-def _executable(top: _Top, held: Side) -> Decimal | None:
-    return top[0] if held is Side.BUY else top[1]
+def _executable(top: Top, held: Side) -> Decimal | None:
+    return top[0] if held.sign > 0 else top[1]  # a long sells at the bid
 
 
 # How each basis prices a leg from its (bid, ask, mark) and opening side: chosen once per
@@ -82,7 +73,7 @@ _PRICE_OF = {PriceBasis.MARK: _mark, PriceBasis.MID: _mid, PriceBasis.FAIR: _fai
              PriceBasis.EXECUTABLE: _executable}
 
 
-def _pricer(basis: PriceBasis) -> Callable[[_Top, Side], Decimal | None]:
+def _pricer(basis: PriceBasis) -> Callable[[Top, Side], Decimal | None]:
     found = _PRICE_OF.get(basis)
     if found is None:
         raise ValueError(f"unknown price basis {basis!r}")
