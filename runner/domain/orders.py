@@ -25,12 +25,18 @@ class Side(StrEnum):
 
     @property
     def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
+        return _SELL if self is _BUY else _BUY
 
     @property
     def sign(self) -> int:
         """+1 for buys (a debit), -1 for sells (a credit)."""
-        return 1 if self is Side.BUY else -1
+        return 1 if self is _BUY else -1
+
+
+# The members as plain names: reading `Side.BUY` goes through the Enum class's lookup, a
+# cost every PnL and greek of every held leg paid on every tick (issue 11 item 4).
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
 
 class OrderStatus(StrEnum):

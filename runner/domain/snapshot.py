@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Final
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying
 from runner.domain.orders import Order
@@ -77,7 +78,8 @@ class OptionQuote:
 
     @property
     def delta(self) -> float | None:
-        return self.greeks.delta if self.greeks else None
+        greeks = self.greeks  # read once: a simulated row computes it on first read
+        return greeks.delta if greeks is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,27 @@ class Position:
         return self.qty > 0
 
 
+class StrikeLadder:
+    """The tradable (active) options of one expiry and kind, by ascending strike: what a
+    strike rule chooses among. Made once per chain, expiry and kind (so once per tick) and
+    shared by every strategy; the deltas are read once, when a rule first needs them."""
+
+    __slots__ = ("_deltas", "quotes", "strikes")
+
+    def __init__(self, quotes: tuple[OptionQuote, ...]) -> None:
+        self.quotes = quotes
+        self.strikes = tuple(q.instrument.strike for q in quotes)
+        self._deltas: tuple[tuple[OptionQuote, ...], tuple[float, ...]] | None = None
+
+    def deltas(self) -> tuple[tuple[OptionQuote, ...], tuple[float, ...]]:
+        """The options that carry a delta (ascending strike) and their deltas, alike."""
+        if self._deltas is None:
+            pairs = [(q, q.delta) for q in self.quotes]
+            carried = [(q, d) for q, d in pairs if d is not None]
+            self._deltas = (tuple(q for q, _ in carried), tuple(d for _, d in carried))
+        return self._deltas
+
+
 @dataclass(frozen=True, slots=True)
 class Chain:
     """Every listed option of one underlying that the tick fetched, by symbol.
@@ -135,14 +158,14 @@ class Chain:
 
     underlying: Underlying
     quotes: Mapping[str, OptionQuote]
-    # expiry -> its options; (expiry, kind) -> sorted by strike. Filled lazily, never
-    # part of equality; the quotes themselves never change.
+    # expiry -> its options; (expiry, kind) -> sorted by strike; ("ladder", expiry, kind)
+    # -> its StrikeLadder. Filled lazily, never part of equality; the quotes never change.
     _index: dict[object, object] = field(default_factory=dict, init=False, repr=False,
                                          compare=False)
 
     @classmethod
     def of(cls, underlying: Underlying, quotes: Iterable[OptionQuote]) -> Chain:
-        return cls(underlying, MappingProxyType({q.symbol: q for q in quotes}))
+        return cls(underlying, MappingProxyType({q.instrument.symbol: q for q in quotes}))
 
     def expiries(self, now: datetime) -> tuple[datetime, ...]:
         """Distinct expiry moments not yet reached, soonest first."""
@@ -160,14 +183,32 @@ class Chain:
             found = self._index[key] = tuple(sorted(chosen, key=lambda q: q.instrument.strike))
         return found  # type: ignore[return-value]
 
+    def ladder(self, expiry: datetime, kind: OptionKind) -> StrikeLadder:
+        """The active options of one expiry and kind by ascending strike (made once)."""
+        key = ("ladder", expiry, kind)
+        found = self._index.get(key)
+        if found is None:
+            active = tuple(q for q in self.at_expiry(expiry, kind) if q.instrument.is_active)
+            found = self._index[key] = StrikeLadder(active)
+        return found  # type: ignore[return-value]
+
     def _by_expiry(self) -> dict[datetime, list[OptionQuote]]:
         grouped = self._index.get(None)
         if grouped is None:
             grouped = {}
-            for quote in self.quotes.values():
-                grouped.setdefault(quote.instrument.expiry, []).append(quote)
+            for quote in self.quotes.values():  # the one pass over the whole chain
+                expiry = quote.instrument.expiry
+                same = grouped.get(expiry)
+                if same is None:
+                    grouped[expiry] = [quote]
+                else:
+                    same.append(quote)
             self._index[None] = grouped
         return grouped  # type: ignore[return-value]
+
+
+_UNSEEN: Final = object()
+Top = tuple[Decimal | None, Decimal | None, Decimal | None]  # bid, ask, mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,16 +229,42 @@ class MarketSnapshot:
     # Ticks learned from the exchange's own order prices, coarser than the listed ones
     # (instruments.learned_tick): the service remembers them per symbol and lends them here.
     learned_ticks: Mapping[str, Decimal] = field(default_factory=dict)
+    # Filled as asked, never part of equality: symbol -> its chain quote or None (`quote`),
+    # symbol -> (bid, ask, mark) (`top_of_book`).
+    _quotes: dict[str, OptionQuote | None] = field(default_factory=dict, init=False,
+                                                   repr=False, compare=False)
+    _tops: dict[str, Top] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
 
     def quote(self, symbol: str) -> OptionQuote | None:
-        for chain in self.chains.values():
-            found = chain.quotes.get(symbol)
-            if found is not None:
-                return found
-        return None
+        """The chain quote of `symbol` this tick, or None (remembered per symbol: every
+        strategy's exits ask for the legs they hold, several times a tick)."""
+        found = self._quotes.get(symbol, _UNSEEN)
+        if found is _UNSEEN:
+            found = next((q for chain in self.chains.values()
+                          if (q := chain.quotes.get(symbol)) is not None), None)
+            self._quotes[symbol] = found
+        return found  # type: ignore[return-value]
+
+    def top_of_book(self, symbol: str) -> Top:
+        """(bid, ask, mark) of one instrument this tick, None for what is missing: the best
+        levels of its book when the tick fetched it (fresher: the executors' source), else
+        the chain quote's; the mark always the chain quote's. Remembered per symbol: every
+        PnL rule of every held trade prices its legs from it."""
+        found = self._tops.get(symbol)
+        if found is None:
+            quote = self.quote(symbol)
+            book = self.books.get(symbol)
+            if book is not None:
+                found = (book.best_bid, book.best_ask, quote.mark if quote is not None else None)
+            elif quote is None:
+                found = (None, None, None)
+            else:
+                found = (quote.bid, quote.ask, quote.mark)
+            self._tops[symbol] = found
+        return found
 
     def position(self, symbol: str) -> Position | None:
         """The position in `symbol`; raises LookupError when positions were not read."""

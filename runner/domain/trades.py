@@ -52,11 +52,14 @@ class TradeStage(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (TradeStage.CLOSED, TradeStage.FAILED)
+        return self in _TERMINAL
 
     @property
     def is_active(self) -> bool:
-        return not self.is_terminal
+        return self not in _TERMINAL
+
+
+_TERMINAL: Final = frozenset({TradeStage.CLOSED, TradeStage.FAILED})
 
 
 ALLOWED_TRANSITIONS: Final[dict[TradeStage, frozenset[TradeStage]]] = {
@@ -102,8 +105,9 @@ class TradeLeg:
 
     @property
     def open_qty(self) -> Decimal:
-        """What is held now and must be traded back to be flat."""
-        return max(ZERO, self.filled_qty - self.closed_qty)
+        """What is held now and must be traded back to be flat (never below zero)."""
+        held = self.filled_qty - self.closed_qty
+        return held if held > ZERO else ZERO
 
     @property
     def unfilled_qty(self) -> Decimal:
@@ -213,11 +217,16 @@ class Trade:
 
     def entry_cost(self) -> Decimal:
         """Premium paid (+) or received (-) to open, summed over legs (USD)."""
-        return sum((leg.side.sign * (leg.entry_price or ZERO) * leg.filled_qty
-                    for leg in self.legs), ZERO)
+        total = ZERO  # a plain loop: every holding tick asks, per PnL rule (issue 11)
+        for leg in self.legs:
+            total += leg.side.sign * (leg.entry_price or ZERO) * leg.filled_qty
+        return total
 
     def fees(self) -> Decimal:
-        return sum((leg.fees for leg in self.legs), ZERO)
+        total = ZERO
+        for leg in self.legs:
+            total += leg.fees
+        return total
 
     def realized_pnl(self) -> Decimal:
         """Gross realised PnL over every leg (USD); net is this minus `fees()` (E6)."""

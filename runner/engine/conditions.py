@@ -20,13 +20,12 @@ Deliberate choices:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from runner.domain.snapshot import Account, MarketSnapshot
+from runner.domain.snapshot import MarketSnapshot, Position
 from runner.engine.checks import CheckResult
-from runner.engine.exposure import account_delta, unpriced_positions
+from runner.engine.exposure import GreekReading, account_delta, unpriced_positions
 from runner.engine.windows import in_time_window, time_of
 from runner.strategy.model import (
     AllOf,
@@ -39,6 +38,7 @@ from runner.strategy.model import (
     NoExistingPositionCondition,
     TimeWindowCondition,
     UtcWindowCondition,
+    Weekday,
     WeekdaysCondition,
 )
 
@@ -49,12 +49,15 @@ ACCOUNT_NOT_READ = "the account was not read this tick (C5)"
 POSITIONS_NOT_READ = "positions were not read this tick (C5)"
 
 
-@dataclass(frozen=True, slots=True)
 class _Context:
-    snapshot: MarketSnapshot
-    now: datetime
-    own_symbols: OwnSymbols
-    blocked_by: str | None = None  # an earlier gate that already blocks the entry
+    """What every condition reads (a plain slotted class: made once per decision)."""
+
+    __slots__ = ("blocked_by", "now", "own_symbols", "snapshot")
+
+    def __init__(self, snapshot: MarketSnapshot, now: datetime, own_symbols: OwnSymbols,
+                 blocked_by: str | None = None) -> None:
+        self.snapshot, self.now, self.own_symbols = snapshot, now, own_symbols
+        self.blocked_by = blocked_by  # an earlier gate that already blocks the entry
 
 
 def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
@@ -66,7 +69,7 @@ def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
     not resolved for `no_existing_position` (resolving them is the costly part of a
     decision, issue 11 item 4); it reports "not evaluated" and does not pass."""
     context = _Context(snapshot, now, own_symbols, blocked_by)
-    return tuple(evaluate(condition, context) for condition in entry.conditions)
+    return tuple([evaluate(condition, context) for condition in entry.conditions])
 
 
 def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
@@ -76,71 +79,87 @@ def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
 
 def _time_window(c: TimeWindowCondition, ctx: _Context) -> CheckResult:
     inside = in_time_window(c.start, c.end, ctx.now)
-    span = f"{c.start:%H:%M}-{c.end:%H:%M} UTC"
-    return CheckResult("time_window", inside,
-                       f"{time_of(ctx.now):%H:%M:%S} {'inside' if inside else 'outside'} {span}")
+    return CheckResult("time_window", inside, _time_window_words, (c, ctx.now, inside))
+
+
+def _time_window_words(c: TimeWindowCondition, now: datetime, inside: bool) -> str:
+    return (f"{time_of(now):%H:%M:%S} {'inside' if inside else 'outside'} "
+            f"{c.start:%H:%M}-{c.end:%H:%M} UTC")
 
 
 def _utc_window(c: UtcWindowCondition, ctx: _Context) -> CheckResult:
     inside = c.start <= ctx.now < c.end
-    return CheckResult("utc_window", inside, f"{ctx.now.isoformat()} "
-                       f"{'inside' if inside else 'outside'} [{c.start.isoformat()}, "
-                       f"{c.end.isoformat()})")
+    return CheckResult("utc_window", inside, _utc_window_words, (c, ctx.now, inside))
+
+
+def _utc_window_words(c: UtcWindowCondition, now: datetime, inside: bool) -> str:
+    return (f"{now.isoformat()} {'inside' if inside else 'outside'} [{c.start.isoformat()}, "
+            f"{c.end.isoformat()})")
 
 
 def _weekdays(c: WeekdaysCondition, ctx: _Context) -> CheckResult:
     today = ctx.now.weekday()
     allowed = sorted(c.days, key=lambda d: d.number)
     name = next((d.value for d in allowed if d.number == today), None)
+    return CheckResult("weekdays", name is not None, _weekdays_words,
+                       (ctx.now, name, allowed))
+
+
+def _weekdays_words(now: datetime, name: str | None, allowed: list[Weekday]) -> str:
     listed = ", ".join(d.value for d in allowed)
-    return CheckResult("weekdays", name is not None,
-                       f"{ctx.now:%a} (UTC) {'is' if name else 'is not'} one of {listed}")
-
-
-def _account_check(name: str, ctx: _Context,
-                   judge: Callable[[Account], tuple[bool, str]]) -> CheckResult:
-    account = ctx.snapshot.account
-    if account is None:
-        return CheckResult(name, False, ACCOUNT_NOT_READ)
-    passed, detail = judge(account)
-    return CheckResult(name, passed, detail)
+    return f"{now:%a} (UTC) {'is' if name else 'is not'} one of {listed}"
 
 
 def _min_available_margin(c: MinAvailableMarginCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
-        pct = account.available_margin_pct
-        if pct is None:
-            return False, f"equity is {account.equity} USD: no margin available"
-        return pct >= c.pct, f"available margin {pct:.2f} % of equity, need >= {c.pct} %"
-    return _account_check("min_available_margin_pct", ctx, judge)
+    name, account = "min_available_margin_pct", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    pct = account.available_margin_pct
+    if pct is None:
+        return CheckResult(name, False, "equity is {} USD: no margin available".format,
+                           (account.equity,))
+    return CheckResult(name, pct >= c.pct,
+                       "available margin {:.2f} % of equity, need >= {} %".format, (pct, c.pct))
 
 
 def _min_equity(c: MinEquityCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
-        return account.equity >= c.usd, f"equity {account.equity} USD, need >= {c.usd} USD"
-    return _account_check("min_equity_usd", ctx, judge)
+    name, account = "min_equity_usd", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    return CheckResult(name, account.equity >= c.usd, "equity {} USD, need >= {} USD".format,
+                       (account.equity, c.usd))
 
 
 def _max_margin_utilisation(c: MaxMarginUtilisationCondition, ctx: _Context) -> CheckResult:
-    def judge(account: Account) -> tuple[bool, str]:
-        pct = account.margin_utilisation_pct
-        if pct is None:
-            return False, f"equity is {account.equity} USD: utilisation unknown"
-        return pct <= c.pct, f"margin utilisation {pct:.2f} %, allowed <= {c.pct} %"
-    return _account_check("max_margin_utilisation_pct", ctx, judge)
+    name, account = "max_margin_utilisation_pct", ctx.snapshot.account
+    if account is None:
+        return CheckResult(name, False, ACCOUNT_NOT_READ)
+    pct = account.margin_utilisation_pct
+    if pct is None:
+        return CheckResult(name, False, "equity is {} USD: utilisation unknown".format,
+                           (account.equity,))
+    return CheckResult(name, pct <= c.pct, "margin utilisation {:.2f} %, allowed <= {} %".format,
+                       (pct, c.pct))
 
 
 def _max_account_delta(c: MaxAccountDeltaCondition, ctx: _Context) -> CheckResult:
-    if ctx.snapshot.positions is None:
+    snapshot = ctx.snapshot
+    if snapshot.positions is None:
         return CheckResult("max_account_delta", False, POSITIONS_NOT_READ)
-    reading = account_delta(ctx.snapshot)
+    reading = account_delta(snapshot)
     if reading is None:
-        missing = ", ".join(unpriced_positions(ctx.snapshot))
-        return CheckResult("max_account_delta", False,
-                           f"no chain delta for held {missing}: account delta unknown")
+        return CheckResult("max_account_delta", False, _no_account_delta, (snapshot,))
     return CheckResult("max_account_delta", Decimal(repr(abs(reading.value))) <= c.limit,
-                       f"account delta {reading.value:+.4f}, allowed |delta| <= {c.limit}"
-                       f"{reading.beside()}")
+                       _account_delta_words, (reading, c.limit))
+
+
+def _no_account_delta(snapshot: MarketSnapshot) -> str:
+    missing = ", ".join(unpriced_positions(snapshot))
+    return f"no chain delta for held {missing}: account delta unknown"
+
+
+def _account_delta_words(reading: GreekReading, limit: Decimal) -> str:
+    return f"account delta {reading.value:+.4f}, allowed |delta| <= {limit}{reading.beside()}"
 
 
 def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> CheckResult:
@@ -149,20 +168,32 @@ def _no_existing_position(c: NoExistingPositionCondition, ctx: _Context) -> Chec
     if positions is None:
         return CheckResult(name, False, POSITIONS_NOT_READ)
     if not c.symbols and ctx.blocked_by is not None:
-        return CheckResult(name, False, f"not evaluated: {ctx.blocked_by} already blocks the"
-                                        " entry (the trade's legs are not resolved)")
+        return CheckResult(name, False, "not evaluated: {} already blocks the entry (the "
+                                        "trade's legs are not resolved)".format,
+                           (ctx.blocked_by,))
     symbols = c.symbols if c.symbols else ctx.own_symbols()
     if isinstance(symbols, str):
         return CheckResult(name, False, symbols)
-    held = sorted(f"{p.symbol} {p.qty}" for p in positions if p.symbol in symbols and p.qty != 0)
+    held = [p for p in positions if p.symbol in symbols and p.qty != 0]
     if held:
-        return CheckResult(name, False, "already held: " + ", ".join(held))
-    return CheckResult(name, True, "none held of " + ", ".join(symbols))
+        return CheckResult(name, False, _already_held, (held,))
+    return CheckResult(name, True, _none_held, (symbols,))
+
+
+def _already_held(held: list[Position]) -> str:
+    return "already held: " + ", ".join(sorted(f"{p.symbol} {p.qty}" for p in held))
+
+
+def _none_held(symbols: tuple[str, ...]) -> str:
+    return "none held of " + ", ".join(symbols)
 
 
 def _group(name: str, members: tuple[CheckResult, ...], passed: bool) -> CheckResult:
-    inner = "; ".join(str(member) for member in members)
-    return CheckResult(name, passed, f"[{inner}]")
+    return CheckResult(name, passed, _group_words, (members,))
+
+
+def _group_words(members: tuple[CheckResult, ...]) -> str:
+    return "[" + "; ".join(str(member) for member in members) + "]"
 
 
 def _all_of(c: AllOf, ctx: _Context) -> CheckResult:

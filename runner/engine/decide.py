@@ -45,6 +45,7 @@ __all__ = ["CheckResult", "CloseDecision", "Decision", "OpenDecision", "decide",
 
 SETTLEABLE_STAGES: Final = frozenset({TradeStage.OPEN, TradeStage.PENDING_CLOSE,
                                       TradeStage.CLOSING})
+_OPEN: Final = TradeStage.OPEN  # a plain name: an Enum class's attribute lookup is slow
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot
     if isinstance(resolved, LegFailure):
         return (*checks, CheckResult("legs", False, str(resolved))), None, resolved
     notional = notional_usd(resolved)
-    checks = (*checks, CheckResult("legs", True, describe_legs(resolved)),
+    checks = (*checks, CheckResult("legs", True, describe_legs, (resolved,)),
               *risk_checks(spec.risk, notional, state))
     if not all_passed(checks):
         return checks, None, None
@@ -177,7 +178,7 @@ def exit_decisions(spec: StrategySpec, state: StrategyState, snapshot: MarketSna
             expiry = nearest_expiry(trade)
             detail = f"a leg expired at {expiry.isoformat() if expiry else '?'}: settle"
             closes.append(CloseDecision(trade.trade_id, EXPIRY_REASON, detail, True))
-        elif trade.stage is TradeStage.OPEN:
+        elif trade.stage is _OPEN:
             fired = first_exit(spec, trade, state.launch, snapshot, now, market=market)
             if fired is not None:
                 closes.append(CloseDecision(trade.trade_id, fired.reason, fired.detail))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from runner.domain.instruments import Underlying, expiry_at, parse_symbol
 from runner.domain.trades import Trade
@@ -79,6 +80,15 @@ def choose_expiry(rule: ExpiryRule, expiries: Sequence[datetime], now: datetime)
     """The expiry the rule picks among `expiries`, or None when none is eligible."""
     found = expiry_candidates(rule, expiries, now)
     return found[0] if found else None
+
+
+@lru_cache(maxsize=1024)
+def choose_listed_expiry(rule: ExpiryRule, listed: tuple[datetime, ...],
+                         now: datetime) -> datetime | None:
+    """`choose_expiry` remembered for the same rule, listing and moment: the strategies of
+    a tick that share an expiry rule choose once (issue 11 item 4). A pure function of its
+    arguments, all values, so a remembered answer is the answer."""
+    return choose_expiry(rule, listed, now)
 
 
 def _dte(rule: DteExpiry, alive: list[datetime], now: datetime) -> tuple[datetime, ...]:

@@ -24,8 +24,9 @@ service fetches the chains of held expiries when a strategy declares an account 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from runner.domain.snapshot import Greeks, MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeLeg
@@ -54,16 +55,22 @@ class GreekReading:
         return f"; exchange position reports {self.reported:+.6f} (not decided on)"
 
 
+# Each greek's reader, made once (reading `greek.value` per call is slow on an Enum).
+_READERS: dict[Greek, Callable[[Greeks], float]] = {greek: attrgetter(greek.value)
+                                                    for greek in Greek}
+
+
 def _greek(greeks: Greeks, greek: Greek) -> float:
-    return float(getattr(greeks, greek.value))
+    return float(_READERS[greek](greeks))
 
 
 def chain_greek(snapshot: MarketSnapshot, symbol: str, greek: Greek) -> float | None:
     """The chain's per-contract greek of `symbol`, or None when the tick has none."""
     quote = snapshot.quote(symbol)
-    if quote is None or quote.greeks is None:
+    greeks = quote.greeks if quote is not None else None
+    if greeks is None:
         return None
-    return _greek(quote.greeks, greek)
+    return _greek(greeks, greek)
 
 
 def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) -> float | None:
@@ -76,30 +83,37 @@ def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) ->
     return sum((_greek(p.greeks, greek) for p in found if p.greeks is not None), 0.0)
 
 
-def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek, *,
-              reported: bool = True) -> GreekReading | None:
-    """One leg's greek for the quantity this trade holds: chain greek x signed open qty.
-
-    `reported=False` leaves out the exchange's figure (only ever written beside)."""
+def leg_greek_value(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> float | None:
+    """One leg's greek for the quantity this trade holds: chain greek x signed open qty
+    (0.0 for a flat leg); None when the chain has no such greek this tick."""
     held = leg.open_qty
     if held == 0:
-        return GreekReading(0.0)
+        return 0.0
     per_contract = chain_greek(snapshot, leg.symbol, greek)
     if per_contract is None:
         return None
-    return GreekReading(per_contract * float(held) * leg.side.sign,
-                        _reported(snapshot, (leg.symbol,), greek) if reported else None)
+    return per_contract * float(held) * leg.side.sign
+
+
+def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek, *,
+              reported: bool = True) -> GreekReading | None:
+    """`leg_greek_value` with the exchange's figure beside it.
+
+    `reported=False` leaves out the exchange's figure (only ever written beside)."""
+    value = leg_greek_value(leg, snapshot, greek)
+    if value is None:
+        return None
+    if leg.open_qty == 0:
+        return GreekReading(value)
+    return GreekReading(value, _reported(snapshot, (leg.symbol,), greek) if reported else None)
 
 
 def structure_reading(trade: Trade, snapshot: MarketSnapshot, greek: Greek = Greek.DELTA, *,
                       reported: bool = True) -> GreekReading | None:
     """Sum of the legs' greeks; None when any held leg's greek is unknown."""
-    total = 0.0
-    for leg in trade.legs:
-        reading = leg_greek(leg, snapshot, greek, reported=False)
-        if reading is None:
-            return None
-        total += reading.value
+    total = structure_greek(trade, snapshot, greek)
+    if total is None:
+        return None
     if not reported:
         return GreekReading(total)
     held = (leg.symbol for leg in trade.legs if leg.open_qty > 0)
@@ -109,8 +123,13 @@ def structure_reading(trade: Trade, snapshot: MarketSnapshot, greek: Greek = Gre
 def structure_greek(trade: Trade, snapshot: MarketSnapshot,
                     greek: Greek = Greek.DELTA) -> float | None:
     """The structure's greek as a number (see `structure_reading`)."""
-    reading = structure_reading(trade, snapshot, greek, reported=False)
-    return None if reading is None else reading.value
+    total = 0.0
+    for leg in trade.legs:
+        value = leg_greek_value(leg, snapshot, greek)
+        if value is None:
+            return None
+        total += value
+    return total
 
 
 def account_delta(snapshot: MarketSnapshot) -> GreekReading | None:

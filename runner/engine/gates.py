@@ -16,12 +16,12 @@ Deliberate choices:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from runner.engine.checks import CheckResult
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_cycle, next_utc_midnight, open_cycle
-from runner.strategy.model import Schedule, TimingSpec
+from runner.strategy.model import CycleWindow, Schedule, TimingSpec
 
 
 def is_entry_due(timing: TimingSpec, state: StrategyState, now: datetime) -> bool:
@@ -43,10 +43,13 @@ def gate_checks(timing: TimingSpec, state: StrategyState, now: datetime) -> tupl
 
 
 def _concurrent(timing: TimingSpec, state: StrategyState) -> CheckResult:
-    active = sum(1 for trade in state.active_trades if trade.stage.is_active)
+    active = 0
+    for trade in state.active_trades:
+        if trade.stage.is_active:
+            active += 1
     limit = timing.max_concurrent_trades
     return CheckResult("max_concurrent_trades", active < limit,
-                       f"{active} active of at most {limit}")
+                       "{} active of at most {}".format, (active, limit))
 
 
 def _cooldown(timing: TimingSpec, state: StrategyState, now: datetime) -> CheckResult:
@@ -55,20 +58,27 @@ def _cooldown(timing: TimingSpec, state: StrategyState, now: datetime) -> CheckR
         return CheckResult("cooldown", True, "no cooldown running")
     elapsed = now - last
     if elapsed >= timing.cooldown:
-        return CheckResult("cooldown", True,
-                           f"last trade created {elapsed} ago, cooldown {timing.cooldown}")
-    return CheckResult("cooldown", False,
-                       f"last trade created {elapsed} ago, cooldown {timing.cooldown} "
-                       f"runs until {(last + timing.cooldown).isoformat()}")
+        return CheckResult("cooldown", True, "last trade created {} ago, cooldown {}".format,
+                           (elapsed, timing.cooldown))
+    return CheckResult("cooldown", False, _cooling, (elapsed, timing.cooldown, last))
+
+
+def _cooling(elapsed: timedelta, cooldown: timedelta, last: datetime) -> str:
+    return (f"last trade created {elapsed} ago, cooldown {cooldown} runs until "
+            f"{(last + cooldown).isoformat()}")
 
 
 def _daily(name: str, what: str, count: int, limit: int | None, now: datetime) -> CheckResult:
     if limit is None:
-        return CheckResult(name, True, f"{count} {what} today (UTC), unlimited")
+        return CheckResult(name, True, "{} {} today (UTC), unlimited".format, (count, what))
     if count < limit:
-        return CheckResult(name, True, f"{count} of {limit} {what} today (UTC)")
-    return CheckResult(name, False, f"{count} of {limit} {what} today (UTC); entries resume "
-                                    f"at {next_utc_midnight(now).isoformat()}")
+        return CheckResult(name, True, "{} of {} {} today (UTC)".format, (count, limit, what))
+    return CheckResult(name, False, _quota_reached, (count, limit, what, now))
+
+
+def _quota_reached(count: int, limit: int, what: str, now: datetime) -> str:
+    return (f"{count} of {limit} {what} today (UTC); entries resume at "
+            f"{next_utc_midnight(now).isoformat()}")
 
 
 def schedule_checks(schedule: Schedule | None, state: StrategyState,
@@ -82,10 +92,13 @@ def schedule_checks(schedule: Schedule | None, state: StrategyState,
         when = (f"next window opens at {upcoming.open_start.isoformat(timespec='seconds')}"
                 if upcoming else "every cycle of this run has passed")
         return (CheckResult("schedule", False, f"outside every open window; {when}"),), None
-    inside = CheckResult("schedule", True, f"cycle {window.index} open until "
-                                           f"{window.open_end.isoformat(timespec='seconds')}")
+    inside = CheckResult("schedule", True, _open_until, (window,))
     made = state.trades_per_cycle.get(window.index, 0)
     limit = schedule.trades_per_cycle
     per_cycle = CheckResult("trades_per_cycle", made < limit,
-                            f"{made} of {limit} trades in cycle {window.index}")
+                            "{} of {} trades in cycle {}".format, (made, limit, window.index))
     return (inside, per_cycle), window.index
+
+
+def _open_until(window: CycleWindow) -> str:
+    return f"cycle {window.index} open until {window.open_end.isoformat(timespec='seconds')}"

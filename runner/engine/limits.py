@@ -41,14 +41,15 @@ def risk_checks(risk: RiskSpec, notional: Decimal,
     per_trade = risk.max_notional_per_trade_usd
     if per_trade is not None:
         checks.append(CheckResult("max_notional_per_trade_usd", notional <= per_trade,
-                                  f"trade notional {notional} USD, at most {per_trade} USD"))
+                                  "trade notional {} USD, at most {} USD".format,
+                                  (notional, per_trade)))
     per_strategy = risk.max_notional_per_strategy_usd
     if per_strategy is not None:
         carried = open_notional_usd(state)
         total = carried + notional
         checks.append(CheckResult("max_notional_per_strategy_usd", total <= per_strategy,
-                                  f"{carried} USD open + {notional} USD new = {total} USD, "
-                                  f"at most {per_strategy} USD"))
+                                  "{} USD open + {} USD new = {} USD, at most {} USD".format,
+                                  (carried, notional, total, per_strategy)))
     return tuple(checks)
 
 

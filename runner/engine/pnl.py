@@ -19,12 +19,13 @@ the basis, a held leg without an entry price, or a zero entry cost for a percent
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from runner.domain.orders import Side
-from runner.domain.snapshot import MarketSnapshot
-from runner.domain.trades import Trade, TradeLeg
+from runner.domain.snapshot import MarketSnapshot, Top
+from runner.domain.trades import Trade
 from runner.strategy.model import PriceBasis
 
 _ZERO = Decimal(0)
@@ -43,33 +44,46 @@ def fair_price(bid: Decimal | None, ask: Decimal | None, mark: Decimal | None) -
     return mark
 
 
-def top_of_book(snapshot: MarketSnapshot,
-                symbol: str) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    """(bid, ask, mark) of one instrument this tick; None for what is missing."""
-    quote = snapshot.quote(symbol)
-    mark = quote.mark if quote is not None else None
-    book = snapshot.books.get(symbol)
-    if book is not None:
-        return book.best_bid, book.best_ask, mark
-    if quote is None:
-        return None, None, None
-    return quote.bid, quote.ask, mark
+def top_of_book(snapshot: MarketSnapshot, symbol: str) -> Top:
+    """(bid, ask, mark) of one instrument this tick; None for what is missing (the book
+    first, see the module doc and MarketSnapshot.top_of_book)."""
+    return snapshot.top_of_book(symbol)
+
+
+def _mark(top: Top, _held: Side) -> Decimal | None:
+    return top[2]
+
+
+def _mid(top: Top, _held: Side) -> Decimal | None:
+    bid, ask, _ = top
+    return (bid + ask) / 2 if bid is not None and ask is not None else None
+
+
+def _fair(top: Top, _held: Side) -> Decimal | None:
+    return fair_price(*top)
+
+
+def _executable(top: Top, held: Side) -> Decimal | None:
+    return top[0] if held.sign > 0 else top[1]  # a long sells at the bid
+
+
+# How each basis prices a leg from its (bid, ask, mark) and opening side: chosen once per
+# trade, not matched per leg (a holding tick prices every held leg on several bases).
+_PRICE_OF = {PriceBasis.MARK: _mark, PriceBasis.MID: _mid, PriceBasis.FAIR: _fair,
+             PriceBasis.EXECUTABLE: _executable}
+
+
+def _pricer(basis: PriceBasis) -> Callable[[Top, Side], Decimal | None]:
+    found = _PRICE_OF.get(basis)
+    if found is None:
+        raise ValueError(f"unknown price basis {basis!r}")
+    return found
 
 
 def price_on_basis(snapshot: MarketSnapshot, symbol: str, held: Side,
                    basis: PriceBasis) -> Decimal | None:
     """A leg's price per coin on `basis`; `held` is the leg's opening side."""
-    bid, ask, mark = top_of_book(snapshot, symbol)
-    match basis:
-        case PriceBasis.MARK:
-            return mark
-        case PriceBasis.MID:
-            return (bid + ask) / 2 if bid is not None and ask is not None else None
-        case PriceBasis.FAIR:
-            return fair_price(bid, ask, mark)
-        case PriceBasis.EXECUTABLE:
-            return bid if held is Side.BUY else ask
-    raise ValueError(f"unknown price basis {basis!r}")
+    return _pricer(basis)(top_of_book(snapshot, symbol), held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +106,20 @@ class TradePnl:
         return f"{self.basis.value} PnL {self.usd:+.2f} USD{share}"
 
 
-def _leg_pnl(leg: TradeLeg, snapshot: MarketSnapshot, basis: PriceBasis) -> Decimal | None:
-    held = leg.open_qty
-    if held == 0:
-        return _ZERO
-    price = price_on_basis(snapshot, leg.symbol, leg.side, basis)
-    if price is None or leg.entry_price is None:
-        return None
-    return leg.side.sign * (price - leg.entry_price) * held
-
-
 def trade_pnl(trade: Trade, snapshot: MarketSnapshot, basis: PriceBasis) -> TradePnl | None:
     """The trade's PnL on `basis`; None when any held leg lacks a price or an entry price."""
+    price_of = _pricer(basis)
     total = _ZERO
     for leg in trade.legs:
-        value = _leg_pnl(leg, snapshot, basis)
-        if value is None:
+        held = leg.open_qty
+        if held == 0:
+            total += _ZERO  # a flat leg adds nothing (kept as a sum, as it always was)
+            continue
+        entry = leg.entry_price
+        if entry is None:
             return None
-        total += value
+        price = price_of(top_of_book(snapshot, leg.symbol), leg.side)
+        if price is None:
+            return None
+        total += leg.side.sign * (price - entry) * held
     return TradePnl(basis, total, trade.entry_cost(), trade.fees())

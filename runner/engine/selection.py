@@ -21,10 +21,15 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from runner.domain.instruments import Instrument, OptionKind, Underlying, snap_qty
+from runner.domain.instruments import Instrument, Underlying, snap_qty
 from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot, OptionQuote
-from runner.engine.expiries import choose_expiry, describe_expiry, expiries_needed
+from runner.engine.expiries import (
+    choose_expiry,
+    choose_listed_expiry,
+    describe_expiry,
+    expiries_needed,
+)
 from runner.engine.strikes import NoStrike, pick_strike
 from runner.strategy.model import LegSpec, StrategySpec
 
@@ -99,11 +104,11 @@ def resolve_leg(index: int, leg: LegSpec, snapshot: MarketSnapshot, now: datetim
     expiry = _expiry(index, leg, snapshot, chain, now)
     if isinstance(expiry, LegFailure):
         return expiry
-    quotes = _quotes(chain, expiry, leg.kind) if chain is not None else ()
-    if not quotes:
+    ladder = chain.ladder(expiry, leg.kind) if chain is not None else None
+    if ladder is None or not ladder.quotes:
         return LegFailure(index, f"the {leg.underlying.value} chain of {expiry:%d %b %Y} was "
                                  "not in this tick's snapshot", FailureKind.CHAIN)
-    picked = pick_strike(leg.strike, quotes, snapshot.index_price(leg.underlying),
+    picked = pick_strike(leg.strike, ladder, snapshot.index_price(leg.underlying),
                          earlier_strikes)
     if isinstance(picked, NoStrike):
         return LegFailure(index, f"{leg.kind.value} {expiry:%d %b %Y}: {picked.reason}",
@@ -126,7 +131,7 @@ def _expiry(index: int, leg: LegSpec, snapshot: MarketSnapshot, chain: Chain | N
     if not listed and chain is None:
         return LegFailure(index, f"no {leg.underlying.value} chain in this tick's snapshot",
                           FailureKind.CHAIN)
-    expiry = choose_expiry(leg.expiry, listed, now)
+    expiry = choose_listed_expiry(leg.expiry, listed, now)
     if expiry is None:
         return LegFailure(index, f"no listed {leg.underlying.value} expiry fits "
                                  f"{describe_expiry(leg.expiry)}", FailureKind.EXPIRY)
@@ -151,6 +156,3 @@ def _listed(snapshot: MarketSnapshot, chain: Chain | None, underlying: Underlyin
         return tuple(listed)
     return chain.expiries(now) if chain is not None else ()
 
-
-def _quotes(chain: Chain, expiry: datetime, kind: OptionKind) -> tuple[OptionQuote, ...]:
-    return tuple(q for q in chain.at_expiry(expiry, kind) if q.instrument.is_active)

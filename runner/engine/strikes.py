@@ -16,11 +16,12 @@ Invariants and choices:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from runner.domain.snapshot import OptionQuote
+from runner.domain.snapshot import OptionQuote, StrikeLadder
 from runner.strategy.model import (
     AtmStrike,
     DeltaStrike,
@@ -43,35 +44,46 @@ class NoStrike:
     reason: str
 
 
-def pick_strike(rule: StrikeRule, quotes: Sequence[OptionQuote], index: Decimal | None,
+def pick_strike(rule: StrikeRule, ladder: StrikeLadder, index: Decimal | None,
                 earlier_strikes: Mapping[int, Decimal]) -> OptionQuote | NoStrike:
-    """The quote the rule selects among `quotes` (one expiry and kind, ascending strikes)."""
+    """The quote the rule selects on `ladder` (one expiry and kind, ascending strikes)."""
+    quotes = ladder.quotes
     if not quotes:
         return NoStrike("no options listed for this expiry and kind")
     match rule:
         case DeltaStrike():
-            return _by_delta(rule, quotes)
+            return _by_delta(rule, ladder)
         case FixedStrike():
             found = next((q for q in quotes if q.instrument.strike == rule.strike), None)
             return found or NoStrike(f"strike {rule.strike} is not listed")
         case RelativeStrike():
-            return _relative(rule, quotes, earlier_strikes)
+            return _relative(rule, ladder, earlier_strikes)
     if index is None:
         return NoStrike("no index price for the underlying this tick: price rules cannot "
                         "be resolved (C2)")
     match rule:
         case AtmStrike():
-            return closest_to(quotes, index)
+            return quotes[closest_index(ladder.strikes, index)]
         case SpotDistanceStrike():
-            return closest_to(quotes, _moved(index, rule.distance, rule.unit))
+            return quotes[closest_index(ladder.strikes, _moved(index, rule.distance, rule.unit))]
         case StepsFromAtmStrike():
-            return _steps_from(quotes, closest_to(quotes, index), rule.steps, "ATM")
+            return _steps_from(ladder, closest_index(ladder.strikes, index), rule.steps, "ATM")
     raise TypeError(f"unknown strike rule {rule!r}")
 
 
-def closest_to(quotes: Sequence[OptionQuote], target: Decimal) -> OptionQuote:
-    """The quote whose strike is closest to `target` (ties: the lower strike)."""
-    return min(quotes, key=lambda q: (abs(q.instrument.strike - target), q.instrument.strike))
+def closest_index(strikes: tuple[Decimal, ...], target: Decimal) -> int:
+    """Where on `strikes` (ascending, not empty) the strike closest to `target` is; ties go
+    to the lower strike, and among equal strikes to the first: what a scan for the least
+    (distance, strike) finds, by bisection instead of a pass over the whole expiry."""
+    above = bisect_left(strikes, target)
+    if above == len(strikes):
+        return bisect_left(strikes, strikes[-1])
+    if above == 0:
+        return 0
+    below = strikes[above - 1]
+    if target - below <= strikes[above] - target:
+        return bisect_left(strikes, below)
+    return above
 
 
 def _moved(base: Decimal, amount: Decimal, unit: MoveUnit | OffsetUnit) -> Decimal:
@@ -80,35 +92,39 @@ def _moved(base: Decimal, amount: Decimal, unit: MoveUnit | OffsetUnit) -> Decim
     return base + amount
 
 
-def _by_delta(rule: DeltaStrike, quotes: Sequence[OptionQuote]) -> OptionQuote | NoStrike:
-    target = float(rule.target)
-    scored = [(abs(q.delta - target), q.instrument.strike, q) for q in quotes
-              if q.delta is not None]
-    if not scored:
+def _by_delta(rule: DeltaStrike, ladder: StrikeLadder) -> OptionQuote | NoStrike:
+    """The least (distance to the target, strike): the first least distance on the ladder,
+    which ascends by strike (the deltas are read once per ladder, not per strategy)."""
+    quotes, deltas = ladder.deltas()
+    if not quotes:
         return NoStrike("no option of this expiry and kind carries a delta")
-    distance, _, best = min(scored, key=lambda item: (item[0], item[1]))
+    target = float(rule.target)
+    gaps = [abs(delta - target) for delta in deltas]
+    distance = min(gaps)
+    best = quotes[gaps.index(distance)]
     if rule.tolerance is not None and distance > float(rule.tolerance):
         return NoStrike(f"closest delta {best.delta:+.4f} ({best.symbol}) is more than "
                         f"{rule.tolerance} from the target {rule.target}")
     return best
 
 
-def _steps_from(quotes: Sequence[OptionQuote], base: OptionQuote, steps: int,
+def _steps_from(ladder: StrikeLadder, base: int, steps: int,
                 what: str) -> OptionQuote | NoStrike:
-    position = quotes.index(base) + steps
+    quotes = ladder.quotes
+    position = base + steps
     if not 0 <= position < len(quotes):
-        return NoStrike(f"{steps:+d} strikes from {what} {base.instrument.strike} is past the "
-                        f"listed strikes ({quotes[0].instrument.strike} to "
+        return NoStrike(f"{steps:+d} strikes from {what} {quotes[base].instrument.strike} is "
+                        f"past the listed strikes ({quotes[0].instrument.strike} to "
                         f"{quotes[-1].instrument.strike})")
     return quotes[position]
 
 
-def _relative(rule: RelativeStrike, quotes: Sequence[OptionQuote],
+def _relative(rule: RelativeStrike, ladder: StrikeLadder,
               earlier_strikes: Mapping[int, Decimal]) -> OptionQuote | NoStrike:
     base = earlier_strikes.get(rule.leg)
     if base is None:
         return NoStrike(f"leg {rule.leg} is not resolved before this leg")
     if rule.unit is OffsetUnit.STEPS:
-        return _steps_from(quotes, closest_to(quotes, base), int(rule.offset),
+        return _steps_from(ladder, closest_index(ladder.strikes, base), int(rule.offset),
                            f"leg {rule.leg}'s strike")
-    return closest_to(quotes, _moved(base, rule.offset, rule.unit))
+    return ladder.quotes[closest_index(ladder.strikes, _moved(base, rule.offset, rule.unit))]

@@ -14,7 +14,12 @@ every kind of exit). Two cases per strategy count:
 Each tick decides on new chain objects over the same quotes (`this_tick`), as the
 service reads a new snapshot every tick: indexing the chain, done once per chain on first
 use, is part of the time measured. Prints the mean, median and 95th percentile per tick,
-in milliseconds (issue 11 item 4: 50 holding strategies under 3 ms a tick).
+in milliseconds (issue 11 item 4: 50 holding strategies under 3 ms a tick), then the mean
+of each part, timed apart over new snapshots too: the exits alone (`exit_decisions`), the
+entry checks alone (`evaluate_entry`, which pays for the chain's index), and building the
+tick's chains (`Chain.of`, which the service does when it reads the snapshot, outside the
+decisions and the tick figure). `--cpu` measures CPU time (time.process_time) instead of
+wall time, for a shared machine.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +40,7 @@ from runner.domain.clock import ManualClock
 from runner.domain.instruments import OptionKind, Underlying
 from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot
-from runner.engine.decide import decide, new_trade
+from runner.engine.decide import decide, evaluate_entry, exit_decisions, new_trade
 from runner.engine.state import StrategyState
 from runner.sim.venue import SimVenue
 from runner.strategy.model import (
@@ -137,17 +143,37 @@ def holding_states(specs: list[StrategySpec], market: MarketSnapshot) -> list[St
     return states
 
 
+Clock = Callable[[], float]
+
+
 def time_ticks(specs: list[StrategySpec], states: list[StrategyState], market: MarketSnapshot,
-               ticks: int) -> list[float]:
+               ticks: int, clock: Clock = time.perf_counter,
+               step: Callable[..., object] = decide) -> list[float]:
+    """Milliseconds per tick for `step` (a whole decision by default) over every strategy."""
     samples = []
     for tick in range(ticks):
         now = START + timedelta(seconds=tick)
         fresh = this_tick(market)  # a new snapshot each tick, as the service reads one
-        began = time.perf_counter()
+        began = clock()
         for spec, state in zip(specs, states, strict=True):
-            decide(spec, state, fresh, now)
-        samples.append((time.perf_counter() - began) * 1000)
+            step(spec, state, fresh, now)
+        samples.append((clock() - began) * 1000)
     return samples
+
+
+def time_parts(specs: list[StrategySpec], states: list[StrategyState], market: MarketSnapshot,
+               ticks: int, clock: Clock) -> str:
+    """The mean of each part of a tick, each timed apart (see the module doc)."""
+    exits = time_ticks(specs, states, market, ticks, clock, exit_decisions)
+    entry = time_ticks(specs, states, market, ticks, clock, evaluate_entry)
+    chains = []
+    for _ in range(ticks):
+        began = clock()
+        this_tick(market)
+        chains.append((clock() - began) * 1000)
+    return (f"{'':<4}parts: exits {statistics.fmean(exits):.3f} ms, entry checks "
+            f"{statistics.fmean(entry):.3f} ms; chain build {statistics.fmean(chains):.3f} ms "
+            "(outside the tick)")
 
 
 def this_tick(market: MarketSnapshot) -> MarketSnapshot:
@@ -167,7 +193,10 @@ def _line(label: str, samples: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=100)
+    parser.add_argument("--cpu", action="store_true", help="CPU time instead of wall time")
     args = parser.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
+    print(f"clock: {'CPU (process_time)' if args.cpu else 'wall (perf_counter)'}")
     market = full_market()
     for underlying, chain in market.chains.items():
         print(f"{underlying.value}: {len(chain.quotes)} options over "
@@ -176,10 +205,12 @@ def main() -> int:
         specs = strategies(count)
         fresh = [StrategyState.fresh(START) for _ in specs]
         print(_line(f"{count:>2} strategies, entry", time_ticks(specs, fresh, market,
-                                                                 args.ticks)))
+                                                                 args.ticks, clock)))
+        print(time_parts(specs, fresh, market, args.ticks, clock))
         held = holding_states(specs, market)
         print(_line(f"{count:>2} strategies, holding", time_ticks(specs, held, market,
-                                                                   args.ticks)))
+                                                                   args.ticks, clock)))
+        print(time_parts(specs, held, market, args.ticks, clock))
     return 0
 
 
