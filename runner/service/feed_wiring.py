@@ -108,9 +108,10 @@ class AttachedFeed:
         connects = self.feed.options.stats.connects + self.feed.futures.stats.connects
         early = self.reaction.stats.early_ticks if self.reaction is not None else 0
         logger.info("market feed stopped: {} reads served from pushes, {} from REST; {} pushes "
-                    "taken, {} out of order dropped; {} connections; {} ticks started early by "
-                    "a pushed price", counters.served, counters.fell_back, counters.accepted,
-                    counters.out_of_order, connects, early)
+                    "taken, {} out of order dropped, {} arrived already stale; {} connections; "
+                    "{} ticks started early by a pushed price", counters.served,
+                    counters.fell_back, counters.accepted, counters.out_of_order,
+                    counters.late, connects, early)
 
 
 def attach_feed(choice: FeedChoice, settings: Settings, exchange: Exchange,
