@@ -81,14 +81,16 @@ def test_the_walk_has_the_configured_volatility():
     assert annual == pytest.approx(0.5, rel=0.08)
 
 
-def test_catching_up_48_hours_is_fast():
+def test_catching_up_48_hours_does_not_walk_every_second_in_the_test():
+    """Speed is measured by tests/bench/bench_sim_market.py; this only tells a catch-up
+    that works in blocks from one that hangs (a loaded machine cannot fail it)."""
     clock = ManualClock(START)
     venue = SimVenue(clock, seed=9)
     clock.advance(timedelta(hours=48))
     started = time.perf_counter()
     venue.index_price(Underlying.BTC)
     venue.index_price(Underlying.ETH)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 30
 
 
 def test_expiries_follow_coincall_calendar_at_0800_utc():
