@@ -87,6 +87,6 @@ def test_ctrl_c_during_the_production_wait_stops_before_any_order(tmp_path: Path
     finally:
         stop_server(server)
     assert code == 0, stderr_of(tmp_path, "service")
-    assert took < 2.0
+    assert took < 8  # the stop cut the 10 s wait short (a loaded machine took 2.1 s)
     # the store was never opened
     assert not (tmp_path / "state" / "production" / "runner.sqlite3").exists()
