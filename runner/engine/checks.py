@@ -16,15 +16,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
+
+# object.__setattr__ as a plain name: a frozen dataclass's generated __init__ looks it up
+# on `object` for every field, which doubles the cost of making one, and a tick makes
+# several checks per strategy (issue 11 item 4). Such classes write their own __init__,
+# with their fields in order (tests/engine/test_engine_fast_paths.py checks it).
+SET_FIELD: Final = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False, repr=False)
 class CheckResult:
     name: str  # the gate, or the condition's YAML key (e.g. "min_available_margin_pct")
     passed: bool
     # The words, or a function writing them from `args` (called on each read: pure).
     explain: str | Callable[..., str]
     args: tuple[object, ...] = ()
+
+    def __init__(self, name: str, passed: bool, explain: str | Callable[..., str],
+                 args: tuple[object, ...] = ()) -> None:
+        SET_FIELD(self, "name", name)
+        SET_FIELD(self, "passed", passed)
+        SET_FIELD(self, "explain", explain)
+        SET_FIELD(self, "args", args)
 
     @property
     def detail(self) -> str:

@@ -30,7 +30,7 @@ from typing import Final
 
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg, TradeStage
-from runner.engine.checks import CheckResult, all_passed, first_failure
+from runner.engine.checks import SET_FIELD, CheckResult, all_passed, first_failure
 from runner.engine.conditions import condition_checks
 from runner.engine.exits import EXPIRY_REASON, first_exit, nearest_expiry, settles_at_expiry
 from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
@@ -67,7 +67,7 @@ class CloseDecision:
     settle_at_expiry: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Decision:
     strategy: str
     entry_checked: bool  # False when the check interval has not elapsed
@@ -76,6 +76,16 @@ class Decision:
     closes: tuple[CloseDecision, ...]  # exits that fired (first rule wins) and settlements
     # Every check passed but the legs cannot be resolved: why, as data (unresolved.py).
     unresolved: Unresolved | None = None
+
+    def __init__(self, strategy: str, entry_checked: bool, checks: tuple[CheckResult, ...],
+                 open: OpenDecision | None, closes: tuple[CloseDecision, ...],
+                 unresolved: Unresolved | None = None) -> None:
+        SET_FIELD(self, "strategy", strategy)  # its own __init__: see checks.SET_FIELD
+        SET_FIELD(self, "entry_checked", entry_checked)
+        SET_FIELD(self, "checks", checks)
+        SET_FIELD(self, "open", open)
+        SET_FIELD(self, "closes", closes)
+        SET_FIELD(self, "unresolved", unresolved)
 
     @property
     def blocked_by(self) -> CheckResult | None:

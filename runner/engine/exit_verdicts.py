@@ -20,12 +20,13 @@ from runner.domain.trades import Trade, TradeLeg
 from runner.engine.exposure import (
     GreekReading,
     account_delta,
+    held_greek,
     leg_greek,
-    leg_greek_value,
     structure_greek,
     structure_reading,
     unpriced_positions,
 )
+from runner.engine.figures import trade_figures
 from runner.engine.pnl import TradePnl, trade_pnl
 from runner.engine.windows import cycle_window, next_time_of_day
 from runner.strategy.model import (
@@ -202,15 +203,16 @@ def _structure_words(ctx: RuleContext, value: float, limit: Decimal) -> str:
 
 
 def _leg_greek(rule: LegGreekExit, ctx: RuleContext) -> Verdict:
-    if rule.leg >= len(ctx.trade.legs):
+    legs = trade_figures(ctx.trade).legs
+    if rule.leg >= len(legs):
         return _skip(f"the trade has no leg {rule.leg}")
-    leg = ctx.trade.legs[rule.leg]
-    value = leg_greek_value(leg, ctx.snapshot, rule.greek)
+    value = held_greek(legs[rule.leg], ctx.snapshot, rule.greek)
     if value is None:
         return _skip(f"leg {rule.leg} has no chain {rule.greek.value} this tick")
     limit = float(rule.value)
     fired = value > limit if rule.direction is _ABOVE else value < limit
-    return fired, _leg_greek_words, (rule, leg, ctx.snapshot, value, limit), False
+    return (fired, _leg_greek_words, (rule, ctx.trade.legs[rule.leg], ctx.snapshot, value, limit),
+            False)
 
 
 def _leg_greek_words(rule: LegGreekExit, leg: TradeLeg, snapshot: MarketSnapshot,

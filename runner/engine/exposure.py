@@ -30,6 +30,8 @@ from operator import attrgetter
 
 from runner.domain.snapshot import Greeks, MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeLeg
+from runner.engine.checks import SET_FIELD
+from runner.engine.figures import HeldLeg, held_leg, trade_figures
 from runner.strategy.model import (
     AccountDeltaExit,
     AllOf,
@@ -41,12 +43,16 @@ from runner.strategy.model import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class GreekReading:
     """A decided-on greek (chain greek x signed qty) and what the exchange reported."""
 
     value: float  # chain greek per coin x signed quantity: the only figure rules use
     reported: float | None = None  # the exchange's position greek(s), as sent: log only
+
+    def __init__(self, value: float, reported: float | None = None) -> None:
+        SET_FIELD(self, "value", value)  # its own __init__: see checks.SET_FIELD
+        SET_FIELD(self, "reported", reported)
 
     def beside(self) -> str:
         """The exchange's figure for the log, or an empty string when it sent none."""
@@ -83,27 +89,27 @@ def _reported(snapshot: MarketSnapshot, symbols: Iterable[str], greek: Greek) ->
     return sum((_greek(p.greeks, greek) for p in found if p.greeks is not None), 0.0)
 
 
-def leg_greek_value(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek) -> float | None:
+def held_greek(leg: HeldLeg, snapshot: MarketSnapshot, greek: Greek) -> float | None:
     """One leg's greek for the quantity this trade holds: chain greek x signed open qty
     (0.0 for a flat leg); None when the chain has no such greek this tick."""
-    held = leg.open_qty
-    if held == 0:
+    if leg.flat:
         return 0.0
     per_contract = chain_greek(snapshot, leg.symbol, greek)
     if per_contract is None:
         return None
-    return per_contract * float(held) * leg.side.sign
+    return per_contract * leg.held_coins * leg.sign
 
 
 def leg_greek(leg: TradeLeg, snapshot: MarketSnapshot, greek: Greek, *,
               reported: bool = True) -> GreekReading | None:
-    """`leg_greek_value` with the exchange's figure beside it.
+    """`held_greek` with the exchange's figure beside it.
 
     `reported=False` leaves out the exchange's figure (only ever written beside)."""
-    value = leg_greek_value(leg, snapshot, greek)
+    held = held_leg(leg)
+    value = held_greek(held, snapshot, greek)
     if value is None:
         return None
-    if leg.open_qty == 0:
+    if held.flat:
         return GreekReading(value)
     return GreekReading(value, _reported(snapshot, (leg.symbol,), greek) if reported else None)
 
@@ -124,8 +130,8 @@ def structure_greek(trade: Trade, snapshot: MarketSnapshot,
                     greek: Greek = Greek.DELTA) -> float | None:
     """The structure's greek as a number (see `structure_reading`)."""
     total = 0.0
-    for leg in trade.legs:
-        value = leg_greek_value(leg, snapshot, greek)
+    for leg in trade_figures(trade).legs:
+        value = held_greek(leg, snapshot, greek)
         if value is None:
             return None
         total += value

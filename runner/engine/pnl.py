@@ -26,6 +26,8 @@ from decimal import Decimal
 from runner.domain.orders import Side
 from runner.domain.snapshot import MarketSnapshot, Top
 from runner.domain.trades import Trade
+from runner.engine.checks import SET_FIELD
+from runner.engine.figures import trade_figures
 from runner.strategy.model import PriceBasis
 
 _ZERO = Decimal(0)
@@ -86,12 +88,19 @@ def price_on_basis(snapshot: MarketSnapshot, symbol: str, held: Side,
     return _pricer(basis)(top_of_book(snapshot, symbol), held)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TradePnl:
     basis: PriceBasis
     usd: Decimal  # gross, on the open quantity
     entry_cost: Decimal  # premium paid (+) or received (-)
     fees: Decimal  # fees paid so far (reported beside, not in `usd`)
+
+    def __init__(self, basis: PriceBasis, usd: Decimal, entry_cost: Decimal,
+                 fees: Decimal) -> None:  # its own: see checks.SET_FIELD
+        SET_FIELD(self, "basis", basis)
+        SET_FIELD(self, "usd", usd)
+        SET_FIELD(self, "entry_cost", entry_cost)
+        SET_FIELD(self, "fees", fees)
 
     @property
     def pct(self) -> Decimal | None:
@@ -109,17 +118,17 @@ class TradePnl:
 def trade_pnl(trade: Trade, snapshot: MarketSnapshot, basis: PriceBasis) -> TradePnl | None:
     """The trade's PnL on `basis`; None when any held leg lacks a price or an entry price."""
     price_of = _pricer(basis)
+    figures = trade_figures(trade)  # open qty, sign, entry price: read once per trade
     total = _ZERO
-    for leg in trade.legs:
-        held = leg.open_qty
-        if held == 0:
+    for leg in figures.legs:
+        if leg.flat:
             total += _ZERO  # a flat leg adds nothing (kept as a sum, as it always was)
             continue
-        entry = leg.entry_price
+        entry = leg.entry
         if entry is None:
             return None
-        price = price_of(top_of_book(snapshot, leg.symbol), leg.side)
+        price = price_of(snapshot.top_of_book(leg.symbol), leg.side)
         if price is None:
             return None
-        total += leg.side.sign * (price - entry) * held
-    return TradePnl(basis, total, trade.entry_cost(), trade.fees())
+        total += leg.decimal_sign * (price - entry) * leg.held
+    return TradePnl(basis, total, figures.entry_cost, figures.fees)

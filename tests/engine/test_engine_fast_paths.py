@@ -10,14 +10,16 @@ Each shortcut is pinned against the computation it replaced, over generated mark
   per-call filter kept, for every kind of exit and both cadences, and the first exit is
   the first check of `exit_checks` that fires;
 - a remembered expiry choice is the choice;
-- a check whose words are written late reads as if written at once.
+- a check whose words are written late reads as if written at once;
+- a frozen value with its own (faster) __init__ takes every field, in order.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import random
-from dataclasses import replace
+from dataclasses import MISSING, FrozenInstanceError, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -27,6 +29,7 @@ from runner.domain.instruments import Instrument, OptionKind, Underlying
 from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, Greeks, OptionQuote
 from runner.engine.checks import CheckResult
+from runner.engine.decide import Decision
 from runner.engine.exits import (
     MARKET_RULES,
     exit_checks,
@@ -34,6 +37,8 @@ from runner.engine.exits import (
     first_exit,
 )
 from runner.engine.expiries import choose_expiry, choose_listed_expiry
+from runner.engine.exposure import GreekReading
+from runner.engine.pnl import TradePnl
 from runner.engine.strikes import NoStrike, closest_index, pick_strike
 from runner.strategy.model import (
     AccountDeltaExit,
@@ -263,3 +268,17 @@ def test_a_check_worded_late_reads_compares_and_copies_as_one_worded_at_once() -
     assert str(late) == "max_trades_per_day: pass (3 of 5 trades today (UTC))"
     assert copy.deepcopy(late).explain == written.detail  # copied (or pickled) worded
     assert late != CheckResult("max_trades_per_day", False, words)
+
+
+@pytest.mark.parametrize("cls", [CheckResult, TradePnl, GreekReading, Decision])
+def test_a_value_with_its_own_init_takes_every_field_in_order_and_stays_frozen(cls) -> None:
+    """These frozen values write their own __init__ (checks.SET_FIELD): it must take each
+    field, in order, with the field's default, and the value must stay frozen."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in params] == [
+        (f.name, inspect.Parameter.empty if f.default is MISSING else f.default)
+        for f in fields(cls)]
+    made = cls(*(f"value of {p.name}" for p in params))
+    assert [getattr(made, f.name) for f in fields(cls)] == [f"value of {p.name}" for p in params]
+    with pytest.raises(FrozenInstanceError):
+        setattr(made, fields(cls)[0].name, "changed")
