@@ -24,37 +24,55 @@ from runner.domain.snapshot import Greeks, OptionQuote
 from runner.sim.quotes import OptionState, Priced, QuoteContext, price_option
 
 
-class LazyExpiry:
-    """The options of one listed expiry at one second; each priced on its first read."""
+class _States:
+    """The priced options of one expiry at one second, each priced on its first read."""
 
-    __slots__ = ("_by_symbol", "_context", "_on_price", "_rows", "_states")
+    __slots__ = ("_context", "_on_price", "_states", "by_symbol")
 
     def __init__(self, priced: dict[str, Priced], context: QuoteContext,
                  on_price: Callable[[], None]) -> None:
-        self._by_symbol = priced
+        self.by_symbol = priced
         self._context = context
         self._on_price = on_price
         self._states: dict[str, OptionState] = {}
-        self._rows: list[OptionQuote] | None = None
 
     def state(self, symbol: str) -> OptionState | None:
-        """The option's full state at this second (priced now if not yet)."""
         found = self._states.get(symbol)
         if found is not None:
             return found
-        priced = self._by_symbol.get(symbol)
+        priced = self.by_symbol.get(symbol)
         if priced is None:
             return None
         self._on_price()
         found = self._states[symbol] = price_option(priced, self._context)
         return found
 
+
+class LazyExpiry:
+    """The options of one listed expiry at one second; each priced on its first read.
+
+    Its rows read their prices from the expiry's states, never from the expiry itself: no
+    reference cycle, so an expiry the market's cache lets go of is freed at once rather
+    than by the cyclic collector (a year's peak memory counted such garbage)."""
+
+    __slots__ = ("_rows", "_states")
+
+    def __init__(self, priced: dict[str, Priced], context: QuoteContext,
+                 on_price: Callable[[], None]) -> None:
+        self._states = _States(priced, context, on_price)
+        self._rows: list[OptionQuote] | None = None
+
+    def state(self, symbol: str) -> OptionState | None:
+        """The option's full state at this second (priced now if not yet)."""
+        return self._states.state(symbol)
+
     def rows(self) -> list[OptionQuote]:
         """The chain rows, by ascending strike (call before put), none priced yet."""
         if self._rows is None:
-            self._rows = [LazyQuote(p.instrument, self) for p in self._by_symbol.values()]
+            states = self._states
+            self._rows = [LazyQuote(p.instrument, states)
+                          for p in states.by_symbol.values()]
         return self._rows
-
 
 
 class LazyQuote(OptionQuote):
@@ -66,7 +84,7 @@ class LazyQuote(OptionQuote):
 
     __slots__ = ("_expiry", "_quote")
 
-    def __init__(self, instrument: Instrument, expiry: LazyExpiry) -> None:
+    def __init__(self, instrument: Instrument, expiry: _States) -> None:
         object.__setattr__(self, "instrument", instrument)
         object.__setattr__(self, "_expiry", expiry)
         object.__setattr__(self, "_quote", None)
