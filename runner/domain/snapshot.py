@@ -7,15 +7,17 @@ positions call failed" must not look like "flat" (lessons C5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 
 from runner.domain.instruments import Instrument, OptionKind, Underlying
 from runner.domain.orders import Order
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +236,21 @@ class MarketSnapshot:
     _quotes: dict[str, OptionQuote | None] = field(default_factory=dict, init=False,
                                                    repr=False, compare=False)
     _tops: dict[str, Top] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Figures the layers above derive from the whole snapshot, once per tick (`derived`).
+    _derived: dict[str, object] = field(default_factory=dict, init=False, repr=False,
+                                        compare=False)
 
     def index_price(self, underlying: Underlying) -> Decimal | None:
         return self.index_prices.get(underlying)
+
+    def derived(self, name: str, work_out: Callable[[MarketSnapshot], T]) -> T:
+        """`work_out(self)`, remembered under `name` for this snapshot: a figure of the
+        whole snapshot (the account delta) that every strategy of the tick reads once."""
+        try:
+            return self._derived[name]  # type: ignore[return-value]
+        except KeyError:
+            found = self._derived[name] = work_out(self)
+            return found
 
     def quote(self, symbol: str) -> OptionQuote | None:
         """The chain quote of `symbol` this tick, or None (remembered per symbol: every

@@ -142,7 +142,12 @@ def account_delta(snapshot: MarketSnapshot) -> GreekReading | None:
     """Net delta of every held position: chain delta x signed position qty.
 
     None when positions were not read, or a held position has no chain delta this tick.
+    Worked out once per snapshot: every strategy with an account delta rule reads it.
     """
+    return snapshot.derived("account_delta", _account_delta)
+
+
+def _account_delta(snapshot: MarketSnapshot) -> GreekReading | None:
     positions = snapshot.positions
     if positions is None:
         return None

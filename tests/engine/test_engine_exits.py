@@ -6,6 +6,7 @@ one coin entered at 100. PnL: mark +10 %, mid 0 %, fair +10 %, executable -20 %.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from runner.domain.orders import Side
 from runner.domain.snapshot import Greeks
 from runner.domain.trades import TradeStage
 from runner.engine.exits import exit_checks
-from runner.engine.exposure import structure_greek
+from runner.engine.exposure import account_delta, structure_greek
 from runner.strategy.model import (
     AccountDeltaExit,
     BeforeExpiryExit,
@@ -353,3 +354,17 @@ def test_g1_settlement_applies_to_the_stages_that_may_move_to_closed(stage: Trad
     trade = make_trade([(SOON, Side.BUY, 1, 100)], stage=stage)
     closes = _closes((), trade, now=datetime(2026, 3, 3, 9, tzinfo=UTC), market=snapshot_of([]))
     assert bool(closes) is settles
+
+
+def test_the_account_delta_is_worked_out_once_per_snapshot_and_anew_for_the_next() -> None:
+    """Every strategy with an account delta rule reads the same figure in one tick (issue
+    11 item 4: worked out once); a snapshot of the next tick works it out again."""
+    quotes, positions = _calls((0.3, 0.2))
+    market = snapshot_of([BOOK, *quotes], positions=positions)
+    first = account_delta(market)
+    assert first is not None
+    assert first.value == pytest.approx(0.5)
+    assert account_delta(market) is first  # the same reading, not worked out again
+    moved = replace(market, positions=(*positions, make_position(quotes[0].symbol, 1)))
+    assert account_delta(moved).value == pytest.approx(0.8)  # a new snapshot, a new figure
+    assert account_delta(market) is first
