@@ -58,6 +58,14 @@ class OrderProbe:
         forecast_of = getattr(exchange, "order_forecast", None)
         return cls(forecast_of) if callable(forecast_of) else None
 
+    @staticmethod
+    def acts_next_tick(working: Working, now: datetime, tick: timedelta) -> bool:
+        """Whether an execution acts at the next tick by its own state alone (an answer
+        awaited, a leg to place): then nothing needs looking ahead at, nor the moments of
+        the clock working out (stepping.py asks this first, every step)."""
+        soon = now + tick
+        return any(next_action_at(state, trade, now) <= soon for trade, state in working)
+
     def next_event(self, working: Working, now: datetime, tick: timedelta,
                    horizon: datetime | None) -> datetime:
         """The earliest moment (at least the next tick) at which one of the `working`

@@ -67,6 +67,9 @@ def next_step(service: Service, now: datetime, tick: timedelta, *,
     working = service.in_flight()
     if service.failure_streak or (working and (orders is None or service.awaiting_answers())):
         return now + tick
+    executions = service.working_executions() if working else []
+    if working and OrderProbe.acts_next_tick(executions, now, tick):
+        return now + tick
     views = service.decision_states(now)
     fixed = [moment for spec, state in views
              if (moment := fixed_moment(spec, state, now)) is not None]
@@ -75,7 +78,7 @@ def next_step(service: Service, now: datetime, tick: timedelta, *,
     horizon = min(fixed, default=None)
     if working and orders is not None:
         bound = min((m for m in (horizon, until) if m is not None), default=None)
-        horizon = orders.next_event(service.working_executions(), now, tick, bound)
+        horizon = orders.next_event(executions, now, tick, bound)
         if horizon <= now + tick:
             return now + tick
     checks = {index: moment for index, (spec, state) in enumerate(views)

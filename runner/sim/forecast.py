@@ -64,14 +64,12 @@ class VenueForecast:
         if not orders:
             return None
         first, last = epoch_second(self.now) + 1, epoch_second(until)
-        expiring = [order for order in orders if order.instrument.expiry <= until]
-        if expiring:
-            expiry = min(order.instrument.expiry for order in expiring)
+        expiry = min((order.instrument.expiry for order in orders
+                      if order.instrument.expiry <= until), default=None)
+        if expiry is not None:
             last = min(last, epoch_second(expiry) - 1)
         found = self._first_crossing(orders, first, last)
-        if found is None and expiring:
-            return min(order.instrument.expiry for order in expiring)
-        return found
+        return expiry if found is None else found
 
     def _first_crossing(self, orders: list[SimOrder], first: int, last: int) -> datetime | None:
         state_of, meets = self._market.state, self._matcher.meets_book
