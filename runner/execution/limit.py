@@ -61,6 +61,7 @@ from runner.execution.phases import (
     unwind_spec,
 )
 from runner.execution.pricing import (
+    LegMarket,
     Priced,
     PriceOutcome,
     Unpriced,
@@ -284,17 +285,39 @@ def _side(tick: LimitTick, leg: TradeLeg) -> Side:
 def _leg_price(tick: LimitTick, leg: TradeLeg, side: Side,
                snapshot: MarketSnapshot) -> PriceOutcome:
     progress = tick.progress
-    phase = phase_plan(progress.spec)[progress.phase]
-    memory = progress.leg(leg.index)
-    market = leg_market(snapshot, leg.symbol)
-    market = replace(market, tick=effective_tick(market.tick, memory.tick))  # truncation.py
-    outcome = limit_price(market, side, phase.reference,
-                          phase.offset_pct, guards_of(progress.spec), opening=tick.opening)
+    market = _priced_market(progress, leg, snapshot)
+    outcome = _phase_price(progress, market, side, opening=tick.opening)
     if isinstance(outcome, Unpriced):
         return outcome
+    memory = progress.leg(leg.index)
     last = memory.last_price if memory.price_phase == progress.phase else None
     held = held_direction(outcome.price, last, side)  # B9
     return Priced(snap_price(held, market.tick, round_up=side is Side.SELL))
+
+
+def leg_outcome(progress: LimitProgress, leg: TradeLeg, side: Side, snapshot: MarketSnapshot,
+                *, opening: bool) -> PriceOutcome:
+    """The current phase's price for one leg in this market, or why it has none (before
+    B9's hold on the last price): what a tick reads when it places the leg, and what a
+    simulation looking ahead at a leg waiting to be priced asks of later seconds
+    (service/order_probe.py)."""
+    return _phase_price(progress, _priced_market(progress, leg, snapshot), side,
+                        opening=opening)
+
+
+def _priced_market(progress: LimitProgress, leg: TradeLeg,
+                   snapshot: MarketSnapshot) -> LegMarket:
+    """The leg's market on the coarser of the listed (or learned) tick and the one this
+    execution learned from its own orders (truncation.py)."""
+    market = leg_market(snapshot, leg.symbol)
+    return replace(market, tick=effective_tick(market.tick, progress.leg(leg.index).tick))
+
+
+def _phase_price(progress: LimitProgress, market: LegMarket, side: Side, *,
+                 opening: bool) -> PriceOutcome:
+    phase = phase_plan(progress.spec)[progress.phase]
+    return limit_price(market, side, phase.reference, phase.offset_pct,
+                       guards_of(progress.spec), opening=opening)
 
 
 def _place(tick: LimitTick, leg: TradeLeg, qty: Decimal, price: Decimal) -> None:

@@ -15,18 +15,26 @@ Whenever the next tick may act (an answer awaited, a cancel not yet confirmed, a
 of unknown outcome, the budget spent, the goal reached, a leg to place, an RFQ being
 created or accepted) the answer is `now`: the next tick. Every moment is a lower bound:
 an early tick costs time, never a decision.
+
+A leg the last tick could not price (a close of a deep out-of-the-money leg with no bid:
+lessons B6 retries it every tick, until expiry if need be) is placed at the first tick
+whose market prices it. That moment is the market's, not the state's: a caller that can
+read later seconds of the market (`watching_prices`) is told which legs wait
+(`price_waits`) and asks `leg_outcome` (limit.py) of each later tick itself; until it
+changes (a price, or another reason) such a tick changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from runner.domain.commands import OrderPurpose
+from runner.domain.orders import Side
 from runner.domain.rfq import QuoteState, RfqQuote
 from runner.domain.snapshot import MarketSnapshot
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeLeg
 from runner.execution.phases import phase_end, phase_index
 from runner.execution.rfq import QUOTE_EXPIRY_MARGIN, book_cost, book_gaps
 from runner.execution.state import (
@@ -39,14 +47,39 @@ from runner.execution.state import (
 )
 
 
-def next_action_at(state: ExecutionState, trade: Trade, now: datetime) -> datetime:
+@dataclass(frozen=True, slots=True)
+class PriceWait:
+    """A leg the last tick tried to place and could not price, and why."""
+
+    leg: TradeLeg
+    side: Side
+    why: str
+
+
+def next_action_at(state: ExecutionState, trade: Trade, now: datetime, *,
+                   watching_prices: bool = False) -> datetime:
     """The earliest moment after the step at `now` at which advancing this execution
-    without any new event could do something; `now` means the next tick."""
+    without any new event could do something; `now` means the next tick. With
+    `watching_prices`, a leg waiting to be priced (`price_waits`) is left to the caller."""
     if state.rfq is not None:
         return _rfq_moment(state.rfq, now)
     if state.limit is None:
         return now
-    return _limit_moment(state.limit, trade, state.purpose is OrderPurpose.OPEN, now)
+    return _limit_moment(state.limit, trade, state.purpose is OrderPurpose.OPEN, now,
+                         watching_prices)
+
+
+def price_waits(state: ExecutionState, trade: Trade, now: datetime) -> tuple[PriceWait, ...]:
+    """The legs of a limit execution that wait to be priced: wanted, without an order,
+    not held back, and unpriced when the tick at `now` tried them."""
+    progress = state.limit
+    if progress is None:
+        return ()
+    opening = state.purpose is OrderPurpose.OPEN
+    return tuple(PriceWait(leg, leg.side if opening else leg.close_side,
+                           progress.leg(leg.index).unpriced)
+                 for leg in _unordered_legs(progress, trade, opening, now)
+                 if progress.leg(leg.index).unpriced)
 
 
 def _rfq_moment(rfq: RfqProgress, now: datetime) -> datetime:
@@ -55,8 +88,22 @@ def _rfq_moment(rfq: RfqProgress, now: datetime) -> datetime:
     return now  # a create or an accept is answered at the next tick
 
 
-def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool,
-                  now: datetime) -> datetime:
+def _unordered_legs(progress: LimitProgress, trade: Trade, opening: bool,
+                    now: datetime) -> list[TradeLeg]:
+    """Legs still wanted, without a live order, and not held back past `now`."""
+    found = []
+    for leg in trade.legs:
+        wanted = leg.unfilled_qty if opening else leg.open_qty
+        if wanted <= 0 or progress.live_orders(leg.index):
+            continue
+        hold = progress.leg(leg.index).hold_until
+        if hold is None or hold <= now:
+            found.append(leg)
+    return found
+
+
+def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool, now: datetime,
+                  watching_prices: bool) -> datetime:
     if progress.exhausted_at is not None or progress.unknown_since is not None:
         return now  # cancels and the grace tick (B8), or a paused budget
     if any(order.state is not OrderState.WORKING or order.cancel_sent_at is not None
@@ -64,15 +111,13 @@ def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool,
         return now  # an answer or a cancel confirmation is awaited
     if trade.is_fully_open if opening else trade.is_flat:
         return now  # the goal is reached: the next tick completes it
-    moments = []
-    for leg in trade.legs:
-        wanted = leg.unfilled_qty if opening else leg.open_qty
-        if wanted <= 0 or progress.live_orders(leg.index):
-            continue
-        hold = progress.leg(leg.index).hold_until
-        if hold is None or hold <= now:
+    for leg in _unordered_legs(progress, trade, opening, now):
+        if not (watching_prices and progress.leg(leg.index).unpriced):
             return now  # a leg without an order is placed (or priced again) every tick
-        moments.append(hold)
+    moments = [hold for leg in trade.legs
+               if (hold := progress.leg(leg.index).hold_until) is not None and hold > now
+               and not progress.live_orders(leg.index)
+               and (leg.unfilled_qty if opening else leg.open_qty) > 0]
     index = phase_index(progress.spec, progress.started_at, now)
     if index is None or index != progress.phase or progress.next_reprice_at is None:
         return now

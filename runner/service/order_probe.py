@@ -10,6 +10,10 @@ anything can change, and steps there:
 - the execution's own next action (execution/next_action.py): a requote, the next
   phase, the end of its budget, a refused leg's pause ending; the next tick whenever an
   answer is awaited (orders placed or cancelled, an RFQ being created or accepted);
+- for a leg the last tick could not price (a close's deep out-of-the-money leg without a
+  bid, retried every tick until it expires, lessons B6): the first tick at which the
+  executor's own pricing (`leg_outcome`) gives it a price, or another reason, on the
+  books the venue would show then; until then its tick changes nothing;
 - the first second at which the venue fills (or cancels) a resting order of ours
   (sim/forecast.py: it scans forward pricing only those orders' instruments);
 - for an RFQ collecting quotes: its makers' next quotes, the request's expiry, its
@@ -30,14 +34,22 @@ exchange), or with delayed fill reports, every tick is made while anything works
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from runner.domain.commands import QuotesReceived
+from runner.domain.commands import OrderPurpose, QuotesReceived
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade
 from runner.execution import ExecutionState, advance
-from runner.execution.next_action import next_action_at, rfq_inputs, rfq_step_is_quiet
+from runner.execution.limit import leg_outcome
+from runner.execution.next_action import (
+    next_action_at,
+    price_waits,
+    rfq_inputs,
+    rfq_step_is_quiet,
+)
+from runner.execution.pricing import Unpriced
 from runner.execution.rfq import book_cost
 from runner.sim.forecast import VenueForecast
 
@@ -47,16 +59,20 @@ Working = Sequence[tuple[Trade, ExecutionState]]
 class OrderProbe:
     """Finds the next tick at which working orders or RFQs can change anything."""
 
-    def __init__(self, forecast_of: Callable[[], VenueForecast]) -> None:
+    def __init__(self, forecast_of: Callable[[], VenueForecast],
+                 learned_ticks: Callable[[], Mapping[str, Decimal]] = dict) -> None:
         self._forecast_of = forecast_of
+        self._learned_ticks = learned_ticks
         self.lookaheads = 0
         self.seconds_priced = 0
 
     @classmethod
-    def of(cls, exchange: object) -> OrderProbe | None:
-        """A probe for an exchange that can look ahead (the simulated venue), else None."""
+    def of(cls, exchange: object,
+           learned_ticks: Callable[[], Mapping[str, Decimal]] = dict) -> OrderProbe | None:
+        """A probe for an exchange that can look ahead (the simulated venue), else None;
+        `learned_ticks` lends it the service's learned ticks (prices are put on them)."""
         forecast_of = getattr(exchange, "order_forecast", None)
-        return cls(forecast_of) if callable(forecast_of) else None
+        return cls(forecast_of, learned_ticks) if callable(forecast_of) else None
 
     @staticmethod
     def acts_next_tick(working: Working, now: datetime, tick: timedelta) -> bool:
@@ -64,7 +80,8 @@ class OrderProbe:
         awaited, a leg to place): then nothing needs looking ahead at, nor the moments of
         the clock working out (stepping.py asks this first, every step)."""
         soon = now + tick
-        return any(next_action_at(state, trade, now) <= soon for trade, state in working)
+        return any(next_action_at(state, trade, now, watching_prices=True) <= soon
+                   for trade, state in working)
 
     def next_event(self, working: Working, now: datetime, tick: timedelta,
                    horizon: datetime | None) -> datetime:
@@ -72,7 +89,8 @@ class OrderProbe:
         executions, or the venue's handling of their orders and requests, may change
         anything; never later than `horizon`."""
         soon = now + tick
-        moments = [next_action_at(state, trade, now) for trade, state in working]
+        moments = [next_action_at(state, trade, now, watching_prices=True)
+                   for trade, state in working]
         limit = min([*moments, *([horizon] if horizon is not None else [])], default=soon)
         if limit <= soon:
             return soon
@@ -87,8 +105,32 @@ class OrderProbe:
         for trade, state in working:
             if state.rfq is not None and limit > soon:
                 limit = min(limit, rfq_event(trade, state, forecast, now, tick, limit))
+        if limit > soon:
+            limit = self._first_priced(working, forecast, now, tick, limit)
         self.seconds_priced += forecast.seconds_priced
         return max(limit, soon)
+
+    def _first_priced(self, working: Working, forecast: VenueForecast, now: datetime,
+                      tick: timedelta, limit: datetime) -> datetime:
+        """The first tick before `limit` at which a leg waiting to be priced would be
+        priced (or unpriced for another reason), else `limit`."""
+        waiting = [(state, wait) for trade, state in working
+                   for wait in price_waits(state, trade, now)]
+        if not waiting:
+            return limit
+        symbols = sorted({wait.leg.symbol for _, wait in waiting})
+        learned = self._learned_ticks()
+        at = now + tick
+        while at < limit:
+            market = forecast.legs_at(symbols, at, learned)
+            for state, wait in waiting:
+                assert state.limit is not None  # noqa: S101 (price_waits: limit executions)
+                outcome = leg_outcome(state.limit, wait.leg, wait.side, market,
+                                      opening=state.purpose is OrderPurpose.OPEN)
+                if not isinstance(outcome, Unpriced) or outcome.why != wait.why:
+                    return at
+            at += tick
+        return limit
 
 
 def rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast, now: datetime,

@@ -97,7 +97,8 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
     service, clock = runtime.service, runtime.clock
     assert isinstance(clock, ManualClock)  # noqa: S101 - simulate() builds it
     probe = ExitProbe(runtime.exchange, clock) if not service.held.copies() else None
-    orders = OrderProbe.of(runtime.exchange) if not faulty else None  # faults: every tick
+    orders = (OrderProbe.of(runtime.exchange, lambda: service.learned_ticks)
+              if not faulty else None)  # faults: every tick
     while clock.now() < until:
         report = service.safe_tick()
         if report is not None:

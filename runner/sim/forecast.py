@@ -16,7 +16,9 @@ beforehand what a read at a later second would do, without doing it:
 - `next_quote_change`: when a request's makers publish their next quotes or it expires;
   until then its quotes are those already published (`quotes_at` shows them at a later
   second, expired ones as EXPIRED, as `rfq_quotes` would).
-- `books_at`: the books of some instruments at a later second.
+- `books_at`: the books of some instruments at a later second; `legs_at`: their chain
+  rows and books, as a tick that read them would hold them (a limit execution prices a
+  leg from those).
 - `next_settlement`: the next 08:00, when expiries settle (a limit to every look-ahead).
 
 Nothing here changes the venue: no catch-up, no id drawn, no cache filled beyond the
@@ -26,11 +28,13 @@ changes with time alone; `exact` is then False and the caller ticks every second
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from runner.domain.instruments import Underlying
 from runner.domain.rfq import RfqQuote, RfqState
-from runner.domain.snapshot import Book
+from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
 from runner.sim.listing import next_expiry_moment
 from runner.sim.makers import RfqDesk
 from runner.sim.market import Market, epoch_second
@@ -112,3 +116,19 @@ class VenueForecast:
             if state is not None:
                 books[symbol] = state.book()
         return books
+
+    def legs_at(self, symbols: Iterable[str], at: datetime,
+                learned_ticks: Mapping[str, Decimal]) -> MarketSnapshot:
+        """The chain rows and books of the listed `symbols` at `at`, with the ticks the
+        service learned: all that pricing those legs reads."""
+        second = epoch_second(at)
+        rows: dict[Underlying, list[OptionQuote]] = {}
+        books = {}
+        for symbol in symbols:
+            self.seconds_priced += 1
+            state = self._market.state(symbol, second)
+            if state is not None:
+                rows.setdefault(state.instrument.underlying, []).append(state.quote)
+                books[symbol] = state.book()
+        return MarketSnapshot(at=at, books=books, learned_ticks=learned_ticks,
+                              chains={u: Chain.of(u, quotes) for u, quotes in rows.items()})

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from runner.domain.clock import ManualClock
 from runner.domain.trades import Trade
 from runner.service.simulation import SimulationResult, simulate
 from runner.service.stepping import Stepping
+from runner.store.store import Store, default_store_path
 from runner.strategy import load_strategies
 from runner.strategy.model import PhasedLimitExecution, RfqExecution, StrategySpec
 from tests.service.test_simulation_stepping import (
@@ -167,3 +169,76 @@ def test_an_rfq_without_fallback_fails_with_the_same_best_quote_in_its_reason(
     assert "no quote beat the book by 0.5 % within 3m: best quote" in (
         trade.failure_reason or "")
     assert coarse.ticks * 10 < fine.ticks
+
+
+WINGS = """
+version: 1
+name: lottery_wings
+description: Far out-of-the-money wings of the expiring day, sold back before expiry.
+enabled: true
+underlying: BTC
+structure:
+  type: strangle
+  side: buy
+  qty: 0.1
+  expiry: {next: true}
+  call: {delta: 0.08, tolerance: 0.05}
+  put: {delta: -0.08, tolerance: 0.05}
+entry:
+  - time_window: {start: "06:00", end: "06:10"}
+timing:
+  check_interval: 30s
+  max_trades_per_day: 1
+  max_attempts_per_day: 1
+execution:
+  open: {profile: aggressive_limit}
+exits:
+  - time_of_day: "%s"
+risk:
+  max_notional_per_trade_usd: 100000
+  max_notional_per_strategy_usd: 100000
+"""
+TUESDAY_DAWN = datetime(2026, 3, 3, 5, 59, tzinfo=UTC)
+
+
+def wings(folder: Path, close_at: str) -> StrategySpec:
+    path = folder / "lottery_wings.yaml"
+    path.write_text(WINGS % close_at, encoding="utf-8")
+    (spec,) = load_strategies([path, SHIPPED / "profiles.yaml"]).specs
+    return spec
+
+
+def orders_sent(result: SimulationResult, state_dir: Path) -> list[tuple[object, ...]]:
+    store = Store.open(default_store_path(state_dir), ManualClock(result.started_at))
+    try:
+        return [(order.key.client_order_id, order.created_at, order.request.price,
+                 order.request.qty, order.filled_qty)
+                for trade in result.trades for order in store.orders_for_trade(trade.trade_id)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("close_at", "seed", "placed_again"), [
+    ("07:10", 5, True),   # the bid comes back at 07:36:39: the leg is sold that second
+    ("07:30", 1, False),  # no bid until the 08:00 expiry settles the leg
+])
+def test_a_close_leg_without_a_bid_is_sold_at_the_first_second_it_has_one(
+        tmp_path: Path, close_at: str, seed: int, placed_again: bool) -> None:
+    """B6: a close places what it can price and retries a leg without a bid every tick,
+    until expiry if need be. A coarse run steps over the seconds at which the leg still
+    has no bid, and not over the one at which it gets one: the same orders, at the same
+    seconds and prices, and the same trade."""
+    spec = wings(tmp_path, close_at)
+    runs = {stepping: simulate([spec], start=TUESDAY_DAWN, duration=timedelta(minutes=125),
+                               seed=seed, stepping=stepping, state_dir=tmp_path / stepping)
+            for stepping in (Stepping.TICKS, Stepping.EVENTS)}
+    fine, coarse = runs[Stepping.TICKS], runs[Stepping.EVENTS]
+    assert [record(t) for t in coarse.trades] == [record(t) for t in fine.trades]
+    sent = orders_sent(fine, tmp_path / Stepping.TICKS)
+    assert orders_sent(coarse, tmp_path / Stepping.EVENTS) == sent
+    (trade,) = fine.trades
+    reasons = [step.reason for step in trade.transitions]
+    assert any("used its budget" in reason for reason in reasons)  # the leg had no bid
+    assert ("settled at intrinsic value" in reasons[-1]) is not placed_again
+    assert (len(sent) > 3) is placed_again  # two opening orders, the first close order
+    assert coarse.ticks * 20 < fine.ticks

@@ -164,3 +164,22 @@ def test_rfq_quotes_are_shown_ahead_until_the_makers_next_change() -> None:
         assert fine.venue.rfq_quotes(request_id) == list(forecast.quotes_at(request_id, shown))
     books = forecast.books_at([call.symbol, put.symbol], shown)
     assert books == {symbol: fine.venue.orderbook(symbol) for symbol in books}
+
+
+def test_legs_are_shown_ahead_as_a_later_read_of_their_chain_and_book_shows_them() -> None:
+    """What a limit execution prices a waiting leg from (order_probe.py): the chain row
+    and the book a tick at that second would read, with the ticks the service learned."""
+    fine, coarse = twins()
+    call = near_money(fine.venue, OptionKind.CALL, offset=3)
+    put = near_money(fine.venue, OptionKind.PUT, offset=-3)
+    symbols = [call.symbol, put.symbol]
+    forecast = coarse.venue.order_forecast()
+    learned = {call.symbol: Decimal("5")}
+    for later in (START + SECOND, START + timedelta(minutes=7, seconds=13)):
+        shown = forecast.legs_at(symbols, later, learned)
+        fine.clock.set(later)
+        assert shown.at == later
+        assert shown.learned_ticks == learned
+        assert [shown.quote(symbol) for symbol in symbols] == fine.venue.option_quotes(symbols)
+        assert shown.books == {symbol: fine.venue.orderbook(symbol) for symbol in symbols}
+    assert coarse.clock.now() == START  # asking moved nothing
