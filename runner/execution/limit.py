@@ -76,6 +76,7 @@ from runner.execution.retry import (
     next_round,
     retry_spec,
     retry_state,
+    waits_for_a_price,
 )
 from runner.execution.state import (
     ExecutionState,
@@ -129,6 +130,9 @@ def run_limit(state: ExecutionState, trade: Trade, snapshot: MarketSnapshot,
 
 
 def _work(tick: LimitTick, snapshot: MarketSnapshot) -> None:
+    if waits_for_a_price(tick.state):
+        _place_first_retry(tick, snapshot)
+        return
     index = phase_index(tick.progress.spec, tick.progress.started_at, tick.now)
     if index is None:
         _exhaust(tick)
@@ -138,6 +142,17 @@ def _work(tick: LimitTick, snapshot: MarketSnapshot) -> None:
     _reprice_if_due(tick, snapshot)
     _place_missing(tick, snapshot)
     resend_cancels(tick)
+
+
+def _place_first_retry(tick: LimitTick, snapshot: MarketSnapshot) -> None:
+    """A retry round places what it can price; its minute starts with its first order
+    (retry.py), so a leg without a bid is tried every tick (B6) without rounds rolling."""
+    _place_missing(tick, snapshot)
+    progress = tick.progress
+    if progress.orders:
+        first = phase_plan(progress.spec)[0]
+        next_at = min(tick.now + first.requote_interval, phase_end(progress.spec, tick.now, 0))
+        tick.progress = replace(progress, started_at=tick.now, phase=0, next_reprice_at=next_at)
 
 
 # -- goal, exhaustion, settling -------------------------------------------------------------

@@ -9,7 +9,9 @@ retry.py, rfq.py):
 - a limit execution: its next reprice (`next_reprice_at`), the end of its current phase
   (the next phase, or its budget's end), a refused leg's pause ending (`hold_until`);
 - an RFQ collecting quotes: its deadline (whether a quote is accepted before depends on
-  the market at each tick: the caller asks `rfq_step_is_quiet` of each step it tries).
+  the market at each tick: the caller asks `rfq_step_is_quiet` of each step it tries);
+- a close's retry round that could not price any leg yet: nothing of the clock (its
+  minute starts with its first order, retry.py), only the market (below).
 
 Whenever the next tick may act (an answer awaited, a cancel not yet confirmed, an order
 of unknown outcome, the budget spent, the goal reached, a leg to place, an RFQ being
@@ -28,7 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Final
 
 from runner.domain.commands import OrderPurpose
 from runner.domain.orders import Side
@@ -36,6 +39,7 @@ from runner.domain.rfq import QuoteState, RfqQuote
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg
 from runner.execution.phases import phase_end, phase_index
+from runner.execution.retry import waits_for_a_price
 from runner.execution.rfq import QUOTE_EXPIRY_MARGIN, book_cost, book_gaps
 from runner.execution.state import (
     ExecutionState,
@@ -45,6 +49,8 @@ from runner.execution.state import (
     RfqStage,
     Step,
 )
+
+NEVER: Final = datetime.max.replace(tzinfo=UTC)  # nothing of the clock: a waiting retry round
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,7 @@ def next_action_at(state: ExecutionState, trade: Trade, now: datetime, *,
     if state.limit is None:
         return now
     return _limit_moment(state.limit, trade, state.purpose is OrderPurpose.OPEN, now,
-                         watching_prices)
+                         watching_prices, waits_for_a_price(state))
 
 
 def price_waits(state: ExecutionState, trade: Trade, now: datetime) -> tuple[PriceWait, ...]:
@@ -103,7 +109,7 @@ def _unordered_legs(progress: LimitProgress, trade: Trade, opening: bool,
 
 
 def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool, now: datetime,
-                  watching_prices: bool) -> datetime:
+                  watching_prices: bool, waiting_round: bool) -> datetime:
     if progress.exhausted_at is not None or progress.unknown_since is not None:
         return now  # cancels and the grace tick (B8), or a paused budget
     if any(order.state is not OrderState.WORKING or order.cancel_sent_at is not None
@@ -118,6 +124,8 @@ def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool, now: dat
                if (hold := progress.leg(leg.index).hold_until) is not None and hold > now
                and not progress.live_orders(leg.index)
                and (leg.unfilled_qty if opening else leg.open_qty) > 0]
+    if waiting_round:
+        return min(moments, default=NEVER)  # its clock starts with its first order
     index = phase_index(progress.spec, progress.started_at, now)
     if index is None or index != progress.phase or progress.next_reprice_at is None:
         return now

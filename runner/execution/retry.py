@@ -13,6 +13,11 @@ opening). Both are kept here, in this rule:
   minute long (`RETRY_EVERY`). A round that ends unfilled is cancelled, settled (the
   grace tick, B8), and followed by the next round. So attempts stay bounded per window,
   one order per held leg a minute at most, and the position is never abandoned.
+- A round's minute starts with its first order (`waits_for_a_price`). While no held leg
+  can be priced (a deep out-of-the-money leg without a bid, for hours or days until it
+  expires), the round waits and tries the legs every tick (B6); it does not roll over
+  every minute doing nothing. The leg is sold at the first tick it has a bid, and that
+  order gets the round's whole minute before it is requoted.
 - Every retry order is reduce-only and sized to what is still held (B1, I1), like any
   close order; its key carries the reason with `RETRY_SUFFIX`, so the dispatcher counts
   it against the rate above rather than against the per-trade order cap (B2).
@@ -62,6 +67,12 @@ def retry_spec(spec: LimitLike) -> PhasedLimitExecution:
     round_ = Phase(duration=RETRY_EVERY, requote_interval=RETRY_EVERY,
                    reference=last.reference, offset_pct=last.offset_pct)
     return PhasedLimitExecution(phases=(round_,), guards=spec.guards, profile=spec.profile)
+
+
+def waits_for_a_price(state: ExecutionState) -> bool:
+    """A retry round that has placed nothing yet: its clock has not started (see the rule)."""
+    return (is_retry_reason(state.reason) and state.limit is not None
+            and not state.limit.orders)
 
 
 def retry_reason(reason: str) -> str:

@@ -13,7 +13,10 @@ anything can change, and steps there:
 - for a leg the last tick could not price (a close's deep out-of-the-money leg without a
   bid, retried every tick until it expires, lessons B6): the first tick at which the
   executor's own pricing (`leg_outcome`) gives it a price, or another reason, on the
-  books the venue would show then; until then its tick changes nothing;
+  books the venue would show then; until then its tick changes nothing. A leg may wait
+  for days (a retry round waits without rolling over, retry.py), so stretches of a minute
+  in which the venue proves no bid can show (`no_bid_throughout`, sim/bid_bound.py) are
+  passed over whole, and only the others are priced tick by tick;
 - the first second at which the venue fills (or cancels) a resting order of ours
   (sim/forecast.py: it scans forward pricing only those orders' instruments);
 - for an RFQ collecting quotes: its makers' next quotes, the request's expiry, its
@@ -39,19 +42,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from runner.domain.commands import OrderPurpose, QuotesReceived
-from runner.domain.snapshot import MarketSnapshot
+from runner.domain.orders import Side
+from runner.domain.snapshot import Book, BookLevel, MarketSnapshot
 from runner.domain.trades import Trade
 from runner.execution import ExecutionState, advance
 from runner.execution.limit import leg_outcome
 from runner.execution.next_action import (
+    PriceWait,
     next_action_at,
     price_waits,
     rfq_inputs,
     rfq_step_is_quiet,
 )
+from runner.execution.phases import phase_plan
 from runner.execution.pricing import Unpriced
 from runner.execution.rfq import book_cost
 from runner.sim.forecast import VenueForecast
+from runner.strategy.vocabulary import PriceReference
 
 Working = Sequence[tuple[Trade, ExecutionState]]
 
@@ -113,24 +120,59 @@ class OrderProbe:
     def _first_priced(self, working: Working, forecast: VenueForecast, now: datetime,
                       tick: timedelta, limit: datetime) -> datetime:
         """The first tick before `limit` at which a leg waiting to be priced would be
-        priced (or unpriced for another reason), else `limit`."""
+        priced (or unpriced for another reason), else `limit`. Stretches in which every
+        waiting leg waits for a bid that the venue proves absent throughout are passed
+        over whole (a leg may wait for days); the others are tried tick by tick."""
         waiting = [(state, wait) for trade, state in working
                    for wait in price_waits(state, trade, now)]
         if not waiting:
             return limit
         symbols = sorted({wait.leg.symbol for _, wait in waiting})
+        bids_only = all(_waits_for_a_bid(state, wait, now) for state, wait in waiting)
         learned = self._learned_ticks()
         at = now + tick
         while at < limit:
-            market = forecast.legs_at(symbols, at, learned)
-            for state, wait in waiting:
-                assert state.limit is not None  # noqa: S101 (price_waits: limit executions)
-                outcome = leg_outcome(state.limit, wait.leg, wait.side, market,
-                                      opening=state.purpose is OrderPurpose.OPEN)
-                if not isinstance(outcome, Unpriced) or outcome.why != wait.why:
-                    return at
+            last = min(at + BID_STRETCH, limit - tick)
+            if bids_only and last > at and all(
+                    forecast.no_bid_throughout(symbol, at, last) for symbol in symbols):
+                at = last + tick
+                continue
+            if _first_outcome_change(waiting, forecast.legs_at(symbols, at, learned)):
+                return at
             at += tick
         return limit
+
+
+BID_STRETCH = timedelta(minutes=1)  # seconds ruled out at once (bid_bound.py)
+_FROM_THE_BID = frozenset({PriceReference.AGGRESSIVE, PriceReference.MID})
+
+
+def _first_outcome_change(waiting: list[tuple[ExecutionState, PriceWait]],
+                          market: MarketSnapshot) -> bool:
+    """Whether a waiting leg is priced in this market, or unpriced for another reason."""
+    for state, wait in waiting:
+        assert state.limit is not None  # noqa: S101 (price_waits: limit executions)
+        outcome = leg_outcome(state.limit, wait.leg, wait.side, market,
+                              opening=state.purpose is OrderPurpose.OPEN)
+        if not isinstance(outcome, Unpriced) or outcome.why != wait.why:
+            return True
+    return False
+
+
+def _waits_for_a_bid(state: ExecutionState, wait: PriceWait, now: datetime) -> bool:
+    """A close's sell priced from the bid (aggressive or mid), unpriced for want of one:
+    while no bid shows it stays unpriced, in the same words (the executor's own pricing
+    of a book with an ask and no bid says so)."""
+    progress = state.limit
+    if progress is None or state.purpose is OrderPurpose.OPEN or wait.side is not Side.SELL:
+        return False
+    if phase_plan(progress.spec)[progress.phase].reference not in _FROM_THE_BID:
+        return False
+    symbol = wait.leg.symbol
+    bidless = MarketSnapshot(at=now, books={symbol: Book(
+        symbol, (), (BookLevel(Decimal(1), Decimal(1)),), now)})
+    return leg_outcome(progress, wait.leg, Side.SELL, bidless, opening=False) == Unpriced(
+        wait.why)
 
 
 def rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast, now: datetime,

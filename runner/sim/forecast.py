@@ -20,6 +20,8 @@ beforehand what a read at a later second would do, without doing it:
   rows and books, as a tick that read them would hold them (a limit execution prices a
   leg from those).
 - `next_settlement`: the next 08:00, when expiries settle (a limit to every look-ahead).
+- `no_bid_throughout`: that an option shows no bid at any second of a stretch, proven
+  from the index's range over it (bid_bound.py) instead of pricing every second.
 
 Nothing here changes the venue: no catch-up, no id drawn, no cache filled beyond the
 market's own per-second cache. With delayed fill reports (a control) an order's view
@@ -35,10 +37,12 @@ from decimal import Decimal
 from runner.domain.instruments import Underlying
 from runner.domain.rfq import RfqQuote, RfqState
 from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
+from runner.sim.bid_bound import no_bid_throughout
 from runner.sim.listing import next_expiry_moment
 from runner.sim.makers import RfqDesk
 from runner.sim.market import Market, epoch_second
 from runner.sim.matching import Matcher
+from runner.sim.quotes import Priced
 from runner.sim.records import SimOrder
 
 
@@ -51,6 +55,7 @@ class VenueForecast:
         self._desk = desk
         self.now = now
         self.seconds_priced = 0  # instrument-seconds the scans priced (benchmarks)
+        self.index_seconds = 0  # index seconds read to rule out bids (benchmarks)
 
     @property
     def exact(self) -> bool:
@@ -132,3 +137,18 @@ class VenueForecast:
                 books[symbol] = state.book()
         return MarketSnapshot(at=at, books=books, learned_ticks=learned_ticks,
                               chains={u: Chain.of(u, quotes) for u, quotes in rows.items()})
+
+    def no_bid_throughout(self, symbol: str, first: datetime, last: datetime) -> bool:
+        """True only when `symbol`'s book shows no bid at any second of [first, last];
+        False when it may (or is not listed): then each second must be looked at."""
+        instrument = self._market.instrument(symbol)
+        if instrument is None:
+            return False
+        underlying = instrument.underlying
+        path = self._market.paths[underlying]
+        lives = [path.live_second(second)
+                 for second in range(epoch_second(first), epoch_second(last) + 1)]
+        index = [self._market.index_float(underlying, live) for live in lives]
+        self.index_seconds += len(lives)
+        return no_bid_throughout(Priced.of(instrument), self._market.config.underlying(underlying),
+                                 min(index), max(index), min(lives), max(lives))

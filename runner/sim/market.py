@@ -90,6 +90,10 @@ class Market:
                        for underlying, market in config.underlyings.items()}
         self.roll(start)
 
+    @property
+    def config(self) -> SimConfig:
+        return self._config
+
     # -- listing -------------------------------------------------------------------
     def roll(self, moment: datetime) -> list[Instrument]:
         """Delist what expires at or before `moment`, list what enters; return the delisted."""

@@ -29,6 +29,7 @@ from runner.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation_tuple
 _CENT: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
 _MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
+MIN_HALF_SPREAD_OF_INDEX: Final = _MIN_HALF_SPREAD_OF_INDEX  # bid_bound.py bounds with it
 
 
 SizeTable = tuple[tuple[Decimal, ...], ...]  # [level][jitter 0..15] -> size

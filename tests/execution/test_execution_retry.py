@@ -21,6 +21,7 @@ from tests.execution.helpers_execution import (
     D,
     Desk,
     at,
+    cancels,
     market,
     new_trade,
     opened,
@@ -93,3 +94,41 @@ def test_a_retry_that_fills_closes_the_trade():
     assert step.state is None
     assert step.trade.stage is TradeStage.CLOSED
     assert step.trade.is_flat
+
+
+NO_BID = market(CALL=(None, "102", "3"))
+
+
+def test_a_retry_round_without_a_bid_waits_and_its_minute_starts_with_its_first_order():
+    """B6: a leg without a bid is tried every tick until it has one. The retry round that
+    cannot price it does not roll over each minute doing nothing: its state stays the
+    same from tick to tick (a simulation may step over those ticks), and when the bid
+    returns the order placed then gets the round's whole minute before it is requoted."""
+    trade, desk = held_call()
+    step = start_close(trade, SHORT, "max_hold", NO_BID, T0)
+    events = desk.execute(step.commands)
+    second = 0
+    while close_exhausted_at(step.trade) is None:
+        second += 1
+        step = advance(step.state, step.trade, NO_BID, events, at(second))
+        events = desk.execute(step.commands)
+    assert places(step) == []
+    waiting = step.state
+    assert waiting is not None
+    assert is_retry_reason(waiting.reason)
+    for later in range(second + 1, second + 600):  # ten minutes without a bid
+        step = advance(step.state, step.trade, NO_BID, events, at(later))
+        assert step.commands == ()
+        assert step.state == waiting
+    bid_back = at(second + 600)
+    step = advance(step.state, step.trade, BOOK, events, bid_back)
+    (retry,) = places(step)
+    assert retry.request.reduce_only
+    assert retry.request.side is Side.SELL
+    events = desk.execute(step.commands)
+    for later in range(second + 601, second + 660):  # the round's minute: no requote
+        step = advance(step.state, step.trade, BOOK, events, at(later))
+        events = desk.execute(step.commands)
+        assert step.commands == ()
+    step = advance(step.state, step.trade, BOOK, events, at(second + 660))
+    assert len(cancels(step)) == 1  # the minute is over: cancelled, then settled
