@@ -34,6 +34,7 @@ from runner.engine.decide import exit_decisions
 from runner.engine.state import StrategyState
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange, QuoteSource
+from runner.service.exit_screen import ExitFigureSource, ExitScreen
 from runner.strategy.model import AccountDeltaExit, IndexMoveExit, StrategySpec
 
 Views = Sequence[tuple[StrategySpec, StrategyState]]
@@ -46,7 +47,9 @@ class ExitProbe:
         self._exchange = exchange
         self._by_symbol = exchange if isinstance(exchange, QuoteSource) else None
         self._clock = clock
-        self.probes = 0
+        self._screen = ExitScreen(exchange) if isinstance(exchange, ExitFigureSource) else None
+        self.probes = 0  # checks looked at
+        self.exact = 0  # of them, checks the screen could not rule out (probed exactly)
 
     @staticmethod
     def can_probe(spec: StrategySpec) -> bool:
@@ -57,6 +60,9 @@ class ExitProbe:
         also when the market cannot be read: then the tick decides)."""
         self._clock.set(at)
         self.probes += 1
+        if self._screen is not None and not self._screen.may_fire(views, at):
+            return False
+        self.exact += 1
         try:
             snapshot = self.snapshot(views, at)
         except ExchangeError:

@@ -38,6 +38,9 @@ from runner.sim.quotes import (
     OptionState,
     Priced,
     QuoteContext,
+    QuoteFigures,
+    figures_of_state,
+    quote_figures,
     size_table,
 )
 
@@ -60,6 +63,11 @@ class ExpiryListing:
 
 def epoch_second(when: datetime) -> int:
     return int(when.timestamp())
+
+
+def _whole_cents(tick: Decimal) -> int | None:
+    cents = tick * 100
+    return int(cents) if cents == cents.to_integral_value() else None
 
 
 class Market:
@@ -88,6 +96,9 @@ class Market:
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
         self._sizes = {underlying: size_table(market, config.depth_levels)
                        for underlying, market in config.underlyings.items()}
+        self._ticks = {u: float(market.tick) for u, market in config.underlyings.items()}
+        self._tick_cents = {u: _whole_cents(market.tick)
+                            for u, market in config.underlyings.items()}
         self.roll(start)
 
     # -- listing -------------------------------------------------------------------
@@ -211,6 +222,30 @@ class Market:
         instrument = priced.instrument
         lazy = self.expiry_at(instrument.underlying, instrument.expiry, second)
         return lazy.state(symbol) if lazy is not None else None
+
+    def figures(self, symbol: str, second: int) -> QuoteFigures | None:
+        """`state(symbol, second).quote` as plain numbers, the same figures without making
+        the row, its book or its Decimals (quotes.quote_figures); None when `state` is,
+        or when the tick is not a whole number of cents. An option already priced at
+        that second is read from its state."""
+        priced = self._priced.get(symbol)
+        if priced is None:
+            return None
+        instrument = priced.instrument
+        underlying = instrument.underlying
+        tick_cents = self._tick_cents[underlying]
+        if tick_cents is None or instrument.expiry not in self._listings[underlying]:
+            return None
+        path = self.paths[underlying]
+        live = path.live_second(second)
+        cached = self._cache.get((underlying, instrument.expiry, live))
+        if cached is not None:
+            state = cached.state(symbol)
+            return figures_of_state(state, tick_cents) if state is not None else None
+        market = self._config.underlyings[underlying]
+        return quote_figures(priced, market.smile, self._config.spread_fraction,
+                             self._ticks[underlying], tick_cents, path.price(live), live,
+                             self._emptied)
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
         key = (underlying, live)
