@@ -24,8 +24,9 @@ held position's chain), or trades managed from another copy of their strategy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying, parse_symbol
@@ -43,13 +44,22 @@ Views = Sequence[tuple[StrategySpec, StrategyState]]
 class ExitProbe:
     """Evaluates held trades' market exits at a future check, straight from the venue."""
 
-    def __init__(self, exchange: Exchange, clock: ManualClock) -> None:
+    def __init__(self, exchange: Exchange, clock: ManualClock, *, screen: bool = True) -> None:
         self._exchange = exchange
         self._by_symbol = exchange if isinstance(exchange, QuoteSource) else None
         self._clock = clock
-        self._screen = ExitScreen(exchange) if isinstance(exchange, ExitFigureSource) else None
+        # Screened only on a venue whose own class gives the figures: a wrapper that
+        # forwards them (a fault injector) must be read through its faults.
+        screened = screen and isinstance(getattr(type(exchange), "exit_figures", None),
+                                         Callable)
+        self._screen = ExitScreen(cast(ExitFigureSource, exchange)) if screened else None
         self.probes = 0  # checks looked at
         self.exact = 0  # of them, checks the screen could not rule out (probed exactly)
+
+    @property
+    def screened(self) -> bool:
+        """Whether a screen (exit_screen.py) spares the exact probe where nothing fires."""
+        return self._screen is not None
 
     @staticmethod
     def can_probe(spec: StrategySpec) -> bool:

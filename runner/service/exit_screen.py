@@ -64,6 +64,7 @@ _INDEX_ROUNDING = 0.01  # the index a rule reads is rounded to cents (<= 0.005 o
 _OPEN = TradeStage.OPEN
 _CLOCK_RULES = frozenset(MOMENTS)  # rules of the clock: their moments are exact
 _MAX_CACHED = 4096
+_MAX_LOOKS = 64
 
 
 @runtime_checkable
@@ -112,43 +113,79 @@ class _TradePlan:
 Screen = Callable[[_TradePlan, Figures, Indices], bool]
 
 
+class _Look:
+    """What the screen reads for a set of views: the first moment of the clock among
+    their trades, the symbols and indices to read, each market trade with its screens."""
+
+    __slots__ = ("always", "first", "screened", "symbols", "watched")
+
+    def __init__(self) -> None:
+        self.always = False  # a rule without a screen: every check is probed
+        self.first: datetime | None = None
+        self.screened: list[tuple[tuple[Screen, ...], _TradePlan]] = []
+        self.symbols: tuple[str, ...] = ()
+        self.watched: tuple[Underlying, ...] = ()
+
+
 class ExitScreen:
     """Says whether any exit of these views' held trades may fire at a check."""
 
     def __init__(self, source: ExitFigureSource) -> None:
         self._source = source
         self._plans: dict[int, tuple[Trade, tuple[ExitRule, ...], _TradePlan]] = {}
+        self._looks: dict[tuple[int, ...], tuple[Views, _Look]] = {}
         self._screens: dict[int, tuple[tuple[ExitRule, ...], Underlying,
                                        tuple[Screen, ...] | None]] = {}
 
     def may_fire(self, views: Views, at: datetime) -> bool:
         """False only when no exit of these views can fire at `at` (the venue's clock
         must already read `at`). Reads the venue in any case, as the exact probe does."""
+        look = self._look(views)
+        if look.always or (look.first is not None and at >= look.first):
+            return True  # the exact probe reads the venue
+        figures, indices = self._source.exit_figures(look.symbols, look.watched)
+        try:
+            for screens, plan in look.screened:
+                for screen in screens:
+                    if screen(plan, figures, indices):
+                        return True
+        except _Probe:
+            return True
+        return False
+
+    def _look(self, views: Views) -> _Look:
+        """What the screen looks at for these views, worked out once for the same views
+        (a stepping asks about the same views at every check up to its next moment)."""
+        key = tuple(id(view) for view in views)
+        found = self._looks.get(key)
+        if found is None or any(a is not b for a, b in zip(found[0], views, strict=True)):
+            if len(self._looks) >= _MAX_LOOKS:
+                self._looks.clear()
+            found = self._looks[key] = (tuple(views), self._new_look(views))
+        return found[1]
+
+    def _new_look(self, views: Views) -> _Look:
+        look = _Look()
         symbols: set[str] = set()
         watched: set[Underlying] = set()
-        looked: list[tuple[tuple[Screen, ...], _TradePlan]] = []
-        due = False
+        firsts = []
         for spec, state in views:
             screens = self._spec_screens(spec)
             for trade in state.active_trades:
                 plan = self._plan(spec, trade, state.launch)
-                if plan.first is not None and at >= plan.first:
-                    due = True
-                elif plan.market:
-                    if screens is None:
-                        due = True
-                    looked.append((screens or (), plan))
-                    symbols.update(symbol for symbol, _ in plan.greeks if symbol is not None)
-                    if any(isinstance(rule, IndexMoveExit) for rule in spec.exits):
-                        watched.add(spec.underlying)
-        if due:
-            return True  # the exact probe reads the venue
-        figures, indices = self._source.exit_figures(symbols, watched)
-        try:
-            return any(screen(plan, figures, indices)
-                       for screens, plan in looked for screen in screens)
-        except _Probe:
-            return True
+                if plan.first is not None:
+                    firsts.append(plan.first)
+                if not plan.market:
+                    continue
+                if screens is None:
+                    look.always = True
+                look.screened.append((screens or (), plan))
+                symbols.update(symbol for symbol, _ in plan.greeks if symbol is not None)
+                if any(isinstance(rule, IndexMoveExit) for rule in spec.exits):
+                    watched.add(spec.underlying)
+        look.first = min(firsts, default=None)
+        look.symbols, look.watched = tuple(sorted(symbols)), tuple(sorted(watched))
+        return look
 
     def _plan(self, spec: StrategySpec, trade: Trade, launch: datetime) -> _TradePlan:
         found = self._plans.get(id(trade))

@@ -37,9 +37,5 @@ class ExitFigureReads:
         with self._lock:
             second = epoch_second(self._catch_up())
             market = self._market
-            found = {}
-            for symbol in symbols:
-                figures = market.figures(symbol, second)
-                if figures is not None:
-                    found[symbol] = figures
-            return found, {u: market.index_float(u, second) for u in underlyings}
+            return (market.figures(symbols, second),
+                    {u: market.index_float(u, second) for u in underlyings})

@@ -22,6 +22,7 @@ about; nothing depends on how often it is observed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -96,6 +97,7 @@ class Market:
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
         self._sizes = {underlying: size_table(market, config.depth_levels)
                        for underlying, market in config.underlyings.items()}
+        self._smiles = {u: market.smile for u, market in config.underlyings.items()}
         self._ticks = {u: float(market.tick) for u, market in config.underlyings.items()}
         self._tick_cents = {u: _whole_cents(market.tick)
                             for u, market in config.underlyings.items()}
@@ -223,29 +225,33 @@ class Market:
         lazy = self.expiry_at(instrument.underlying, instrument.expiry, second)
         return lazy.state(symbol) if lazy is not None else None
 
-    def figures(self, symbol: str, second: int) -> QuoteFigures | None:
-        """`state(symbol, second).quote` as plain numbers, the same figures without making
-        the row, its book or its Decimals (quotes.quote_figures); None when `state` is,
-        or when the tick is not a whole number of cents. An option already priced at
-        that second is read from its state."""
-        priced = self._priced.get(symbol)
-        if priced is None:
-            return None
-        instrument = priced.instrument
-        underlying = instrument.underlying
-        tick_cents = self._tick_cents[underlying]
-        if tick_cents is None or instrument.expiry not in self._listings[underlying]:
-            return None
-        path = self.paths[underlying]
-        live = path.live_second(second)
-        cached = self._cache.get((underlying, instrument.expiry, live))
-        if cached is not None:
-            state = cached.state(symbol)
-            return figures_of_state(state, tick_cents) if state is not None else None
-        market = self._config.underlyings[underlying]
-        return quote_figures(priced, market.smile, self._config.spread_fraction,
-                             self._ticks[underlying], tick_cents, path.price(live), live,
-                             self._emptied)
+    def figures(self, symbols: Iterable[str], second: int) -> dict[str, QuoteFigures]:
+        """`state(symbol, second).quote` of each symbol as plain numbers: the same figures
+        without making the rows, their books or their Decimals (quotes.quote_figures). A
+        symbol is left out when `state` would give None, or when its tick is not a whole
+        number of cents. An option already priced at that second is read from its state."""
+        found = {}
+        for symbol in symbols:
+            priced = self._priced.get(symbol)
+            if priced is None:
+                continue
+            instrument = priced.instrument
+            underlying, expiry = instrument.underlying, instrument.expiry
+            tick_cents = self._tick_cents[underlying]
+            if tick_cents is None or expiry not in self._listings[underlying]:
+                continue
+            path = self.paths[underlying]
+            live = path.live_second(second)
+            cached = self._cache.get((underlying, expiry, live))
+            if cached is not None:
+                state = cached.state(symbol)
+                if state is not None:
+                    found[symbol] = figures_of_state(state, tick_cents)
+                continue
+            found[symbol] = quote_figures(
+                priced, self._smiles[underlying], self._config.spread_fraction,
+                self._ticks[underlying], tick_cents, path.price(live), live, self._emptied)
+        return found
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
         key = (underlying, live)
