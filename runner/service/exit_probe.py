@@ -55,6 +55,7 @@ class ExitProbe:
         self._screen = ExitScreen(cast(ExitFigureSource, exchange)) if screened else None
         self.probes = 0  # checks looked at
         self.exact = 0  # of them, checks the screen could not rule out (probed exactly)
+        self.stretched = 0  # of them, checks ruled out with a whole stretch at once
 
     @property
     def screened(self) -> bool:
@@ -78,6 +79,16 @@ class ExitProbe:
         except ExchangeError:
             return True
         return any(exit_decisions(spec, state, snapshot, at) for spec, state in views)
+
+    def none_fire_within(self, views: Views, moments: Sequence[datetime]) -> bool:
+        """True only when no exit of these views can fire at any of these future checks
+        (ascending), known without looking at each (exit_stretch.py); False also when
+        that cannot be told: then each check is probed."""
+        if self._screen is None or not self._screen.none_fire_within(views, moments):
+            return False
+        self.probes += len(moments)
+        self.stretched += len(moments)
+        return True
 
     def snapshot(self, views: Views, at: datetime) -> MarketSnapshot:
         """What the exit rules of these views read at `at`, and nothing else."""

@@ -38,6 +38,7 @@ from runner.engine.exit_verdicts import MOMENTS, nearest_expiry
 from runner.engine.exits import exit_moments
 from runner.engine.figures import trade_figures
 from runner.engine.state import StrategyState
+from runner.service.exit_stretch import Bounds, BoxScreen, Ranges, box_screen, none_may_fire
 from runner.sim.quotes import QuoteFigures
 from runner.strategy.model import (
     Direction,
@@ -73,6 +74,10 @@ class ExitFigureSource(Protocol):
 
     def exit_figures(self, symbols: Iterable[str], underlyings: Iterable[Underlying]
                      ) -> tuple[Figures, Indices]:
+        ...
+
+    def exit_bounds(self, symbols: Iterable[str], underlyings: Iterable[Underlying],
+                    moments: Sequence[datetime]) -> tuple[Bounds, Ranges] | None:
         ...
 
 
@@ -117,12 +122,13 @@ class _Look:
     """What the screen reads for a set of views: the first moment of the clock among
     their trades, the symbols and indices to read, each market trade with its screens."""
 
-    __slots__ = ("always", "first", "screened", "symbols", "watched")
+    __slots__ = ("always", "boxes", "first", "screened", "symbols", "watched")
 
     def __init__(self) -> None:
         self.always = False  # a rule without a screen: every check is probed
         self.first: datetime | None = None
         self.screened: list[tuple[tuple[Screen, ...], _TradePlan]] = []
+        self.boxes: list[tuple[tuple[BoxScreen | None, ...], _TradePlan]] = []
         self.symbols: tuple[str, ...] = ()
         self.watched: tuple[Underlying, ...] = ()
 
@@ -135,7 +141,8 @@ class ExitScreen:
         self._plans: dict[int, tuple[Trade, tuple[ExitRule, ...], _TradePlan]] = {}
         self._looks: dict[tuple[int, ...], tuple[Views, _Look]] = {}
         self._screens: dict[int, tuple[tuple[ExitRule, ...], Underlying,
-                                       tuple[Screen, ...] | None]] = {}
+                                       tuple[Screen, ...] | None,
+                                       tuple[BoxScreen | None, ...]]] = {}
 
     def may_fire(self, views: Views, at: datetime) -> bool:
         """False only when no exit of these views can fire at `at` (the venue's clock
@@ -152,6 +159,16 @@ class ExitScreen:
         except _Probe:
             return True
         return False
+
+    def none_fire_within(self, views: Views, moments: Sequence[datetime]) -> bool:
+        """True only when no exit of these views can fire at any of these future moments
+        (ascending): bounded over the whole stretch at once (exit_stretch.py), which
+        holds only while the venue would do nothing before the last of them."""
+        look = self._look(views)
+        if look.always or (look.first is not None and moments[-1] >= look.first):
+            return False
+        found = self._source.exit_bounds(look.symbols, look.watched, moments)
+        return found is not None and none_may_fire(look.boxes, *found)
 
     def _look(self, views: Views) -> _Look:
         """What the screen looks at for these views, worked out once for the same views
@@ -170,7 +187,7 @@ class ExitScreen:
         watched: set[Underlying] = set()
         firsts = []
         for spec, state in views:
-            screens = self._spec_screens(spec)
+            screens, boxes = self._spec_screens(spec)
             for trade in state.active_trades:
                 plan = self._plan(spec, trade, state.launch)
                 if plan.first is not None:
@@ -180,6 +197,7 @@ class ExitScreen:
                 if screens is None:
                     look.always = True
                 look.screened.append((screens or (), plan))
+                look.boxes.append((boxes, plan))
                 symbols.update(symbol for symbol, _ in plan.greeks if symbol is not None)
                 if any(isinstance(rule, IndexMoveExit) for rule in spec.exits):
                     watched.add(spec.underlying)
@@ -196,19 +214,22 @@ class ExitScreen:
                                               _TradePlan(spec, trade, launch))
         return found[2]
 
-    def _spec_screens(self, spec: StrategySpec) -> tuple[Screen, ...] | None:
-        """One screen per market rule; None when a rule cannot be screened."""
+    def _spec_screens(self, spec: StrategySpec
+                      ) -> tuple[tuple[Screen, ...] | None, tuple[BoxScreen | None, ...]]:
+        """One screen per market rule (None when a rule cannot be screened), and one box
+        screen per market rule (None for a rule that cannot be bounded)."""
         rules, underlying = spec.exits, spec.underlying
         found = self._screens.get(id(rules))
         if found is None or found[0] is not rules or found[1] is not underlying:
             if len(self._screens) >= _MAX_CACHED:
                 self._screens.clear()
-            made = [_screen(rule, underlying) for rule in rules
-                    if type(rule) not in _CLOCK_RULES]
+            market = [rule for rule in rules if type(rule) not in _CLOCK_RULES]
+            made = [_screen(rule, underlying) for rule in market]
             screens = None if any(s is None for s in made) else tuple(
                 s for s in made if s is not None)
-            found = self._screens[id(rules)] = (rules, underlying, screens)
-        return found[2]
+            boxes = tuple(box_screen(rule, underlying) for rule in market)
+            found = self._screens[id(rules)] = (rules, underlying, screens, boxes)
+        return found[2], found[3]
 
 
 # -- prices and PnL, in cents (exact: they compare as the engine's Decimals) ----------

@@ -18,7 +18,7 @@ moves the venue's moment).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from runner.domain.clock import Clock
@@ -28,6 +28,7 @@ from runner.sim.listing import next_expiry_moment
 from runner.sim.makers import RfqDesk
 from runner.sim.market import Market, epoch_second
 from runner.sim.matching import Matcher
+from runner.sim.quote_bounds import FigureBounds
 from runner.sim.quotes import QuoteFigures
 
 _ACTIVE = RfqState.ACTIVE
@@ -59,6 +60,24 @@ class ExitFigureReads:
             market = self._market
             return (market.figures(symbols, second),
                     {u: market.index_float(u, second) for u in underlyings})
+
+    def exit_bounds(self, symbols: Iterable[str], underlyings: Iterable[Underlying],
+                    moments: Sequence[datetime]
+                    ) -> tuple[dict[str, FigureBounds], dict[Underlying, tuple[float, float]]
+                               ] | None:
+        """Bounds of the figures `exit_figures` would give at each of these future moments
+        (ascending), and the lowest and highest index at them; None when the venue would
+        do anything before the last (an order rests, an RFQ is active, a roll) or an
+        option cannot be bounded. Reads nothing of the venue's state but the market."""
+        with self._lock:
+            if moments[0] <= self._now or not self._idle_until(moments[-1]):
+                return None
+            seconds = [epoch_second(moment) for moment in moments]
+            market = self._market
+            bounds = market.figure_bounds(symbols, seconds)
+            if bounds is None:
+                return None
+            return bounds, {u: market.index_range(u, seconds) for u in underlyings}
 
     def _idle_until(self, now: datetime) -> bool:
         """Whether catching up to `now` would only move the venue's moment."""

@@ -22,7 +22,7 @@ about; nothing depends on how often it is observed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,6 +35,7 @@ from runner.sim.config import SimConfig
 from runner.sim.index import IndexPath
 from runner.sim.lazy_chain import LazyExpiry
 from runner.sim.listing import listed_expiries, strike_grid, years_between
+from runner.sim.quote_bounds import FigureBounds, figure_bounds
 from runner.sim.quotes import (
     OptionState,
     Priced,
@@ -252,6 +253,45 @@ class Market:
                 priced, self._smiles[underlying], self._config.spread_fraction,
                 self._ticks[underlying], tick_cents, path.price(live), live, self._emptied)
         return found
+
+    def figure_bounds(self, symbols: Iterable[str], seconds: Sequence[int]
+                      ) -> dict[str, FigureBounds] | None:
+        """Bounds of each symbol's `figures` over these seconds (quote_bounds.py): from
+        the lowest and highest index the quotes show at them. None when one cannot be
+        bounded (not listed, near expiry, a second already priced)."""
+        found = {}
+        boxes: dict[Underlying, tuple[tuple[float, float], tuple[int, int], list[int]]] = {}
+        for symbol in symbols:
+            priced = self._priced.get(symbol)
+            if priced is None:
+                return None
+            instrument = priced.instrument
+            underlying, expiry = instrument.underlying, instrument.expiry
+            tick_cents = self._tick_cents[underlying]
+            if tick_cents is None or expiry not in self._listings[underlying]:
+                return None
+            box = boxes.get(underlying)
+            if box is None:
+                path = self.paths[underlying]
+                lives = [path.live_second(second) for second in seconds]
+                prices = [path.price(live) for live in lives]
+                box = boxes[underlying] = ((min(prices), max(prices)), (min(lives), max(lives)),
+                                           lives)
+            if any((underlying, expiry, live) in self._cache for live in box[2]):
+                return None  # priced already: read at each check (the screen's figures)
+            bounds = figure_bounds(priced, self._smiles[underlying],
+                                   self._config.spread_fraction, self._ticks[underlying],
+                                   tick_cents, box[0], box[1])
+            if bounds is None:
+                return None
+            found[symbol] = bounds
+        return found
+
+    def index_range(self, underlying: Underlying, seconds: Sequence[int]) -> tuple[float, float]:
+        """The lowest and highest `index_float` at these seconds."""
+        path = self.paths[underlying]
+        prices = [path.price(second) for second in seconds]
+        return min(prices), max(prices)
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
         key = (underlying, live)

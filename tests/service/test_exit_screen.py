@@ -92,7 +92,7 @@ def _answers(rules: tuple[ExitRule, ...], side: str, *, jump: str | None = None,
     return answers[0], answers[1], probes[0]
 
 
-@pytest.mark.parametrize(("rules", "side", "jump"), [
+CASES = [
     ((ProfitTargetExit(Decimal(10), PriceBasis.MARK),), "sell", "0.97"),
     ((ProfitTargetExit(Decimal(45), PriceBasis.MID),), "buy", None),
     ((ProfitTargetExit(Decimal(8)),), "sell", "0.97"),
@@ -104,9 +104,14 @@ def _answers(rules: tuple[ExitRule, ...], side: str, *, jump: str | None = None,
     ((LegGreekExit(1, Greek.GAMMA, Direction.ABOVE, Decimal("0.000005")),), "buy", None),
     ((IndexMoveExit(Decimal(2000), MoveUnit.USD),), "buy", None),
     ((IndexMoveExit(Decimal(2), MoveUnit.PCT),), "buy", "0.97"),
-], ids=["target_mark_after_a_drop", "target_mid_long", "target_executable_after_a_drop",
-        "stop_after_a_rise", "stop_executable_long_after_a_drop", "stop_usd", "delta_limit",
-        "leg_delta_after_a_rise", "leg_gamma", "index_move_usd", "index_move_pct_then_back"])
+]
+CASE_IDS = ["target_mark_after_a_drop", "target_mid_long", "target_executable_after_a_drop",
+            "stop_after_a_rise", "stop_executable_long_after_a_drop", "stop_usd",
+            "delta_limit", "leg_delta_after_a_rise", "leg_gamma", "index_move_usd",
+            "index_move_pct_then_back"]
+
+
+@pytest.mark.parametrize(("rules", "side", "jump"), CASES, ids=CASE_IDS)
 def test_the_screened_probe_answers_as_the_plain_one_at_every_check(
         rules: tuple[ExitRule, ...], side: str, jump: str | None) -> None:
     screened, plain, probe = _answers(rules, side, jump=jump)
@@ -143,13 +148,44 @@ def _example_book() -> list[StrategySpec]:
 def test_the_example_book_trades_the_same_with_and_without_the_screen(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Four days in which market exits fire (a stop, profit targets, index moves): every
-    trade the same, to its last transition and fill, and the same ticks."""
+    trade the same, to its last transition and fill, and the same ticks, whether checks
+    are screened one by one or a stretch at once, or each probed exactly."""
     def run() -> tuple[int, list[str]]:
         result = simulate(_example_book(), start=START, duration=timedelta(days=4), seed=3)
         return result.ticks, [repr(trade) for trade in result.trades]
     screened = run()
     monkeypatch.setattr(ExitScreen, "may_fire", lambda *_: True)  # the exact probe always
+    monkeypatch.setattr(ExitScreen, "none_fire_within", lambda *_: False)
     assert run() == screened
     reasons = {trade.split("exit_reason='")[1].split("'")[0] for trade in screened[1]
                if "exit_reason='" in trade}
     assert {"max_loss", "profit_target", "index_move"} <= reasons
+
+
+@pytest.mark.parametrize(("rules", "side", "jump"), CASES, ids=CASE_IDS)
+def test_a_stretch_told_quiet_holds_no_check_at_which_an_exit_fires(
+        rules: tuple[ExitRule, ...], side: str, jump: str | None) -> None:
+    """Stretches of 8 checks: one the probe tells quiet (no exit can fire in it) holds no
+    check at which the plain probe fires; and many are told quiet (none where a rule
+    cannot be bounded over a stretch: a leg's gamma)."""
+    _, plain, _ = _answers(rules, side, jump=jump)
+    clock = ManualClock(START)
+    venue = SimVenue(clock, seed=3)
+    trade = _held(venue, clock, side)
+    views = [(make_spec(exits=rules), replace(StrategyState.fresh(START),
+                                              active_trades=(trade,)))]
+    probe = ExitProbe(venue, clock)
+    quiet = 0
+    for first in range(1, CHECKS + 1, 8):
+        if first <= JUMP_AT < first + 8 and jump is not None:
+            clock.set(OPENED + timedelta(seconds=30 * JUMP_AT - 10))
+            venue.set_index(Underlying.BTC, venue.index_price(Underlying.BTC) * Decimal(jump))
+            continue  # the jump is made by reading the venue inside this stretch
+        checks = range(first, min(first + 8, CHECKS + 1))
+        moments = [OPENED + timedelta(seconds=30 * check) for check in checks]
+        if probe.none_fire_within(views, moments):
+            quiet += 1
+            assert not any(plain[check - 1] for check in checks), first
+    bounded = not any(isinstance(rule, LegGreekExit) and rule.greek is not Greek.DELTA
+                      for rule in rules)
+    assert quiet >= CHECKS / 8 / 4 if bounded else quiet == 0
