@@ -20,6 +20,12 @@ What the rules it evaluates read (engine/exits.py), and so all the probe reads:
 
 It never probes what it cannot see the same way: an account delta exit (it reads every
 held position's chain), or trades managed from another copy of their strategy.
+
+Cost (issue 12): on the simulated venue a screen stands in front of the exact probe
+(exit_screen.py): the same rules on the legs' figures as plain numbers, with a margin;
+only a check at which a rule may fire is probed exactly, and so decided by the engine.
+The stepping first asks about whole stretches of checks at once (`none_fire_within`,
+exit_stretch.py), and looks at checks one by one only where a stretch may fire.
 """
 
 from __future__ import annotations
