@@ -20,12 +20,19 @@ What the rules it evaluates read (engine/exits.py), and so all the probe reads:
 
 It never probes what it cannot see the same way: an account delta exit (it reads every
 held position's chain), or trades managed from another copy of their strategy.
+
+Cost (issue 12): on the simulated venue a screen stands in front of the exact probe
+(exit_screen.py): the same rules on the legs' figures as plain numbers, with a margin;
+only a check at which a rule may fire is probed exactly, and so decided by the engine.
+The stepping first asks about whole stretches of checks at once (`none_fire_within`,
+exit_stretch.py), and looks at checks one by one only where a stretch may fire.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying, parse_symbol
@@ -34,6 +41,7 @@ from runner.engine.decide import exit_decisions
 from runner.engine.state import StrategyState
 from runner.exchange.errors import ExchangeError
 from runner.exchange.port import Exchange, QuoteSource
+from runner.service.exit_screen import ExitFigureSource, ExitScreen
 from runner.strategy.model import AccountDeltaExit, IndexMoveExit, StrategySpec
 
 Views = Sequence[tuple[StrategySpec, StrategyState]]
@@ -42,11 +50,23 @@ Views = Sequence[tuple[StrategySpec, StrategyState]]
 class ExitProbe:
     """Evaluates held trades' market exits at a future check, straight from the venue."""
 
-    def __init__(self, exchange: Exchange, clock: ManualClock) -> None:
+    def __init__(self, exchange: Exchange, clock: ManualClock, *, screen: bool = True) -> None:
         self._exchange = exchange
         self._by_symbol = exchange if isinstance(exchange, QuoteSource) else None
         self._clock = clock
-        self.probes = 0
+        # Screened only on a venue whose own class gives the figures: a wrapper that
+        # forwards them (a fault injector) must be read through its faults.
+        screened = screen and isinstance(getattr(type(exchange), "exit_figures", None),
+                                         Callable)
+        self._screen = ExitScreen(cast(ExitFigureSource, exchange)) if screened else None
+        self.probes = 0  # checks looked at
+        self.exact = 0  # of them, checks the screen could not rule out (probed exactly)
+        self.stretched = 0  # of them, checks ruled out with a whole stretch at once
+
+    @property
+    def screened(self) -> bool:
+        """Whether a screen (exit_screen.py) spares the exact probe where nothing fires."""
+        return self._screen is not None
 
     @staticmethod
     def can_probe(spec: StrategySpec) -> bool:
@@ -57,11 +77,24 @@ class ExitProbe:
         also when the market cannot be read: then the tick decides)."""
         self._clock.set(at)
         self.probes += 1
+        if self._screen is not None and not self._screen.may_fire(views, at):
+            return False
+        self.exact += 1
         try:
             snapshot = self.snapshot(views, at)
         except ExchangeError:
             return True
         return any(exit_decisions(spec, state, snapshot, at) for spec, state in views)
+
+    def none_fire_within(self, views: Views, moments: Sequence[datetime]) -> bool:
+        """True only when no exit of these views can fire at any of these future checks
+        (ascending), known without looking at each (exit_stretch.py); False also when
+        that cannot be told: then each check is probed."""
+        if self._screen is None or not self._screen.none_fire_within(views, moments):
+            return False
+        self.probes += len(moments)
+        self.stretched += len(moments)
+        return True
 
     def snapshot(self, views: Views, at: datetime) -> MarketSnapshot:
         """What the exit rules of these views read at `at`, and nothing else."""

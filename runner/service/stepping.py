@@ -96,7 +96,13 @@ def _first_deciding_check(views: list[tuple[StrategySpec, StrategyState]],
                           now: datetime, tick: timedelta, probe: ExitProbe | None,
                           until: datetime | None) -> datetime | None:
     """The first market check before `horizon` at which an exit may fire (each one, when
-    there is no probe), else `horizon`."""
+    there is no probe), else `horizon`.
+
+    The probe is first asked about a stretch of checks at once (the next `span` check
+    intervals, growing while no exit can fire in them, shrinking while one may); when it
+    cannot tell even for a short stretch, the next few checks are probed one by one
+    before it is asked about a stretch again."""
+    span, one_by_one = _FIRST_SPAN, 0
     while checks:
         at = min(checks.values())
         if horizon is not None and at >= horizon:
@@ -105,12 +111,67 @@ def _first_deciding_check(views: list[tuple[StrategySpec, StrategyState]],
             return at
         if until is not None and at >= until:
             return until
+        if one_by_one == 0:
+            span = _quiet_stretch(views, checks, span, horizon, until, now, tick, probe)
+            if span:
+                continue
+            one_by_one, span = _FIRST_SPAN, _FIRST_SPAN
+        one_by_one -= 1
         due = [index for index, moment in checks.items() if moment == at]
         if probe.fires([views[index] for index in due], at):
             return at
         for index in due:
             checks[index] = at + views[index][0].timing.check_interval
     return horizon
+
+
+_FIRST_SPAN = 4  # check intervals
+_LONGEST_SPAN = 256
+
+
+def _quiet_stretch(views: list[tuple[StrategySpec, StrategyState]],
+                   checks: dict[int, datetime], span: int, horizon: datetime | None,
+                   until: datetime | None, now: datetime, tick: timedelta,
+                   probe: ExitProbe) -> int:
+    """Move `checks` past the longest stretch of at most `span` intervals (a quarter as
+    long after each that may fire) in which the probe tells that no exit fires; the next
+    span to try, or 0 when even the shortest may fire (or cannot be told)."""
+    while True:
+        stretch = _stretch(views, checks, span, horizon, until, now, tick)
+        if stretch is None:
+            return 0
+        if probe.none_fire_within([views[index] for index in checks], stretch[0]):
+            checks.update(stretch[1])
+            return min(2 * span, _LONGEST_SPAN)
+        if span <= _FIRST_SPAN:
+            return 0
+        span = max(_FIRST_SPAN, span // 4)
+
+
+def _stretch(views: list[tuple[StrategySpec, StrategyState]], checks: dict[int, datetime],
+             span: int, horizon: datetime | None, until: datetime | None, now: datetime,
+             tick: timedelta) -> tuple[list[datetime], dict[int, datetime]] | None:
+    """Every check of these strategies within the next `span` shortest check intervals,
+    before `horizon` and `until` (ascending), and each one's first check after them; None
+    when there are fewer than two or one is off the tick grid."""
+    intervals = {index: views[index][0].timing.check_interval for index in checks}
+    start = min(checks.values())
+    end = start + span * min(intervals.values())
+    limits = [moment for moment in (horizon, until) if moment is not None]
+    moments: set[datetime] = set()
+    after = {}
+    for index, first in checks.items():
+        interval = intervals[index]
+        if (first - now) % tick or interval % tick or first <= now:
+            return None
+        moment = first
+        while moment <= end and all(moment < limit for limit in limits):
+            moments.add(moment)
+            moment += interval
+        after[index] = moment
+    if len(moments) < 2:
+        return None
+    return sorted(moments), after
 
 
 def on_tick_grid(wake: datetime, now: datetime, tick: timedelta) -> datetime:

@@ -233,18 +233,22 @@ class _Bridge:
         points = self._points
         if inside < len(points):
             return points[inside]
-        uniform, end, size, scales = self._random, self._end, self._size, self._scales
+        uniform, end, scales = self._random, self._end, self._scales
+        log, sqrt, cos, sin, append = math.log, math.sqrt, math.cos, math.sin, points.append
         spare = self._spare
         value = points[-1]
+        left = self._size - len(points) + 1  # steps from the previous point to the block end
         for j in range(len(points), inside + 1):
             if spare is None:
                 angle = uniform() * _TWO_PI
-                radius = math.sqrt(-2.0 * math.log(1.0 - uniform()))
-                normal, spare = math.cos(angle) * radius, math.sin(angle) * radius
+                radius = sqrt(-2.0 * log(1.0 - uniform()))
+                normal = cos(angle) * radius
+                spare = sin(angle) * radius
             else:
-                normal, spare = spare, None
-            left = size - j + 1  # steps from the previous point to the block end
+                normal = spare
+                spare = None
             value = value + (end - value) / left + scales[j] * normal
-            points.append(value)
+            append(value)
+            left -= 1
         self._spare = spare
         return value

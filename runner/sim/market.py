@@ -22,6 +22,7 @@ about; nothing depends on how often it is observed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,10 +35,14 @@ from runner.sim.config import SimConfig
 from runner.sim.index import IndexPath
 from runner.sim.lazy_chain import LazyExpiry
 from runner.sim.listing import listed_expiries, strike_grid, years_between
+from runner.sim.quote_bounds import FigureBounds, figure_bounds
 from runner.sim.quotes import (
     OptionState,
     Priced,
     QuoteContext,
+    QuoteFigures,
+    figures_of_state,
+    quote_figures,
     size_table,
 )
 
@@ -60,6 +65,11 @@ class ExpiryListing:
 
 def epoch_second(when: datetime) -> int:
     return int(when.timestamp())
+
+
+def _whole_cents(tick: Decimal) -> int | None:
+    cents = tick * 100
+    return int(cents) if cents == cents.to_integral_value() else None
 
 
 class Market:
@@ -88,6 +98,10 @@ class Market:
         self._emptied: frozenset[tuple[str, Side]] = frozenset()
         self._sizes = {underlying: size_table(market, config.depth_levels)
                        for underlying, market in config.underlyings.items()}
+        self._smiles = {u: market.smile for u, market in config.underlyings.items()}
+        self._ticks = {u: float(market.tick) for u, market in config.underlyings.items()}
+        self._tick_cents = {u: _whole_cents(market.tick)
+                            for u, market in config.underlyings.items()}
         self.roll(start)
 
     @property
@@ -215,6 +229,73 @@ class Market:
         instrument = priced.instrument
         lazy = self.expiry_at(instrument.underlying, instrument.expiry, second)
         return lazy.state(symbol) if lazy is not None else None
+
+    def figures(self, symbols: Iterable[str], second: int) -> dict[str, QuoteFigures]:
+        """`state(symbol, second).quote` of each symbol as plain numbers: the same figures
+        without making the rows, their books or their Decimals (quotes.quote_figures). A
+        symbol is left out when `state` would give None, or when its tick is not a whole
+        number of cents. An option already priced at that second is read from its state."""
+        found = {}
+        for symbol in symbols:
+            priced = self._priced.get(symbol)
+            if priced is None:
+                continue
+            instrument = priced.instrument
+            underlying, expiry = instrument.underlying, instrument.expiry
+            tick_cents = self._tick_cents[underlying]
+            if tick_cents is None or expiry not in self._listings[underlying]:
+                continue
+            path = self.paths[underlying]
+            live = path.live_second(second)
+            cached = self._cache.get((underlying, expiry, live))
+            if cached is not None:
+                state = cached.state(symbol)
+                if state is not None:
+                    found[symbol] = figures_of_state(state, tick_cents)
+                continue
+            found[symbol] = quote_figures(
+                priced, self._smiles[underlying], self._config.spread_fraction,
+                self._ticks[underlying], tick_cents, path.price(live), live, self._emptied)
+        return found
+
+    def figure_bounds(self, symbols: Iterable[str], seconds: Sequence[int]
+                      ) -> dict[str, FigureBounds] | None:
+        """Bounds of each symbol's `figures` over these seconds (quote_bounds.py): from
+        the lowest and highest index the quotes show at them. None when one cannot be
+        bounded (not listed, near expiry, a second already priced)."""
+        found = {}
+        boxes: dict[Underlying, tuple[tuple[float, float], tuple[int, int], list[int]]] = {}
+        for symbol in symbols:
+            priced = self._priced.get(symbol)
+            if priced is None:
+                return None
+            instrument = priced.instrument
+            underlying, expiry = instrument.underlying, instrument.expiry
+            tick_cents = self._tick_cents[underlying]
+            if tick_cents is None or expiry not in self._listings[underlying]:
+                return None
+            box = boxes.get(underlying)
+            if box is None:
+                path = self.paths[underlying]
+                lives = [path.live_second(second) for second in seconds]
+                prices = [path.price(live) for live in lives]
+                box = boxes[underlying] = ((min(prices), max(prices)), (min(lives), max(lives)),
+                                           lives)
+            if any((underlying, expiry, live) in self._cache for live in box[2]):
+                return None  # priced already: read at each check (the screen's figures)
+            bounds = figure_bounds(priced, self._smiles[underlying],
+                                   self._config.spread_fraction, self._ticks[underlying],
+                                   tick_cents, box[0], box[1])
+            if bounds is None:
+                return None
+            found[symbol] = bounds
+        return found
+
+    def index_range(self, underlying: Underlying, seconds: Sequence[int]) -> tuple[float, float]:
+        """The lowest and highest `index_float` at these seconds."""
+        path = self.paths[underlying]
+        prices = [path.price(second) for second in seconds]
+        return min(prices), max(prices)
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
         key = (underlying, live)

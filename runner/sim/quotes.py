@@ -18,13 +18,13 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from runner.domain.instruments import Instrument, OptionKind
 from runner.domain.orders import Side
 from runner.domain.snapshot import Book, BookLevel, Greeks, OptionQuote
 from runner.sim.config import SimConfig, UnderlyingConfig
-from runner.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation_tuple
+from runner.sim.pricing import SECONDS_PER_YEAR, Smile, implied_vol, valuation_tuple
 
 _CENT: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
@@ -89,6 +89,18 @@ class OptionState:
         return Book(self.instrument.symbol, self.bids, self.asks, self.at)
 
 
+class QuoteFigures(NamedTuple):
+    """An option's chain row at one second as plain numbers: what exit rules read."""
+
+    mark: int  # in cents: the row's mark exactly
+    bid: int | None  # in cents (a tick is a whole number of cents); None: no bid
+    ask: int | None
+    delta: float  # the greeks exactly as the row's
+    gamma: float
+    vega: float
+    theta: float
+
+
 @dataclass(frozen=True, slots=True)
 class QuoteContext:
     """What pricing one expiry at one second needs."""
@@ -132,12 +144,9 @@ def _jitter(symbol_hash: int, seed: int, minute: int) -> int:
 def price_option(priced: Priced, ctx: QuoteContext) -> OptionState:
     """Mark, IV, greeks and a depth book for one option."""
     instrument = priced.instrument
-    years = (priced.expiry_second - ctx.second) / SECONDS_PER_YEAR
-    vol = implied_vol(ctx.market.smile, ctx.index, priced.strike, years)
-    price, delta, gamma, vega, theta = valuation_tuple(
-        ctx.index, priced.strike, years, vol, priced.is_call)
+    vol, price, delta, gamma, vega, theta, half = _valued(
+        priced, ctx.market.smile, ctx.config.spread_fraction, ctx.index, ctx.tick, ctx.second)
     tick = ctx.tick
-    half = _half_spread(price, delta, years, ctx, tick)
     jitter = _jitter(priced.symbol_hash, ctx.seed, ctx.second // 60)
     step = max(1, round(half * 0.4 / tick))
     bid_side = ask_side = None
@@ -159,6 +168,44 @@ def price_option(priced: Priced, ctx: QuoteContext) -> OptionState:
                        bid_side, ask_side)
 
 
+def quote_figures(priced: Priced, smile: Smile, spread_fraction: float, tick: float,
+                  tick_cents: int, index: float, second: int,
+                  emptied: frozenset[tuple[str, Side]]) -> QuoteFigures:
+    """The figures of `price_option`'s chain row as plain numbers, from the same float
+    arithmetic (the exit screen reads them at thousands of checks; exit_screen.py).
+    `tick_cents`: the tick in cents, a whole number."""
+    _, price, delta, gamma, vega, theta, half = _valued(
+        priced, smile, spread_fraction, index, tick, second)
+    bid = ask = None
+    if not emptied or (priced.instrument.symbol, Side.BUY) not in emptied:
+        first = math.floor((price - half) / tick)
+        bid = first * tick_cents if first >= 1 else None
+    if not emptied or (priced.instrument.symbol, Side.SELL) not in emptied:
+        first = math.ceil((price + half) / tick)
+        ask = first * tick_cents if first >= 1 else None
+    return QuoteFigures(round(price * 100), bid, ask, delta, gamma, vega, theta)
+
+
+def figures_of_state(state: OptionState, tick_cents: int) -> QuoteFigures:
+    """The figures of a row already made (the same as `quote_figures` gives)."""
+    greeks = state.greeks
+    bid, ask = state.bid_side, state.ask_side
+    return QuoteFigures(int(state.mark.scaleb(2)), bid.first_ticks * tick_cents if bid else None,
+                        ask.first_ticks * tick_cents if ask else None,
+                        greeks.delta, greeks.gamma, greeks.vega, greeks.theta)
+
+
+def _valued(priced: Priced, smile: Smile, spread_fraction: float, index: float, tick: float,
+            second: int) -> tuple[float, float, float, float, float, float, float]:
+    """(IV, price, delta, gamma, vega, theta, half-spread) of one option at one second."""
+    years = (priced.expiry_second - second) / SECONDS_PER_YEAR
+    vol = implied_vol(smile, index, priced.strike, years)
+    price, delta, gamma, vega, theta = valuation_tuple(index, priced.strike, years, vol,
+                                                       priced.is_call)
+    return vol, price, delta, gamma, vega, theta, _half_spread(
+        price, delta, years, spread_fraction, index, tick)
+
+
 def _side(first: int, direction: int, step: int, jitter: int,
           ctx: QuoteContext) -> BookSide | None:
     if first < 1:
@@ -166,13 +213,13 @@ def _side(first: int, direction: int, step: int, jitter: int,
     return BookSide(first, direction, step, jitter, ctx.market.tick, ctx.sizes)
 
 
-def _half_spread(mark: float, delta: float, years: float, ctx: QuoteContext,
-                 tick: float) -> float:
+def _half_spread(mark: float, delta: float, years: float, spread_fraction: float,
+                 index: float, tick: float) -> float:
     widening = 1.0 + 2.0 * max(0.0, 0.2 - abs(delta)) / 0.2
     if years < 2.0 / 365.0:
         widening *= 1.5
-    relative = ctx.config.spread_fraction * mark * widening
-    return max(tick, _MIN_HALF_SPREAD_OF_INDEX * ctx.index, relative)
+    relative = spread_fraction * mark * widening
+    return max(tick, _MIN_HALF_SPREAD_OF_INDEX * index, relative)
 
 
 def _size(level: int, jitter: int, market: UnderlyingConfig) -> Decimal:
