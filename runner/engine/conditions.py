@@ -97,10 +97,16 @@ def _utc_window_words(c: UtcWindowCondition, now: datetime, inside: bool) -> str
             f"{c.end.isoformat()})")
 
 
+# Weekday -> its `date.weekday()` number (what `Weekday.number` works out each time it is
+# read; a weekdays condition is evaluated at every check of its strategy).
+_DAY_NUMBERS: dict[Weekday, int] = {day: day.number for day in Weekday}
+
+
 def _weekdays(c: WeekdaysCondition, ctx: _Context) -> CheckResult:
     today = ctx.now.weekday()
-    allowed = sorted(c.days, key=lambda d: d.number)
-    name = next((d.value for d in allowed if d.number == today), None)
+    numbers = _DAY_NUMBERS
+    allowed = sorted(c.days, key=numbers.__getitem__)
+    name = next((d.value for d in allowed if numbers[d] == today), None)
     return CheckResult("weekdays", name is not None, _weekdays_words,
                        (ctx.now, name, allowed))
 
