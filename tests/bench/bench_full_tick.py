@@ -1,6 +1,7 @@
 """Benchmark (on demand, not collected): the CPU of the service's full ticks alone.
 
 Run: `PYTHONPATH=$PWD python tests/bench/bench_full_tick.py [--days 14] [--profile 40]`
+(PYTHONPATH=<another tree> measures that tree's code with the same script.)
 
 Simulates the example book (as bench_simulation_book.py) and counts the CPU time spent
 inside `Service.safe_tick` only (not the stepping's probes between ticks), so a change
@@ -16,14 +17,26 @@ import cProfile
 import pstats
 import sys
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.append(str(ROOT))  # after PYTHONPATH: another tree's code can be measured
 
-from runner.service.loop import Service
-from runner.service.simulation import simulate
-from tests.bench.bench_simulation_book import START, example_book
+from runner.service.loop import Service  # noqa: E402
+from runner.service.simulation import simulate  # noqa: E402
+from runner.strategy import load_strategies  # noqa: E402
+from runner.strategy.model import StrategySpec  # noqa: E402
+
+START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+
+
+def example_book() -> list[StrategySpec]:
+    """The four example strategies, enabled (as bench_simulation_book.py)."""
+    files = sorted((ROOT / "strategies.d" / "examples").glob("*.yaml"))
+    files.append(ROOT / "strategies.d" / "profiles.yaml")
+    return [replace(spec, enabled=True) for spec in load_strategies(files).specs]
 
 
 def main() -> None:
@@ -58,7 +71,10 @@ def main() -> None:
         stats.sort_stats("tottime").print_stats(args.profile)
         stats.sort_stats("cumtime").print_stats(args.profile)
     ticks_cpu, ticks = spent
-    print(f"{args.days:g} days, seed {args.seed}: run CPU {cpu:.2f} s, {ticks} full ticks "
+    import runner  # which tree was measured
+
+    print(f"{Path(runner.__file__).parents[1]}: {args.days:g} days, seed {args.seed}: "
+          f"run CPU {cpu:.2f} s, {ticks} full ticks "
           f"CPU {ticks_cpu:.2f} s ({ticks_cpu / max(ticks, 1) * 1000:.2f} ms CPU per tick), "
           f"{len(result.trades)} trades, {result.rest_calls} REST calls")
 
