@@ -15,6 +15,9 @@ Deliberate choices:
 - "No existing position" without symbols means the instruments this trade would open;
   they are asked for through `own_symbols`, which resolves the legs lazily (a text
   saying why when they cannot be resolved, or are not while a gate blocks).
+- `blocked_by_clock` tells the service when an entry decision reads no chain at all (a
+  clock condition fails and none needs the trade's own legs), so the tick does not read
+  one for it: the checks come out the same without it.
 """
 
 from __future__ import annotations
@@ -70,6 +73,32 @@ def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
     decision, issue 11 item 4); it reports "not evaluated" and does not pass."""
     context = _Context(snapshot, now, own_symbols, blocked_by)
     return tuple([evaluate(condition, context) for condition in entry.conditions])
+
+
+_CLOCK_CONDITIONS = (TimeWindowCondition, UtcWindowCondition, WeekdaysCondition)
+
+
+def blocked_by_clock(entry: AllOf, now: datetime) -> bool:
+    """Whether a top-level clock condition (weekdays, a time or UTC window) fails at `now`
+    while no condition needs the trade's own legs: the entry then does not open, and its
+    checks read no chain (the legs are resolved only for `no_existing_position` without
+    symbols, or once every check has passed), so its chain need not be read this tick."""
+    if _needs_own_legs(entry):
+        return False
+    context = _Context(MarketSnapshot(at=now), now, _no_own_symbols)
+    return any(isinstance(condition, _CLOCK_CONDITIONS) and not evaluate(condition,
+                                                                          context).passed
+               for condition in entry.conditions)
+
+
+def _needs_own_legs(condition: EntryCondition) -> bool:
+    if isinstance(condition, AllOf | AnyOf):
+        return any(_needs_own_legs(member) for member in condition.conditions)
+    return isinstance(condition, NoExistingPositionCondition) and not condition.symbols
+
+
+def _no_own_symbols() -> str:
+    return "the trade's own legs are not resolved here"
 
 
 def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
