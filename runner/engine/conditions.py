@@ -15,6 +15,9 @@ Deliberate choices:
 - "No existing position" without symbols means the instruments this trade would open;
   they are asked for through `own_symbols`, which resolves the legs lazily (a text
   saying why when they cannot be resolved, or are not while a gate blocks).
+- `blocked_by_clock` tells the service when an entry decision reads no chain at all (a
+  clock condition fails and none needs the trade's own legs), so the tick does not read
+  one for it: the checks come out the same without it.
 """
 
 from __future__ import annotations
@@ -72,6 +75,32 @@ def condition_checks(entry: AllOf, snapshot: MarketSnapshot, now: datetime,
     return tuple([evaluate(condition, context) for condition in entry.conditions])
 
 
+_CLOCK_CONDITIONS = (TimeWindowCondition, UtcWindowCondition, WeekdaysCondition)
+
+
+def blocked_by_clock(entry: AllOf, now: datetime) -> bool:
+    """Whether a top-level clock condition (weekdays, a time or UTC window) fails at `now`
+    while no condition needs the trade's own legs: the entry then does not open, and its
+    checks read no chain (the legs are resolved only for `no_existing_position` without
+    symbols, or once every check has passed), so its chain need not be read this tick."""
+    if _needs_own_legs(entry):
+        return False
+    context = _Context(MarketSnapshot(at=now), now, _no_own_symbols)
+    return any(isinstance(condition, _CLOCK_CONDITIONS) and not evaluate(condition,
+                                                                          context).passed
+               for condition in entry.conditions)
+
+
+def _needs_own_legs(condition: EntryCondition) -> bool:
+    if isinstance(condition, AllOf | AnyOf):
+        return any(_needs_own_legs(member) for member in condition.conditions)
+    return isinstance(condition, NoExistingPositionCondition) and not condition.symbols
+
+
+def _no_own_symbols() -> str:
+    return "the trade's own legs are not resolved here"
+
+
 def evaluate(condition: EntryCondition, context: _Context) -> CheckResult:
     """Evaluate one condition (nested groups included)."""
     return _EVALUATORS[type(condition)](condition, context)
@@ -97,10 +126,16 @@ def _utc_window_words(c: UtcWindowCondition, now: datetime, inside: bool) -> str
             f"{c.end.isoformat()})")
 
 
+# Weekday -> its `date.weekday()` number (what `Weekday.number` works out each time it is
+# read; a weekdays condition is evaluated at every check of its strategy).
+_DAY_NUMBERS: dict[Weekday, int] = {day: day.number for day in Weekday}
+
+
 def _weekdays(c: WeekdaysCondition, ctx: _Context) -> CheckResult:
     today = ctx.now.weekday()
-    allowed = sorted(c.days, key=lambda d: d.number)
-    name = next((d.value for d in allowed if d.number == today), None)
+    numbers = _DAY_NUMBERS
+    allowed = sorted(c.days, key=numbers.__getitem__)
+    name = next((d.value for d in allowed if numbers[d] == today), None)
     return CheckResult("weekdays", name is not None, _weekdays_words,
                        (ctx.now, name, allowed))
 

@@ -27,6 +27,7 @@ from runner.domain.commands import Event, OrderPurpose
 from runner.domain.instruments import Underlying
 from runner.domain.snapshot import MarketSnapshot, Position
 from runner.domain.trades import Trade, TradeStage
+from runner.engine.conditions import blocked_by_clock
 from runner.engine.expiries import expiries_needed, held_expiries
 from runner.engine.exposure import uses_account_delta
 from runner.engine.state import StrategyState
@@ -243,7 +244,9 @@ class Service(ExecutionSteps, DecisionSteps):
             entering))}
         trades = self._book.active_trades()
         wants = [trade_needs(self._rules_for(t), t, self._launch_of(t), now) for t in trades]
-        entry_chains = frozenset(expiries_needed(entering, listed, now))
+        # A strategy a clock condition blocks now reads no chain (conditions.blocked_by_clock)
+        entry_chains = frozenset(expiries_needed(
+            [spec for spec in entering if not blocked_by_clock(spec.entry, now)], listed, now))
         operator_waits = bool(trades) and self.control.has_pending()
         demand = Demand(
             underlyings=underlyings, entry_chains=entry_chains,

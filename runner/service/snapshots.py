@@ -70,6 +70,9 @@ class SnapshotReader:
         self._added_at: datetime | None = None
         self._tried: set[tuple[Underlying, datetime]] = set()
         self._added: dict[Underlying, Chain] = {}
+        # underlying -> (the instrument list last read, its expiries ascending): the list
+        # changes at a roll, while every tick asks for its expiries (`listed_expiries`).
+        self._expiries: dict[Underlying, tuple[tuple[Instrument, ...], tuple[datetime, ...]]] = {}
 
     def listed_instruments(self, underlying: Underlying) -> tuple[Instrument, ...] | None:
         """The instrument list (cached by the adapter); None when it cannot be read."""
@@ -79,8 +82,14 @@ class SnapshotReader:
         return tuple(found) if found is not None else None
 
     def listed_expiries(self, underlying: Underlying, now: datetime) -> tuple[datetime, ...]:
+        """The listed expiries after `now`, ascending (the list read every call; its
+        expiries worked out again only when it is not the list read last time)."""
         instruments = self.listed_instruments(underlying) or ()
-        return tuple(sorted({i.expiry for i in instruments if i.expiry > now}))
+        known = self._expiries.get(underlying)
+        if known is None or known[0] != instruments:  # the same objects: a pointer compare
+            known = self._expiries[underlying] = (
+                instruments, tuple(sorted({i.expiry for i in instruments})))
+        return tuple(e for e in known[1] if e > now)
 
     def read(self, needs: MarketNeeds, now: datetime,
              listed: Mapping[Underlying, tuple[datetime, ...]] | None = None, *,

@@ -6,7 +6,9 @@ every step made the market cost grow with the strike grid, not with what is deci
 (issue 12 item 2). Here an expiry at a second is a `LazyExpiry`: its rows are
 `LazyQuote`s whose instrument is known at once and whose prices, greeks and book are
 computed on first read, once per (option, second), and shared by every later read in
-that step (the chain, the orderbook, matching).
+that step (the chain, the orderbook, matching). A row's delta alone is worked out without
+pricing the row: a delta strike rule reads the delta of every strike of an expiry and
+then trades one of them (the service's full tick, issue 12).
 
 Invariant: a lazily priced option is exactly what pricing the whole expiry gave, the
 same pure function of (instrument, index, second, seed, emptied sides) with the context
@@ -21,13 +23,14 @@ from decimal import Decimal
 
 from runner.domain.instruments import Instrument
 from runner.domain.snapshot import Greeks, OptionQuote
+from runner.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation_tuple
 from runner.sim.quotes import OptionState, Priced, QuoteContext, price_option
 
 
 class _States:
     """The priced options of one expiry at one second, each priced on its first read."""
 
-    __slots__ = ("_context", "_on_price", "_states", "by_symbol")
+    __slots__ = ("_context", "_deltas", "_on_price", "_states", "by_symbol")
 
     def __init__(self, priced: dict[str, Priced], context: QuoteContext,
                  on_price: Callable[[], None]) -> None:
@@ -35,6 +38,22 @@ class _States:
         self._context = context
         self._on_price = on_price
         self._states: dict[str, OptionState] = {}
+        self._deltas: dict[str, float] = {}
+
+    def delta(self, symbol: str) -> float:
+        """The option's delta at this second, without pricing its row when not priced yet:
+        the same float `price_option` gives (the same calls on the same arguments)."""
+        state = self._states.get(symbol)
+        if state is not None:
+            return state.greeks.delta
+        found = self._deltas.get(symbol)
+        if found is None:
+            priced, ctx = self.by_symbol[symbol], self._context
+            years = (priced.expiry_second - ctx.second) / SECONDS_PER_YEAR
+            vol = implied_vol(ctx.market.smile, ctx.index, priced.strike, years)
+            found = self._deltas[symbol] = valuation_tuple(
+                ctx.index, priced.strike, years, vol, priced.is_call)[1]
+        return found
 
     def state(self, symbol: str) -> OptionState | None:
         found = self._states.get(symbol)
@@ -108,6 +127,14 @@ class LazyQuote(OptionQuote):
     underlying_price = property(lambda self: self._priced().underlying_price)
     at = property(lambda self: self._priced().at)
     last = property(lambda self: self._priced().last)
+
+    @property
+    def delta(self) -> float:
+        """The greeks' delta, read without pricing the row (`_States.delta`)."""
+        quote = self._quote
+        if quote is not None:
+            return quote.greeks.delta  # type: ignore[union-attr]
+        return self._expiry.delta(self.instrument.symbol)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled (or copied) as the plain quote it stands for."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from runner.domain.clock import ManualClock
 from runner.domain.instruments import Underlying
@@ -93,3 +93,22 @@ def test_a_failed_added_chain_is_listed_and_left_absent() -> None:
     added = reader.with_chains(snapshot, {(Underlying.BTC, expiry)})
     assert Underlying.BTC not in added.chains
     assert any(failure.startswith("chain BTC") for failure in added.failures)
+
+
+def test_listed_expiries_follow_the_instrument_list_through_a_roll_and_the_clock() -> None:
+    """The expiries are worked out again only for a new list; each answer is what the
+    list read at that moment says (the plain computation over it)."""
+    clock = ManualClock(START)
+    venue = SimVenue(clock, seed=3)
+    reader = SnapshotReader(venue)
+
+    def plain(now: datetime) -> tuple[datetime, ...]:
+        return tuple(sorted({i.expiry for i in venue.instruments(Underlying.BTC)
+                             if i.expiry > now}))
+
+    for hours in (0, 1, 7, 8, 9, 31, 32, 33, 24 * 6):  # 08:00 UTC rolls the listing
+        now = START + timedelta(hours=hours)
+        clock.set(now)
+        assert reader.listed_expiries(Underlying.BTC, now) == plain(now)
+        later = now + timedelta(hours=8, minutes=30)  # same list, a later moment
+        assert reader.listed_expiries(Underlying.BTC, later) == plain(later)
