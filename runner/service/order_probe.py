@@ -15,7 +15,7 @@ anything can change, and steps there:
   executor's own pricing (`leg_outcome`) gives it a price, or another reason, on the
   books the venue would show then; until then its tick changes nothing. A leg may wait
   for days (a retry round waits without rolling over, retry.py), so stretches of a minute
-  in which the venue proves no bid can show (`no_bid_throughout`, sim/bid_bound.py) are
+  in which the venue proves no bid can show (`no_bid_throughout`, sim/quote_bounds.py) are
   passed over whole, and only the others are priced tick by tick;
 - the first second at which the venue fills (or cancels) a resting order of ours
   (sim/forecast.py: it scans forward pricing only those orders' instruments);
@@ -143,7 +143,7 @@ class OrderProbe:
         return limit
 
 
-BID_STRETCH = timedelta(minutes=1)  # seconds ruled out at once (bid_bound.py)
+BID_STRETCH = timedelta(minutes=1)  # seconds ruled out at once (forecast.no_bid_throughout)
 _FROM_THE_BID = frozenset({PriceReference.AGGRESSIVE, PriceReference.MID})
 
 

@@ -21,7 +21,7 @@ beforehand what a read at a later second would do, without doing it:
   leg from those).
 - `next_settlement`: the next 08:00, when expiries settle (a limit to every look-ahead).
 - `no_bid_throughout`: that an option shows no bid at any second of a stretch, proven
-  from the index's range over it (bid_bound.py) instead of pricing every second.
+  from the index's range over it (quote_bounds.py) instead of pricing every second.
 
 Nothing here changes the venue: no catch-up, no id drawn, no cache filled beyond the
 market's own per-second cache. With delayed fill reports (a control) an order's view
@@ -37,12 +37,10 @@ from decimal import Decimal
 from runner.domain.instruments import Underlying
 from runner.domain.rfq import RfqQuote, RfqState
 from runner.domain.snapshot import Book, Chain, MarketSnapshot, OptionQuote
-from runner.sim.bid_bound import no_bid_throughout
 from runner.sim.listing import next_expiry_moment
 from runner.sim.makers import RfqDesk
 from runner.sim.market import Market, epoch_second
 from runner.sim.matching import Matcher
-from runner.sim.quotes import Priced
 from runner.sim.records import SimOrder
 
 
@@ -140,15 +138,22 @@ class VenueForecast:
 
     def no_bid_throughout(self, symbol: str, first: datetime, last: datetime) -> bool:
         """True only when `symbol`'s book shows no bid at any second of [first, last];
-        False when it may (or is not listed): then each second must be looked at."""
+        False when it may (or cannot be bounded: not listed, near expiry).
+
+        A close's leg without a bid is tried every tick (lessons B6), sometimes for days,
+        and pricing it every second cost more than the rest of a year's run. The book
+        shows a bid at a second only when its first bid tick, floor((price - half
+        spread) / tick), is at least 1; `Market.figure_bounds` (quote_bounds.py) bounds
+        that tick from above over the stretch's box of index and time, soundly (its bid
+        bound is one tick above it, for rounding)."""
         instrument = self._market.instrument(symbol)
         if instrument is None:
             return False
-        underlying = instrument.underlying
-        path = self._market.paths[underlying]
-        lives = [path.live_second(second)
-                 for second in range(epoch_second(first), epoch_second(last) + 1)]
-        index = [self._market.index_float(underlying, live) for live in lives]
-        self.index_seconds += len(lives)
-        return no_bid_throughout(Priced.of(instrument), self._market.config.underlying(underlying),
-                                 min(index), max(index), min(lives), max(lives))
+        seconds = range(epoch_second(first), epoch_second(last) + 1)
+        bounds = self._market.figure_bounds([symbol], seconds)
+        self.index_seconds += len(seconds)
+        if bounds is None:
+            return False
+        tick = self._market.config.underlying(instrument.underlying).tick
+        tick_cents = float(tick * 100)
+        return bounds[symbol].bid[1] < 2 * tick_cents

@@ -22,7 +22,6 @@ _SQRT_2: Final = math.sqrt(2.0)
 _INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
 _MIN_VOL: Final = 0.05
 _MAX_VOL: Final = 3.0
-VOL_RANGE: Final = (_MIN_VOL, _MAX_VOL)  # the smile's clamp (bid_bound.py bounds with it)
 
 
 @dataclass(frozen=True, slots=True)

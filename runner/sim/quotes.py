@@ -29,7 +29,6 @@ from runner.sim.pricing import SECONDS_PER_YEAR, Smile, implied_vol, valuation_t
 _CENT: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
 _MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
-MIN_HALF_SPREAD_OF_INDEX: Final = _MIN_HALF_SPREAD_OF_INDEX  # bid_bound.py bounds with it
 
 
 SizeTable = tuple[tuple[Decimal, ...], ...]  # [level][jitter 0..15] -> size

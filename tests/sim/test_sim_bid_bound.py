@@ -1,4 +1,4 @@
-"""Whole stretches without a bid are proven from the index's range, never wrongly (bid_bound.py).
+"""Whole stretches without a bid are proven from the index's range, never wrongly.
 
 A simulation steps over the seconds at which a close's leg still has no bid (lessons B6:
 it is tried every tick until it has one). The venue's forecast rules out a stretch at
