@@ -6,6 +6,7 @@ says which it used. `--at` / `--seed` keep asking "what if, on a new account?"."
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -54,7 +55,11 @@ def test_paper_plan_uses_the_saved_account_its_positions_and_margin(
     assert "1 position" in plan["account"]["detail"]
     detail = str(_checks(result)["min_available_margin_pct"]["detail"])
     assert "100.00 %" not in detail
-    assert f"{margin:.0f}" in detail or f"{margin:.2f}" in detail
+    # The paper market moves with the wall clock between saving and planning (a loaded
+    # machine takes seconds): the plan's margin is the saved account's, moved a little.
+    found = re.search(r"available margin ([0-9.]+) %", detail)
+    assert found is not None, detail
+    assert abs(float(found.group(1)) - float(margin)) < 2
 
 
 def test_the_text_says_which_account_it_planned_against(
