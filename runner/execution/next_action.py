@@ -84,8 +84,8 @@ def price_waits(state: ExecutionState, trade: Trade, now: datetime) -> tuple[Pri
     opening = state.purpose is OrderPurpose.OPEN
     return tuple(PriceWait(leg, leg.side if opening else leg.close_side,
                            progress.leg(leg.index).unpriced)
-                 for leg in _unordered_legs(progress, trade, opening, now)
-                 if progress.leg(leg.index).unpriced)
+                 for leg in _legs_to_place(progress, trade, opening)
+                 if progress.leg(leg.index).unpriced and _held_back(progress, leg, now) is None)
 
 
 def _rfq_moment(rfq: RfqProgress, now: datetime) -> datetime:
@@ -94,18 +94,17 @@ def _rfq_moment(rfq: RfqProgress, now: datetime) -> datetime:
     return now  # a create or an accept is answered at the next tick
 
 
-def _unordered_legs(progress: LimitProgress, trade: Trade, opening: bool,
-                    now: datetime) -> list[TradeLeg]:
-    """Legs still wanted, without a live order, and not held back past `now`."""
-    found = []
-    for leg in trade.legs:
-        wanted = leg.unfilled_qty if opening else leg.open_qty
-        if wanted <= 0 or progress.live_orders(leg.index):
-            continue
-        hold = progress.leg(leg.index).hold_until
-        if hold is None or hold <= now:
-            found.append(leg)
-    return found
+def _legs_to_place(progress: LimitProgress, trade: Trade, opening: bool) -> list[TradeLeg]:
+    """Legs still wanted and without a live order (placed when not held back)."""
+    return [leg for leg in trade.legs
+            if (leg.unfilled_qty if opening else leg.open_qty) > 0
+            and not progress.live_orders(leg.index)]
+
+
+def _held_back(progress: LimitProgress, leg: TradeLeg, now: datetime) -> datetime | None:
+    """Until when a refused leg is held back, if past `now`."""
+    hold = progress.leg(leg.index).hold_until
+    return hold if hold is not None and hold > now else None
 
 
 def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool, now: datetime,
@@ -117,13 +116,13 @@ def _limit_moment(progress: LimitProgress, trade: Trade, opening: bool, now: dat
         return now  # an answer or a cancel confirmation is awaited
     if trade.is_fully_open if opening else trade.is_flat:
         return now  # the goal is reached: the next tick completes it
-    for leg in _unordered_legs(progress, trade, opening, now):
-        if not (watching_prices and progress.leg(leg.index).unpriced):
+    moments = []
+    for leg in _legs_to_place(progress, trade, opening):
+        hold = _held_back(progress, leg, now)
+        if hold is not None:
+            moments.append(hold)
+        elif not (watching_prices and progress.leg(leg.index).unpriced):
             return now  # a leg without an order is placed (or priced again) every tick
-    moments = [hold for leg in trade.legs
-               if (hold := progress.leg(leg.index).hold_until) is not None and hold > now
-               and not progress.live_orders(leg.index)
-               and (leg.unfilled_qty if opening else leg.open_qty) > 0]
     if waiting_round:
         return min(moments, default=NEVER)  # its clock starts with its first order
     index = phase_index(progress.spec, progress.started_at, now)

@@ -59,7 +59,6 @@ class ExitProbe:
         screened = screen and isinstance(getattr(type(exchange), "exit_figures", None),
                                          Callable)
         self._screen = ExitScreen(cast(ExitFigureSource, exchange)) if screened else None
-        self.probes = 0  # checks looked at
         self.exact = 0  # of them, checks the screen could not rule out (probed exactly)
         self.stretched = 0  # of them, checks ruled out with a whole stretch at once
 
@@ -76,7 +75,6 @@ class ExitProbe:
         """Whether any exit of these strategies' held trades would fire at `at` (True
         also when the market cannot be read: then the tick decides)."""
         self._clock.set(at)
-        self.probes += 1
         if self._screen is not None and not self._screen.may_fire(views, at):
             return False
         self.exact += 1
@@ -92,7 +90,6 @@ class ExitProbe:
         that cannot be told: then each check is probed."""
         if self._screen is None or not self._screen.none_fire_within(views, moments):
             return False
-        self.probes += len(moments)
         self.stretched += len(moments)
         return True
 

@@ -70,8 +70,6 @@ class OrderProbe:
                  learned_ticks: Callable[[], Mapping[str, Decimal]] = dict) -> None:
         self._forecast_of = forecast_of
         self._learned_ticks = learned_ticks
-        self.lookaheads = 0
-        self.seconds_priced = 0
 
     @classmethod
     def of(cls, exchange: object,
@@ -104,7 +102,6 @@ class OrderProbe:
         forecast = self._forecast_of()
         if not forecast.exact or forecast.now != now:
             return soon  # the venue was not read at this tick, or views change by time
-        self.lookaheads += 1
         limit = min(limit, forecast.next_settlement())
         fill = forecast.first_fill(limit)
         if fill is not None:
@@ -114,7 +111,6 @@ class OrderProbe:
                 limit = min(limit, rfq_event(trade, state, forecast, now, tick, limit))
         if limit > soon:
             limit = self._first_priced(working, forecast, now, tick, limit)
-        self.seconds_priced += forecast.seconds_priced
         return max(limit, soon)
 
     def _first_priced(self, working: Working, forecast: VenueForecast, now: datetime,

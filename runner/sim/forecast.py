@@ -52,8 +52,6 @@ class VenueForecast:
         self._matcher = matcher
         self._desk = desk
         self.now = now
-        self.seconds_priced = 0  # instrument-seconds the scans priced (benchmarks)
-        self.index_seconds = 0  # index seconds read to rule out bids (benchmarks)
 
     @property
     def exact(self) -> bool:
@@ -83,7 +81,6 @@ class VenueForecast:
         for second in range(first, last + 1):
             moment = datetime.fromtimestamp(second, tz=UTC)
             for order in orders:
-                self.seconds_priced += 1
                 state = state_of(order.symbol, second)
                 if state is not None and meets(order, state, moment):
                     return moment
@@ -114,7 +111,6 @@ class VenueForecast:
         second = epoch_second(at)
         books = {}
         for symbol in symbols:
-            self.seconds_priced += 1
             state = self._market.state(symbol, second)
             if state is not None:
                 books[symbol] = state.book()
@@ -128,7 +124,6 @@ class VenueForecast:
         rows: dict[Underlying, list[OptionQuote]] = {}
         books = {}
         for symbol in symbols:
-            self.seconds_priced += 1
             state = self._market.state(symbol, second)
             if state is not None:
                 rows.setdefault(state.instrument.underlying, []).append(state.quote)
@@ -141,19 +136,8 @@ class VenueForecast:
         False when it may (or cannot be bounded: not listed, near expiry).
 
         A close's leg without a bid is tried every tick (lessons B6), sometimes for days,
-        and pricing it every second cost more than the rest of a year's run. The book
-        shows a bid at a second only when its first bid tick, floor((price - half
-        spread) / tick), is at least 1; `Market.figure_bounds` (quote_bounds.py) bounds
-        that tick from above over the stretch's box of index and time, soundly (its bid
-        bound is one tick above it, for rounding)."""
-        instrument = self._market.instrument(symbol)
-        if instrument is None:
-            return False
+        and pricing it every second cost more than the rest of a year's run: the market
+        proves whole stretches bidless from its bounds over the stretch's box of index
+        and time (`Market.no_bid_throughout`, quote_bounds.py)."""
         seconds = range(epoch_second(first), epoch_second(last) + 1)
-        bounds = self._market.figure_bounds([symbol], seconds)
-        self.index_seconds += len(seconds)
-        if bounds is None:
-            return False
-        tick = self._market.config.underlying(instrument.underlying).tick
-        tick_cents = float(tick * 100)
-        return bounds[symbol].bid[1] < 2 * tick_cents
+        return self._market.no_bid_throughout(symbol, seconds)

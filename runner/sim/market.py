@@ -35,7 +35,7 @@ from runner.sim.config import SimConfig
 from runner.sim.index import IndexPath
 from runner.sim.lazy_chain import LazyExpiry
 from runner.sim.listing import listed_expiries, strike_grid, years_between
-from runner.sim.quote_bounds import FigureBounds, figure_bounds
+from runner.sim.quote_bounds import FigureBounds, figure_bounds, shows_no_bid
 from runner.sim.quotes import (
     OptionState,
     Priced,
@@ -103,10 +103,6 @@ class Market:
         self._tick_cents = {u: _whole_cents(market.tick)
                             for u, market in config.underlyings.items()}
         self.roll(start)
-
-    @property
-    def config(self) -> SimConfig:
-        return self._config
 
     # -- listing -------------------------------------------------------------------
     def roll(self, moment: datetime) -> list[Instrument]:
@@ -290,6 +286,16 @@ class Market:
                 return None
             found[symbol] = bounds
         return found
+
+    def no_bid_throughout(self, symbol: str, seconds: Sequence[int]) -> bool:
+        """True only when `symbol`'s book shows no bid at any of these seconds (proven
+        from `figure_bounds`); False when it may, or cannot be bounded."""
+        bounds = self.figure_bounds([symbol], seconds)
+        priced = self._priced.get(symbol)
+        if bounds is None or priced is None:
+            return False
+        tick_cents = self._tick_cents[priced.instrument.underlying]
+        return tick_cents is not None and shows_no_bid(bounds[symbol], tick_cents)
 
     def index_range(self, underlying: Underlying, seconds: Sequence[int]) -> tuple[float, float]:
         """The lowest and highest `index_float` at these seconds."""

@@ -20,8 +20,8 @@ SECONDS_PER_YEAR: Final = 365.0 * 86_400.0
 MIN_YEARS: Final = 1.0 / SECONDS_PER_YEAR
 _SQRT_2: Final = math.sqrt(2.0)
 _INV_SQRT_2PI: Final = 1.0 / math.sqrt(2.0 * math.pi)
-_MIN_VOL: Final = 0.05
-_MAX_VOL: Final = 3.0
+MIN_VOL: Final = 0.05
+MAX_VOL: Final = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def implied_vol(smile: Smile, forward: float, strike: float, years: float) -> fl
                            * math.exp(-years * 365.0 / smile.boost_decay_days))
     moneyness = math.log(strike / forward) / math.sqrt(max(years, 1.0 / 365.0))
     vol = atm + smile.skew * moneyness + smile.curvature * moneyness * moneyness
-    return min(_MAX_VOL, max(_MIN_VOL, vol))
+    return min(MAX_VOL, max(MIN_VOL, vol))
 
 
 def intrinsic(forward: float, strike: float, is_call: bool) -> float:

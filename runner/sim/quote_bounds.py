@@ -22,12 +22,19 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from runner.sim.pricing import MIN_YEARS, SECONDS_PER_YEAR, Smile, black_price, norm_cdf
-from runner.sim.quotes import Priced
+from runner.sim.pricing import (
+    MAX_VOL,
+    MIN_VOL,
+    MIN_YEARS,
+    SECONDS_PER_YEAR,
+    Smile,
+    black_price,
+    norm_cdf,
+)
+from runner.sim.quotes import MIN_HALF_SPREAD_OF_INDEX, Priced
 
 _RELATIVE = 1e-9
 _ABSOLUTE_USD = 1e-6
-_MIN_HALF_SPREAD_OF_INDEX = 0.0001  # as quotes.py
 _NEAR_EXPIRY_YEARS = 60 * MIN_YEARS  # no bounds within a minute of expiry
 
 
@@ -73,6 +80,13 @@ def figure_bounds(priced: Priced, smile: Smile, spread_fraction: float, tick: fl
     return FigureBounds(mark, bid, ask, delta)
 
 
+def shows_no_bid(bounds: FigureBounds, tick_cents: int) -> bool:
+    """Whether no second of the box can show a bid. A bid shows when its first tick,
+    floor((price - half spread) / tick), is at least 1; `bounds.bid` is one tick above
+    the highest such tick (for rounding), so below two ticks none can."""
+    return bounds.bid[1] < 2 * tick_cents
+
+
 def _vol_bounds(smile: Smile, strike: float, low: float, high: float, years_low: float,
                 years_high: float) -> tuple[float, float]:
     """pricing.implied_vol over the box (years above MIN_YEARS here)."""
@@ -93,7 +107,7 @@ def _vol_bounds(smile: Smile, strike: float, low: float, high: float, years_low:
     margin = _RELATIVE * (1.0 + max(abs(s) for s in shape) + atm_high)
     vol_low = atm_low + min(shape) - margin
     vol_high = atm_high + max(shape) + margin
-    return min(3.0, max(0.05, vol_low)), min(3.0, max(0.05, vol_high))
+    return min(MAX_VOL, max(MIN_VOL, vol_low)), min(MAX_VOL, max(MIN_VOL, vol_high))
 
 
 def _call_delta_bounds(strike: float, low: float, high: float, std_low: float,
@@ -120,8 +134,8 @@ def _half_spread_bounds(price_low: float, price_high: float, delta: tuple[float,
     short = 2.0 / 365.0
     widening_low = widening(abs_high) * (1.5 if years_high < short else 1.0)
     widening_high = widening(abs_low) * (1.5 if years_low < short else 1.0)
-    half_low = max(tick, _MIN_HALF_SPREAD_OF_INDEX * low,
+    half_low = max(tick, MIN_HALF_SPREAD_OF_INDEX * low,
                    spread_fraction * price_low * widening_low)
-    half_high = max(tick, _MIN_HALF_SPREAD_OF_INDEX * high,
+    half_high = max(tick, MIN_HALF_SPREAD_OF_INDEX * high,
                     spread_fraction * price_high * widening_high)
     return half_low * (1 - _RELATIVE), half_high * (1 + _RELATIVE)

@@ -28,7 +28,7 @@ from runner.sim.pricing import SECONDS_PER_YEAR, Smile, implied_vol, valuation_t
 
 _CENT: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
-_MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
+MIN_HALF_SPREAD_OF_INDEX: Final = 0.0001
 
 
 SizeTable = tuple[tuple[Decimal, ...], ...]  # [level][jitter 0..15] -> size
@@ -218,7 +218,7 @@ def _half_spread(mark: float, delta: float, years: float, spread_fraction: float
     if years < 2.0 / 365.0:
         widening *= 1.5
     relative = spread_fraction * mark * widening
-    return max(tick, _MIN_HALF_SPREAD_OF_INDEX * index, relative)
+    return max(tick, MIN_HALF_SPREAD_OF_INDEX * index, relative)
 
 
 def _size(level: int, jitter: int, market: UnderlyingConfig) -> Decimal:
