@@ -19,6 +19,7 @@ from pathlib import Path
 from runner.domain.clock import ManualClock
 from runner.domain.commands import OrderPurpose
 from runner.domain.trades import Trade
+from runner.service.entry_screen import EntryScreen
 from runner.service.exit_probe import ExitProbe
 from runner.service.order_probe import OrderProbe
 from runner.service.runtime import Runtime, assemble, build_exchange
@@ -99,6 +100,7 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
     probe = ExitProbe(runtime.exchange, clock) if not service.held.copies() else None
     orders = (OrderProbe.of(runtime.exchange, lambda: service.learned_ticks)
               if not faulty else None)  # faults: every tick
+    entries = _entry_screen(runtime) if not faulty else None
     while clock.now() < until:
         report = service.safe_tick()
         if report is not None:
@@ -110,7 +112,8 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
             progress(clock.now(), report)
         now = clock.now()
         if stepping is Stepping.EVENTS:
-            step = next_step(service, now, tick, probe=probe, orders=orders, until=until)
+            step = next_step(service, now, tick, probe=probe, orders=orders, entries=entries,
+                             until=until)
             clock.set(min(step, until) if step is not None else until)
             continue
         wake = service.idle_until(now) if stepping is Stepping.IDLE_JUMPS else None
@@ -119,6 +122,14 @@ def _run(runtime: Runtime, until: datetime, tick: timedelta, result: SimulationR
         else:
             clock.set(min(on_tick_grid(wake, now, tick), until))
         result.skipped_to = wake
+
+
+def _entry_screen(runtime: Runtime) -> EntryScreen | None:
+    """The entry screen, on a venue whose own class bounds what leg selection reads (a
+    wrapper that forwards it, a fault injector, must be read through its faults)."""
+    exchange = runtime.exchange
+    bounds = getattr(type(exchange), "entry_deltas", None)
+    return EntryScreen(exchange) if callable(bounds) else None  # type: ignore[arg-type]
 
 
 def _requote_rounds(runtime: Runtime, trades: list[Trade]) -> dict[tuple[str, int], int]:

@@ -11,7 +11,10 @@ sets the manual clock there.
   tick when there is no probe (the venue cannot look ahead). Then, as when nothing works:
 - The earliest of every strategy's next moment (engine/moments.py: its next
   check while it can enter or holds a trade with market exits, the moments of its exits of
-  the clock, a leg's expiry) and the expiry of a failed trade's held legs.
+  the clock, a leg's expiry) and the expiry of a failed trade's held legs. While nothing
+  is in flight, entry checks at which a strategy's legs provably fail are passed over
+  (entry_stretch.py, entry_screen.py), and held trades' market checks at which no exit
+  fires are looked ahead at by the exit probe.
 Moments are put on the tick grid (whole ticks from the start), so coarse stepping visits a
 subset of the ticks a fine run visits, and every tick it skips is one that would have
 decided nothing: the same strategy makes the same trades either way. For that, the
@@ -28,6 +31,8 @@ from enum import StrEnum
 from runner.domain.instruments import parse_symbol
 from runner.engine.moments import fixed_moment, market_check
 from runner.engine.state import StrategyState
+from runner.service.entry_screen import EntryScreen
+from runner.service.entry_stretch import pass_over_entries
 from runner.service.exit_probe import ExitProbe
 from runner.service.loop import Service
 from runner.service.order_probe import OrderProbe
@@ -55,6 +60,7 @@ def default_stepping(specs: Sequence[StrategySpec], tick: timedelta,
 
 def next_step(service: Service, now: datetime, tick: timedelta, *,
               probe: ExitProbe | None = None, orders: OrderProbe | None = None,
+              entries: EntryScreen | None = None,
               until: datetime | None = None) -> datetime | None:
     """When the next tick can change anything (at least one tick on); None: never.
 
@@ -62,7 +68,9 @@ def next_step(service: Service, now: datetime, tick: timedelta, *,
     them (order_probe.py): then the first moment at which they may change anything.
     With a `probe`, the checks of held trades' market exits before the next moment of the
     clock are looked at first (exit_probe.py), and only one at which an exit fires is
-    returned; the probe moves the clock, never past `until`.
+    returned; the probe moves the clock, never past `until`. While nothing is in flight,
+    an `entries` screen passes over the entry checks at which a strategy's legs provably
+    fail (entry_stretch.py).
     """
     working = service.in_flight()
     if service.failure_streak or (working and (orders is None or service.awaiting_answers())):
@@ -71,8 +79,10 @@ def next_step(service: Service, now: datetime, tick: timedelta, *,
     if working and OrderProbe.acts_next_tick(executions, now, tick):
         return now + tick
     views = service.decision_states(now)
-    fixed = [moment for spec, state in views
-             if (moment := fixed_moment(spec, state, now)) is not None]
+    moments = {index: fixed_moment(spec, state, now) for index, (spec, state) in enumerate(views)}
+    if entries is not None and not working:
+        pass_over_entries(service, views, moments, now, tick, entries, until)
+    fixed = [moment for moment in moments.values() if moment is not None]
     fixed.extend(parse_symbol(leg.symbol).expiry for trade in service.failed_holdings()
                  for leg in trade.legs if leg.open_qty > 0)
     horizon = min(fixed, default=None)

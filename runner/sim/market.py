@@ -35,7 +35,7 @@ from runner.sim.config import SimConfig
 from runner.sim.index import IndexPath
 from runner.sim.lazy_chain import LazyExpiry
 from runner.sim.listing import listed_expiries, strike_grid, years_between
-from runner.sim.quote_bounds import FigureBounds, figure_bounds, shows_no_bid
+from runner.sim.quote_bounds import FigureBounds, delta_bounds, figure_bounds, shows_no_bid
 from runner.sim.quotes import (
     OptionState,
     Priced,
@@ -296,6 +296,29 @@ class Market:
             return False
         tick_cents = self._tick_cents[priced.instrument.underlying]
         return tick_cents is not None and shows_no_bid(bounds[symbol], tick_cents)
+
+    def delta_ladder(self, underlying: Underlying, expiry: datetime, is_call: bool,
+                     seconds: Sequence[int]) -> tuple[tuple[float, float], ...] | None:
+        """Bounds of the delta of each listed option of one expiry and kind (by ascending
+        strike, as a chain's ladder) over these seconds, from the lowest and highest index
+        the quotes show at them (quote_bounds.delta_bounds); None when the expiry is not
+        listed or an option is too near expiry to be bounded."""
+        listing = self._listings[underlying].get(expiry)
+        if listing is None:
+            return None
+        path = self.paths[underlying]
+        lives = [path.live_second(second) for second in seconds]
+        prices = [path.price(live) for live in lives]
+        box, span = (min(prices), max(prices)), (min(lives), max(lives))
+        smile = self._smiles[underlying]
+        found = []
+        for priced in listing.priced.values():
+            if priced.is_call is is_call:
+                bounds = delta_bounds(priced, smile, box, span)
+                if bounds is None:
+                    return None
+                found.append(bounds)
+        return tuple(found)
 
     def index_range(self, underlying: Underlying, seconds: Sequence[int]) -> tuple[float, float]:
         """The lowest and highest `index_float` at these seconds."""

@@ -66,10 +66,7 @@ def figure_bounds(priced: Priced, smile: Smile, spread_fraction: float, tick: fl
         price_high = black_price(low, strike, years_high, vol_high, False)
     price_low = max(0.0, price_low * (1 - _RELATIVE) - _ABSOLUTE_USD)
     price_high = price_high * (1 + _RELATIVE) + _ABSOLUTE_USD
-    call_low, call_high = _call_delta_bounds(strike, low, high, vol_low * math.sqrt(years_low),
-                                             vol_high * math.sqrt(years_high))
-    shift = 0.0 if priced.is_call else -1.0
-    delta = (call_low + shift - _RELATIVE, call_high + shift + _RELATIVE)
+    delta = _delta_bounds(priced, low, high, vol_low, vol_high, years_low, years_high)
     half_low, half_high = _half_spread_bounds(price_low, price_high, delta, low, high,
                                               years_low, years_high, spread_fraction, tick)
     bid = ((math.floor((price_low - half_high) / tick) - 1) * tick_cents,
@@ -78,6 +75,30 @@ def figure_bounds(priced: Priced, smile: Smile, spread_fraction: float, tick: fl
            (math.ceil((price_high + half_high) / tick) + 1) * tick_cents)
     mark = (price_low * 100 - 0.5, price_high * 100 + 0.5)
     return FigureBounds(mark, bid, ask, delta)
+
+
+def delta_bounds(priced: Priced, smile: Smile, index: tuple[float, float],
+                 seconds: tuple[int, int]) -> tuple[float, float] | None:
+    """Bounds of the chain row's delta alone over the box (what a delta strike rule
+    compares; the entry screen, service/entry_screen.py): `figure_bounds`' delta without
+    its prices and book."""
+    low, high = index
+    years_low = (priced.expiry_second - seconds[1]) / SECONDS_PER_YEAR
+    years_high = (priced.expiry_second - seconds[0]) / SECONDS_PER_YEAR
+    if years_low <= _NEAR_EXPIRY_YEARS or low <= 0.0:
+        return None
+    vol_low, vol_high = _vol_bounds(smile, priced.strike, low, high, years_low, years_high)
+    return _delta_bounds(priced, low, high, vol_low, vol_high, years_low, years_high)
+
+
+def _delta_bounds(priced: Priced, low: float, high: float, vol_low: float, vol_high: float,
+                  years_low: float, years_high: float) -> tuple[float, float]:
+    """The call's N(d1) bounds, a put's one less, each widened by the margin."""
+    call_low, call_high = _call_delta_bounds(priced.strike, low, high,
+                                             vol_low * math.sqrt(years_low),
+                                             vol_high * math.sqrt(years_high))
+    shift = 0.0 if priced.is_call else -1.0
+    return call_low + shift - _RELATIVE, call_high + shift + _RELATIVE
 
 
 def shows_no_bid(bounds: FigureBounds, tick_cents: int) -> bool:

@@ -37,6 +37,7 @@ from runner.sim.accounting import (
 from runner.sim.config import SimConfig
 from runner.sim.controls import VenueControls
 from runner.sim.delivery_history import backfilled_deliveries
+from runner.sim.entry_bounds import EntryBoundReads
 from runner.sim.exit_figures import ExitFigureReads
 from runner.sim.forecast import VenueForecast
 from runner.sim.listing import expiry_boundaries
@@ -59,7 +60,7 @@ from runner.sim.views import SimRecords
 _ONE_SECOND = timedelta(seconds=1)
 
 
-class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads):
+class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads, EntryBoundReads):
     """A deterministic (given a seed) Coincall-like venue driven by an injected clock."""
 
     def __init__(self, clock: Clock, seed: int = 0, config: SimConfig | None = None, *,
