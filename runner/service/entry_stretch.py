@@ -51,12 +51,12 @@ def pass_over_entries(service: Service, views: Views, moments: dict[int, datetim
                       until: datetime | None) -> None:
     """Move each screened strategy's next moment in `moments` (by view, from
     `fixed_moment`) past its entry checks at which the legs provably fail."""
-    prune = _next_prune(service, views)
-    if prune is None:
-        return
     screened = sorted((moment, index) for index, (spec, state) in enumerate(views)
                       if (moment := moments[index]) is not None
                       and _may_screen(spec, state, screen))
+    prune = _next_prune(service, views) if screened else None
+    if prune is None:
+        return
     chosen = {index for _, index in screened}
     limits = [moment for index, moment in moments.items()
               if index not in chosen and moment is not None]
