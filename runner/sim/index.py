@@ -33,7 +33,9 @@ from runner.sim.pricing import SECONDS_PER_YEAR
 
 _BRIDGE_CACHE: Final = 8
 _TWO_PI: Final = 2.0 * math.pi
-_PRICE_CACHE: Final = 256
+# Seconds remembered: enough for a stretch of checks looked at again when it shrinks
+# (exit_stretch.py), which otherwise drew the same bridges again (a quarter of them).
+_PRICE_CACHE: Final = 1024
 # Block ends kept behind the newest one (a week of 60 s blocks): a year's path in memory
 # would grow by 4 MB per underlying; an older second is still exact, replayed (see _end).
 KEPT_BLOCKS: Final = 7 * 24 * 60
@@ -165,7 +167,10 @@ class IndexPath:
 
     def _end(self, block: int) -> float:
         """The log price at the start of `block` (the end of the one before)."""
-        if block < self._first:
+        held = block - self._first
+        if 0 <= held < len(self._ends) - 1:  # drawn already, and the next one (no drop)
+            return self._ends[held]
+        if held < 0:
             return self._replayed(block)
         self._extend(block + 1)
         return self._ends[block - self._first]
