@@ -178,9 +178,12 @@ class Dispatcher(OrderPolling, RfqCommands):
             return self._send(row)
         return [OrderOutcomeUnknown(cid)]
 
-    def record_view(self, row: LedgerOrder, order: Order) -> list[Event]:
-        """Record the exchange's view of one of our orders; return what changed as events."""
-        result = self.store.update_from_exchange(order)
+    def record_view(self, row: LedgerOrder, order: Order, *,
+                    current: LedgerOrder | None = None) -> list[Event]:
+        """Record the exchange's view of one of our orders; return what changed as events.
+        `current`: `row` when the caller read it from the ledger just now (the poll), so the
+        store need not read it again."""
+        result = self.store.update_from_exchange(order, current=current)
         if result is None:
             return []
         updated, changed = result
@@ -234,7 +237,9 @@ class Dispatcher(OrderPolling, RfqCommands):
         """Learn what happened to our orders and RFQs since the last tick (one open-orders
         read, lookups only for our orders that left it, quotes for active RFQs)."""
         now = now or self.clock.now()
-        return [*self.poll_orders(now), *self.retry_intents(now), *self.poll_rfqs(now)]
+        live = self.store.live_orders()  # one ledger read for the orders and the intents
+        return [*self.poll_orders(now, live), *self.retry_intents(now, live),
+                *self.poll_rfqs(now)]
 
 
 def _capped(orders: list[LedgerOrder]) -> int:

@@ -263,12 +263,15 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         return self._set(client_order_id, row.status, cancel_requested_at=self.now(),
                          cancel_reason=reason)
 
-    def update_from_exchange(self, order: Order) -> tuple[LedgerOrder, bool] | None:
+    def update_from_exchange(self, order: Order, *, current: LedgerOrder | None = None,
+                             ) -> tuple[LedgerOrder, bool] | None:
         """Record the exchange's view of one of our orders; None when it is not ours.
 
         A view the ledger already holds (a working order seen again) writes nothing and
-        reads the row once: this runs for every working order on every tick."""
-        row = self._row_for(order)
+        reads the row once: this runs for every working order on every tick. `current` is
+        the order's row as the caller has just read it (the poll's live orders): then it
+        is not read again."""
+        row = current if current is not None else self._row_for(order)
         if row is None:
             return None
         columns = order_rows.exchange_view_change(row, order)
