@@ -37,6 +37,7 @@ from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
 from runner.store.copy_store import StrategyCopiesMixin
 from runner.store.file_watch import FileIdentity, StoreFileMixin
+from runner.store.memo import ChangeMemo
 from runner.store.meta import StoreMetaMixin, ensure_meta_tables
 from runner.store.rfq_store import RfqLedgerMixin
 
@@ -67,6 +68,7 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         self.path = path
         self.clock = clock
         self._identity: FileIdentity | None = None
+        self._memo = ChangeMemo(connection)  # the poll's ledger reads (memo.py)
         self.remember_file()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -297,8 +299,12 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
 
     def live_orders(self, trade_id: str | None = None,
                     purpose: OrderPurpose | None = None) -> list[LedgerOrder]:
-        """Orders that are, or may become, working: INTENT, SENT, ACCEPTED, UNKNOWN."""
+        """Orders that are, or may become, working: INTENT, SENT, ACCEPTED, UNKNOWN (all
+        of them read once until this connection next changes a row: memo.py)."""
         where, params = order_rows.live_where(trade_id, purpose)
+        if trade_id is None and purpose is None:
+            return self._memo.rows("live_orders", lambda: order_rows.select(
+                self._connection, where, params))
         return order_rows.select(self._connection, where, params)
 
     def unsent_intents(self) -> list[LedgerOrder]:
