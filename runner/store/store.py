@@ -237,33 +237,32 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
             order_rows.insert_intent(tx, command, self.now())
         return self._must_find(command.request.client_order_id)
 
-    def mark_sent(self, client_order_id: int) -> LedgerOrder:
+    # The marks write one row and read nothing back (their callers never need the row).
+    def mark_sent(self, client_order_id: int) -> None:
         """The request is about to go out: count the attempt (committed before the call)."""
-        row = self._must_find(client_order_id)
-        return self._set(client_order_id, LedgerStatus.SENT, sent_at=self.now(),
-                         send_attempts=row.send_attempts + 1)
+        with self.transaction() as tx:
+            _must_exist(order_rows.set_sent(tx, client_order_id, self.now()), client_order_id)
 
-    def mark_accepted(self, client_order_id: int, order_id: int) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.ACCEPTED, exchange_order_id=order_id,
-                         error_code=None, error_message=None)
+    def mark_accepted(self, client_order_id: int, order_id: int) -> None:
+        self._set(client_order_id, LedgerStatus.ACCEPTED, exchange_order_id=order_id,
+                  error_code=None, error_message=None)
 
-    def mark_unknown(self, client_order_id: int, message: str) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.UNKNOWN, error_message=message)
+    def mark_unknown(self, client_order_id: int, message: str) -> None:
+        self._set(client_order_id, LedgerStatus.UNKNOWN, error_message=message)
 
-    def mark_rejected(self, client_order_id: int, code: int | None,
-                      message: str) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.REJECTED, error_code=code,
-                         error_message=message)
+    def mark_rejected(self, client_order_id: int, code: int | None, message: str) -> None:
+        self._set(client_order_id, LedgerStatus.REJECTED, error_code=code,
+                  error_message=message)
 
-    def mark_unsent(self, client_order_id: int, message: str) -> LedgerOrder:
+    def mark_unsent(self, client_order_id: int, message: str) -> None:
         """The request provably did not reach the exchange: back to INTENT for a resend."""
-        return self._set(client_order_id, LedgerStatus.INTENT, error_message=message)
+        self._set(client_order_id, LedgerStatus.INTENT, error_message=message)
 
-    def mark_cancel_requested(self, client_order_id: int, reason: str) -> LedgerOrder:
+    def mark_cancel_requested(self, client_order_id: int, reason: str) -> None:
         """Remember that the runner wants this order gone (reconciliation honours it)."""
         row = self._must_find(client_order_id)
-        return self._set(client_order_id, row.status, cancel_requested_at=self.now(),
-                         cancel_reason=reason)
+        self._set(client_order_id, row.status, cancel_requested_at=self.now(),
+                  cancel_reason=reason)
 
     def update_from_exchange(self, order: Order, *, current: LedgerOrder | None = None,
                              ) -> tuple[LedgerOrder, bool] | None:
@@ -317,10 +316,10 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
     def all_orders(self) -> list[LedgerOrder]:
         return order_rows.select(self._connection)
 
-    def _set(self, client_order_id: int, status: LedgerStatus, **columns: object) -> LedgerOrder:
+    def _set(self, client_order_id: int, status: LedgerStatus, **columns: object) -> None:
         with self.transaction() as tx:
-            order_rows.set_status(tx, client_order_id, status, self.now(), **columns)
-        return self._must_find(client_order_id)
+            _must_exist(order_rows.set_status(tx, client_order_id, status, self.now(),
+                                              **columns), client_order_id)
 
     def _must_find(self, client_order_id: int) -> LedgerOrder:
         row = order_rows.find(self._connection, client_order_id)
@@ -351,6 +350,11 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
             "SELECT at, action, subject, outcome, detail FROM audit ORDER BY seq DESC LIMIT ?",
             (limit,)).fetchall()
         return [(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4]) for r in reversed(rows)]
+
+
+def _must_exist(found: bool, client_order_id: int) -> None:
+    if not found:  # raised inside the change's transaction: it is rolled back
+        raise KeyError(f"client order id {client_order_id} is not in the ledger")
 
 
 def _configure(connection: sqlite3.Connection) -> None:
