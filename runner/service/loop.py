@@ -250,7 +250,7 @@ class Service(ExecutionSteps, DecisionSteps):
         # A strategy a clock condition blocks now reads no chain (conditions.blocked_by_clock)
         entry_chains = frozenset(expiries_needed(
             [spec for spec in entering if not blocked_by_clock(spec.entry, now)], listed, now))
-        operator_waits = bool(trades) and self.control.has_pending()
+        operator_waits = bool(trades) and self.control.has_pending(now)
         demand = Demand(
             underlyings=underlyings, entry_chains=entry_chains,
             entry_underlyings=entering_underlyings | {u for u, _ in entry_chains},
