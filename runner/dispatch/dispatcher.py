@@ -102,7 +102,7 @@ class Dispatcher(OrderPolling, RfqCommands):
             return f"trade {key.trade_id} is not in the store (save it before its orders, A1)"
         if stage.is_terminal:
             return f"trade {key.trade_id} is {stage.value}"
-        if not is_retry_reason(key.reason) and _capped(self.store.orders_for_trade(
+        if not is_retry_reason(key.reason) and _capped(self.store.order_reasons(
                 key.trade_id)) >= limits.max_orders_per_trade:
             return f"trade {key.trade_id} reached {limits.max_orders_per_trade} orders"
         live = self.store.live_orders()
@@ -242,11 +242,12 @@ class Dispatcher(OrderPolling, RfqCommands):
                 *self.poll_rfqs(now)]
 
 
-def _capped(orders: list[LedgerOrder]) -> int:
-    """Orders counted against the per-trade cap (B2). A retrying close's orders are not:
-    they are bounded by rate instead, one per held leg a minute, and are reduce-only
-    (runner.execution.retry), so an exhausted close is never left without a way out."""
-    return sum(not is_retry_reason(o.key.reason) for o in orders)
+def _capped(reasons: list[str]) -> int:
+    """Orders (by their reasons) counted against the per-trade cap (B2). A retrying close's
+    orders are not: they are bounded by rate instead, one per held leg a minute, and are
+    reduce-only (runner.execution.retry), so an exhausted close is never left without a
+    way out."""
+    return sum(not is_retry_reason(reason) for reason in reasons)
 
 
 def _accepted_events(row: LedgerOrder) -> list[Event]:

@@ -313,6 +313,13 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
     def orders_for_trade(self, trade_id: str) -> list[LedgerOrder]:
         return order_rows.select(self._connection, "trade_id = ?", (trade_id,))
 
+    def order_reasons(self, trade_id: str) -> list[str]:
+        """The reason of each order of a trade (what the per-trade cap counts, B2), without
+        reading whole rows: checked before every order placed."""
+        rows = self._connection.execute("SELECT reason FROM orders WHERE trade_id = ?",
+                                        (trade_id,))
+        return [row[0] for row in rows]
+
     def all_orders(self) -> list[LedgerOrder]:
         return order_rows.select(self._connection)
 

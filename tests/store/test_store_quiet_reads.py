@@ -85,3 +85,15 @@ def test_marking_an_order_the_ledger_does_not_hold_fails_and_writes_nothing(stor
         store.mark_rejected(424242, None, "no such order")
     assert store.connection.total_changes == before
     assert store.all_orders() == []
+
+
+def test_the_order_reasons_of_a_trade_are_those_of_its_orders(store) -> None:
+    """What the per-trade cap counts (B2), read as the reasons alone."""
+    for command in (place(), place(leg=1), place(reason="requote"), place(trade_id="t2")):
+        if command.key.trade_id == "t2":
+            store.save_trade(make_trade("t2"))
+        store.record_intent(command)
+    assert sorted(store.order_reasons("t1")) == \
+        sorted(o.key.reason for o in store.orders_for_trade("t1"))
+    assert len(store.order_reasons("t1")) == 3
+    assert store.order_reasons("t9") == []
