@@ -20,22 +20,25 @@ T = TypeVar("T")
 
 
 class ChangeMemo:
-    """Read results of one connection, kept until the connection changes a row."""
+    """Read results of a connection, kept until it changes a row. The connection is given
+    at every read: the store switches to a new one when it writes its file back
+    (file_watch.write_back), and a read through another connection is read again."""
 
     __slots__ = ("_at", "_connection", "_kept")
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
+    def __init__(self) -> None:
+        self._connection: sqlite3.Connection | None = None
         self._at = -1
         self._kept: dict[str, tuple[object, ...]] = {}
 
-    def rows(self, key: str, read: Callable[[], list[T]]) -> list[T]:
+    def rows(self, connection: sqlite3.Connection, key: str,
+             read: Callable[[], list[T]]) -> list[T]:
         """`read()`, or the rows it gave under `key` while nothing changed since (a new
         list each time: the caller may change it; the rows themselves are frozen)."""
-        changes = self._connection.total_changes
-        if changes != self._at:
+        changes = connection.total_changes
+        if connection is not self._connection or changes != self._at:
             self._kept.clear()
-            self._at = changes
+            self._connection, self._at = connection, changes
         found = self._kept.get(key)
         if found is None:
             found = self._kept[key] = tuple(read())

@@ -85,7 +85,7 @@ class RfqLedgerMixin:
         read once until this connection next changes a row: memo.py)."""
         where, params = rfq_rows.active_where(trade_id)
         if trade_id is None:
-            return self._memo.rows("active_rfqs", lambda: rfq_rows.select(
+            return self._memo.rows(self._connection, "active_rfqs", lambda: rfq_rows.select(
                 self._connection, where, params))
         return rfq_rows.select(self._connection, where, params)
 

@@ -68,7 +68,7 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         self.path = path
         self.clock = clock
         self._identity: FileIdentity | None = None
-        self._memo = ChangeMemo(connection)  # the poll's ledger reads (memo.py)
+        self._memo = ChangeMemo()  # the poll's ledger reads (memo.py)
         self.remember_file()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -302,7 +302,7 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         of them read once until this connection next changes a row: memo.py)."""
         where, params = order_rows.live_where(trade_id, purpose)
         if trade_id is None and purpose is None:
-            return self._memo.rows("live_orders", lambda: order_rows.select(
+            return self._memo.rows(self._connection, "live_orders", lambda: order_rows.select(
                 self._connection, where, params))
         return order_rows.select(self._connection, where, params)
 

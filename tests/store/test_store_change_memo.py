@@ -66,3 +66,15 @@ def test_a_filtered_read_is_never_remembered(store) -> None:
     store.active_rfqs(trade_id="t1")
     store.active_rfqs(trade_id="t1")
     assert len(seen) == 4
+
+
+def test_after_the_file_is_written_back_the_new_connection_is_the_one_read(store) -> None:
+    """A deleted store file is written back from the open connection and the store switches
+    to a new one (file_watch.write_back, issue 7): what it writes then is seen at once."""
+    store.record_intent(place())
+    assert len(store.live_orders()) == 1
+    store.path.unlink()
+    store.write_back()
+    store.record_intent(place(leg=1))
+    assert len(store.live_orders()) == 2
+    assert store.active_rfqs() == []
