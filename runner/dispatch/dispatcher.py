@@ -154,8 +154,10 @@ class Dispatcher(OrderPolling, RfqCommands):
             return [OrderOutcomeUnknown(cid)]
         except ExchangeError as exc:
             return self._unknown(row, exc)
-        self.store.mark_accepted(cid, order_id)
-        self.store.audit("place_order", str(cid), "accepted", order_id=order_id)
+        # One commit: a crash leaves both or neither (then SENT, resolved by a lookup, D3).
+        with self.store.transaction():
+            self.store.mark_accepted(cid, order_id)
+            self.store.audit("place_order", str(cid), "accepted", order_id=order_id)
         return [OrderAccepted(cid, order_id)]
 
     def _unknown(self, row: LedgerOrder, exc: ExchangeError) -> list[Event]:

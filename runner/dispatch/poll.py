@@ -157,4 +157,5 @@ class OrderPolling:
             fills = self.exchange.fills(since)
         except ExchangeError:
             return 0
-        return sum(self.store.record_fill(fill) for fill in fills)
+        with self.store.transaction():  # one commit for the read's fills, all or none
+            return sum(self.store.record_fill(fill) for fill in fills)

@@ -122,3 +122,23 @@ def test_a_poll_reads_the_ledgers_live_orders_once_and_a_working_order_once(tmp_
     assert store.find_by_client_order_id(resting.request.client_order_id).status is \
         LedgerStatus.ACCEPTED
 
+
+
+def test_an_accepted_order_and_its_audit_line_are_one_commit(tmp_path, clock) -> None:
+    """Issue 12: the answer to a placed order is recorded with its audit line in one
+    transaction (a crash leaves both or neither: the order then stays SENT and is looked
+    up, D3), not two."""
+    _exchange, store, dispatcher, quote = setup(tmp_path, clock)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    [event] = dispatcher.execute([buy(quote, resting_buy_price(quote))])
+    store.connection.set_trace_callback(None)
+    assert isinstance(event, OrderAccepted)
+    accepted = next(i for i, s in enumerate(statements) if "exchange_order_id" in s
+                    and s.startswith("UPDATE"))
+    audited = next(i for i, s in enumerate(statements)
+                   if s.startswith("INSERT INTO audit") and "'accepted'" in s)
+    assert accepted < audited
+    between = statements[accepted:audited]
+    assert "COMMIT" not in between
+    assert "BEGIN IMMEDIATE" not in between
