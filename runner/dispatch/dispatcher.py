@@ -102,7 +102,7 @@ class Dispatcher(OrderPolling, RfqCommands):
             return f"trade {key.trade_id} is not in the store (save it before its orders, A1)"
         if stage.is_terminal:
             return f"trade {key.trade_id} is {stage.value}"
-        if not is_retry_reason(key.reason) and _capped(self.store.orders_for_trade(
+        if not is_retry_reason(key.reason) and _capped(self.store.order_reasons(
                 key.trade_id)) >= limits.max_orders_per_trade:
             return f"trade {key.trade_id} reached {limits.max_orders_per_trade} orders"
         live = self.store.live_orders()
@@ -154,8 +154,10 @@ class Dispatcher(OrderPolling, RfqCommands):
             return [OrderOutcomeUnknown(cid)]
         except ExchangeError as exc:
             return self._unknown(row, exc)
-        self.store.mark_accepted(cid, order_id)
-        self.store.audit("place_order", str(cid), "accepted", order_id=order_id)
+        # One commit: a crash leaves both or neither (then SENT, resolved by a lookup, D3).
+        with self.store.transaction():
+            self.store.mark_accepted(cid, order_id)
+            self.store.audit("place_order", str(cid), "accepted", order_id=order_id)
         return [OrderAccepted(cid, order_id)]
 
     def _unknown(self, row: LedgerOrder, exc: ExchangeError) -> list[Event]:
@@ -178,9 +180,12 @@ class Dispatcher(OrderPolling, RfqCommands):
             return self._send(row)
         return [OrderOutcomeUnknown(cid)]
 
-    def record_view(self, row: LedgerOrder, order: Order) -> list[Event]:
-        """Record the exchange's view of one of our orders; return what changed as events."""
-        result = self.store.update_from_exchange(order)
+    def record_view(self, row: LedgerOrder, order: Order, *,
+                    current: LedgerOrder | None = None) -> list[Event]:
+        """Record the exchange's view of one of our orders; return what changed as events.
+        `current`: `row` when the caller read it from the ledger just now (the poll), so the
+        store need not read it again."""
+        result = self.store.update_from_exchange(order, current=current)
         if result is None:
             return []
         updated, changed = result
@@ -234,14 +239,17 @@ class Dispatcher(OrderPolling, RfqCommands):
         """Learn what happened to our orders and RFQs since the last tick (one open-orders
         read, lookups only for our orders that left it, quotes for active RFQs)."""
         now = now or self.clock.now()
-        return [*self.poll_orders(now), *self.retry_intents(now), *self.poll_rfqs(now)]
+        live = self.store.live_orders()  # one ledger read for the orders and the intents
+        return [*self.poll_orders(now, live), *self.retry_intents(now, live),
+                *self.poll_rfqs(now)]
 
 
-def _capped(orders: list[LedgerOrder]) -> int:
-    """Orders counted against the per-trade cap (B2). A retrying close's orders are not:
-    they are bounded by rate instead, one per held leg a minute, and are reduce-only
-    (runner.execution.retry), so an exhausted close is never left without a way out."""
-    return sum(not is_retry_reason(o.key.reason) for o in orders)
+def _capped(reasons: list[str]) -> int:
+    """Orders (by their reasons) counted against the per-trade cap (B2). A retrying close's
+    orders are not: they are bounded by rate instead, one per held leg a minute, and are
+    reduce-only (runner.execution.retry), so an exhausted close is never left without a
+    way out."""
+    return sum(not is_retry_reason(reason) for reason in reasons)
 
 
 def _accepted_events(row: LedgerOrder) -> list[Event]:

@@ -18,6 +18,7 @@ empty list (lessons C5).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -53,12 +54,18 @@ class OrderPolling:
     _orders_read: OpenOrdersRead | None = None  # the last poll's read, while still true
 
     if TYPE_CHECKING:
-        def record_view(self, row: LedgerOrder, order: Order) -> list[Event]: ...
+        def record_view(self, row: LedgerOrder, order: Order, *,
+                        current: LedgerOrder | None = None) -> list[Event]: ...
         def _advance(self, row: LedgerOrder) -> list[Event]: ...
 
-    def poll_orders(self, now: datetime) -> list[Event]:
-        """Refresh every order that may be working; one open-orders read in all."""
-        rows = [r for r in self.store.live_orders() if r.status is not LedgerStatus.INTENT]
+    def poll_orders(self, now: datetime,
+                    live: Sequence[LedgerOrder] | None = None) -> list[Event]:
+        """Refresh every order that may be working; one open-orders read in all. `live`:
+        the ledger's live orders read just now (`Dispatcher.poll` reads them once for this
+        and `retry_intents`), else they are read here."""
+        if live is None:
+            live = self.store.live_orders()
+        rows = [r for r in live if r.status is not LedgerStatus.INTENT]
         if not rows:
             return []
         try:
@@ -74,7 +81,7 @@ class OrderPolling:
             if seen is None:
                 events.extend(self.settle_missing(row, now))
             else:
-                events.extend(self.record_view(row, seen))
+                events.extend(self.record_view(row, seen, current=row))
         if any(not isinstance(e, OrderOutcomeUnknown | OrderRejected) for e in events):
             self.record_fills(min(r.sent_at or r.created_at for r in rows) - _FILL_LOOKBACK)
         return events
@@ -112,10 +119,15 @@ class OrderPolling:
         self.store.audit("get_order", str(cid), "never placed")
         return [OrderRejected(cid, None, message)]
 
-    def retry_intents(self, now: datetime) -> list[Event]:
-        """Send again the intents the exchange could not take; give up on stale ones."""
+    def retry_intents(self, now: datetime,
+                      live: Sequence[LedgerOrder] | None = None) -> list[Event]:
+        """Send again the intents the exchange could not take; give up on stale ones.
+        `live`: the ledger's live orders read at the start of this poll (`poll_orders`
+        touches no intent), else the intents are read here."""
+        intents = (self.store.unsent_intents() if live is None
+                   else [r for r in live if r.status is LedgerStatus.INTENT])
         events: list[Event] = []
-        for row in self.store.unsent_intents():
+        for row in intents:
             stage = self.store.trade_stage(row.trade_id)
             if stage is None or stage.is_terminal:
                 events.extend(self.give_up(row, f"trade is {stage.value if stage else 'gone'}"))
@@ -145,4 +157,5 @@ class OrderPolling:
             fills = self.exchange.fills(since)
         except ExchangeError:
             return 0
-        return sum(self.store.record_fill(fill) for fill in fills)
+        with self.store.transaction():  # one commit for the read's fills, all or none
+            return sum(self.store.record_fill(fill) for fill in fills)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 _STRATEGY_BITS: Final = 16
@@ -55,9 +56,13 @@ def trade_tag(trade_id: str) -> int:
     return _bits(f"trade|{trade_id}", _TRADE_BITS)
 
 
+@lru_cache(maxsize=4096, typed=True)
 def tagged_client_order_id(strategy: str, trade_id: str, opening: bool,
                            *parts: object) -> int:
-    """The client order id of an order key (`parts`) of `trade_id` of `strategy`."""
+    """The client order id of an order key (`parts`) of `trade_id` of `strategy`.
+
+    Remembered for the last few thousand keys: a pure function of its arguments, asked
+    for every tracked order of every execution at every step (three SHA-256 each)."""
     key_hash = _bits("|".join(str(part) for part in (trade_id, *parts)), _HASH_BITS)
     return ((strategy_tag(strategy) << _STRATEGY_SHIFT) | (trade_tag(trade_id) << _TRADE_SHIFT)
             | (_OPENING_BIT if opening else 0) | key_hash)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Final, TypeVar
 
@@ -18,6 +19,7 @@ from runner.domain.instruments import Instrument, OptionKind, Underlying
 from runner.domain.orders import Order
 
 T = TypeVar("T")
+_STRIKE = attrgetter("instrument.strike")  # a quote's strike, the chain's sort key
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +184,7 @@ class Chain:
         if found is None:
             chosen = (q for q in self._by_expiry().get(expiry, ())
                       if kind is None or q.instrument.kind is kind)
-            found = self._index[key] = tuple(sorted(chosen, key=lambda q: q.instrument.strike))
+            found = self._index[key] = tuple(sorted(chosen, key=_STRIKE))
         return found  # type: ignore[return-value]
 
     def ladder(self, expiry: datetime, kind: OptionKind) -> StrikeLadder:

@@ -33,7 +33,7 @@ from runner.domain.trades import Trade, TradeLeg, TradeStage
 from runner.engine.checks import SET_FIELD, CheckResult, all_passed, first_failure
 from runner.engine.conditions import condition_checks
 from runner.engine.exits import EXPIRY_REASON, first_exit, nearest_expiry, settles_at_expiry
-from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
+from runner.engine.gates import EntryGates, entry_gates, is_entry_due
 from runner.engine.limits import execution_route, notional_usd, risk_checks
 from runner.engine.selection import LegFailure, ResolvedLeg, resolve_legs
 from runner.engine.state import StrategyState
@@ -95,13 +95,15 @@ class Decision:
 
 def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
            now: datetime, *, held_elsewhere: frozenset[str] = frozenset(),
-           due: bool | None = None) -> Decision:
+           due: bool | None = None, gates: EntryGates | None = None) -> Decision:
     """Decide exits for the strategy's trades and, when due, whether to open one.
 
     Trades in `held_elsewhere` are managed by other rules (the copy of the strategy they
     opened with): they still count for the gates, but their exits are not decided here.
     `due` says whether this is one of the strategy's checks; by default, when the check
     interval has elapsed (a simulation stepping by events checks on the grid instead).
+    `gates` is `entry_gates(spec, state, now)` when the caller has worked it out already
+    for these very arguments (the service's read plan); else it is worked out here.
     """
     if due is None:
         due = is_entry_due(spec.timing, state, now)
@@ -111,7 +113,7 @@ def decide(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
         return Decision(spec.name, due, (disabled,), None, closes)
     if not due:
         return Decision(spec.name, False, (), None, closes)
-    checks, opening, failure = _evaluate(spec, state, snapshot, now)
+    checks, opening, failure = _evaluate(spec, state, snapshot, now, gates)
     unresolved = (Unresolved(entry_window_start(spec, state, now), failure)
                   if failure is not None else None)
     return Decision(spec.name, True, checks, opening, closes, unresolved)
@@ -144,12 +146,11 @@ def evaluate_entry(spec: StrategySpec, state: StrategyState, snapshot: MarketSna
 
 
 def _evaluate(spec: StrategySpec, state: StrategyState, snapshot: MarketSnapshot,
-              now: datetime) -> tuple[tuple[CheckResult, ...], OpenDecision | None,
-                                      LegFailure | None]:
+              now: datetime, known: EntryGates | None = None,
+              ) -> tuple[tuple[CheckResult, ...], OpenDecision | None, LegFailure | None]:
     """The checks, the open decision, and the leg failure when it is what blocked."""
-    schedule, cycle = schedule_checks(spec.schedule, state, now)
+    gates, cycle = known if known is not None else entry_gates(spec, state, now)
     legs = _Legs(spec, snapshot, now)
-    gates = (*gate_checks(spec.timing, state, now), *schedule)
     blocking = first_failure(gates)
     checks = (*gates, *condition_checks(spec.entry, snapshot, now, legs.symbols,
                                         blocked_by=blocking.name if blocking else None))

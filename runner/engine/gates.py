@@ -21,7 +21,10 @@ from datetime import datetime, timedelta
 from runner.engine.checks import CheckResult
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_cycle, next_utc_midnight, open_cycle
-from runner.strategy.model import CycleWindow, Schedule, TimingSpec
+from runner.strategy.model import CycleWindow, Schedule, StrategySpec, TimingSpec
+
+# The gates and schedule checks of one entry, in order, and the open cycle's index.
+EntryGates = tuple[tuple[CheckResult, ...], int | None]
 
 
 def is_entry_due(timing: TimingSpec, state: StrategyState, now: datetime) -> bool:
@@ -40,6 +43,15 @@ def gate_checks(timing: TimingSpec, state: StrategyState, now: datetime) -> tupl
         _daily("max_attempts_per_day", "attempts", state.attempts_today,
                timing.max_attempts_per_day, now),
     )
+
+
+def entry_gates(spec: StrategySpec, state: StrategyState, now: datetime) -> EntryGates:
+    """Every gate then the schedule's checks, in their documented order, and the open
+    cycle: what an entry decision reports first, and what says whether its gates are open
+    (a pure function of the spec, the state and the moment, so a tick that worked it out
+    to plan its reads hands it to the decision: `decide(gates=)`)."""
+    schedule, cycle = schedule_checks(spec.schedule, state, now)
+    return (*gate_checks(spec.timing, state, now), *schedule), cycle
 
 
 def _concurrent(timing: TimingSpec, state: StrategyState) -> CheckResult:

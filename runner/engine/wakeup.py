@@ -15,7 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from runner.engine.gates import gate_checks, is_entry_due, schedule_checks
+from runner.engine.gates import (
+    EntryGates,
+    entry_gates,
+    gate_checks,
+    is_entry_due,
+    schedule_checks,
+)
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_cycle, next_utc_midnight
 from runner.strategy.model import StrategySpec
@@ -25,11 +31,15 @@ _DAILY = frozenset({"max_trades_per_day", "max_attempts_per_day"})
 
 def gates_open(spec: StrategySpec, state: StrategyState, now: datetime) -> bool:
     """True when the entry is due and every gate and schedule check passes now."""
+    gates = due_gates(spec, state, now)
+    return gates is not None and all(check.passed for check in gates[0])
+
+
+def due_gates(spec: StrategySpec, state: StrategyState, now: datetime) -> EntryGates | None:
+    """The entry's gates (`entry_gates`) when the entry is due now, else None."""
     if not spec.enabled or not is_entry_due(spec.timing, state, now):
-        return False
-    checks = (*gate_checks(spec.timing, state, now),
-              *schedule_checks(spec.schedule, state, now)[0])
-    return all(check.passed for check in checks)
+        return None
+    return entry_gates(spec, state, now)
 
 
 def next_entry_opportunity(spec: StrategySpec, state: StrategyState,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -25,31 +26,77 @@ _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def encode(value: Any) -> Any:
-    """Turn a state value into JSON-safe data."""
-    if value is None or isinstance(value, bool | int | str | float):
-        return value
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("naive datetime in execution state")
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value // _ONE_MICROSECOND
-    if isinstance(value, tuple | list):
-        return [encode(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _encode_dataclass(value)
+    """Turn a state value into JSON-safe data.
+
+    How a value is encoded depends on its type alone, so it is worked out once per type
+    (`_encoder_for`): the service encodes an execution after every step that changed it,
+    hundreds of nested values each time."""
+    kind = type(value)
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _ENCODERS[kind] = _encoder_for(kind)
+    return encoder(value)
+
+
+def _encoder_for(kind: type) -> Callable[[Any], Any]:
+    """The encoding of every value of type `kind` (the checks in this order)."""
+    if kind is type(None) or issubclass(kind, bool | int | str | float):
+        return _as_is
+    if issubclass(kind, Enum):
+        return _enum_value
+    if issubclass(kind, Decimal):
+        return str
+    if issubclass(kind, datetime):
+        return _datetime_text
+    if issubclass(kind, timedelta):
+        return _microseconds
+    if issubclass(kind, tuple | list):
+        return _each
+    if dataclasses.is_dataclass(kind):
+        return _dataclass_encoder(kind)
+    return _refused
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _datetime_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime in execution state")
+    return value.isoformat()
+
+
+def _microseconds(value: timedelta) -> int:
+    return value // _ONE_MICROSECOND
+
+
+def _each(value: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [encode(item) for item in value]
+
+
+def _refused(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} in execution state")
 
 
-def _encode_dataclass(value: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {TYPE_TAG: type(value).__name__}
-    for field in dataclasses.fields(value):
-        data[field.name] = encode(getattr(value, field.name))
-    return data
+def _dataclass_encoder(kind: type) -> Callable[[Any], dict[str, Any]]:
+    tag = kind.__name__
+    names = tuple(field.name for field in dataclasses.fields(kind))
+
+    def encoded(value: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {TYPE_TAG: tag}
+        for name in names:
+            data[name] = encode(getattr(value, name))
+        return data
+
+    return encoded
 
 
 def decode(data: Any, hint: Any) -> Any:

@@ -117,16 +117,22 @@ class ControlDesk:
         self._alerter = alerter
         self._enabled = hasattr(store, "transaction") and hasattr(store, "connection")
         self._restored = False
+        # (the tick's moment, the pending requests `has_pending` read then)
+        self._read: tuple[datetime, list[ControlRequest]] | None = None
 
-    def has_pending(self) -> bool:
+    def has_pending(self, now: datetime | None = None) -> bool:
         """Whether a request waits to be carried out (the tick then prices every trade in
-        flight, so a close or flatten is sent in the same tick; issue 11). Unknown: True."""
+        flight, so a close or flatten is sent in the same tick; issue 11). Unknown: True.
+        With `now`, the tick's moment, the requests read are carried out by `apply` at
+        that moment without reading them again (one read a tick; issue 12)."""
         if not self._enabled:
             return False
         try:
-            return bool(control_store.pending_requests(self._store.connection))
+            pending = control_store.pending_requests(self._store.connection)
         except Exception:  # no table yet, a store that cannot be read: read the prices
             return True
+        self._read = (now, pending) if now is not None else None
+        return bool(pending)
 
     def apply(self, service: Service, snapshot: MarketSnapshot, now: datetime,
               report: TickReport) -> None:
@@ -140,7 +146,10 @@ class ControlDesk:
                 control_store.ensure_control_tables(self._store.connection)
                 self._restore_pauses()
                 self._restored = True
-            for request in control_store.pending_requests(self._store.connection):
+            read, self._read = self._read, None
+            pending = read[1] if read is not None and read[0] == now else \
+                control_store.pending_requests(self._store.connection)
+            for request in pending:
                 self._carry_out(service, request, snapshot, now, report)
         except Exception as error:  # never lose a tick to a control request
             self._listener("control_failed", {"error": repr(error)})

@@ -30,8 +30,9 @@ from runner.domain.trades import Trade, TradeStage
 from runner.engine.conditions import blocked_by_clock
 from runner.engine.expiries import expiries_needed, held_expiries
 from runner.engine.exposure import uses_account_delta
+from runner.engine.gates import EntryGates
 from runner.engine.state import StrategyState
-from runner.engine.wakeup import gates_open, next_entry_opportunity
+from runner.engine.wakeup import due_gates, next_entry_opportunity
 from runner.exchange.port import Exchange
 from runner.execution import ExecutionState
 from runner.reconcile.resync import missed_events
@@ -125,6 +126,9 @@ class Service(ExecutionSteps, DecisionSteps):
         # Trades whose exit a pushed price made due: the tick the push starts prices their
         # legs and evaluates their market exits whatever the check interval (feed/reaction.py).
         self.reacting: frozenset[str] = frozenset()
+        # strategy -> (its state, the moment, its entry gates) worked out by this tick's
+        # read plan, handed to its decision when it decides on that very state and moment.
+        self._tick_gates: dict[str, tuple[StrategyState, datetime, EntryGates]] = {}
 
     # -- the loop ----------------------------------------------------------------------
     @property
@@ -238,19 +242,18 @@ class Service(ExecutionSteps, DecisionSteps):
         underlyings = self._underlyings
         # Chains only for strategies that could open now, plus the trades in flight that
         # need prices: a strategy whose gates are closed reads nothing (design 2, issue 11).
-        entering = [spec for spec in self.all_specs
-                    if gates_open(spec, self._states[spec.name], now)]
-        listed = {u: self._reader.listed_expiries(u, now) for u in sorted(underlyings_of(
-            entering))}
+        entering = self._entering(now)
+        entering_underlyings = underlyings_of(entering)
+        listed = {u: self._reader.listed_expiries(u, now) for u in sorted(entering_underlyings)}
         trades = self._book.active_trades()
         wants = [trade_needs(self._rules_for(t), t, self._launch_of(t), now) for t in trades]
         # A strategy a clock condition blocks now reads no chain (conditions.blocked_by_clock)
         entry_chains = frozenset(expiries_needed(
             [spec for spec in entering if not blocked_by_clock(spec.entry, now)], listed, now))
-        operator_waits = bool(trades) and self.control.has_pending()
+        operator_waits = bool(trades) and self.control.has_pending(now)
         demand = Demand(
             underlyings=underlyings, entry_chains=entry_chains,
-            entry_underlyings=underlyings_of(entering) | {u for u, _ in entry_chains},
+            entry_underlyings=entering_underlyings | {u for u, _ in entry_chains},
             priced_chains=frozenset(legs_chains(
                 [t for t, want in zip(trades, wants, strict=True)
                  if want.priced or operator_waits or t.trade_id in self.reacting], now)
@@ -262,6 +265,21 @@ class Service(ExecutionSteps, DecisionSteps):
                 now),
             filled=learned_a_fill(events))
         return self._planner.plan(demand, now, reachable=self.watch.verdict.reachable), listed
+
+    def _entering(self, now: datetime) -> list[StrategySpec]:
+        """The strategies whose entry is due now with every gate open. Each due entry's
+        gates are kept for its decision this tick (`DecisionSteps._known_gates`)."""
+        self._tick_gates = {}
+        entering = []
+        for spec in self.all_specs:
+            state = self._states[spec.name]
+            gates = due_gates(spec, state, now)
+            if gates is None:
+                continue
+            self._tick_gates[spec.name] = (state, now, gates)
+            if all(check.passed for check in gates[0]):
+                entering.append(spec)
+        return entering
 
     def _launch_of(self, trade: Trade) -> datetime:
         state = self._states.get(trade.strategy)

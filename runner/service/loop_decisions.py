@@ -22,6 +22,7 @@ from runner.engine.decide import (
     exit_decisions,
     new_trade,
 )
+from runner.engine.gates import EntryGates
 from runner.engine.moments import on_check_grid
 from runner.engine.state import StrategyState
 from runner.exchange.errors import ExchangeError
@@ -43,7 +44,8 @@ class DecisionSteps:
         due = (on_check_grid(spec.timing, state.last_entry_check, now)
                if self.checks_on_grid else None)
         decision = decide(spec, state, snapshot, now,
-                          held_elsewhere=self.held.held_ids(spec.name), due=due)
+                          held_elsewhere=self.held.held_ids(spec.name), due=due,
+                          gates=self._known_gates(spec, state, now))
         if decision.entry_checked:
             self._last_entry_check[spec.name] = now
         report.decisions.append(decision)
@@ -62,6 +64,16 @@ class DecisionSteps:
             report.blocked_entries.append((spec.name, blocked))
             return
         self._open(spec, decision.open, snapshot, now, report)
+
+    def _known_gates(self, spec: StrategySpec, state: StrategyState,
+                     now: datetime) -> EntryGates | None:
+        """The entry gates this tick's read plan worked out for `spec` (Service._entering),
+        when they were worked out from this very state at this moment; else None (the
+        decision works them out: the state was derived again, or this is another moment)."""
+        known = self._tick_gates.get(spec.name)
+        if known is None or known[0] is not state or known[1] != now:
+            return None
+        return known[2]
 
     def _tell_unresolved(self, decision: Decision) -> None:
         """Why an open window trades nothing: once per window, leg and kind (issue 7)."""

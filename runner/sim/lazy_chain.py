@@ -17,20 +17,32 @@ captured when the expiry was first asked about (quotes.price_option).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
 from runner.domain.instruments import Instrument
 from runner.domain.snapshot import Greeks, OptionQuote
-from runner.sim.pricing import SECONDS_PER_YEAR, implied_vol, valuation_tuple
+from runner.sim.pricing import (
+    MAX_VOL,
+    MIN_VOL,
+    MIN_YEARS,
+    SECONDS_PER_YEAR,
+    Smile,
+    intrinsic,
+)
 from runner.sim.quotes import OptionState, Priced, QuoteContext, price_option
+
+_SQRT_2: Final = math.sqrt(2.0)
+_ONE_DAY_YEARS: Final = 1.0 / 365.0
 
 
 class _States:
     """The priced options of one expiry at one second, each priced on its first read."""
 
-    __slots__ = ("_context", "_deltas", "_on_price", "_states", "by_symbol")
+    __slots__ = ("_context", "_deltas", "_on_price", "_states", "_terms", "by_symbol")
 
     def __init__(self, priced: dict[str, Priced], context: QuoteContext,
                  on_price: Callable[[], None]) -> None:
@@ -39,20 +51,24 @@ class _States:
         self._on_price = on_price
         self._states: dict[str, OptionState] = {}
         self._deltas: dict[str, float] = {}
+        self._terms: dict[float, _ExpiryTerms] = {}  # expiry second -> its strike-free terms
 
     def delta(self, symbol: str) -> float:
         """The option's delta at this second, without pricing its row when not priced yet:
-        the same float `price_option` gives (the same calls on the same arguments)."""
+        the same float `price_option` gives (`_ExpiryTerms.delta`)."""
         state = self._states.get(symbol)
         if state is not None:
             return state.greeks.delta
         found = self._deltas.get(symbol)
         if found is None:
-            priced, ctx = self.by_symbol[symbol], self._context
-            years = (priced.expiry_second - ctx.second) / SECONDS_PER_YEAR
-            vol = implied_vol(ctx.market.smile, ctx.index, priced.strike, years)
-            found = self._deltas[symbol] = valuation_tuple(
-                ctx.index, priced.strike, years, vol, priced.is_call)[1]
+            priced = self.by_symbol[symbol]
+            terms = self._terms.get(priced.expiry_second)
+            if terms is None:
+                ctx = self._context
+                terms = self._terms[priced.expiry_second] = _ExpiryTerms(
+                    ctx.market.smile, ctx.index,
+                    (priced.expiry_second - ctx.second) / SECONDS_PER_YEAR)
+            found = self._deltas[symbol] = terms.delta(priced.strike, priced.is_call)
         return found
 
     def state(self, symbol: str) -> OptionState | None:
@@ -65,6 +81,41 @@ class _States:
         self._on_price()
         found = self._states[symbol] = price_option(priced, self._context)
         return found
+
+
+class _ExpiryTerms:
+    """What the delta of every strike of one expiry at one second shares, worked out once:
+    a delta strike rule reads the delta of every strike of an expiry (issue 12).
+
+    `delta` is `pricing.valuation_tuple(index, strike, years, implied_vol(smile, index,
+    strike, years), is_call)[1]` bit for bit: the same float operations in the same order,
+    with those that do not depend on the strike (the at-the-money level, the square roots
+    of the time) done once instead of per strike (tests/sim/test_lazy_chain.py compares
+    them over whole expiries)."""
+
+    __slots__ = ("_atm", "_curvature", "_forward", "_root", "_skew", "_sqrt_t", "_years")
+
+    def __init__(self, smile: Smile, forward: float, years: float) -> None:
+        self._forward, self._years = forward, years
+        clamped = max(years, MIN_YEARS)  # implied_vol's time
+        self._atm = smile.atm_vol * (1.0 + smile.short_term_boost
+                                     * math.exp(-clamped * 365.0 / smile.boost_decay_days))
+        self._root = math.sqrt(max(clamped, _ONE_DAY_YEARS))
+        self._skew, self._curvature = smile.skew, smile.curvature
+        self._sqrt_t = math.sqrt(years) if years > MIN_YEARS else 0.0  # valuation's time
+
+    def delta(self, strike: float, is_call: bool) -> float:
+        forward = self._forward
+        moneyness = math.log(strike / forward) / self._root
+        vol = self._atm + self._skew * moneyness + self._curvature * moneyness * moneyness
+        vol = min(MAX_VOL, max(MIN_VOL, vol))
+        if self._years <= MIN_YEARS or vol <= 0.0:
+            in_money = intrinsic(forward, strike, is_call) > 0.0
+            return (1.0 if in_money else 0.0) if is_call else (-1.0 if in_money else 0.0)
+        std = vol * self._sqrt_t
+        d1 = (math.log(forward / strike) + 0.5 * std * std) / std
+        cdf_d1 = 0.5 * (1.0 + math.erf(d1 / _SQRT_2))
+        return cdf_d1 if is_call else cdf_d1 - 1.0
 
 
 class LazyExpiry:
@@ -88,9 +139,8 @@ class LazyExpiry:
     def rows(self) -> list[OptionQuote]:
         """The chain rows, by ascending strike (call before put), none priced yet."""
         if self._rows is None:
-            states = self._states
-            self._rows = [LazyQuote(p.instrument, states)
-                          for p in states.by_symbol.values()]
+            states, make = self._states, _new_row
+            self._rows = [make(p.instrument, states) for p in states.by_symbol.values()]
         return self._rows
 
 
@@ -139,6 +189,22 @@ class LazyQuote(OptionQuote):
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled (or copied) as the plain quote it stands for."""
         return (OptionQuote, _plain_fields(self._priced()))
+
+
+_NEW = object.__new__
+_SET_INSTRUMENT = OptionQuote.__dict__["instrument"].__set__
+_SET_EXPIRY = LazyQuote.__dict__["_expiry"].__set__
+_SET_QUOTE = LazyQuote.__dict__["_quote"].__set__
+
+
+def _new_row(instrument: Instrument, expiry: _States) -> LazyQuote:
+    """`LazyQuote(instrument, expiry)`, made through the slots' own setters: a chain read
+    makes one row per option of the expiry every step (a third cheaper than `__init__`)."""
+    row = _NEW(LazyQuote)
+    _SET_INSTRUMENT(row, instrument)
+    _SET_EXPIRY(row, expiry)
+    _SET_QUOTE(row, None)
+    return row
 
 
 def _plain_fields(quote: OptionQuote) -> tuple[Instrument, Decimal | None, Decimal,

@@ -34,16 +34,27 @@ def insert_intent(connection: sqlite3.Connection, command: PlaceOrder, now: date
 
 
 def set_status(connection: sqlite3.Connection, client_order_id: int, status: LedgerStatus,
-               now: datetime, **columns: object) -> None:
-    """Set the status and any other columns of one ledger row."""
+               now: datetime, **columns: object) -> bool:
+    """Set the status and any other columns of one ledger row; False when there is none."""
     assignments = ", ".join(f"{name} = ?" for name in columns)
     extra = f", {assignments}" if assignments else ""
     values = [column_value(value) for value in columns.values()]
-    connection.execute(
+    cursor = connection.execute(
         f"UPDATE orders SET status = ?, updated_at = ?{extra}"  # noqa: S608
         " WHERE client_order_id = ?",
         (status.value, time_text(now), *values, client_order_id),
     )
+    return cursor.rowcount > 0
+
+
+def set_sent(connection: sqlite3.Connection, client_order_id: int, now: datetime) -> bool:
+    """SENT now, one more send attempt counted; False when the row does not exist."""
+    text = time_text(now)
+    cursor = connection.execute(
+        "UPDATE orders SET status = ?, updated_at = ?, sent_at = ?,"
+        " send_attempts = send_attempts + 1 WHERE client_order_id = ?",
+        (LedgerStatus.SENT.value, text, text, client_order_id))
+    return cursor.rowcount > 0
 
 
 def exchange_view_change(row: LedgerOrder, order: Order) -> dict[str, object] | None:

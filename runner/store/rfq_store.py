@@ -18,6 +18,7 @@ from runner.domain.ledger import RfqLedgerState, RfqRecord
 from runner.domain.orders import Fill
 from runner.domain.rfq import BlockTrade, Rfq
 from runner.store import order_rows, rfq_rows
+from runner.store.memo import ChangeMemo
 
 if TYPE_CHECKING:
     from runner.domain.ledger import LedgerOrder
@@ -27,6 +28,7 @@ class RfqLedgerMixin:
     """RFQ intents, states, accepts and block trades."""
 
     _connection: sqlite3.Connection
+    _memo: ChangeMemo
 
     if TYPE_CHECKING:
         def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
@@ -79,8 +81,12 @@ class RfqLedgerMixin:
         return rfq_rows.find_by_key(self._connection, rfq_key)
 
     def active_rfqs(self, trade_id: str | None = None) -> list[RfqRecord]:
-        """RFQs not yet final: intent, active, accepting or accept-unknown."""
+        """RFQs not yet final: intent, active, accepting or accept-unknown (all of them
+        read once until this connection next changes a row: memo.py)."""
         where, params = rfq_rows.active_where(trade_id)
+        if trade_id is None:
+            return self._memo.rows(self._connection, "active_rfqs", lambda: rfq_rows.select(
+                self._connection, where, params))
         return rfq_rows.select(self._connection, where, params)
 
     def rfqs_for_trade(self, trade_id: str) -> list[RfqRecord]:

@@ -37,6 +37,7 @@ from runner.store import order_rows, schema, trade_rows
 from runner.store.codec import time_text
 from runner.store.copy_store import StrategyCopiesMixin
 from runner.store.file_watch import FileIdentity, StoreFileMixin
+from runner.store.memo import ChangeMemo
 from runner.store.meta import StoreMetaMixin, ensure_meta_tables
 from runner.store.rfq_store import RfqLedgerMixin
 
@@ -67,6 +68,7 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
         self.path = path
         self.clock = clock
         self._identity: FileIdentity | None = None
+        self._memo = ChangeMemo()  # the poll's ledger reads (memo.py)
         self.remember_file()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -235,40 +237,42 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
             order_rows.insert_intent(tx, command, self.now())
         return self._must_find(command.request.client_order_id)
 
-    def mark_sent(self, client_order_id: int) -> LedgerOrder:
+    # The marks write one row and read nothing back (their callers never need the row).
+    def mark_sent(self, client_order_id: int) -> None:
         """The request is about to go out: count the attempt (committed before the call)."""
-        row = self._must_find(client_order_id)
-        return self._set(client_order_id, LedgerStatus.SENT, sent_at=self.now(),
-                         send_attempts=row.send_attempts + 1)
+        with self.transaction() as tx:
+            _must_exist(order_rows.set_sent(tx, client_order_id, self.now()), client_order_id)
 
-    def mark_accepted(self, client_order_id: int, order_id: int) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.ACCEPTED, exchange_order_id=order_id,
-                         error_code=None, error_message=None)
+    def mark_accepted(self, client_order_id: int, order_id: int) -> None:
+        self._set(client_order_id, LedgerStatus.ACCEPTED, exchange_order_id=order_id,
+                  error_code=None, error_message=None)
 
-    def mark_unknown(self, client_order_id: int, message: str) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.UNKNOWN, error_message=message)
+    def mark_unknown(self, client_order_id: int, message: str) -> None:
+        self._set(client_order_id, LedgerStatus.UNKNOWN, error_message=message)
 
-    def mark_rejected(self, client_order_id: int, code: int | None,
-                      message: str) -> LedgerOrder:
-        return self._set(client_order_id, LedgerStatus.REJECTED, error_code=code,
-                         error_message=message)
+    def mark_rejected(self, client_order_id: int, code: int | None, message: str) -> None:
+        self._set(client_order_id, LedgerStatus.REJECTED, error_code=code,
+                  error_message=message)
 
-    def mark_unsent(self, client_order_id: int, message: str) -> LedgerOrder:
+    def mark_unsent(self, client_order_id: int, message: str) -> None:
         """The request provably did not reach the exchange: back to INTENT for a resend."""
-        return self._set(client_order_id, LedgerStatus.INTENT, error_message=message)
+        self._set(client_order_id, LedgerStatus.INTENT, error_message=message)
 
-    def mark_cancel_requested(self, client_order_id: int, reason: str) -> LedgerOrder:
+    def mark_cancel_requested(self, client_order_id: int, reason: str) -> None:
         """Remember that the runner wants this order gone (reconciliation honours it)."""
         row = self._must_find(client_order_id)
-        return self._set(client_order_id, row.status, cancel_requested_at=self.now(),
-                         cancel_reason=reason)
+        self._set(client_order_id, row.status, cancel_requested_at=self.now(),
+                  cancel_reason=reason)
 
-    def update_from_exchange(self, order: Order) -> tuple[LedgerOrder, bool] | None:
+    def update_from_exchange(self, order: Order, *, current: LedgerOrder | None = None,
+                             ) -> tuple[LedgerOrder, bool] | None:
         """Record the exchange's view of one of our orders; None when it is not ours.
 
         A view the ledger already holds (a working order seen again) writes nothing and
-        reads the row once: this runs for every working order on every tick."""
-        row = self._row_for(order)
+        reads the row once: this runs for every working order on every tick. `current` is
+        the order's row as the caller has just read it (the poll's live orders): then it
+        is not read again."""
+        row = current if current is not None else self._row_for(order)
         if row is None:
             return None
         columns = order_rows.exchange_view_change(row, order)
@@ -294,8 +298,12 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
 
     def live_orders(self, trade_id: str | None = None,
                     purpose: OrderPurpose | None = None) -> list[LedgerOrder]:
-        """Orders that are, or may become, working: INTENT, SENT, ACCEPTED, UNKNOWN."""
+        """Orders that are, or may become, working: INTENT, SENT, ACCEPTED, UNKNOWN (all
+        of them read once until this connection next changes a row: memo.py)."""
         where, params = order_rows.live_where(trade_id, purpose)
+        if trade_id is None and purpose is None:
+            return self._memo.rows(self._connection, "live_orders", lambda: order_rows.select(
+                self._connection, where, params))
         return order_rows.select(self._connection, where, params)
 
     def unsent_intents(self) -> list[LedgerOrder]:
@@ -305,13 +313,20 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
     def orders_for_trade(self, trade_id: str) -> list[LedgerOrder]:
         return order_rows.select(self._connection, "trade_id = ?", (trade_id,))
 
+    def order_reasons(self, trade_id: str) -> list[str]:
+        """The reason of each order of a trade (what the per-trade cap counts, B2), without
+        reading whole rows: checked before every order placed."""
+        rows = self._connection.execute("SELECT reason FROM orders WHERE trade_id = ?",
+                                        (trade_id,))
+        return [row[0] for row in rows]
+
     def all_orders(self) -> list[LedgerOrder]:
         return order_rows.select(self._connection)
 
-    def _set(self, client_order_id: int, status: LedgerStatus, **columns: object) -> LedgerOrder:
+    def _set(self, client_order_id: int, status: LedgerStatus, **columns: object) -> None:
         with self.transaction() as tx:
-            order_rows.set_status(tx, client_order_id, status, self.now(), **columns)
-        return self._must_find(client_order_id)
+            _must_exist(order_rows.set_status(tx, client_order_id, status, self.now(),
+                                              **columns), client_order_id)
 
     def _must_find(self, client_order_id: int) -> LedgerOrder:
         row = order_rows.find(self._connection, client_order_id)
@@ -342,6 +357,11 @@ class Store(RfqLedgerMixin, StrategyCopiesMixin, StoreMetaMixin, StoreFileMixin)
             "SELECT at, action, subject, outcome, detail FROM audit ORDER BY seq DESC LIMIT ?",
             (limit,)).fetchall()
         return [(datetime.fromisoformat(r[0]), r[1], r[2], r[3], r[4]) for r in reversed(rows)]
+
+
+def _must_exist(found: bool, client_order_id: int) -> None:
+    if not found:  # raised inside the change's transaction: it is rolled back
+        raise KeyError(f"client order id {client_order_id} is not in the ledger")
 
 
 def _configure(connection: sqlite3.Connection) -> None:

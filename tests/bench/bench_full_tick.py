@@ -14,6 +14,13 @@ trees run alternately, 4 pairs): 14 days, 850 full ticks, 2.70-3.46 ms CPU per t
 before, 2.15-2.67 ms after (1.26-1.36x a pair; median tick 2.14 -> 1.62 ms); 30 days,
 1678 ticks, 3.13/3.18 -> 2.62/2.58 ms. The single early figure in the commit that made
 a row's delta cheap (3.85 -> 2.68 ms) was one unpaired run on a loaded machine.
+
+Issue 12, the tick's cost (branch tickcost2, base 42d0dca; shared 2-core machine, load
+5-6, CPU time, the two trees run at the same time, 3 pairs): 30 days, 1678 full ticks,
+2.08/2.04/2.00 -> 1.78/1.83/1.72 ms CPU per tick (1.11-1.17x); 90 days, 5283 ticks, 2.20 ->
+1.95 ms (run 20.6 -> 19.6 s CPU). SQLite statements inside the 30 days' ticks 26357 ->
+18879 (selects 14621 -> 7903, commits 2832 -> 2452). About 4 % of the 30 days' tick CPU
+is a one-off: the first open of each strategy checks its file (held_rules.faithful_origin).
 """
 
 from __future__ import annotations

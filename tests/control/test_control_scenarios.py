@@ -146,3 +146,32 @@ def test_a_request_that_fails_is_refused_once_and_never_retried_every_tick(one):
     assert (row.outcome or "").startswith("failed: ValueError")
     one.run_for(timedelta(seconds=5))
     assert [k for k, d in one.events if d.get("request") == broken] == ["control_refused"]
+
+
+def test_a_tick_reads_the_pending_requests_once_and_a_request_made_during_it_waits(one):
+    """Issue 12: the requests the read plan saw pending (`has_pending`) are the ones the
+    tick carries out, read once; one written after that read is carried out next tick."""
+    (trade_id,) = open_trades(one, 1)
+    connection = one.runtime.store.connection
+    first = request(one, "close", trade_id)
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    assert one.service.control.has_pending(one.now) is True
+    late = request(one, "pause", "alpha")  # after the plan's read, before `apply`
+    one.service.control.apply(one.service, one.service.last_snapshot, one.now,
+                              one.reports[-1])
+    connection.set_trace_callback(None)
+    assert len([s for s in statements if "FROM control_requests" in s]) == 1
+    assert request_row(one, first).status == control_store.APPLIED
+    assert request_row(one, late).status == control_store.PENDING
+    one.tick()  # the next tick reads it
+    assert request_row(one, late).status == control_store.APPLIED
+
+
+def test_requests_read_at_another_moment_are_read_again(one):
+    open_trades(one, 1)
+    assert one.service.control.has_pending(one.now - timedelta(seconds=1)) is False
+    paused = request(one, "pause", "alpha")
+    one.service.control.apply(one.service, one.service.last_snapshot, one.now,
+                              one.reports[-1])
+    assert request_row(one, paused).status == control_store.APPLIED

@@ -99,3 +99,46 @@ def test_a_failed_read_is_kept_as_a_failure_never_as_no_orders(tmp_path, clock) 
     assert read is not None
     assert read.orders is None
     assert read.error
+
+
+def test_a_poll_reads_the_ledgers_live_orders_once_and_a_working_order_once(tmp_path,
+                                                                            clock) -> None:
+    """Issue 12: the poll reads the live orders once for the orders it refreshes and the
+    intents it re-sends, and a working order seen unchanged is not read a second time."""
+    _exchange, store, dispatcher, quote = setup(tmp_path, clock)
+    resting = buy(quote, resting_buy_price(quote))
+    dispatcher.execute([resting])
+    clock.advance(timedelta(seconds=2))
+    dispatcher.poll(clock.now())  # the exchange's first view of it is recorded
+    clock.advance(timedelta(seconds=2))
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    assert dispatcher.poll(clock.now()) == []  # working, unchanged
+    store.connection.set_trace_callback(None)
+    orders = [s for s in statements if "FROM orders" in s]
+    assert len(orders) == 1
+    assert "status IN" in orders[0]
+    assert not [s for s in statements if not s.lstrip().startswith("SELECT")]  # no write
+    assert store.find_by_client_order_id(resting.request.client_order_id).status is \
+        LedgerStatus.ACCEPTED
+
+
+
+def test_an_accepted_order_and_its_audit_line_are_one_commit(tmp_path, clock) -> None:
+    """Issue 12: the answer to a placed order is recorded with its audit line in one
+    transaction (a crash leaves both or neither: the order then stays SENT and is looked
+    up, D3), not two."""
+    _exchange, store, dispatcher, quote = setup(tmp_path, clock)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    [event] = dispatcher.execute([buy(quote, resting_buy_price(quote))])
+    store.connection.set_trace_callback(None)
+    assert isinstance(event, OrderAccepted)
+    accepted = next(i for i, s in enumerate(statements) if "exchange_order_id" in s
+                    and s.startswith("UPDATE"))
+    audited = next(i for i, s in enumerate(statements)
+                   if s.startswith("INSERT INTO audit") and "'accepted'" in s)
+    assert accepted < audited
+    between = statements[accepted:audited]
+    assert "COMMIT" not in between
+    assert "BEGIN IMMEDIATE" not in between
