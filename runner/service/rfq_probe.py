@@ -57,10 +57,8 @@ def rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast, now:
         end = pacer.stretch(ticks, (limit - now - tick) // tick)
         if end is not None:
             last = now + end * tick
-            quiet = _quiet_throughout(look, at, last)
-            if quiet is not None:
+            if look.pass_over(at, last):
                 pacer.passed()
-                look.passed(last, with_book=quiet)
                 at = last + tick
                 continue
             pacer.failed(ticks)
@@ -85,11 +83,32 @@ class _Look:
         self.priced: datetime | None = None
         self.unchanged: object = None
 
-    def passed(self, last: datetime, *, with_book: bool) -> None:
-        """A stretch up to `last` proven to refresh only the book baseline (`with_book`),
-        or to have no book and the inputs of the last step throughout."""
-        if with_book:
+    def pass_over(self, first: datetime, last: datetime) -> bool:
+        """Whether every tick in [first, last] is proven to change nothing the look-ahead
+        must see, keeping what those ticks would leave: with a book throughout, whose cost
+        stays where no usable quote is acceptable nor improves on the best seen
+        (`rfq_quiet_between`), each only refreshes the book baseline; without one
+        throughout (a side a leg needs never shows), each has the inputs of the last step
+        tried, which changed nothing."""
+        ranges = self.forecast.top_ranges(self.symbols, first, last)
+        books = None if ranges is None else _range_books(self.wanted, ranges, first)
+        if books is None:
+            return False
+        cheapest, dearest = books
+        lowest, highest = book_cost(self.wanted, cheapest), book_cost(self.wanted, dearest)
+        quotes = self.forecast.quotes_at(self.request_id, first)
+        if lowest is not None and highest is not None:
+            running = self.running.rfq
+            if running is None or not rfq_quiet_between(running, quotes, first, lowest,
+                                                        highest):
+                return False
             self.priced, self.unchanged = last, None
+            return True
+        if self.priced is not None or self.unchanged is None:
+            return False  # a first tick without a book is stepped (or ends the look-ahead)
+        last_quotes = self.forecast.quotes_at(self.request_id, last)
+        return rfq_inputs(self.rfq, cheapest, quotes, first) == self.unchanged == rfq_inputs(
+            self.rfq, cheapest, last_quotes, last)
 
     def step(self, at: datetime) -> datetime | None:
         """The tick to step to, when the tick at `at` ends the look-ahead; else None."""
@@ -116,32 +135,6 @@ class _Look:
         if has_book:
             self.priced = at
         return None
-
-
-def _quiet_throughout(look: _Look, first: datetime, last: datetime) -> bool | None:
-    """Whether every tick in [first, last] is proven to change nothing the look-ahead
-    must see: True with a book throughout, whose cost stays where no usable quote is
-    acceptable nor improves on the best seen (`rfq_quiet_between`): each only refreshes
-    the book baseline; False without one throughout (a side a leg needs never shows):
-    each has the inputs of the last step tried, which changed nothing; None when not
-    proven."""
-    ranges = look.forecast.top_ranges(look.symbols, first, last)
-    books = None if ranges is None else _range_books(look.wanted, ranges, first)
-    if books is None:
-        return None
-    cheapest, dearest = books
-    lowest, highest = book_cost(look.wanted, cheapest), book_cost(look.wanted, dearest)
-    quotes = look.forecast.quotes_at(look.request_id, first)
-    if lowest is not None and highest is not None and look.running.rfq is not None:
-        return True if rfq_quiet_between(look.running.rfq, quotes, first, lowest,
-                                         highest) else None
-    if look.priced is not None or look.unchanged is None:
-        return None  # a first tick without a book is stepped (or ends the look-ahead)
-    last_quotes = look.forecast.quotes_at(look.request_id, last)
-    if rfq_inputs(look.rfq, cheapest, quotes, first) == look.unchanged == rfq_inputs(
-            look.rfq, cheapest, last_quotes, last):
-        return False
-    return None
 
 
 def _range_books(wanted: tuple[RfqLeg, ...], ranges: dict[str, TopRange],
