@@ -31,16 +31,17 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Final
 
 from runner.domain.commands import OrderPurpose
 from runner.domain.orders import Side
-from runner.domain.rfq import QuoteState, RfqQuote
+from runner.domain.rfq import QuoteState, RfqQuote, improvement_pct
 from runner.domain.snapshot import MarketSnapshot
 from runner.domain.trades import Trade, TradeLeg
 from runner.execution.phases import phase_end, phase_index
 from runner.execution.retry import waits_for_a_price
-from runner.execution.rfq import QUOTE_EXPIRY_MARGIN, book_cost, book_gaps
+from runner.execution.rfq import QUOTE_EXPIRY_MARGIN, book_cost, book_gaps, judge_quotes
 from runner.execution.state import (
     ExecutionState,
     LimitProgress,
@@ -144,6 +145,32 @@ def rfq_inputs(rfq: RfqProgress, snapshot: MarketSnapshot, quotes: Sequence[RfqQ
     usable = tuple(quote.quote_id for quote in quotes if quote.state is QuoteState.OPEN
                    and quote.expires_at > at + QUOTE_EXPIRY_MARGIN)
     return book, gaps, usable
+
+
+def rfq_quiet_between(rfq: RfqProgress, quotes: Sequence[RfqQuote], at: datetime,
+                      lowest: Decimal, highest: Decimal) -> bool:
+    """Whether every step of an RFQ collecting quotes, from `at` on while its quotes are
+    these (they may only expire) and the book cost of its legs stays within [lowest,
+    highest], would only refresh that book cost: no accept (no usable quote meets the
+    minimum improvement), no new best improvement, no quote seen for the first time.
+
+    Why the ends suffice (rfq.py `_judge`): for one book cost the cheapest usable quote
+    improves on it most, and its improvement `(book - cost) / |book|` is monotone in the
+    book cost while the cost keeps its sign (and correctly rounded operations keep it
+    so); quotes that expire leave dearer ones. A stretch whose book may cost nothing
+    (no improvement then) is not judged here."""
+    if rfq.stage is not RfqStage.COLLECTING or lowest <= 0 <= highest:
+        return False
+    judged = judge_quotes(quotes, rfq.wanted, None, at, rfq.refused_quotes)
+    if not judged:
+        return True
+    if rfq.best_improvement is None or any(
+            entry.quote.quote_id not in rfq.quotes_seen for entry in judged):
+        return False
+    cheapest = judged[0].cost
+    ends = [improvement_pct(book, cheapest) for book in (lowest, highest)]
+    most = max(end for end in ends if end is not None)
+    return most < rfq.spec.min_improvement_pct and most <= rfq.best_improvement
 
 
 def rfq_step_is_quiet(before: ExecutionState, step: Step, trade: Trade) -> bool:

@@ -41,22 +41,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from runner.domain.commands import OrderPurpose, QuotesReceived
+from runner.domain.commands import OrderPurpose
 from runner.domain.orders import Side
 from runner.domain.snapshot import Book, BookLevel, MarketSnapshot
 from runner.domain.trades import Trade
-from runner.execution import ExecutionState, advance
+from runner.execution import ExecutionState
 from runner.execution.limit import leg_outcome
-from runner.execution.next_action import (
-    PriceWait,
-    next_action_at,
-    price_waits,
-    rfq_inputs,
-    rfq_step_is_quiet,
-)
+from runner.execution.next_action import PriceWait, next_action_at, price_waits
 from runner.execution.phases import phase_plan
 from runner.execution.pricing import Unpriced
-from runner.execution.rfq import book_cost
+from runner.service.rfq_probe import rfq_event
 from runner.sim.forecast import VenueForecast
 from runner.strategy.vocabulary import PriceReference
 
@@ -169,50 +163,3 @@ def _waits_for_a_bid(state: ExecutionState, wait: PriceWait, now: datetime) -> b
         symbol, (), (BookLevel(Decimal(1), Decimal(1)),), now)})
     return leg_outcome(progress, wait.leg, Side.SELL, bidless, opening=False) == Unpriced(
         wait.why)
-
-
-def rfq_event(trade: Trade, state: ExecutionState, forecast: VenueForecast, now: datetime,
-              tick: timedelta, limit: datetime) -> datetime:
-    """The first tick before `limit` at which this RFQ's executor does something with the
-    quotes it holds (or at which its running figures must be seen), else `limit`.
-
-    A tick whose inputs (`rfq_inputs`: the book cost, the quotes still usable) are those
-    of the tick before, which changed nothing at all, changes nothing again: it is not
-    tried."""
-    rfq = state.rfq
-    change = None
-    if rfq is not None and rfq.request_id is not None:
-        change = forecast.next_quote_change(rfq.request_id)
-    if rfq is None or rfq.request_id is None or change is None:
-        return now + tick  # the request ended: the next poll tells the executor
-    limit = min(limit, change, rfq.deadline)
-    symbols = sorted({leg.symbol for leg in rfq.wanted})
-    running, raised, priced, unchanged = state, None, None, None
-    at = now + tick
-    while at < limit:
-        snapshot = MarketSnapshot(at=at, books=forecast.books_at(symbols, at))
-        has_book = book_cost(rfq.wanted, snapshot) is not None
-        if not has_book and priced is not None:
-            return raised or priced  # the executor falls back on that tick's book
-        quotes = forecast.quotes_at(rfq.request_id, at)
-        inputs = rfq_inputs(rfq, snapshot, quotes, at)
-        if inputs != unchanged:
-            try:
-                step = advance(running, trade, snapshot,
-                               (QuotesReceived(rfq.request_id, quotes),), at)
-            except Exception:  # a step that fails is left to the tick, which reports it
-                return raised or at
-            if not rfq_step_is_quiet(running, step, trade) or step.state is None:
-                return raised or at  # the best improvement it saw first, then the act
-            if _best(step.state) != _best(running):
-                raised = at
-            unchanged = inputs if step.state == running else None
-            running = step.state
-        if has_book:
-            priced = at
-        at += tick
-    return raised or limit
-
-
-def _best(state: ExecutionState) -> object:
-    return state.rfq.best_improvement if state.rfq is not None else None
