@@ -26,6 +26,7 @@ import math
 import random
 from array import array
 from bisect import bisect_right
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -101,6 +102,29 @@ class IndexPath:
             self._prices[second] = found
         return found
 
+    def extremes(self, seconds: Sequence[int]) -> tuple[float, float]:
+        """The lowest and highest `price` at these seconds.
+
+        A run of whole seconds (a `range`, step 1) on a path no control has touched is
+        read from its blocks' drawn points at once: the no-bid proof asks about every
+        second of a minute, thousands of minutes a year, and a call and a cache entry per
+        second cost more than the draws (exp is monotone: the same two prices)."""
+        if (isinstance(seconds, range) and seconds.step == 1 and len(seconds) > 1
+                and seconds[0] >= self._start and not self._controlled()):
+            return self._run_extremes(seconds[0], seconds[-1])
+        prices = [self.price(second) for second in seconds]
+        return min(prices), max(prices)
+
+    def observed_box(self, seconds: Sequence[int]) -> tuple[tuple[float, float],
+                                                          tuple[int, int], Container[int]]:
+        """The lowest and highest price a feed shows at these seconds (each read at its
+        `live_second`), the first and last live second, and all of them."""
+        if isinstance(seconds, range) and not self._controlled():
+            return self.extremes(seconds), (seconds[0], seconds[-1]), seconds
+        lives = [self.live_second(second) for second in seconds]
+        prices = [self.price(live) for live in lives]
+        return (min(prices), max(prices)), (min(lives), max(lives)), frozenset(lives)
+
     def live_second(self, second: int) -> int:
         """The second whose market a frozen feed still shows (itself when not frozen)."""
         return self._observed_second(second)
@@ -138,6 +162,25 @@ class IndexPath:
         self._prices.clear()
 
     # -- internals -----------------------------------------------------------------
+    def _controlled(self) -> bool:
+        return bool(self._offset_at or self._freezes) or self._frozen_from is not None
+
+    def _run_extremes(self, first: int, last: int) -> tuple[float, float]:
+        """`extremes` of [first, last] on an uncontrolled path, block by block."""
+        low, high = math.inf, -math.inf
+        size = self._block
+        block, inside = divmod(first - self._start, size)
+        last_block, last_inside = divmod(last - self._start, size)
+        while block <= last_block:
+            upto = last_inside if block == last_block else size - 1
+            if upto == 0:
+                values: Sequence[float] = (self._end(block),)
+            else:
+                values = self._bridge(block).span(inside, upto)
+            low, high = min(low, min(values)), max(high, max(values))
+            block, inside = block + 1, 0
+        return math.exp(low), math.exp(high)
+
     def _observed_second(self, second: int) -> int:
         if self._frozen_from is not None and second >= self._frozen_from:
             return self._frozen_from
@@ -232,6 +275,13 @@ class _Bridge:
         self._size = size
         self._scales = scales
         self._points = [start]
+
+    def span(self, first: int, last: int) -> list[float]:
+        """The log prices from `first` to `last` seconds into the block (the block's start
+        at 0), drawn as far as `last`."""
+        if last >= len(self._points):
+            self.point(last)
+        return self._points[first:last + 1]
 
     def point(self, inside: int) -> float:
         """The log price `inside` seconds into the block (0 < inside < size)."""

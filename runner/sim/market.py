@@ -22,7 +22,7 @@ about; nothing depends on how often it is observed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -260,7 +260,8 @@ class Market:
         the lowest and highest index the quotes show at them. None when one cannot be
         bounded (not listed, near expiry, a second already priced)."""
         found = {}
-        boxes: dict[Underlying, tuple[tuple[float, float], tuple[int, int], list[int]]] = {}
+        boxes: dict[Underlying, tuple[tuple[float, float], tuple[int, int],
+                                      Container[int]]] = {}
         for symbol in symbols:
             priced = self._priced.get(symbol)
             if priced is None:
@@ -272,12 +273,10 @@ class Market:
                 return None
             box = boxes.get(underlying)
             if box is None:
-                path = self.paths[underlying]
-                lives = [path.live_second(second) for second in seconds]
-                prices = [path.price(live) for live in lives]
-                box = boxes[underlying] = ((min(prices), max(prices)), (min(lives), max(lives)),
-                                           lives)
-            if any((underlying, expiry, live) in self._cache for live in box[2]):
+                box = boxes[underlying] = self.paths[underlying].observed_box(seconds)
+            lives = box[2]
+            if any(key[2] in lives and key[0] == underlying and key[1] == expiry
+                   for key in self._cache):
                 return None  # priced already: read at each check (the screen's figures)
             bounds = figure_bounds(priced, self._smiles[underlying],
                                    self._config.spread_fraction, self._ticks[underlying],
@@ -306,10 +305,7 @@ class Market:
         listing = self._listings[underlying].get(expiry)
         if listing is None:
             return None
-        path = self.paths[underlying]
-        lives = [path.live_second(second) for second in seconds]
-        prices = [path.price(live) for live in lives]
-        box, span = (min(prices), max(prices)), (min(lives), max(lives))
+        box, span, _ = self.paths[underlying].observed_box(seconds)
         smile = self._smiles[underlying]
         found = []
         for priced in listing.priced.values():
@@ -322,9 +318,7 @@ class Market:
 
     def index_range(self, underlying: Underlying, seconds: Sequence[int]) -> tuple[float, float]:
         """The lowest and highest `index_float` at these seconds."""
-        path = self.paths[underlying]
-        prices = [path.price(second) for second in seconds]
-        return min(prices), max(prices)
+        return self.paths[underlying].extremes(seconds)
 
     def _context(self, underlying: Underlying, live: int) -> QuoteContext:
         key = (underlying, live)
