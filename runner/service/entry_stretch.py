@@ -38,7 +38,7 @@ from runner.engine.moments import fixed_moment
 from runner.engine.state import StrategyState
 from runner.engine.windows import next_utc_midnight
 from runner.service.entry_screen import EntryScreen
-from runner.service.loop import PRUNE_EVERY, Service
+from runner.service.loop import Service
 from runner.strategy.model import StrategySpec
 
 Views = Sequence[tuple[StrategySpec, StrategyState]]
@@ -111,12 +111,11 @@ def _may_screen(spec: StrategySpec, state: StrategyState, screen: EntryScreen) -
 def _next_prune(service: Service, views: Views) -> datetime | None:
     """When the service next prunes its finished trades (no check at or after it is
     passed over); None when the screen may see anything less well than a tick (the
-    caller has checked that nothing is in flight and the last tick did not fail).
-    `_pruned_at` is read here only: the first tick sets it."""
+    caller has checked that nothing is in flight and the last tick did not fail)."""
     verdict = service.watch.verdict
-    pruned = service._pruned_at
+    pruned = service.next_prune
     if (pruned is None or len(views) != len(service.all_specs) or not service.checks_on_grid
             or service.failed_holdings() or service.reacting or service.watch.failed_ticks
             or not verdict.reachable or verdict.stale or service.control.has_pending()):
         return None
-    return pruned + PRUNE_EVERY
+    return pruned

@@ -143,6 +143,13 @@ class Service(ExecutionSteps, DecisionSteps):
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def next_prune(self) -> datetime | None:
+        """When a tick next prunes finished trades from memory (None before the first
+        tick): a trade's id counts the history kept, so a simulation passes over no check
+        at or after it (entry_stretch.py)."""
+        return None if self._pruned_at is None else self._pruned_at + PRUNE_EVERY
+
     def resume(self, now: datetime) -> None:
         """Load the trades and executions in flight from the store (after reconciliation),
         and hand each execution what the ledger learned while the process was down."""
