@@ -10,7 +10,8 @@ size) and the process's resident set then; at the end tracemalloc's and the proc
 peaks. Issue 12's goal, memory flat over the year, reads: the live MB late in the run
 close to the live MB after the first month (within noise). The final figures include
 the run's result (every trade, loaded for the report): output, not a leak.
-With `--top N` it also prints the N source lines whose live allocations grew most
+With `--top N` (which keeps two tracemalloc snapshots, adding to the resident set) it
+also prints the N source lines whose live allocations grew most
 between the first and the last mark (where a growth comes from).
 """
 
@@ -70,7 +71,8 @@ class Curve:
         print(f"day {day:3d}: live {current / _MB:6.2f} MB after gc, resident "
               f"{resident_mb():6.1f} MB, tracemalloc peak so far {peak / _MB:6.2f} MB",
               flush=True)
-        if self.frames:
+        if self.frames:  # the first and the latest only (each costs memory, resident too)
+            self.snapshots = {d: s for d, s in self.snapshots.items() if d == min(self.snapshots)}
             self.snapshots[day] = tracemalloc.take_snapshot()
 
 
