@@ -6,7 +6,7 @@ The venue now keeps only `history_retention` (default 7 days, as the saved state
 in venue_state.py) of FINISHED history: an order that ended before the window, with its
 fills and the liquidity they took; an RFQ no longer active and last changed before it;
 block trades and exercises before it; delivery prices older than the longer of the window
-and `DELIVERIES_KEPT` (the back-filled month). Working orders (with all their fills) and
+and `DELIVERIES_KEPT` (90 days). Working orders (with all their fills) and
 active RFQs are never forgotten; the client order ids of forgotten orders stay refused
 (10577, kept at 8 bytes each, id_set.py).
 
@@ -34,7 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from runner.domain.rfq import RfqState
-from runner.sim.delivery_history import BACKFILL_DAYS
 from runner.sim.makers import RfqDesk
 from runner.sim.matching import Matcher
 from runner.sim.records import ExerciseRecord
@@ -43,7 +42,10 @@ from runner.sim.venue_state import DEFAULT_RETENTION
 
 DEFAULT_HISTORY_RETENTION: Final = DEFAULT_RETENTION
 FORGET_EVERY: Final = timedelta(days=1)
-DELIVERIES_KEPT: Final = timedelta(days=BACKFILL_DAYS)
+# Delivery prices are tiny (two a day) and Coincall serves every one: kept for the span
+# Coincall's history reads allow (90 days), three times the back-filled month; the runner
+# reads back at most the month (venue_records.DELIVERY_LOOKBACK_DAYS).
+DELIVERIES_KEPT: Final = timedelta(days=90)
 
 
 class HistoryRetention:
