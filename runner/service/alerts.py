@@ -39,6 +39,9 @@ TOKEN_VARIABLE: Final = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - a variable name, no
 CHAT_VARIABLE: Final = "TELEGRAM_CHAT_ID"
 TELEGRAM_URL: Final = "https://api.telegram.org"
 DEFAULT_REPEAT_AFTER: Final = timedelta(minutes=30)
+# Active keys remembered at most; some keys are never recovered (one page per trade,
+# per control request), so without a bound a long run would remember each for ever.
+MAX_ACTIVE_KEYS: Final = 256
 _TELEGRAM_LIMIT: Final = 4000  # Telegram refuses messages over 4096 characters
 
 
@@ -103,16 +106,26 @@ class _Active:
 
 
 class AlertGate:
-    """Pure de-duplication: which alerts and recoveries are worth sending, and when."""
+    """Pure de-duplication: which alerts and recoveries are worth sending, and when.
 
-    def __init__(self, repeat_after: timedelta = DEFAULT_REPEAT_AFTER) -> None:
+    At most `max_active` keys are remembered: beyond, the one sent longest ago is
+    forgotten (a key alerted once and never recovered, such as a trade's page, would
+    otherwise stay for ever); a forgotten key alerts again as new, and its recovery,
+    if it ever comes, is not sent.
+    """
+
+    def __init__(self, repeat_after: timedelta = DEFAULT_REPEAT_AFTER, *,
+                 max_active: int = MAX_ACTIVE_KEYS) -> None:
         self.repeat_after = repeat_after
+        self.max_active = max_active
         self._active: dict[str, _Active] = {}
 
     def admit_alert(self, key: str, now: datetime) -> int | None:
         """None to stay quiet; otherwise send, reporting this many suppressed repeats."""
         state = self._active.get(key)
         if state is None:
+            while len(self._active) >= self.max_active:
+                del self._active[min(self._active, key=lambda k: self._active[k].last_sent)]
             self._active[key] = _Active(since=now, last_sent=now)
             return 0
         if now - state.last_sent < self.repeat_after:

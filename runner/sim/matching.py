@@ -15,6 +15,10 @@ price (maker) when the book moves through them, checked at every catch-up. Liqui
 from a level stays taken for the rest of that minute (book sizes are redrawn once a minute).
 A reduce-only order never fills beyond the position; if the position is gone its remainder
 is cancelled. Orders of an expiring instrument end CANCELED_BY_EXERCISE at 08:00.
+
+Memory: `forget_finished` drops orders that ended before a cutoff, with their fills and the
+liquidity they took (the venue's retention window, retention.py); their client order ids
+stay refused, kept compactly (`retired_clients`). Working orders are never forgotten.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from runner.domain.snapshot import BookLevel
 from runner.exchange.errors import error_for_code
 from runner.sim.accounting import Ledger, trade_fee
 from runner.sim.config import SimConfig
+from runner.sim.id_set import CompactIdSet
 from runner.sim.quotes import OptionState
 from runner.sim.records import (
+    TRADE_TYPE_BLOCK,
     TRADE_TYPE_LIMIT,
     TRADE_TYPE_POST_ONLY,
     ZERO,
@@ -61,7 +67,8 @@ class Matcher:
         self._order_ids = count(ORDER_ID_BASE + 1)
         self._trade_ids = count(TRADE_ID_BASE + 1)
         self.orders: dict[int, SimOrder] = {}
-        self.by_client: dict[int, int] = {}
+        self.by_client: dict[int, int] = {}  # client order id -> order id, of held orders
+        self.retired_clients = CompactIdSet()  # the client order ids of forgotten orders
         self.open: dict[int, SimOrder] = {}
         self.fills: list[SimFill] = []
         self.report_delay = timedelta(0)
@@ -74,7 +81,8 @@ class Matcher:
             raise reject(12012, "timeInForce only supports GTC, IOC")
         if instrument is None:
             raise reject(10574, f"symbol not tradable: {request.symbol}")
-        if request.client_order_id in self.by_client:
+        if request.client_order_id in self.by_client \
+                or request.client_order_id in self.retired_clients:
             raise reject(10577, "duplicate clientOrderId")
         if request.qty < instrument.min_qty:
             raise reject(10558, "less.than.min.amount")
@@ -215,13 +223,48 @@ class Matcher:
         self.open.pop(order.order_id, None)
         return order
 
-    def record_external(self, order: SimOrder) -> None:
-        """Register an order created outside matching (a block trade leg)."""
-        order.order_id = next(self._order_ids)
+    def block_leg(self, instrument: Instrument, state: OptionState, side: Side, qty: Decimal,
+                  price: Decimal, now: datetime) -> SimOrder:
+        """Book one leg of an accepted block trade: a filled BLOCK order with its one fill
+        (taker fee), the account moved at once."""
+        order = SimOrder(order_id=next(self._order_ids), client_order_id=None,
+                         instrument=instrument, side=side, qty=qty, price=price,
+                         reduce_only=False, time_in_force=TimeInForce.GTC,
+                         trade_type=TRADE_TYPE_BLOCK, created_at=now, updated_at=now,
+                         status=OrderStatus.FILLED)
         self.orders[order.order_id] = order
+        fee = trade_fee(self._config, index=state.index, qty=qty, price=price, is_taker=True)
+        realized = self._ledger.apply_fill(instrument, side, qty, price, fee)
+        fill = Fill(trade_id=next(self._trade_ids), order_id=order.order_id,
+                    symbol=instrument.symbol, side=side, qty=qty, price=price, fee=fee, at=now)
+        record = SimFill(fill, TRADE_TYPE_BLOCK, state.iv, state.mark, state.index, now)
+        order.fills.append(record)
+        self.fills.append(record)
+        order.filled_qty, order.filled_value, order.fee = qty, qty * price, fee
+        order.realized_pnl = realized
+        return order
 
-    def next_trade_id(self) -> int:
-        return next(self._trade_ids)
+    def forget_finished(self, cutoff: datetime, now: datetime) -> int:
+        """Forget the orders that ended before `cutoff` (every fill reported by `now`), their
+        fills and the liquidity taken before it; return how many records went. Their client
+        order ids stay refused; working orders and their fills are all kept."""
+        gone = [o for o in self.orders.values() if not o.status.is_live
+                and o.updated_at < cutoff and all(f.reported_at <= now for f in o.fills)]
+        first_minute = int(cutoff.timestamp()) // _LIQUIDITY_WINDOW_S
+        self._taken = {key: qty for key, qty in self._taken.items() if key[2] >= first_minute}
+        if not gone:
+            return 0
+        for order in gone:
+            del self.orders[order.order_id]
+        retired = [o.client_order_id for o in gone if o.client_order_id is not None
+                   and self.by_client.get(o.client_order_id) == o.order_id]
+        for client in retired:
+            del self.by_client[client]
+        self.retired_clients.update(retired)
+        ids = {o.order_id for o in gone}
+        held = len(self.fills)
+        self.fills = [f for f in self.fills if f.fill.order_id not in ids]
+        return len(gone) + held - len(self.fills)
 
     # -- persistence (additive: a paper venue saved and restored across restarts) ----
     def next_ids(self) -> tuple[int, int]:

@@ -16,9 +16,12 @@ Deliberate choices:
   carries one).
 - Coincall-only details (history rows, quote times, realised PnL, listing times, public
   config) come from the venue's records when it keeps them (`venue_records`), else
-  from the port. RFQ accept and cancel take the body encoding the server is started
-  with (`rfq_body`, JSON by default as the 2026-07 docs show; FORM as seen live on
-  2026-07-09) and answer the other with 10004. The port has no "list my RFQs" call:
+  from the port. History answers (orders, fills, exercises, block trades) cover what the
+  venue holds: a simulated venue forgets finished history older than its retention
+  window (7 days, sim/retention.py), so a span reaching further back (Coincall allows
+  90 days) gets the part inside it. RFQ accept and cancel take the body encoding the
+  server is started with (`rfq_body`, JSON by default as the 2026-07 docs show; FORM as
+  seen live on 2026-07-09) and answer the other with 10004. The port has no "list my RFQs" call:
   without `requestId`, `rfqList` answers the venue's recorded requests plus those
   created through this server. `rfqList` is served only to a maker key (`key_access`);
   a taker-only key, the default, gets HTTP 404 as it does live.

@@ -12,7 +12,9 @@ Thread safety: one re-entrant lock around every public method (the HTTP server c
 from request threads). Raw records for Coincall-only endpoints (order, trade and exercise
 history, delivery prices, public config, option detail) are offered by `SimRecords`.
 `export_state`/`from_state` (in `VenueState`, venue_state.py) let a paper venue survive
-a restart; `persistence.py` keeps it in the state directory.
+a restart; `persistence.py` keeps it in the state directory. Finished history older
+than `history_retention` (7 days) is forgotten as the venue catches up (`HistoryRetention`,
+retention.py), so its memory does not grow with simulated time.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from decimal import Decimal
 
 from runner.domain.clock import Clock, ManualClock
 from runner.domain.instruments import Instrument, Underlying
-from runner.domain.orders import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce
+from runner.domain.orders import Fill, Order, OrderRequest, Side
 from runner.domain.rfq import BlockTrade, BlockTradeLeg, Rfq, RfqLeg, RfqQuote
 from runner.domain.snapshot import Account, Book, Greeks, OptionQuote, Position
 from runner.sim.access import KeyAccess, rfq_list_refused
@@ -46,13 +48,12 @@ from runner.sim.market import Market, epoch_second
 from runner.sim.matching import Matcher, reject
 from runner.sim.quotes import OptionState
 from runner.sim.records import (
-    TRADE_TYPE_BLOCK,
     ZERO,
     ExerciseRecord,
-    SimFill,
     SimOrder,
     order_view,
 )
+from runner.sim.retention import DEFAULT_HISTORY_RETENTION, HistoryRetention
 from runner.sim.settlement import DeliveryPrice, daily_deliveries, settle_expiry
 from runner.sim.venue_state import Json, VenueState, saved_origin
 from runner.sim.views import SimRecords
@@ -60,13 +61,16 @@ from runner.sim.views import SimRecords
 _ONE_SECOND = timedelta(seconds=1)
 
 
-class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads, EntryBoundReads):
+class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads, EntryBoundReads,
+               HistoryRetention):
     """A deterministic (given a seed) Coincall-like venue driven by an injected clock."""
 
     def __init__(self, clock: Clock, seed: int = 0, config: SimConfig | None = None, *,
-                 key_access: KeyAccess = KeyAccess.TAKER) -> None:
+                 key_access: KeyAccess = KeyAccess.TAKER,
+                 history_retention: timedelta | None = DEFAULT_HISTORY_RETENTION) -> None:
         self._clock = clock
         self.key_access = key_access
+        self.history_retention = history_retention  # finished history kept (retention.py)
         self._config = config or SimConfig()
         self._seed = seed
         self._lock = threading.RLock()
@@ -117,6 +121,7 @@ class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads, EntryBoun
             self._now = boundary
         self._advance_to(now)
         self._now = now
+        self._forget_history(now)
         return now
 
     def _advance_to(self, when: datetime) -> None:
@@ -363,22 +368,9 @@ class SimVenue(VenueControls, SimRecords, VenueState, ExitFigureReads, EntryBoun
 
     def _block_leg(self, instrument: Instrument, state: OptionState, side: Side, qty: Decimal,
                    price: Decimal, now: datetime) -> BlockTradeLeg:
-        order = SimOrder(order_id=0, client_order_id=None, instrument=instrument, side=side,
-                         qty=qty, price=price, reduce_only=False,
-                         time_in_force=TimeInForce.GTC, trade_type=TRADE_TYPE_BLOCK,
-                         created_at=now, updated_at=now, status=OrderStatus.FILLED)
-        self._matcher.record_external(order)
-        fee = trade_fee(self._config, index=state.index, qty=qty, price=price, is_taker=True)
-        realized = self._ledger.apply_fill(instrument, side, qty, price, fee)
-        fill = Fill(trade_id=self._matcher.next_trade_id(), order_id=order.order_id,
-                    symbol=instrument.symbol, side=side, qty=qty, price=price, fee=fee, at=now)
-        record = SimFill(fill, TRADE_TYPE_BLOCK, state.iv, state.mark, state.index, now)
-        order.fills.append(record)
-        self._matcher.fills.append(record)
-        order.filled_qty, order.filled_value, order.fee = qty, qty * price, fee
-        order.realized_pnl = realized
-        return BlockTradeLeg(instrument.symbol, side, price, qty, fee, order.order_id,
-                             fill.trade_id)
+        order = self._matcher.block_leg(instrument, state, side, qty, price, now)
+        return BlockTradeLeg(instrument.symbol, side, price, qty, order.fee, order.order_id,
+                             order.fills[0].fill.trade_id)
 
     def cancel_rfq(self, request_id: str) -> None:
         with self._lock:

@@ -17,10 +17,12 @@ orders meet the market on the 60 s grid of the gap, expiries that passed are set
 their 08:00 and the index path continues where the same seed takes it.
 
 Deliberate choices: orders and fills older than the window (default 7 days) and not
-working are dropped, so the file and the restored venue stay bounded; their client
-order ids are kept (still refused), but `get_order` no longer finds them. The version
-counter is derived from a cheap marker of everything a call can change (counts of
-orders, fills, working orders, requests and quotes, cash, fees, settlements, controls),
+working are dropped, so the file and the restored venue stay bounded (the running venue
+forgets them too, retention.py); their client order ids are kept (still refused; a
+forgotten order's is saved beside order id `FORGOTTEN_ORDER`), but `get_order` no longer
+finds them. The version counter is derived from a cheap marker of everything a call can
+change (counts of orders, fills, working orders, requests and quotes, records forgotten,
+cash, fees, settlements, controls),
 so a saver writes only after something happened, not on every tick; time passing alone
 is not a change, because catching up from the saved time reproduces it.
 """
@@ -41,6 +43,7 @@ from runner.sim import state_codec as codec
 from runner.sim.accounting import Ledger
 from runner.sim.config import MakerBehaviour, SimConfig
 from runner.sim.delivery_history import with_history
+from runner.sim.id_set import CompactIdSet
 from runner.sim.index import PathControls
 from runner.sim.listing import expiry_boundaries
 from runner.sim.makers import RfqDesk
@@ -52,6 +55,7 @@ from runner.sim.settlement import DeliveryPrice
 FORMAT: Final = "runner.paper-venue"
 FORMAT_VERSION: Final = 1
 DEFAULT_RETENTION: Final = timedelta(days=7)
+FORGOTTEN_ORDER: Final = 0  # the order id saved beside the client id of a forgotten order
 
 Json = dict[str, Any]
 
@@ -101,6 +105,7 @@ class VenueState:
     _emptied: set[tuple[str, Side]]
     _exercises: list[ExerciseRecord]
     _deliveries: list[DeliveryPrice]
+    forgotten: int = 0  # records the venue forgot (retention.py): part of the change marker
     _version: int = 0
     _marker: tuple[object, ...] | None = None
 
@@ -132,7 +137,8 @@ class VenueState:
         return (ledger.cash, ledger.fees_paid, len(ledger.positions), len(matcher.orders),
                 len(matcher.fills), len(matcher.open), matcher.report_delay,
                 len(self._exercises), len(self._deliveries), len(desk.requests), active,
-                len(desk.block_trades), desk.behaviour, frozenset(self._emptied),
+                len(desk.block_trades), self.forgotten, desk.behaviour,
+                frozenset(self._emptied),
                 tuple(path.controls() for path in self._market.paths.values()))
 
     # -- export --------------------------------------------------------------------
@@ -184,8 +190,10 @@ class VenueState:
         return {
             "next_order_id": next_order, "next_trade_id": next_trade,
             "report_delay_s": matcher.report_delay.total_seconds(),
-            "client_order_ids": [[client, order] for client, order
-                                 in sorted(matcher.by_client.items())],
+            "client_order_ids": sorted([[client, order] for client, order
+                                        in matcher.by_client.items()]
+                                       + [[client, FORGOTTEN_ORDER]
+                                          for client in matcher.retired_clients]),
             "orders": [codec.encode_order(o) for o in orders],
             # Every fill of a kept order (so every fill of the window: a fill updates its order).
             "fills": [codec.encode_fill(f) for f in matcher.fills if f.fill.order_id in kept],
@@ -254,8 +262,10 @@ class VenueState:
         matcher.orders = {o.order_id: o for o in orders}
         matcher.open = {o.order_id: o for o in orders if o.status.is_live}
         matcher.fills = fills
-        matcher.by_client = {int(client): int(order) for client, order
-                             in data["client_order_ids"]}
+        used = [(int(client), int(order)) for client, order in data["client_order_ids"]]
+        matcher.by_client = {client: order for client, order in used if order in matcher.orders}
+        matcher.retired_clients = CompactIdSet(client for client, order in used
+                                               if order not in matcher.orders)
         matcher.report_delay = timedelta(seconds=float(data["report_delay_s"]))
         matcher.restore_liquidity({(str(symbol), Side(side), int(minute)): codec.to_dec(qty)
                                    for symbol, side, minute, qty in data["liquidity_taken"]})

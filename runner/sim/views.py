@@ -3,6 +3,8 @@ exercise history built from the venue's exercise records.
 
 Each accessor catches the simulation up and reads under the venue's lock, like the port
 methods. Records are the venue's own (see `records.py`); callers must not mutate them.
+They are what the venue holds: finished history older than its retention window is
+forgotten (retention.py), as Coincall's history endpoints are windowed too.
 """
 
 from __future__ import annotations
@@ -54,14 +56,16 @@ class SimRecords:
         raise NotImplementedError
 
     def order_records(self, since: datetime | None = None) -> list[SimOrder]:
-        """Every order ever accepted (block trade legs included), oldest first."""
+        """Every order held (block trade legs included), oldest first: the working ones
+        and those that ended within the retention window."""
         with self._lock:
             self._catch_up()
             return [o for o in self._matcher.orders.values()
                     if since is None or o.created_at >= since]
 
     def fill_records(self, since: datetime | None = None) -> list[SimFill]:
-        """Every fill (visible now), oldest first, with IV, mark and index at the fill."""
+        """Every fill held (visible now), oldest first, with IV, mark and index at the fill:
+        those of the orders held."""
         with self._lock:
             now = self._catch_up()
             return [f for f in self._matcher.fills if f.reported_at <= now

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from runner.domain.clock import ManualClock
-from runner.service.alerts import AlertLevel, AlertMessage, LogAlerter, apply_problems
+from runner.service.alerts import (
+    AlertGate,
+    AlertLevel,
+    AlertMessage,
+    LogAlerter,
+    apply_problems,
+)
 from runner.service.health import HEALTH_PROBLEM_KEYS
 from tests.ops.helpers_ops import FAKE_KEY, read_logs
 
@@ -145,3 +151,17 @@ def test_the_same_problem_in_two_strategies_alerts_for_each(alerter: LogAlerter,
     assert not alerter.alert("trade.close_failed", "exhausted", strategy="micro_strangle")
     assert alerter.recover("trade.close_failed", "closed", strategy="rfq_endurance")
     assert alerter.active() == ("trade.close_failed@micro_strangle",)
+
+
+def test_the_gate_remembers_a_bounded_number_of_keys_forgetting_the_longest_quiet(
+        clock: ManualClock) -> None:
+    """A page per trade is never recovered: a year of them must not pile up (issue 12)."""
+    gate = AlertGate(timedelta(minutes=30), max_active=3)
+    for number in range(10):
+        assert gate.admit_alert(f"trade.{number}", clock.now()) == 0
+        clock.advance(timedelta(minutes=1))
+    assert gate.active() == ("trade.7", "trade.8", "trade.9")
+    gate.admit_alert("trade.7", clock.now() + timedelta(hours=1))  # a reminder: sent last
+    gate.admit_alert("exchange.unreachable", clock.now() + timedelta(hours=1))
+    assert gate.active() == ("exchange.unreachable", "trade.7", "trade.9")
+    assert gate.admit_recovery("trade.8", clock.now()) is None
