@@ -43,7 +43,7 @@ class TradeFigures:
 # legs tuple's id -> (the tuple, its figures): the tuple is kept beside its figures, so its
 # id is never reused while the entry lives; bounded, since trades come and go.
 _FIGURES: dict[int, tuple[tuple[TradeLeg, ...], TradeFigures]] = {}
-_MAX_FIGURES = 4096
+_MAX_FIGURES = 256  # the trades held at once are a handful; a year made 4096 (memory)
 
 
 def trade_figures(trade: Trade) -> TradeFigures:

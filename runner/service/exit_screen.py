@@ -64,7 +64,7 @@ _RELATIVE = 1e-9
 _INDEX_ROUNDING = 0.01  # the index a rule reads is rounded to cents (<= 0.005 off)
 _OPEN = TradeStage.OPEN
 _CLOCK_RULES = frozenset(MOMENTS)  # rules of the clock: their moments are exact
-_MAX_CACHED = 4096
+_MAX_CACHED = 256  # plans of the trades held at once; more would grow over a year
 _MAX_LOOKS = 64
 
 
