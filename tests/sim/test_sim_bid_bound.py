@@ -78,3 +78,16 @@ def test_near_expiry_or_unlisted_nothing_is_ruled_out() -> None:
     last = soonest - timedelta(seconds=30)
     assert not forecast.no_bid_throughout(symbol, last - STRETCH, last)
     assert not forecast.no_bid_throughout("BTCUSD-1JAN20-50000-C", START, START + STRETCH)
+
+
+def test_a_stretch_holding_a_second_already_priced_is_not_bounded() -> None:
+    """At a second the market has priced already, `Market.figures` reads the option's
+    priced state, so a screen is told to read each check there instead of trusting bounds
+    of the pricing alone (`figure_bounds` answers None)."""
+    venue = SimVenue(ManualClock(START), seed=SEED)
+    market = venue._market
+    symbol = venue.option_chain(Underlying.BTC)[0].symbol  # prices START's second
+    second = epoch_second(START)
+    assert market.figure_bounds([symbol], range(second + 1, second + 61)) is not None
+    assert market.figure_bounds([symbol], range(second, second + 61)) is None
+    assert market.figure_bounds([symbol], [second + 30, second]) is None

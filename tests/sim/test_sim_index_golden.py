@@ -72,7 +72,9 @@ def test_the_extremes_of_a_run_of_seconds_are_those_of_its_prices() -> None:
         if picks.random() < 0.5:
             drawn.price(first + picks.randrange(length))  # a block drawn partly first
         prices = [reference.price(second) for second in run]
+        computed = drawn.prices_computed
         assert drawn.extremes(run) == (min(prices), max(prices))
+        assert drawn.prices_computed == computed  # read from the blocks, not second by second
         assert _path().extremes(run) == (min(prices), max(prices))
 
 
@@ -91,3 +93,4 @@ def test_a_controlled_path_reads_each_second_as_its_feed_shows_it() -> None:
     assert (first, last) == (START + 50, START + 200)
     assert START + 300 not in lives
     assert START + 200 in lives
+
