@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -137,7 +136,7 @@ def run_sim_server(args: argparse.Namespace) -> int:
         print(f"runner sim-server: cannot listen on port {args.port}: {error}", file=sys.stderr)
         return EXIT_FAILED
     _announce(server.base_url, args)
-    _serve_until_signalled()
+    serve_until_signalled()
     server.stop()
     print(f"throttled answers: {server.throttled}", flush=True)
     print("stopped", flush=True)
@@ -192,16 +191,19 @@ def _announce(base_url: str, args: argparse.Namespace) -> None:
           flush=True)
 
 
-def _serve_until_signalled() -> None:
-    stop = threading.Event()
+def serve_until_signalled(slice_seconds: float = 0.2) -> None:
+    """Return once SIGINT or SIGTERM arrives. The handler only sets a flag that short
+    sleeps look at: an `Event.set` in it could wait forever for the lock its own thread
+    holds inside `Event.wait` (runner.service.stopping)."""
+    stopped: list[int] = []
 
-    def request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopped.append(signum)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.2):  # a timed wait stays responsive to Ctrl+C on Windows
-            pass
+        while not stopped:
+            time.sleep(slice_seconds)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

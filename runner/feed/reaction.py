@@ -41,7 +41,7 @@ from runner.domain.snapshot import Chain, MarketSnapshot
 from runner.feed.source import FeedExchange
 
 MIN_GAP: Final = 0.1  # seconds between two exit checks on pushed prices (CPU bound)
-_WAIT_SLICE: Final = 0.25  # the stop is looked at this often (signals on Windows)
+_WAIT_SLICE: Final = 0.25  # the stop (a plain flag set by signal handlers) is looked at this often
 
 
 class Reacting(Protocol):
@@ -103,7 +103,8 @@ class BetweenTicks:
         exchange.feed.cache.on_update(lambda _kind, _key: self._wake.set())
 
     def wake(self) -> None:
-        """End the wait now (a stop request, a test)."""
+        """End the wait now (another thread, a test; never a signal handler: it takes the
+        Event's lock, which the waiting thread may hold when the handler runs)."""
         self._wake.set()
 
     def pause(self, seconds: float) -> None:

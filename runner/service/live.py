@@ -179,9 +179,11 @@ def _attach_feed(choice: FeedChoice, settings: Settings, exchange: Any,
 
 
 def _react_to_pushes(feed: AttachedFeed | None, runtime: Runtime, stop: StopRequest) -> None:
-    """With the feed on, a pushed price that makes an exit due ends the wait between ticks."""
+    """With the feed on, a pushed price that makes an exit due ends the wait between ticks.
+    The wait looks at the stop every slice; the stop does not wake it (`wake` sets an Event,
+    which a signal handler must not: runner.service.stopping)."""
     if feed is not None:
-        stop.on_request(feed.react(runtime.service, runtime.clock, lambda: stop.requested).wake)
+        feed.react(runtime.service, runtime.clock, lambda: stop.requested)
 
 
 def _stop_feed(feed: AttachedFeed | None) -> None:

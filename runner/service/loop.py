@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -95,7 +94,7 @@ class Service(ExecutionSteps, DecisionSteps):
         self._closes_to_renew: set[str] = set()
         self._pruned_at: datetime | None = None
         self._listener = listener or (lambda _kind, _data: None)
-        self._stop = threading.Event()
+        self._stop = False  # a plain flag: signal handlers set it (stopping.py)
         self.watch = MarketWatch(alerter)
         self._alerter = alerter
         # What needs the operator; a concern may block new entries (never exits).
@@ -137,11 +136,11 @@ class Service(ExecutionSteps, DecisionSteps):
 
     def request_stop(self) -> None:
         """Ask the loop to stop after the current tick (signal handlers call this)."""
-        self._stop.set()
+        self._stop = True
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self._stop
 
     @property
     def next_prune(self) -> datetime | None:
@@ -175,13 +174,13 @@ class Service(ExecutionSteps, DecisionSteps):
     def run(self, tick_interval: float, *, on_tick: Callable[[TickReport], None] | None = None,
             until: datetime | None = None) -> None:
         """Tick until asked to stop (or `until`); raise TooManyFailures after a failure streak."""
-        while not self._stop.is_set():
+        while not self._stop:
             if until is not None and self._clock.now() >= until:
                 return
             report = self.safe_tick()
             if on_tick is not None and report is not None:
                 on_tick(report)
-            if not self._stop.is_set():  # slower while the exchange is unreachable (C4)
+            if not self._stop:  # slower while the exchange is unreachable (C4)
                 self.between_ticks(seconds_until_next_tick(
                     tick_interval, reachable=self.watch.verdict.reachable))
 

@@ -11,14 +11,18 @@ SIGINT, SIGTERM and Ctrl+Break (SIGBREAK) set one `StopRequest`. From that momen
   cancelled is logged and left to the next start's reconciliation (which re-sends a
   pending RFQ cancel and cancels orphaned orders).
 So the process exits well within `STOP_BUDGET` (10 s) even when the exchange hangs,
-inside the 30 s NSSM and systemd allow. The handler itself logs nothing (a signal
-handler must not take the logging lock); the loop logs the signal once it is out.
+inside the 30 s NSSM and systemd allow. The handler itself logs nothing and takes no lock:
+it runs on the main thread between two bytecodes, possibly while that thread holds a
+lock, so a handler that took one (a `threading.Event.set`, the logging lock) could wait
+for itself forever, deaf to every later signal (CI saw it once: a stop requested while
+the loop's sleep held its Event's lock hung until SIGKILL). The stop is therefore plain
+flags that the loop looks at, at least every `_WAKE_EVERY` seconds; the loop logs the
+signal once it is out.
 """
 
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,14 +37,14 @@ from runner.domain.ledger import RfqLedgerState
 STOP_BUDGET: Final = 10.0  # seconds from the signal to the exit, the promise
 TICK_GRACE: Final = 3.0  # seconds the tick in progress may still use the exchange
 CANCEL_DEADLINE: Final = 7.5  # seconds after the signal: the last request is sent by then
-_WAKE_EVERY: Final = 0.25  # Windows runs signal handlers only between waits
+_WAKE_EVERY: Final = 0.1  # how late the sleep between ticks may notice the stop
 
 
 class StopRequest:
     """The process's stop: requested once (by a signal or the loop), seen everywhere."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._requested = False  # a plain flag: set inside signal handlers (no lock)
         self.signum: int | None = None
         self.requested_at: float | None = None  # time.monotonic()
         self._listeners: list[Callable[[], None]] = []
@@ -48,32 +52,35 @@ class StopRequest:
 
     @property
     def requested(self) -> bool:
-        return self._event.is_set()
+        return self._requested
 
     def request(self, signum: int | None = None) -> None:
-        """Stop (idempotent); safe in a signal handler: no lock, no logging."""
+        """Stop (idempotent). Runs inside signal handlers, so it takes no lock and logs
+        nothing, and so must its listeners."""
         if self.requested_at is None:
             self.requested_at = time.monotonic()
             self.signum = signum
-        self._event.set()
+        self._requested = True
         self.shut_exchange_by(self.requested_at + TICK_GRACE)
         for listener in list(self._listeners):
             listener()
 
     def on_request(self, listener: Callable[[], None]) -> None:
-        """Call `listener` on the stop (at once when it was already requested)."""
+        """Call `listener` on the stop (at once when it was already requested). It is
+        called inside the signal handler: it may only set flags (no lock, no I/O)."""
         self._listeners.append(listener)
         if self.requested:
             listener()
 
     def wait(self, seconds: float) -> bool:
-        """Sleep up to `seconds`; return True (early) as soon as the stop is requested."""
+        """Sleep up to `seconds`; return True (early, within `_WAKE_EVERY`) as soon as the
+        stop is requested. Short sleeps, not an Event: see the module's docstring."""
         end = time.monotonic() + max(0.0, seconds)
-        while not self._event.is_set():
+        while not self._requested:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return False
-            self._event.wait(min(remaining, _WAKE_EVERY))
+            time.sleep(min(remaining, _WAKE_EVERY))
         return True
 
     def cancel_deadline(self) -> float:

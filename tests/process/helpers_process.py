@@ -7,6 +7,7 @@ and its state and logs under the test's tmp_path; output goes to files the test 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -82,12 +83,16 @@ def start_runner(tmp_path: Path, env: dict[str, str], name: str, *extra: str,
                  strategy: Path | None = None, **popen: Any) -> subprocess.Popen[bytes]:
     """`runner run` in tmp_path; stdout and stderr go to `<name>.out` / `<name>.err`."""
     strategy = strategy or write_strategy(tmp_path)
+    # A hung child dumps every thread's stack on SIGABRT (`stop` sends it before killing).
+    env = {**env, "PYTHONFAULTHANDLER": "1"}
     with (tmp_path / f"{name}.out").open("wb") as out, \
             (tmp_path / f"{name}.err").open("wb") as err:  # the child keeps them open
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "runner", "run", str(strategy), "--tick", "1s",
              "--env-file", str(tmp_path / "no.env"), *extra],
             cwd=tmp_path, env=env, stdout=out, stderr=err, **popen)
+    process.stderr_path = tmp_path / f"{name}.err"  # type: ignore[attr-defined]
+    return process
 
 
 def stderr_of(tmp_path: Path, name: str) -> str:
@@ -140,15 +145,29 @@ def ticking(tmp_path: Path, pid: int) -> Callable[[], bool]:
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> int:
-    """SIGINT, then wait; a process that does not stop is killed and the test fails."""
+    """SIGINT, then wait; a process that does not stop is killed and the test fails, showing
+    where every thread of it was (faulthandler's dump on SIGABRT) and the end of its stderr."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     try:
         return process.wait(timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        pytest.fail(f"the process did not stop within {timeout} s of SIGINT")
+        pytest.fail(f"the process did not stop within {timeout} s of SIGINT; the end of its"
+                    f" stderr:\n{_dump_and_kill(process)}")
+
+
+def _dump_and_kill(process: subprocess.Popen[bytes]) -> str:
+    """Ask a hung child for its stacks (SIGABRT, when it has faulthandler on), kill it and
+    return the tail of its stderr file (when `start_runner` recorded one)."""
+    if hasattr(signal, "SIGABRT"):
+        process.send_signal(signal.SIGABRT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+    kill(process)
+    path = getattr(process, "stderr_path", None)
+    if path is None:
+        return "(not recorded)"
+    return Path(path).read_text(encoding="utf-8", errors="replace")[-8000:]
 
 
 def kill(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
