@@ -2,7 +2,7 @@
 
 The process never exits on its own in normal operation (lessons A2). SIGINT, SIGTERM
 and Ctrl+Break ask the loop to stop after the current tick (never inside one, A5; see
-`runner.service.stopping`): the sleep between ticks wakes at once, the tick in progress gets
+`runner.service.stopping`): the sleep between ticks ends within 0.1 s, the tick in progress gets
 short exchange timeouts, then working orders and active RFQs are cancelled within the
 stop budget (what could not be is logged for the next start's reconciliation), trade
 state is left exactly as it is (A4), the store and the logs are flushed, a "stopped"

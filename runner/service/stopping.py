@@ -1,7 +1,7 @@
 """Stopping `runner run` in bounded time: the stop request, the signals, the way out.
 
 SIGINT, SIGTERM and Ctrl+Break (SIGBREAK) set one `StopRequest`. From that moment:
-- the sleep between ticks wakes at once (`InterruptibleClock`);
+- the sleep between ticks ends within `_WAKE_EVERY` (0.1 s; `InterruptibleClock`);
 - the exchange client is put in shutdown mode (`begin_shutdown`): the tick in progress
   may use the exchange for `TICK_GRACE` seconds more, with short timeouts and no
   retries, and a request blocked in the network is interrupted by the handler, so the
