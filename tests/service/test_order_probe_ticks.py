@@ -22,27 +22,42 @@ so, and that the learned tick moves the price sent, not the second:
   (B6), the probe steps to the very second a search of each second with the executor's
   pricing on the learned grid finds, the same second as without it, and the price at
   that second is on the learned grid. Red when the venue's look-ahead drops the learned
-  ticks (`VenueForecast.legs_at`).
+  ticks (`VenueForecast.legs_at`), or when the probe never sees the leg priced;
+- a whole simulation over a venue truncating prices to a coarser grid, run every second
+  and by events: a tick is learned from a truncated opening buy, the close's leg without
+  a bid waits on it and is sold at the same second and price by both. Red when the
+  coarse run steps over the second the bid returns, and when the service stops lending
+  its learned ticks to the tick's snapshot (loop.py: the sale at 1 on the listed grid is
+  truncated to 0 and refused, F4, and the leg sells two minutes later).
 """
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from runner.domain.clock import ManualClock
+from runner.domain.clock import Clock, ManualClock
 from runner.domain.instruments import Underlying
 from runner.domain.orders import Side
 from runner.domain.snapshot import Chain, MarketSnapshot
-from runner.domain.trades import Trade
+from runner.domain.trades import Trade, TradeStage
+from runner.exchange.port import Exchange
 from runner.execution import ExecutionState
 from runner.execution.limit import leg_outcome, new_limit_progress
 from runner.execution.next_action import next_action_at, price_waits
 from runner.execution.pricing import Priced, PriceOutcome, Unpriced
+from runner.service import simulation
 from runner.service.order_probe import OrderProbe
+from runner.service.settings import Settings
+from runner.service.simulation import simulate
+from runner.service.stepping import Stepping
+from runner.sim.config import SimConfig
+from runner.sim.faults import FaultPlan
 from runner.sim.forecast import VenueForecast
 from runner.sim.venue import SimVenue
 from runner.strategy.model import (
@@ -59,6 +74,7 @@ from tests.service.test_order_probe_bids import (
     bidless_near_the_money,
     waiting_close,
 )
+from tests.service.test_order_stepping import TUESDAY_DAWN, orders_sent, record, wings
 
 D = Decimal
 LISTED = "0.1"
@@ -146,18 +162,16 @@ def priced_at(trade: Trade, state: ExecutionState, forecast: VenueForecast, at: 
     return outcome.price
 
 
-@pytest.mark.parametrize(("seed", "underlying", "position"), [
-    (3, Underlying.BTC, 1), (2, Underlying.ETH, 1)])
 def test_with_a_coarse_tick_learned_the_probe_steps_to_the_second_the_leg_is_priced(
-        seed: int, underlying: Underlying, position: int) -> None:
+        ) -> None:
     """A close's leg without a bid (B6) whose instrument the exchange was found to keep
     on a grid ten times the listed tick (F2): the probe, lent that tick, steps to the
     second a search of each second with the executor's pricing on that grid finds, the
     same second it finds without it. The learned grid moves the price sent then, not
     the second."""
-    venue = SimVenue(ManualClock(START), seed=seed)
+    venue = SimVenue(ManualClock(START), seed=2)
     sold = []
-    for symbol in bidless_near_the_money(venue, underlying, position, 2):
+    for symbol in bidless_near_the_money(venue, Underlying.ETH, 1, 2):
         trade, state = waiting_close(venue, symbol)
         limit = min(next_action_at(state, trade, START, watching_prices=True),
                     START + HORIZON)
@@ -175,5 +189,48 @@ def test_with_a_coarse_tick_learned_the_probe_steps_to_the_second_the_leg_is_pri
                          priced_at(trade, state, forecast, found, learned),
                          learned[symbol]))
     ((listed, coarse, tick),) = sold  # one of the two legs gets a bid within the horizon
-    assert coarse != listed  # a sell rounds up: a bid of 1 goes out at 10 on tick 10
+    assert coarse != listed  # a sell rounds up: a bid of 0.1 goes out at 1.0 on tick 1
     assert coarse % tick == 0
+
+
+def truncating_to(step: Decimal) -> Callable[..., Exchange]:
+    """A venue factory for `simulate`: the simulated venue keeping every order price
+    truncated down to `step` whatever the listed tick (`runner sim-server
+    --truncate-price-to`), as Coincall kept a 9.50 sell at 9.00 (F2)."""
+    def build(settings: Settings, clock: Clock, *, seed: int = 0,
+              faults: FaultPlan | None = None) -> Exchange:
+        assert faults is None
+        return SimVenue(clock, seed=seed, config=SimConfig(truncate_price_to=step))
+    return build
+
+
+def test_a_leg_waiting_for_a_bid_on_a_learned_tick_is_sold_at_the_same_second_and_price(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fine (every second) and coarse (by events) runs over a venue keeping BTC option
+    prices on a grid of 10 while listing a tick of 1: the wings' opening call buy sent at
+    58 rests at 50, so the service learns tick 10 for the call and puts its later prices
+    on it (60, then 70, which fills). At 07:10 the close sells the put and cannot price
+    the call, which has no bid (B6); it is tried every fine tick, stepped over by the
+    coarse run, and sold at 07:36:39, when a bid returns, at 10: its price rounded up
+    on the learned grid (1 on the listed one, which the venue would truncate to 0). Both
+    runs send the same orders at the same seconds and prices and make the same trade.
+    (The probe's learned ticks do not decide that second: see the module's docstring;
+    this run is the same with `{}` for them.)"""
+    monkeypatch.setattr(simulation, "build_exchange", truncating_to(D(10)))
+    spec = wings(tmp_path, "07:10")
+    runs = {stepping: simulate([spec], start=TUESDAY_DAWN, duration=timedelta(minutes=100),
+                               seed=5, stepping=stepping, state_dir=tmp_path / stepping)
+            for stepping in (Stepping.TICKS, Stepping.EVENTS)}
+    fine, coarse = runs[Stepping.TICKS], runs[Stepping.EVENTS]
+    assert [record(t) for t in coarse.trades] == [record(t) for t in fine.trades]
+    sent = orders_sent(fine, tmp_path / Stepping.TICKS)
+    assert orders_sent(coarse, tmp_path / Stepping.EVENTS) == sent
+    (trade,) = fine.trades
+    assert trade.stage is TradeStage.CLOSED
+    call, _ = trade.legs
+    assert call.symbol.endswith("-C")
+    assert call.exit_price == 10
+    prices_at = [(created.time(), price) for _, created, price, _, _ in sent]
+    assert prices_at[2:4] == [(time(6, 1, 1), 60), (time(6, 1, 31), 70)]  # learned: 10
+    assert prices_at[-1] == (time(7, 36, 39), 10)  # the call's close, on the learned grid
+    assert coarse.ticks * 20 < fine.ticks
