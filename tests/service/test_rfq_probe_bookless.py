@@ -9,7 +9,8 @@ the same. The look-ahead passes a bookless stretch over only when its inputs, wh
 sides are missing included, are those of the last step tried (`_Look.pass_over`, the
 "inputs unchanged" guard): given a stretch that starts at the very second the bid
 vanishes, it answers that second, as a second-by-second search with the executor's own
-step does.
+step does. (The "nothing priced yet" guard before that comparison is a shortcut it
+implies, which no answer can tell apart: rfq_probe.py says why.)
 """
 
 from __future__ import annotations
