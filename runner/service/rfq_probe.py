@@ -105,7 +105,13 @@ class _Look:
             self.priced, self.unchanged = last, None
             return True
         if self.priced is not None or self.unchanged is None:
-            return False  # a first tick without a book is stepped (or ends the look-ahead)
+            # A first tick without a book is stepped (or ends the look-ahead). A shortcut:
+            # the comparison below refuses these too, as `unchanged` then is None or a
+            # priced step's inputs (a book cost), never a bookless tick's.
+            return False
+        # The missing sides must be those of the last step: a bid vanishing where the
+        # stretch starts is an act (`unpriced_legs`). The usable quotes only shrink
+        # (they expire; new ones come at the limit), and both ends bound them.
         last_quotes = self.forecast.quotes_at(self.request_id, last)
         return rfq_inputs(self.rfq, cheapest, quotes, first) == self.unchanged == rfq_inputs(
             self.rfq, cheapest, last_quotes, last)
