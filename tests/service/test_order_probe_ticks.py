@@ -54,8 +54,6 @@ from runner.execution.pricing import Priced, PriceOutcome, Unpriced
 from runner.service import simulation
 from runner.service.order_probe import OrderProbe
 from runner.service.settings import Settings
-from runner.service.simulation import simulate
-from runner.service.stepping import Stepping
 from runner.sim.config import SimConfig
 from runner.sim.faults import FaultPlan
 from runner.sim.forecast import VenueForecast
@@ -74,7 +72,7 @@ from tests.service.test_order_probe_bids import (
     bidless_near_the_money,
     waiting_close,
 )
-from tests.service.test_order_stepping import TUESDAY_DAWN, orders_sent, record, wings
+from tests.service.test_order_stepping import wings_fine_and_coarse
 
 D = Decimal
 LISTED = "0.1"
@@ -217,14 +215,7 @@ def test_a_leg_waiting_for_a_bid_on_a_learned_tick_is_sold_at_the_same_second_an
     (The probe's learned ticks do not decide that second: see the module's docstring;
     this run is the same with `{}` for them.)"""
     monkeypatch.setattr(simulation, "build_exchange", truncating_to(D(10)))
-    spec = wings(tmp_path, "07:10")
-    runs = {stepping: simulate([spec], start=TUESDAY_DAWN, duration=timedelta(minutes=100),
-                               seed=5, stepping=stepping, state_dir=tmp_path / stepping)
-            for stepping in (Stepping.TICKS, Stepping.EVENTS)}
-    fine, coarse = runs[Stepping.TICKS], runs[Stepping.EVENTS]
-    assert [record(t) for t in coarse.trades] == [record(t) for t in fine.trades]
-    sent = orders_sent(fine, tmp_path / Stepping.TICKS)
-    assert orders_sent(coarse, tmp_path / Stepping.EVENTS) == sent
+    fine, coarse, sent = wings_fine_and_coarse(tmp_path, "07:10", 5, 100)
     (trade,) = fine.trades
     assert trade.stage is TradeStage.CLOSED
     call, _ = trade.legs

@@ -218,6 +218,21 @@ def orders_sent(result: SimulationResult, state_dir: Path) -> list[tuple[object,
         store.close()
 
 
+def wings_fine_and_coarse(tmp_path: Path, close_at: str, seed: int, minutes: int
+                          ) -> tuple[SimulationResult, SimulationResult, list[tuple[object, ...]]]:
+    """The wings run every second and by events from Tuesday's dawn: the same trades and
+    the same orders (asserted); returns both runs and the orders sent."""
+    spec = wings(tmp_path, close_at)
+    runs = {stepping: simulate([spec], start=TUESDAY_DAWN, duration=timedelta(minutes=minutes),
+                               seed=seed, stepping=stepping, state_dir=tmp_path / stepping)
+            for stepping in (Stepping.TICKS, Stepping.EVENTS)}
+    fine, coarse = runs[Stepping.TICKS], runs[Stepping.EVENTS]
+    assert [record(t) for t in coarse.trades] == [record(t) for t in fine.trades]
+    sent = orders_sent(fine, tmp_path / Stepping.TICKS)
+    assert orders_sent(coarse, tmp_path / Stepping.EVENTS) == sent
+    return fine, coarse, sent
+
+
 @pytest.mark.parametrize(("close_at", "seed", "placed_again"), [
     ("07:10", 5, True),   # the bid comes back at 07:36:39: the leg is sold that second
     ("07:30", 1, False),  # no bid until the 08:00 expiry settles the leg
@@ -228,14 +243,7 @@ def test_a_close_leg_without_a_bid_is_sold_at_the_first_second_it_has_one(
     until expiry if need be. A coarse run steps over the seconds at which the leg still
     has no bid, and not over the one at which it gets one: the same orders, at the same
     seconds and prices, and the same trade."""
-    spec = wings(tmp_path, close_at)
-    runs = {stepping: simulate([spec], start=TUESDAY_DAWN, duration=timedelta(minutes=125),
-                               seed=seed, stepping=stepping, state_dir=tmp_path / stepping)
-            for stepping in (Stepping.TICKS, Stepping.EVENTS)}
-    fine, coarse = runs[Stepping.TICKS], runs[Stepping.EVENTS]
-    assert [record(t) for t in coarse.trades] == [record(t) for t in fine.trades]
-    sent = orders_sent(fine, tmp_path / Stepping.TICKS)
-    assert orders_sent(coarse, tmp_path / Stepping.EVENTS) == sent
+    fine, coarse, sent = wings_fine_and_coarse(tmp_path, close_at, seed, 125)
     (trade,) = fine.trades
     reasons = [step.reason for step in trade.transitions]
     assert any("used its budget" in reason for reason in reasons)  # the leg had no bid
